@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` (the whole ACS locally) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PKGS   := libs/cwmp libs/acs-contracts services/session-gateway services/task-scheduler services/inventory tools/devstack tools/cpe-simulator
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PKGS)) requirements-dev.txt
+
+.PHONY: install run test test-fast bench bench-short lint clean
+
+install: $(STAMP)
+
+$(STAMP): $(PYPROJECTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt $(foreach p,$(PKGS),-e $(p))
+	npm install --prefix build/npm --no-audit --no-fund --silent s3rver@3.7.1
+	touch $(STAMP)
+
+run: install
+	$(BIN)/acs-devstack run
+
+test: install
+	bash deploy/checks/install-tools.sh
+	$(BIN)/python -m pytest
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e and not deploy"
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+bench-short: install
+	$(BIN)/python -m benchmarks --short
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis

