@@ -87,6 +87,15 @@ class Server:
         except (subprocess.TimeoutExpired, ProcessLookupError):
             self.kill()
 
+    def pause(self) -> None:
+        """Freeze the process (SIGSTOP): it holds its state but answers nothing, like a hung server."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGCONT)
+
     def kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             try:

@@ -1,0 +1,59 @@
+"""The cluster under test: real broker and database, real service processes, real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from acs_devstack.servers import mongo_uri
+from acs_devstack.stack import Stack
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    """Two gateways (for non-sticky sessions) and one scheduler."""
+    st = Stack(partitions=4, gateway_env={"GATEWAY_REPLY_TIMEOUT_S": "5"}).start_servers()
+    try:
+        st.add_scheduler()
+        st.add_gateway()
+        st.add_gateway()
+        yield st
+    finally:
+        st.stop()
+
+
+@pytest.fixture(scope="module")
+def db(stack: Stack):
+    client = MongoClient(mongo_uri(stack.mongo.port))
+    yield client.acs
+    client.close()
+
+
+@pytest.fixture
+async def http() -> httpx.AsyncClient:
+    async with httpx.AsyncClient(timeout=30) as c:
+        yield c
+
+
+async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
+    """Poll ``check()`` until it returns something truthy (store writes are batched, so a
+    document appears a few milliseconds after the session that caused it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {check}")
+        await asyncio.sleep(interval)
