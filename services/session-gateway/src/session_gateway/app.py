@@ -23,7 +23,8 @@ from acs_contracts.device_id import make_device_id
 from acs_contracts.kafka_topics import SessionEvent
 from cwmp import soap
 from cwmp.errors import HostileXmlError, SoapParseError
-from cwmp.messages import Envelope, Inform, InformResponse
+from cwmp.messages import Envelope, Inform
+from cwmp.session import AcsSession, ProtocolViolation
 from cwmp.serialize import message_to_dict
 
 from . import auth, metrics
@@ -35,18 +36,7 @@ from .session_cookie import COOKIE_NAME, SessionToken, decode_token, encode_toke
 
 log = logging.getLogger(__name__)
 
-ADMIN_PATHS = ("/metrics", "/healthz", "/readyz")
-ACS_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 XML = 'text/xml; charset="utf-8"'
-
-
-def negotiate_version(supported: str | None, fallback: str) -> str | None:
-    """Highest CWMP version both sides support, for the 1.4 UseCWMPVersion header."""
-    if not supported:
-        return None
-    theirs = {v.strip() for v in supported.split(",")}
-    common = [v for v in ACS_VERSIONS if v in theirs]
-    return common[-1] if common else fallback
 
 
 def _headers_of(env: Envelope) -> dict:
@@ -149,8 +139,16 @@ class Gateway:
                 for c in auth.challenges(self.s.cpe_auth, self.s.secret, stale):
                     r.headers.append("WWW-Authenticate", c)
                 return r
-        version = negotiate_version(env.supported_cwmp_versions, env.cwmp_version)
-        token = SessionToken(device_id, uuid.uuid4().hex, time.time(), env.cwmp_ns, version or env.cwmp_version)
+        session = AcsSession()  # the same rules the scheduler applies; here only for the Inform's answer
+        try:
+            session.receive(env)
+        except ProtocolViolation as v:  # e.g. 8006: no CWMP version in common
+            metrics.REJECTED.labels("bad_request").inc()
+            metrics.HTTP_REQUESTS.labels("inform", "200").inc()
+            fault = session.reject(v)
+            return Response(soap.build(fault), media_type=XML) if fault else Response(status_code=204)
+        answer = session.respond(session.inform_response())
+        token = SessionToken(device_id, uuid.uuid4().hex, time.time(), session.cwmp_ns, session.cwmp_version)
         event = SessionEvent(
             device_id=device_id, session_id=token.session_id, kind="inform", request_id=uuid.uuid4().hex,
             reply_to=None, received_at=time.time(), cwmp_ns=env.cwmp_ns, cwmp_version=token.cwmp_version,
@@ -164,9 +162,8 @@ class Gateway:
             return self._unavailable("broker_unavailable", "inform")
         for ev in inform.events:
             metrics.INFORMS.labels(str(ev.event_code)).inc()
-        out = soap.build_message(InformResponse(max_envelopes=1), id=env.id, cwmp_ns=env.cwmp_ns, use_cwmp_version=version)
         metrics.HTTP_REQUESTS.labels("inform", "200").inc()
-        resp = Response(out, media_type=XML)
+        resp = Response(soap.build(answer), media_type=XML)
         resp.set_cookie(COOKIE_NAME, encode_token(token, self.s.secret), httponly=True, path="/")
         return resp
 

@@ -53,13 +53,15 @@ ACS_METHODS = ["Inform", "GetRPCMethods", "TransferComplete", "AutonomousTransfe
 
 # Events after which the device's tasks are looked up even if the index says there are none.
 _CHECK_TASKS_EVENTS = {EventCode.CONNECTION_REQUEST, EventCode.BOOTSTRAP}
+# Events that resume tasks waiting for them (TaskOutcome.awaiting_event).
+_RESUMING_EVENTS = {EventCode.DIAGNOSTICS_COMPLETE}
 
 
 class DeviceSession:
     """What the scheduler keeps about one device's session between its POSTs."""
 
     __slots__ = ("device_id", "session_id", "acs", "started", "event_codes", "tasks", "task", "run",
-                 "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request")
+                 "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request", "provision", "provision_done")
 
     def __init__(self, device_id: str, session_id: str) -> None:
         self.device_id = device_id
@@ -75,11 +77,20 @@ class DeviceSession:
         self.last_seen = time.monotonic()
         self.recovered = False
         self.pending_request: m.Message | None = None  # a task's next RPC, sent at the next turn
+        self.provision: Any = None  # the presets' ProvisionRun while it sends RPCs
+        self.provision_done = False
 
 
 class SessionDriver:
-    def __init__(self, settings: Settings, store: Store, replies: ReplySender, outbound: Outbound) -> None:
+    def __init__(self, settings: Settings, store: Store, replies: ReplySender, outbound: Outbound,
+                 provisioner: Any = None) -> None:
+        """``provisioner``: presets and built-in defaults (``task_scheduler.provisioning``), run
+        after the device's tasks; it has ``wants(device_id, event_codes) -> bool`` (no I/O) and
+        ``session(device_id, device_doc, event_codes) -> ProvisionRun | None``; a ProvisionRun has
+        ``start()``, ``feed(response)``, ``fault(fault)`` (each returns the next RPC or None) and
+        ``outcome`` (``sets``, ``unsets``, ``changes``, ``credentials``, ``faults``, ``cleared_faults``)."""
         self.s = settings
+        self.provisioner = provisioner
         self.store = store
         self.replies = replies
         self.outbound = outbound
@@ -149,6 +160,9 @@ class SessionDriver:
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
         futs = self.store.update_device(ev.device_id, update, unsets)
         s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
+        for code in _RESUMING_EVENTS.intersection(s.event_codes):
+            if await self.store.wake_tasks(ev.device_id, code):
+                s.may_have_tasks = True
         self.sessions[ev.device_id] = s
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         d = inform.device_id
@@ -216,6 +230,8 @@ class SessionDriver:
 
     # ------------------------------------------------------------------ tasks
     def _task_response(self, s: DeviceSession, response: m.Message) -> list[asyncio.Future]:
+        if s.provision is not None:
+            return self._provision_step(s, lambda: s.provision.feed(response))
         if s.run is None:
             return []
         try:
@@ -229,6 +245,8 @@ class SessionDriver:
 
     def _task_fault(self, s: DeviceSession, fault: m.Fault) -> list[asyncio.Future]:
         metrics.CPE_FAULTS.labels(str(fault.fault_code)).inc()
+        if s.provision is not None:
+            return self._provision_step(s, lambda: s.provision.fault(fault))
         if s.run is None:
             return []
         spv = [[f.parameter_name, f.fault_code, f.fault_string] for f in fault.set_parameter_values_faults]
@@ -246,6 +264,9 @@ class SessionDriver:
         if status == "done" and out.changes:
             asyncio.ensure_future(self.outbound.emit(ParameterChanges(
                 device_id=s.device_id, timestamp=time.time(), source=task.get("name", ""), changes=out.changes), s.device_id))
+        if status == "done" and out.awaiting_event:
+            futs.append(self.store.update_task(task["_id"], {"$set": {"waitingFor": out.awaiting_event, "result": out.result}}))
+            return futs
         if status == "done" and out.awaiting_transfer:
             futs.append(self.store.update_task(task["_id"], {"$set": {"transfer": "in_progress", "result": out.result}}))
             return futs
@@ -282,7 +303,7 @@ class SessionDriver:
                 "too_many_attempts", f"gave up after {attempts} attempts without completion"))
         futs = [self.store.update_task(task["_id"], {"$inc": {"attempts": 1}})]
         ctx = TaskContext(device_id=s.device_id, task_id=str(task["_id"]), now=now_utc,
-                          gpv_batch_size=self.s.gpv_batch_size,
+                          gpv_batch_size=self.s.gpv_batch_size, phase=int(task.get("phase", 1)),
                           download_url=lambda name: self._download_url(s.device_id, name),
                           upload_url=lambda key, ftype: self._upload_url(s.device_id, key, ftype),
                           file_size=lambda name: self._file_sizes.get(name, 0))
@@ -311,11 +332,59 @@ class SessionDriver:
             if s.tasks is None:
                 s.tasks = deque(await self.store.pending_tasks(s.device_id)) if s.may_have_tasks else deque()
             if not s.tasks:
-                return None, futs
+                first, more = await self._start_provisioning(s)
+                return first, futs + more
             first, more = await self._start_task(s, s.tasks.popleft())
             futs += more
             if first is not None:
                 return first, futs
+
+    # ------------------------------------------------------------------ provisioning (presets)
+    async def _start_provisioning(self, s: DeviceSession) -> tuple[m.Message | None, list[asyncio.Future]]:
+        if s.provision_done or self.provisioner is None:
+            return None, []
+        s.provision_done = True
+        if not self.provisioner.wants(s.device_id, s.event_codes):
+            return None, []
+        doc = await self.store.device_doc(s.device_id)
+        run = self.provisioner.session(s.device_id, doc, s.event_codes)
+        if run is None:
+            return None, []
+        s.provision = run
+        futs = self._provision_step(s, run.start)
+        nxt, s.pending_request = s.pending_request, None
+        return nxt, futs
+
+    def _provision_step(self, s: DeviceSession, step) -> list[asyncio.Future]:
+        """Advance the presets' run; its next RPC goes out at the next turn, its outcome is written at its end."""
+        run = s.provision
+        try:
+            nxt = step()
+        except Exception as e:  # a broken preset or provision function faults this device only
+            log.exception("provisioning of %s failed", s.device_id)
+            run.outcome.faults.append({"channel": "provisioning", "code": "provision_error", "message": str(e), "detail": None})
+            nxt = None
+        if nxt is not None:
+            s.pending_request = nxt
+            return []
+        s.provision = None
+        out = run.outcome
+        futs: list[asyncio.Future] = []
+        if out.sets or out.unsets:
+            futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets, upsert=False)
+        if out.credentials:
+            futs.append(self.store.set_credentials(s.device_id, out.credentials))
+        now = now_utc()
+        for f in out.faults:
+            futs.append(self.store.upsert_fault(f"{s.device_id}:{f['channel']}", {
+                "device": s.device_id, "channel": f["channel"], "timestamp": now, "code": f["code"],
+                "message": f["message"], "detail": f.get("detail"), "retries": 0}))
+        for channel in out.cleared_faults:
+            futs.append(self.store.clear_fault(f"{s.device_id}:{channel}"))
+        if out.changes:
+            asyncio.ensure_future(self.outbound.emit(ParameterChanges(
+                device_id=s.device_id, timestamp=time.time(), source="provisioning", changes=out.changes), s.device_id))
+        return futs
 
     async def _next(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
         if s.acs.rpc_count >= self.s.max_rpcs_per_session:

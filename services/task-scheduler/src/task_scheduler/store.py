@@ -18,7 +18,7 @@ from bson import ObjectId
 from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from acs_contracts.mongo_collections import DEVICES, FAULTS, TASKS
+from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, TASKS
 
 from . import metrics
 
@@ -152,7 +152,8 @@ class Store:
 
     async def pending_tasks(self, device_id: str) -> list[dict]:
         t0 = time.perf_counter()
-        cursor = self.db[TASKS].find({"device": device_id, "status": "pending", "transfer": {"$exists": False}}).sort("timestamp", 1)
+        cursor = self.db[TASKS].find({"device": device_id, "status": "pending", "transfer": {"$exists": False},
+                                      "waitingFor": {"$exists": False}}).sort("timestamp", 1)
         tasks = await cursor.to_list(None)
         metrics.MONGO_OP.labels("find_tasks").observe(time.perf_counter() - t0)
         if not tasks:
@@ -170,6 +171,23 @@ class Store:
             if isinstance(node, dict) and node.get("_type"):
                 out[p] = node["_type"]
         return out
+
+    async def wake_tasks(self, device_id: str, event_code: str) -> int:
+        """Tasks that waited for ``event_code`` (e.g. diagnostics results) become pending again, in phase 2."""
+        t0 = time.perf_counter()
+        r = await self.db[TASKS].update_many({"device": device_id, "status": "pending", "waitingFor": event_code},
+                                             {"$unset": {"waitingFor": ""}, "$set": {"phase": 2}})
+        metrics.MONGO_OP.labels("wake_tasks").observe(time.perf_counter() - t0)
+        return r.modified_count
+
+    async def device_doc(self, device_id: str, projection: dict | None = None) -> dict:
+        t0 = time.perf_counter()
+        doc = await self.db[DEVICES].find_one({"_id": device_id}, projection)
+        metrics.MONGO_OP.labels("find_device").observe(time.perf_counter() - t0)
+        return doc or {"_id": device_id}
+
+    def set_credentials(self, device_id: str, sets: dict) -> asyncio.Future:
+        return self.writer.submit(CREDENTIALS, UpdateOne({"_id": device_id}, {"$set": sets}, upsert=True))
 
     async def task_by_id(self, task_id: str) -> dict | None:
         try:

@@ -31,6 +31,7 @@ class TaskContext:
     now: Callable[[], datetime]
     gpv_batch_size: int = 100
     known_types: dict[str, str] = field(default_factory=dict)
+    phase: int = 1  # 2 when a task that waited for an Inform event resumes
     download_url: Callable[[str], str] | None = None  # file name -> signed URL
     upload_url: Callable[[str, str], str] | None = None  # (command key, file type) -> signed URL
     file_size: Callable[[str], int] | None = None
@@ -43,6 +44,7 @@ class TaskOutcome:
     result: dict[str, Any] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     awaiting_transfer: bool = False  # done only when TransferComplete with this CommandKey arrives
+    awaiting_event: str | None = None  # e.g. "8 DIAGNOSTICS COMPLETE": resumed (task["phase"] = 2) by that Inform
 
 
 def _coerce(value: Any, xsd_type: str) -> Any:

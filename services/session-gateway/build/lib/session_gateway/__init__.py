@@ -1,0 +1,1 @@
+"""CWMP session gateway: stateless HTTP front of the ACS."""

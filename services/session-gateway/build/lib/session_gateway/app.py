@@ -1,0 +1,260 @@
+"""The gateway's HTTP application: the CWMP endpoint (port 7547) and the admin endpoints
+(/metrics, /healthz, /readyz on the admin port), served by one uvicorn server on two sockets.
+
+The gateway keeps no session state: a signed cookie says which device a POST belongs to, the
+Inform is durably published before InformResponse goes out, and every later POST is published
+and answered with whatever the owning scheduler replies over the session-affinity channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+
+from acs_contracts.device_id import make_device_id
+from acs_contracts.kafka_topics import SessionEvent
+from cwmp import soap
+from cwmp.errors import HostileXmlError, SoapParseError
+from cwmp.messages import Envelope, Inform, InformResponse
+from cwmp.serialize import message_to_dict
+
+from . import auth, metrics
+from .affinity import ReplyListener
+from .config import Settings
+from .credentials import CredentialStore
+from .publisher import BrokerUnavailable, SessionEventPublisher
+from .session_cookie import COOKIE_NAME, SessionToken, decode_token, encode_token
+
+log = logging.getLogger(__name__)
+
+ADMIN_PATHS = ("/metrics", "/healthz", "/readyz")
+ACS_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
+XML = 'text/xml; charset="utf-8"'
+
+
+def negotiate_version(supported: str | None, fallback: str) -> str | None:
+    """Highest CWMP version both sides support, for the 1.4 UseCWMPVersion header."""
+    if not supported:
+        return None
+    theirs = {v.strip() for v in supported.split(",")}
+    common = [v for v in ACS_VERSIONS if v in theirs]
+    return common[-1] if common else fallback
+
+
+def _headers_of(env: Envelope) -> dict:
+    h: dict = {"id": env.id}
+    for k in ("hold_requests", "session_timeout", "supported_cwmp_versions", "use_cwmp_version", "no_more_requests"):
+        v = getattr(env, k)
+        if v is not None:
+            h[k] = v
+    return h
+
+
+class Gateway:
+    """Everything one CWMP POST needs, wired once at start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.listener = ReplyListener()
+        self.publisher = SessionEventPublisher(settings.kafka_env, settings.publish_timeout_s)
+        self.mongo = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=3000)
+        self.creds = CredentialStore(self.mongo[settings.mongodb_database],
+                                     auth.Credentials(settings.cpe_username, settings.cpe_password))
+        self.inflight = 0
+
+    async def start(self) -> None:
+        await self.listener.start("0.0.0.0", self.s.reply_port)
+        await self.publisher.start()
+
+    async def stop(self) -> None:
+        await self.listener.stop()
+        await self.publisher.stop()
+        await self.mongo.close()
+
+    def _unavailable(self, reason: str, kind: str) -> Response:
+        metrics.REJECTED.labels(reason).inc()
+        metrics.HTTP_REQUESTS.labels(kind, "503").inc()
+        return Response(status_code=503, headers={"Retry-After": str(self.s.retry_after_s)})
+
+    async def handle(self, request: Request) -> Response:
+        if self.inflight >= self.s.max_inflight:
+            return self._unavailable("backpressure", "any")
+        self.inflight += 1
+        metrics.ACTIVE.inc()
+        t0 = time.perf_counter()
+        kind = "message"
+        try:
+            resp, kind = await self._handle(request)
+            return resp
+        finally:
+            self.inflight -= 1
+            metrics.ACTIVE.dec()
+            metrics.REQUEST_DURATION.labels(kind).observe(time.perf_counter() - t0)
+
+    async def _read_body(self, request: Request) -> bytes | None:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.s.max_body_bytes:
+            return None
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.s.max_body_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _handle(self, request: Request) -> tuple[Response, str]:
+        body = await self._read_body(request)
+        if body is None:
+            metrics.REJECTED.labels("bad_request").inc()
+            metrics.HTTP_REQUESTS.labels("any", "413").inc()
+            return PlainTextResponse("request body too large", status_code=413), "any"
+        try:
+            env = soap.parse(body)
+        except (HostileXmlError, SoapParseError) as e:
+            metrics.REJECTED.labels("bad_request").inc()
+            metrics.HTTP_REQUESTS.labels("any", "400").inc()
+            return PlainTextResponse(f"invalid CWMP request: {e}", status_code=400), "any"
+        if env is not None and isinstance(env.body, Inform):
+            return await self._inform(request, env), "inform"
+        token = decode_token(request.cookies.get(COOKIE_NAME, ""), self.s.secret, self.s.session_max_age_s)
+        kind = "empty" if env is None else "message"
+        if token is None:
+            metrics.REJECTED.labels("bad_request").inc()
+            metrics.HTTP_REQUESTS.labels(kind, "400").inc()
+            return PlainTextResponse("no CWMP session: a session starts with an Inform", status_code=400), kind
+        return await self._in_session(request, token, env, kind), kind
+
+    async def _inform(self, request: Request, env: Envelope) -> Response:
+        inform = env.body
+        assert isinstance(inform, Inform)
+        d = inform.device_id
+        device_id = make_device_id(d.oui, d.product_class, d.serial_number)
+        if self.s.cpe_auth != "none":
+            header = request.headers.get("authorization")
+            creds = await self.creds.for_device(device_id)
+            ok, stale = auth.verify(header, request.method, self.s.cpe_auth, creds, self.s.secret)
+            if not ok:
+                metrics.REJECTED.labels("auth").inc()
+                metrics.HTTP_REQUESTS.labels("inform", "401").inc()
+                r = Response(status_code=401)
+                for c in auth.challenges(self.s.cpe_auth, self.s.secret, stale):
+                    r.headers.append("WWW-Authenticate", c)
+                return r
+        version = negotiate_version(env.supported_cwmp_versions, env.cwmp_version)
+        token = SessionToken(device_id, uuid.uuid4().hex, time.time(), env.cwmp_ns, version or env.cwmp_version)
+        event = SessionEvent(
+            device_id=device_id, session_id=token.session_id, kind="inform", request_id=uuid.uuid4().hex,
+            reply_to=None, received_at=time.time(), cwmp_ns=env.cwmp_ns, cwmp_version=token.cwmp_version,
+            source_ip=request.client.host if request.client else "", body=message_to_dict(inform),
+            headers=_headers_of(env), gateway_id=self.s.instance_id,
+        )
+        try:
+            await self.publisher.publish(event)
+        except BrokerUnavailable as e:
+            log.warning("Inform from %s not published: %s", device_id, e)
+            return self._unavailable("broker_unavailable", "inform")
+        for ev in inform.events:
+            metrics.INFORMS.labels(str(ev.event_code)).inc()
+        out = soap.build_message(InformResponse(max_envelopes=1), id=env.id, cwmp_ns=env.cwmp_ns, use_cwmp_version=version)
+        metrics.HTTP_REQUESTS.labels("inform", "200").inc()
+        resp = Response(out, media_type=XML)
+        resp.set_cookie(COOKIE_NAME, encode_token(token, self.s.secret), httponly=True, path="/")
+        return resp
+
+    async def _in_session(self, request: Request, token: SessionToken, env: Envelope | None, kind: str) -> Response:
+        rid = uuid.uuid4().hex
+        event = SessionEvent(
+            device_id=token.device_id, session_id=token.session_id, kind=kind, request_id=rid,
+            reply_to=self.s.reply_advertise, received_at=time.time(), cwmp_ns=token.cwmp_ns,
+            cwmp_version=token.cwmp_version, source_ip=request.client.host if request.client else "",
+            body=message_to_dict(env.body) if env is not None and env.body is not None else None,
+            headers=_headers_of(env) if env is not None else {}, gateway_id=self.s.instance_id,
+        )
+        waiter = self.listener.expect(rid)
+        t0 = time.perf_counter()
+        try:
+            await self.publisher.publish(event)
+        except BrokerUnavailable as e:
+            self.listener.forget(rid)
+            log.warning("session event from %s not published: %s", token.device_id, e)
+            return self._unavailable("broker_unavailable", kind)
+        try:
+            reply = await asyncio.wait_for(waiter, self.s.reply_timeout_s)
+        except asyncio.TimeoutError:
+            self.listener.forget(rid)
+            metrics.REJECTED.labels("reply_timeout").inc()
+            metrics.SESSIONS.labels("timeout").inc()
+            metrics.HTTP_REQUESTS.labels(kind, "204").inc()
+            return Response(status_code=204)
+        metrics.REPLY_HOP.observe(time.perf_counter() - t0)
+        metrics.HTTP_REQUESTS.labels(kind, str(reply.status)).inc()
+        if reply.end_session or reply.status == 204:
+            metrics.SESSIONS.labels(reply.outcome).inc()
+            metrics.SESSION_DURATION.observe(time.time() - token.started_at)
+        if reply.status == 204:
+            resp = Response(status_code=204)
+            resp.delete_cookie(COOKIE_NAME, path="/")
+            return resp
+        return Response(reply.body, status_code=reply.status, media_type=XML)
+
+    async def ready(self) -> dict[str, bool]:
+        kafka_ok = await self.publisher.ready()
+        try:
+            await asyncio.wait_for(self.mongo.admin.command("ping"), 3)
+            mongo_ok = True
+        except Exception:  # any driver error means not ready
+            mongo_ok = False
+        return {"kafka": kafka_ok, "mongodb": mongo_ok}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    gw = Gateway(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await gw.start()
+        try:
+            yield
+        finally:
+            await gw.stop()
+
+    app = FastAPI(title="ACS session gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.gateway = gw
+
+    def _on_admin_port(request: Request) -> bool:
+        server = request.scope.get("server")
+        return server is None or server[1] == settings.admin_port
+
+    @app.post("/")
+    @app.post("/{path:path}")
+    async def cwmp(request: Request) -> Response:
+        if _on_admin_port(request) and settings.admin_port != settings.port:
+            return PlainTextResponse("not found", status_code=404)
+        return await gw.handle(request)
+
+    @app.get("/metrics")
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok", "instance": settings.instance_id}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        checks = await gw.ready()
+        ok = all(checks.values())
+        import orjson
+
+        return Response(orjson.dumps({"ready": ok, **checks}), status_code=200 if ok else 503, media_type="application/json")
+
+    return app

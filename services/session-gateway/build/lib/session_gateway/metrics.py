@@ -1,0 +1,19 @@
+"""Prometheus metrics of the gateway (names documented in docs/metrics.md)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_FAST = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+HTTP_REQUESTS = Counter("acs_gateway_http_requests_total", "CWMP HTTP requests answered", ["kind", "status"])
+SESSIONS = Counter("acs_gateway_sessions_total", "Sessions seen ending at this gateway", ["outcome"])
+INFORMS = Counter("acs_gateway_informs_total", "Informs acknowledged, by event code", ["event_code"])
+ACTIVE = Gauge("acs_gateway_active_sessions", "CWMP HTTP requests in flight on this instance")
+REJECTED = Counter("acs_gateway_rejected_total", "Requests refused", ["reason"])
+REQUEST_DURATION = Histogram("acs_gateway_request_duration_seconds", "Time to answer one CWMP POST", ["kind"], buckets=_FAST)
+SESSION_DURATION = Histogram("acs_gateway_session_duration_seconds", "Inform to session end",
+                             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
+REPLY_HOP = Histogram("acs_gateway_reply_hop_seconds", "Session event published to scheduler reply received", buckets=_FAST)
+KAFKA_PUBLISH = Histogram("acs_gateway_kafka_publish_seconds", "Produce with acks=all until acknowledged", buckets=_FAST)
+
+for _r in ("auth", "backpressure", "bad_request", "broker_unavailable", "reply_timeout"):
+    REJECTED.labels(_r)

@@ -1,0 +1,73 @@
+"""Publishing session events to Kafka with acks=all, so nothing is acknowledged to a CPE
+before the broker has it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from acs_contracts.kafka_client import kafka_common_kwargs
+from acs_contracts.kafka_topics import SESSION_EVENTS, SessionEvent
+
+from . import metrics
+
+
+class BrokerUnavailable(Exception):
+    """The event could not be durably published; the CPE must retry later (503)."""
+
+
+class SessionEventPublisher:
+    def __init__(self, kafka_env: dict[str, str], timeout_s: float) -> None:
+        self._kw = kafka_common_kwargs(kafka_env or None)
+        self._timeout = timeout_s
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ensure(self) -> AIOKafkaProducer:
+        if self._producer is not None:
+            return self._producer
+        async with self._lock:
+            if self._producer is None:
+                p = AIOKafkaProducer(**self._kw, acks="all", linger_ms=0, request_timeout_ms=int(self._timeout * 1000),
+                                     retry_backoff_ms=100, enable_idempotence=False)
+                try:
+                    await asyncio.wait_for(p.start(), self._timeout)
+                except (KafkaError, OSError, asyncio.TimeoutError) as e:
+                    await p.stop()
+                    raise BrokerUnavailable(str(e) or type(e).__name__) from e
+                self._producer = p
+        return self._producer
+
+    async def start(self) -> None:
+        try:
+            await self._ensure()
+        except BrokerUnavailable:
+            pass  # readiness reports it; requests retry the connection
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def publish(self, event: SessionEvent) -> None:
+        """Returns once the broker acknowledged the event (acks=all); raises BrokerUnavailable."""
+        producer = await self._ensure()
+        t0 = time.perf_counter()
+        try:
+            await asyncio.wait_for(
+                producer.send_and_wait(SESSION_EVENTS, event.encode(), key=event.device_id.encode()), self._timeout
+            )
+        except (KafkaError, OSError, asyncio.TimeoutError) as e:
+            raise BrokerUnavailable(str(e) or type(e).__name__) from e
+        metrics.KAFKA_PUBLISH.observe(time.perf_counter() - t0)
+
+    async def ready(self) -> bool:
+        try:
+            p = await self._ensure()
+            await asyncio.wait_for(p.client.fetch_all_metadata(), 3)
+            return True
+        except (BrokerUnavailable, KafkaError, OSError, asyncio.TimeoutError):
+            return False
