@@ -1,0 +1,151 @@
+"""Kafka topics of the ACS, each with one versioned JSON message schema, defined here only.
+
+Every message is a JSON object with ``"schema": "<topic>"`` and ``"v": <int>``. A consumer
+rejects a message whose major version it does not know (``SchemaError``) instead of guessing.
+Topic names carry the major version too (``.v1``), so a breaking change is a new topic that
+old and new services can run side by side during an upgrade.
+
+Inbound (the session pipeline):
+  SESSION_EVENTS  gateway -> scheduler. Key: device id. Every CPE message of a session
+                  (Inform, RPC responses, faults, CPE requests, empty POSTs) in order.
+
+Outbound (for other systems: OSS/BSS, analytics, the NBI's waiters):
+  DEVICE_INFORMS     a device informed (event codes, DeviceId, source IP, CWMP version)
+  PARAMETER_CHANGES  parameter values the ACS learnt changed
+  TASK_RESULTS       a task completed or failed
+  SESSION_ENDS       a CWMP session ended (outcome, RPC count, duration)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+
+SESSION_EVENTS = "acs.session-events.v1"
+DEVICE_INFORMS = "acs.device-informs.v1"
+PARAMETER_CHANGES = "acs.parameter-changes.v1"
+TASK_RESULTS = "acs.task-results.v1"
+SESSION_ENDS = "acs.session-ends.v1"
+
+ALL_TOPICS = (SESSION_EVENTS, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS)
+
+
+class SchemaError(ValueError):
+    """A message that does not match its topic's schema or version."""
+
+
+T = TypeVar("T", bound="TopicMessage")
+
+
+class TopicMessage:
+    """Base for topic schemas: JSON encode/decode with schema name and version checks."""
+
+    TOPIC: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    def encode(self) -> bytes:
+        d = asdict(self)  # type: ignore[call-overload]
+        d["schema"] = self.TOPIC
+        d["v"] = self.VERSION
+        return orjson.dumps(d)
+
+    @classmethod
+    def decode(cls: type[T], data: bytes) -> T:
+        try:
+            d = orjson.loads(data)
+        except orjson.JSONDecodeError as e:
+            raise SchemaError(f"{cls.TOPIC}: not JSON: {e}") from e
+        if not isinstance(d, dict) or d.get("schema") != cls.TOPIC:
+            raise SchemaError(f"{cls.TOPIC}: wrong schema {d.get('schema') if isinstance(d, dict) else None!r}")
+        if d.get("v") != cls.VERSION:
+            raise SchemaError(f"{cls.TOPIC}: unsupported version {d.get('v')!r}")
+        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        try:
+            return cls(**{k: v for k, v in d.items() if k in names})
+        except TypeError as e:
+            raise SchemaError(f"{cls.TOPIC}: {e}") from e
+
+
+@dataclass(slots=True)
+class SessionEvent(TopicMessage):
+    """One CPE message of a CWMP session, as the gateway received it.
+
+    kind:
+      "inform"  body is the Inform (already answered with InformResponse after this was acked)
+      "message" body is any other CPE message: RPC response, Fault, or CPE request
+      "empty"   the CPE sent an empty POST (it has no more requests)
+    body: the message as ``cwmp.serialize.message_to_dict`` gives it, None for "empty".
+    reply_to: "host:port" of the gateway's session-affinity listener holding the HTTP request;
+      None for "inform" (the gateway answers InformResponse itself; no reply expected).
+    request_id: unique per HTTP request; the reply carries it back.
+    """
+
+    TOPIC: ClassVar[str] = SESSION_EVENTS
+    device_id: str
+    session_id: str
+    kind: str
+    request_id: str
+    reply_to: str | None
+    received_at: float  # unix seconds at the gateway
+    cwmp_ns: str
+    cwmp_version: str
+    source_ip: str = ""
+    body: dict[str, Any] | None = None
+    headers: dict[str, Any] = field(default_factory=dict)  # hold_requests, session_timeout, ...
+    gateway_id: str = ""
+
+
+@dataclass(slots=True)
+class DeviceInformed(TopicMessage):
+    TOPIC: ClassVar[str] = DEVICE_INFORMS
+    device_id: str
+    timestamp: float
+    event_codes: list[str]
+    manufacturer: str
+    oui: str
+    product_class: str
+    serial_number: str
+    source_ip: str = ""
+    cwmp_version: str = ""
+    session_id: str = ""
+
+
+@dataclass(slots=True)
+class ParameterChanges(TopicMessage):
+    """``changes``: list of {"name", "value", "type", "previous"} (previous None when unknown)."""
+
+    TOPIC: ClassVar[str] = PARAMETER_CHANGES
+    device_id: str
+    timestamp: float
+    source: str  # "inform", "getParameterValues", "setParameterValues", ...
+    changes: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class TaskResult(TopicMessage):
+    """status: "done" or "fault". fault: {"code", "message", "detail"} when status is "fault"."""
+
+    TOPIC: ClassVar[str] = TASK_RESULTS
+    task_id: str
+    device_id: str
+    name: str
+    status: str
+    timestamp: float
+    fault: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class SessionEnded(TopicMessage):
+    """outcome: "ok", "fault", "timeout", "cpe-closed", "loop-limit"."""
+
+    TOPIC: ClassVar[str] = SESSION_ENDS
+    device_id: str
+    session_id: str
+    timestamp: float
+    outcome: str
+    rpc_count: int
+    duration_s: float
+    event_codes: list[str] = field(default_factory=list)

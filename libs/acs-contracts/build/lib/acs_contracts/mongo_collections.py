@@ -1,0 +1,72 @@
+"""MongoDB collections of the ACS inventory: names, document shapes and indexes, defined here only.
+
+devices (``_id`` = device id, see ``device_id.py``), GenieACS 1.2 shape so NBI users see what they know:
+    {
+      "_id": "202BC1-BM632w-8KA8WA1151100043",
+      "_deviceId": {"_Manufacturer": ..., "_OUI": ..., "_ProductClass": ..., "_SerialNumber": ...},
+      "_registered": <date>, "_lastInform": <date>, "_lastBoot": <date>, "_lastBootstrap": <date>,
+      "_tags": ["lab", ...],
+      "_acs": {"cwmpVersion": "1.4", "cwmpNs": "urn:dslforum-org:cwmp-1-2", "sourceIp": "...",
+               "lastEvents": ["2 PERIODIC"], "sessionId": "..."},
+      # the parameter tree, nested by path segment; leaves and objects carry attributes:
+      "InternetGatewayDevice": {"_object": true, "_writable": false, "_timestamp": <date>,
+         "DeviceInfo": {"_object": true,
+            "SoftwareVersion": {"_value": "V1", "_type": "xsd:string", "_timestamp": <date>,
+                                "_writable": false, "_object": false}}}
+    }
+  Values are stored typed: xsd:boolean -> bool, integer types -> int, xsd:dateTime -> date,
+  everything else -> str. A path "A.B.C" is the document path "A.B.C" (instance numbers are keys).
+
+tasks (``_id`` ObjectId), GenieACS shape plus status:
+    {"_id", "device", "name", "timestamp": <date>, <arguments by task name, GenieACS names>,
+     "status": "pending" | "done" | "fault", "retries": 0, "expiry": <date|None>,
+     "fault": {"code": "cwmp.9007", "message": ..., "detail": {...}} | None,
+     "result": {...} | None, "completedAt": <date|None>}
+  Arguments: getParameterValues {parameterNames}, setParameterValues {parameterValues: [[name, value, type?]]},
+  refreshObject {objectName}, addObject {objectName, parameterValues?}, deleteObject {objectName},
+  reboot, factoryReset, download {fileType, fileName, targetFileName?}, getParameterNames
+  {parameterPath, nextLevel}, getParameterAttributes {parameterNames}, setParameterAttributes
+  {parameterAttributes: [{name, notification?, accessList?}]}, upload {fileType}, scheduleInform
+  {delaySeconds, commandKey?}, scheduleDownload {fileType, fileName, timeWindows}, cancelTransfer
+  {commandKey}, getAllQueuedTransfers, getQueuedTransfers, getRPCMethods, changeDUState {operations}.
+
+faults (``_id`` = "<device>:<channel>"), GenieACS shape:
+    {"_id", "device", "channel": "task_<id>" | "<preset channel>", "timestamp", "code", "message",
+     "detail", "retries"}
+
+credentials (``_id`` = device id): secrets kept out of the device document so the NBI never
+  shows them: {"cpe": {"username", "password"}, "connectionRequest": {"username", "password"}}
+
+presets, files (GridFS bucket "fs"), operations (in-flight Download/Upload by CommandKey):
+    operations: {"_id": "<device>:<commandKey>", "device", "taskId", "name", "timestamp", "args"}
+"""
+
+from __future__ import annotations
+
+DATABASE = "acs"
+
+DEVICES = "devices"
+TASKS = "tasks"
+FAULTS = "faults"
+CREDENTIALS = "credentials"
+PRESETS = "presets"
+OPERATIONS = "operations"
+FILES_BUCKET = "fs"
+
+# (collection, keys, options). Created idempotently at start by whichever service starts first.
+INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
+    (DEVICES, [("_lastInform", 1)], {}),
+    (DEVICES, [("_tags", 1)], {}),
+    (DEVICES, [("_deviceId._SerialNumber", 1)], {}),
+    (DEVICES, [("_deviceId._ProductClass", 1), ("_deviceId._OUI", 1)], {}),
+    (TASKS, [("device", 1), ("status", 1), ("timestamp", 1)], {}),
+    (TASKS, [("status", 1), ("timestamp", 1)], {}),
+    (FAULTS, [("device", 1)], {}),
+    (OPERATIONS, [("device", 1)], {}),
+]
+
+
+async def ensure_indexes(db) -> None:  # db: pymongo AsyncDatabase
+    """Create the indexes above; safe to call from every service at start."""
+    for coll, keys, opts in INDEXES:
+        await db[coll].create_index(keys, **opts)

@@ -1,0 +1,284 @@
+"""Element tree -> message dataclasses, driven by ``_layout``.
+
+Children are matched by local name, so any prefix and namespace-qualified children are
+accepted; SOAP-ENC arrays are read by their children, never by their arrayType count.
+A missing required element raises ``InvalidArguments``; a malformed optional value is
+replaced by the field's default and reported in ``warnings`` (kept in Envelope.extra).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from lxml import etree
+
+from . import messages as m
+from ._layout import (
+    ARRAY,
+    BOOL,
+    EVENT,
+    INT,
+    LAYOUTS,
+    OPERATION_TYPES,
+    OPERATIONS,
+    REPEAT,
+    STR,
+    STRUCT,
+    TIME,
+    VALUES,
+    Field,
+)
+from .errors import InvalidArguments
+from .events import EventCode
+from .values import TYPE_SPELLINGS, decode_value, parse_datetime, parse_int
+from .xmlsafe import XSI
+
+_XSI_TYPE = f"{{{XSI}}}type"
+_SKIP = object()  # "use the field's default"
+
+Warnings = list[str]
+Decoder = Callable[[etree._Element, Field, str, Warnings], Any]
+
+
+def local_name(tag: str) -> str:
+    return tag[tag.index("}") + 1 :] if tag[0] == "{" else tag
+
+
+def _text(el: etree._Element) -> str:
+    text = el.text
+    return "" if text is None else text
+
+
+def _bad_value(f: Field, path: str, text: str, what: str, warnings: Warnings) -> object:
+    where = f"{path}.{f.tag}"
+    if f.required:
+        raise InvalidArguments(f"{where}: {text[:64]!r} is not {what}")
+    warnings.append(f"{where}: {text[:64]!r} is not {what}; default used")
+    return _SKIP
+
+
+def _dec_str(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    text = el.text
+    return "" if text is None else text
+
+
+def _dec_event(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    return EventCode(_text(el))
+
+
+def _dec_int(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    text = _text(el)
+    value = parse_int(text)
+    if value is None:
+        return _bad_value(f, path, text.strip(), "an integer", warnings)
+    return value
+
+
+def _dec_bool(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    s = _text(el).strip().lower()
+    if s == "1" or s == "true":
+        return True
+    if s == "0" or s == "false":
+        return False
+    number = parse_int(s)
+    if number is not None:  # seen in the field: <Writable>30</Writable>
+        warnings.append(f"{path}.{f.tag}: {s!r} is not a boolean; read as {number != 0}")
+        return number != 0
+    return _bad_value(f, path, s, "a boolean", warnings)
+
+
+def _dec_time(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    s = _text(el).strip()
+    if not s:
+        return None
+    value = parse_datetime(s)
+    if value is None:
+        warnings.append(f"{path}.{f.tag}: {s[:64]!r} is not a valid dateTime; read as unknown time")
+        return None
+    if value.year == 1 and value.month == 1 and value.day == 1 and not (value.hour or value.minute or value.second):
+        return None  # 0001-01-01T00:00:00Z: the protocol's "unknown time"
+    return value
+
+
+def _dec_struct(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    return decode_struct(el, f.item, f"{path}.{f.tag}", warnings)
+
+
+def _dec_array(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    if f.item is STR:
+        return [_text(item) for item in el]
+    base = f"{path}.{f.tag}"
+    cls = f.item
+    return [decode_struct(item, cls, f"{base}[{i}]", warnings) for i, item in enumerate(el)]
+
+
+def _dec_values(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    """ParameterValueStruct arrays: the hot path of every Inform, written out by hand.
+
+    The common shape (<Name> then <Value>, unqualified) is read with as few lxml calls
+    as possible; anything else goes through ``_dec_value_struct``.
+    """
+    out = []
+    append = out.append
+    pvs = m.ParameterValueStruct
+    string = "xsd:string"
+    spellings = TYPE_SPELLINGS
+    for item in el:
+        try:
+            name_el, value_el = item
+        except ValueError:
+            append(_dec_value_struct(item, f"{path}.{f.tag}[{len(out)}]", warnings))
+            continue
+        if name_el.tag != "Name" or value_el.tag != "Value":
+            append(_dec_value_struct(item, f"{path}.{f.tag}[{len(out)}]", warnings))
+            continue
+        name = name_el.text
+        text = value_el.text
+        # .values() is several times cheaper than .get("{xsi}type"); a lone attribute
+        # spelled like a standard type is the xsi:type, anything else is looked up properly.
+        attrs = value_el.values()
+        if not attrs:
+            xsi_type = None
+        elif len(attrs) == 1 and attrs[0] in spellings:
+            xsi_type = attrs[0]
+        else:
+            xsi_type = value_el.get(_XSI_TYPE)
+        if xsi_type is None or xsi_type == string:
+            append(pvs("" if name is None else name, "" if text is None else text, string))
+        else:
+            value, typ = decode_value(text, xsi_type)
+            append(pvs("" if name is None else name, value, typ))
+    return out
+
+
+def _dec_value_struct(item: etree._Element, path: str, warnings: Warnings) -> m.ParameterValueStruct:
+    """One ParameterValueStruct in any shape: qualified children, other order, extras."""
+    name = value_el = None
+    for child in item:
+        tag = local_name(child.tag)
+        if tag == "Name" and name is None:
+            name = _text(child)
+        elif tag == "Value" and value_el is None:
+            value_el = child
+    if name is None:
+        raise InvalidArguments(f"{path}: missing Name")
+    if value_el is None:
+        warnings.append(f"{path}: missing Value; read as empty string")
+        return m.ParameterValueStruct(name, "", "xsd:string")
+    value, typ = decode_value(value_el.text, value_el.get(_XSI_TYPE))
+    return m.ParameterValueStruct(name, value, typ)
+
+
+def _dec_repeat(elements: list[etree._Element], f: Field, path: str, warnings: Warnings) -> object:
+    base = f"{path}.{f.tag}"
+    return [decode_struct(el, f.item, f"{base}[{i}]", warnings) for i, el in enumerate(elements)]
+
+
+def _dec_operations(elements: list[etree._Element], f: Field, path: str, warnings: Warnings) -> object:
+    out = []
+    for i, el in enumerate(elements):
+        xsi_type = el.get(_XSI_TYPE)
+        cls = OPERATION_TYPES.get(xsi_type.rpartition(":")[2]) if xsi_type else None
+        if cls is None:
+            raise InvalidArguments(f"{path}.{f.tag}[{i}]: xsi:type {xsi_type!r} is not an operation type")
+        out.append(decode_struct(el, cls, f"{path}.{f.tag}[{i}]", warnings))
+    return out
+
+
+_DECODERS: dict[str, Decoder] = {
+    STR: _dec_str,
+    INT: _dec_int,
+    BOOL: _dec_bool,
+    TIME: _dec_time,
+    EVENT: _dec_event,
+    STRUCT: _dec_struct,
+    ARRAY: _dec_array,
+    VALUES: _dec_values,
+    REPEAT: _dec_repeat,
+    OPERATIONS: _dec_operations,
+}
+_MULTI = (REPEAT, OPERATIONS)
+
+
+class _Plan:
+    __slots__ = ("fields", "multi_tags")
+
+    def __init__(self, fields: tuple[Field, ...]) -> None:
+        self.fields = tuple((f, _DECODERS[f.kind]) for f in fields)
+        self.multi_tags = frozenset(f.tag for f in fields if f.kind in _MULTI)
+
+
+_PLANS: dict[type, _Plan] = {cls: _Plan(fields) for cls, fields in LAYOUTS.items()}
+
+
+def decode_struct(el: etree._Element, cls: type, path: str, warnings: Warnings) -> Any:
+    """Read one element into ``cls`` using its layout."""
+    plan = _PLANS[cls]
+    children: dict[str, Any] = {}
+    multi = plan.multi_tags
+    for child in el:
+        tag = child.tag
+        if tag[0] == "{":
+            tag = tag[tag.index("}") + 1 :]
+        if multi and tag in multi:
+            children.setdefault(tag, []).append(child)
+        elif tag not in children:
+            children[tag] = child
+    kwargs = {}
+    for f, decoder in plan.fields:
+        child = children.get(f.tag)
+        if child is None:
+            if f.required:
+                raise InvalidArguments(f"{path}: missing {f.tag}")
+            continue
+        value = decoder(child, f, path, warnings)
+        if value is not _SKIP:
+            kwargs[f.attr] = value
+    return cls(**kwargs)
+
+
+def decode_fault(el: etree._Element, warnings: Warnings) -> tuple[m.Fault, str | None]:
+    """A SOAP Fault (or a bare cwmp:Fault) -> messages.Fault, plus the cwmp:Fault's namespace."""
+    faultcode = faultstring = None
+    detail_fault = None
+    if local_name(el.tag) == "Fault" and el.tag.startswith("{urn:dslforum-org:cwmp-"):
+        detail_fault = el
+    else:
+        for child in el:
+            name = local_name(child.tag).lower()
+            if name == "faultcode":
+                faultcode = _text(child).strip()
+            elif name == "faultstring":
+                faultstring = _text(child)
+            elif name == "detail":
+                for d in child:
+                    if local_name(d.tag) == "Fault":
+                        detail_fault = d
+                        break
+    fault = m.Fault(fault_code=0)
+    if faultcode is not None:
+        fault.faultcode = faultcode.rpartition(":")[2]
+    if faultstring is not None:
+        fault.faultstring = faultstring
+    if detail_fault is None:
+        warnings.append("Fault: no cwmp:Fault detail; fault_code is 0")
+        fault.fault_string = fault.faultstring
+        return fault, None
+    code_text = None
+    spv: list[m.SetParameterValuesFault] = []
+    for child in detail_fault:
+        name = local_name(child.tag)
+        if name == "FaultCode":
+            code_text = _text(child).strip()
+        elif name == "FaultString":
+            fault.fault_string = _text(child)
+        elif name == "SetParameterValuesFault":
+            spv.append(decode_struct(child, m.SetParameterValuesFault, f"Fault.SetParameterValuesFault[{len(spv)}]", warnings))
+    code = parse_int(code_text) if code_text is not None else None
+    if code is not None:
+        fault.fault_code = code
+    else:
+        warnings.append(f"Fault.FaultCode: {code_text!r} is not an integer; fault_code is 0")
+    fault.set_parameter_values_faults = spv
+    ns = detail_fault.tag[1 : detail_fault.tag.index("}")] if detail_fault.tag[0] == "{" else None
+    return fault, ns

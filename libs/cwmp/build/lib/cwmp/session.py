@@ -1,0 +1,518 @@
+"""CWMP session state machines (TR-069 Amendment 6, section 3.7 and the HTTP binding), sans-I/O.
+
+A CWMP session is a sequence of HTTP POSTs from the CPE, each answered by the ACS, carrying at
+most one SOAP envelope each way. These classes never touch HTTP or XML: they take and return
+:class:`~cwmp.messages.Envelope` values and say what happened, h11 style. The caller owns the
+transport, timeouts and the decision of *what* to send; the machines own *whether it may be sent
+now* and the SOAP headers that tie requests to responses (cwmp:ID, HoldRequests, UseCWMPVersion).
+
+Session shape::
+
+    CPE  POST Inform                 ->  ACS  InformResponse
+    CPE  POST TransferComplete ...   ->  ACS  TransferCompleteResponse ...   (the CPE's turn)
+    CPE  POST (empty)                ->  ACS  GetParameterValues             (the ACS's turn)
+    CPE  POST GetParameterValuesResponse -> ACS ...
+    CPE  POST <last response>        ->  ACS  HTTP 204 (no envelope): the session ends
+
+ACS side, :class:`AcsSession` (the task scheduler drives it)::
+
+    s = AcsSession()
+    try:
+        ev = s.receive(envelope_or_None)      # one call per CPE POST
+    except ProtocolViolation as exc:
+        reply = s.reject(exc)                 # a Fault envelope, or None: answer 204 and close
+    InformReceived      -> s.respond(s.inform_response())
+    CpeRequestReceived  -> s.respond(TransferCompleteResponse()) or s.respond(acs_fault(8000))
+    CpeTurnEnded / ResponseReceived / FaultReceived
+                        -> s.send_request(GetParameterValues([...]))  or  s.end()  (HTTP 204)
+
+Violations raise :class:`ProtocolViolation` carrying the ACS fault code (8000-8006) the ACS
+answers with. All are fatal (the session is over) except a request for a method the ACS does not
+know, which is answered with Fault 8000 while the session goes on. SOAP forbids a Fault in reply
+to a response or a fault, so :meth:`AcsSession.reject` returns ``None`` for those: the caller then
+answers HTTP 204 and drops the session. Misuse by the caller (receiving twice without answering,
+sending in the CPE's turn...) raises :class:`SessionStateError` instead: that is a bug, not the
+peer's fault.
+
+A missing cwmp:ID in a CPE response is accepted (some CPEs send no SOAP Header at all); a present
+but different one is a violation.
+
+The CPE side, :class:`cwmp.session_cpe.CpeSession`, is re-exported here.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass
+from typing import Any, Final, Union
+
+from . import messages as m
+from .faults import is_acs_fault, is_cpe_fault, make_fault
+from .messages import Envelope, Fault, Inform, InformResponse, Message
+from .serialize import message_from_dict, message_to_dict
+from .versions import VERSIONS, choose_version, namespace_for
+
+__all__ = [
+    "AcsEvent",
+    "AcsSession",
+    "AcsState",
+    "CpeEvent",
+    "CpeSession",
+    "CpeState",
+    "CpeRequestReceived",
+    "CpeTurnEnded",
+    "FaultReceived",
+    "InformReceived",
+    "ProtocolViolation",
+    "ResponseReceived",
+    "SessionStateError",
+    "acs_fault",
+    "cpe_fault",
+]
+
+# ------------------------------------------------------------------------------------ errors
+
+
+class ProtocolViolation(Exception):
+    """The peer broke the session rules; ``fault_code`` is what the receiving side answers with.
+
+    ``envelope`` is the offending envelope (None for an empty POST/response). ``ends_session``
+    is False only for an unsupported method, which is answered with a Fault while the session
+    goes on. ``answerable`` says whether a Fault may be sent back at all (SOAP allows a Fault
+    only in reply to a request).
+    """
+
+    def __init__(
+        self,
+        fault_code: int,
+        message: str,
+        *,
+        envelope: Envelope | None = None,
+        ends_session: bool = True,
+    ) -> None:
+        super().__init__(f"{fault_code}: {message}")
+        self.fault_code = fault_code
+        self.message = message
+        self.envelope = envelope
+        self.ends_session = ends_session
+
+    @property
+    def answerable(self) -> bool:
+        body = self.envelope.body if self.envelope is not None else None
+        return body is not None and message_kind(body) == "request"
+
+
+class SessionStateError(RuntimeError):
+    """The caller used the state machine out of order (a local bug, never the peer's doing)."""
+
+
+# ------------------------------------------------------------------------------------ faults
+
+
+def acs_fault(code: int, detail: str | None = None) -> Fault:
+    """A Fault the ACS answers a CPE request with (8000-8006, vendor 8800-8899)."""
+    if not is_acs_fault(code):
+        raise ValueError(f"{code} is not an ACS fault code")
+    return make_fault(code, detail)
+
+
+def cpe_fault(code: int, detail: str | None = None) -> Fault:
+    """A Fault the CPE answers an ACS request with (9000-9899)."""
+    if not is_cpe_fault(code):
+        raise ValueError(f"{code} is not a CPE fault code")
+    return make_fault(code, detail)
+
+
+# ------------------------------------------------------------------------------ classification
+
+
+def message_kind(message: Message) -> str:
+    """"request", "response" or "fault": what a body is, whatever class the codec gave it."""
+    if isinstance(message, Fault):
+        return "fault"
+    if message.RPC.endswith("Response"):
+        return "response"
+    return "request"
+
+
+def _requests(direction: str) -> frozenset[str]:
+    return frozenset(
+        cls.RPC
+        for cls in m.MESSAGE_TYPES.values()
+        if cls.DIRECTION in (direction, "both") and message_kind_name(cls.RPC) == "request"
+    )
+
+
+def message_kind_name(rpc: str) -> str:
+    if rpc == "Fault":
+        return "fault"
+    return "response" if rpc.endswith("Response") else "request"
+
+
+#: Requests a CPE may send to an ACS (Inform, TransferComplete, GetRPCMethods, ...).
+CPE_REQUESTS: Final[frozenset[str]] = _requests("cpe")
+#: Requests an ACS may send to a CPE (GetParameterValues, Download, GetRPCMethods, ...).
+ACS_REQUESTS: Final[frozenset[str]] = _requests("acs")
+
+
+def response_rpc(request: Message | str) -> str:
+    """The RPC name that answers ``request``: its name plus "Response"."""
+    rpc = request if isinstance(request, str) else request.RPC
+    return rpc + "Response"
+
+
+# ------------------------------------------------------------------------------------ events
+
+
+@dataclass(slots=True)
+class InformReceived:
+    """The session's Inform arrived; answer it with ``respond(session.inform_response())``."""
+
+    inform: Inform
+    envelope: Envelope
+
+
+@dataclass(slots=True)
+class CpeRequestReceived:
+    """A CPE request other than Inform; answer it with ``respond()`` before the next receive."""
+
+    message: Message
+    envelope: Envelope
+
+
+@dataclass(slots=True)
+class CpeTurnEnded:
+    """The CPE sent an empty POST: it has no more requests and the ACS may now send its own."""
+
+
+@dataclass(slots=True)
+class ResponseReceived:
+    """The CPE answered the outstanding ACS request."""
+
+    request: Message
+    response: Message
+    envelope: Envelope
+
+
+@dataclass(slots=True)
+class FaultReceived:
+    """The CPE answered the outstanding ACS request with a Fault (9000-9899)."""
+
+    request: Message
+    fault: Fault
+    envelope: Envelope
+
+
+AcsEvent = Union[InformReceived, CpeRequestReceived, CpeTurnEnded, ResponseReceived, FaultReceived]
+
+
+class AcsState(enum.Enum):
+    EXPECT_INFORM = "expect_inform"  # nothing received yet (or the Inform awaits its answer)
+    CPE_TURN = "cpe_turn"  # InformResponse sent: the CPE sends requests until an empty POST
+    ACS_TURN = "acs_turn"  # the CPE has no more requests: the ACS sends its own, one at a time
+    ENDED = "ended"
+
+
+# ---------------------------------------------------------------------------------- ACS side
+
+
+class AcsSession:
+    """The ACS end of one CWMP session. See the module docstring for the call sequence.
+
+    Attributes other parts read: ``state``, ``cwmp_ns``/``cwmp_version`` (learnt from the Inform,
+    then from version negotiation), ``inform``, ``outstanding`` (the ACS request awaiting its
+    answer), ``hold_requests`` (set it, or pass ``hold_requests=`` to send/respond, to keep the
+    CPE from sending requests), ``rpc_count`` (ACS requests sent), ``cpe_request_count``
+    (CPE requests received, Inform included), ``fault_count`` (CPE faults received).
+    """
+
+    def __init__(self, *, max_envelopes: int = 1, supported_versions: tuple[str, ...] = VERSIONS) -> None:
+        self.state = AcsState.EXPECT_INFORM
+        self.max_envelopes = max_envelopes
+        self.supported_versions = tuple(supported_versions)
+        self.cwmp_ns = namespace_for("1.0")
+        self.cwmp_version = "1.0"
+        self.use_cwmp_version: str | None = None  # set when the CPE sent SupportedCWMPVersions
+        self.inform: Inform | None = None
+        self.outstanding: Message | None = None
+        self.outstanding_id: str | None = None
+        self.hold_requests = False
+        self.rpc_count = 0
+        self.cpe_request_count = 0
+        self.fault_count = 0
+        self.ended_cleanly = False  # end() called with nothing left unanswered
+        self._pending: Message | None = None  # CPE request awaiting respond()
+        self._pending_id: str | None = None
+        self._hold_sent = False  # HoldRequests of the last envelope sent
+        self._id_prefix = secrets.token_hex(4)
+        self._id_seq = 0
+
+    @property
+    def ended(self) -> bool:
+        return self.state is AcsState.ENDED
+
+    @property
+    def awaiting_answer(self) -> Message | None:
+        """The CPE request received and not yet answered with ``respond()``, if any."""
+        return self._pending
+
+    # -------------------------------------------------------------- inbound
+
+    def receive(self, envelope: Envelope | None) -> AcsEvent:
+        """Take one CPE POST (None or a body-less envelope = an empty POST) and say what it is."""
+        if self.state is AcsState.ENDED:
+            raise SessionStateError("the session has ended; a new POST starts a new session")
+        if self._pending is not None:
+            raise SessionStateError(f"answer the CPE's {self._pending.RPC} with respond() first")
+        if envelope is not None and envelope.body is None:
+            envelope = None
+        body = envelope.body if envelope is not None else None
+
+        if self.state is AcsState.EXPECT_INFORM:
+            if isinstance(body, Inform):
+                return self._take_inform(body, envelope)  # type: ignore[arg-type]
+            what = "an empty POST" if body is None else body.RPC
+            self._violate(8003, f"the session must start with Inform, got {what}", envelope)
+
+        if self.state is AcsState.CPE_TURN:
+            if body is None:
+                self.state = AcsState.ACS_TURN
+                return CpeTurnEnded()
+            kind = message_kind(body)
+            if kind != "request":
+                self._violate(8003, f"{body.RPC} received but no ACS request is outstanding", envelope)
+            if isinstance(body, Inform):
+                self._violate(8003, "a second Inform in the same session", envelope)
+            if self._hold_sent:
+                self._violate(8003, f"{body.RPC} sent while HoldRequests is true", envelope)
+            self._take_request(body, envelope)  # type: ignore[arg-type]
+            if body.RPC not in CPE_REQUESTS:
+                raise ProtocolViolation(
+                    8000, f"{body.RPC} is not a method the ACS supports", envelope=envelope, ends_session=False
+                )
+            return CpeRequestReceived(body, envelope)  # type: ignore[arg-type]
+
+        # ACS_TURN
+        request = self.outstanding
+        if request is None:
+            raise SessionStateError("send_request() or end() before receiving again")
+        if body is None:
+            self._violate(8003, f"empty POST while {request.RPC} awaits its response", envelope)
+        kind = message_kind(body)
+        if kind == "request":
+            self._violate(8003, f"{body.RPC} sent while {request.RPC} awaits its response", envelope)
+        if kind == "response" and body.RPC != response_rpc(request):
+            self._violate(8003, f"{body.RPC} does not answer {request.RPC}", envelope)
+        if envelope.id is not None and self.outstanding_id is not None and False:  # type: ignore[union-attr]
+            self._violate(
+                8003, f"cwmp:ID {envelope.id!r} does not echo {self.outstanding_id!r}", envelope  # type: ignore[union-attr]
+            )
+        self.outstanding = None
+        self.outstanding_id = None
+        if isinstance(body, Fault):
+            self.fault_count += 1
+            return FaultReceived(request, body, envelope)  # type: ignore[arg-type]
+        return ResponseReceived(request, body, envelope)  # type: ignore[arg-type]
+
+    def _take_inform(self, inform: Inform, envelope: Envelope) -> InformReceived:
+        self.cwmp_ns = envelope.cwmp_ns
+        self.cwmp_version = envelope.cwmp_version
+        offered = envelope.supported_cwmp_versions or None
+        chosen = choose_version(envelope.cwmp_ns, offered, self.supported_versions)
+        if chosen is None:
+            self.inform = inform
+            self.state = AcsState.ENDED
+            raise ProtocolViolation(
+                8006, f"no CWMP version in common with {offered or envelope.cwmp_ns!r}", envelope=envelope
+            )
+        if offered is not None:
+            # SupportedCWMPVersions (1.4): answer with UseCWMPVersion, the highest common one.
+            self.use_cwmp_version = chosen
+            self.cwmp_version = chosen
+            self.cwmp_ns = namespace_for(chosen)
+        self.inform = inform
+        self._take_request(inform, envelope)
+        return InformReceived(inform, envelope)
+
+    def _take_request(self, message: Message, envelope: Envelope) -> None:
+        self._pending = message
+        self._pending_id = envelope.id
+        self.cpe_request_count += 1
+
+    def _violate(self, code: int, text: str, envelope: Envelope | None) -> Any:
+        """Raise a fatal violation; the session is over (reject() still builds the answer)."""
+        self.state = AcsState.ENDED
+        self._pending = None
+        raise ProtocolViolation(code, text, envelope=envelope)
+
+    # ------------------------------------------------------------- outbound
+
+    def inform_response(self) -> InformResponse:
+        """The InformResponse this session answers with (MaxEnvelopes from the constructor)."""
+        return InformResponse(max_envelopes=self.max_envelopes)
+
+    def respond(self, message: Message, *, hold_requests: bool | None = None) -> Envelope:
+        """Answer the CPE request just received: its "...Response" or a Fault (8000-8006)."""
+        request = self._pending
+        if request is None:
+            raise SessionStateError("no CPE request awaits an answer")
+        if not isinstance(message, Fault) and message.RPC != response_rpc(request):
+            raise SessionStateError(f"{message.RPC} does not answer {request.RPC}")
+        envelope = self._envelope(message, self._pending_id, hold_requests)
+        if isinstance(request, Inform):
+            if self.use_cwmp_version is not None and not isinstance(message, Fault):
+                envelope.use_cwmp_version = self.use_cwmp_version
+            # A fault to the Inform fails the whole session: the CPE retries later.
+            self.state = AcsState.ENDED if isinstance(message, Fault) else AcsState.CPE_TURN
+        self._pending = None
+        self._pending_id = None
+        return envelope
+
+    def send_request(self, message: Message, *, hold_requests: bool | None = None) -> Envelope:
+        """Send an ACS request (in the ACS's turn, one at a time) with a fresh cwmp:ID."""
+        if self.state is not AcsState.ACS_TURN:
+            raise SessionStateError(f"the ACS may send requests only in its turn (state {self.state.name})")
+        if self.outstanding is not None:
+            raise SessionStateError(f"{self.outstanding.RPC} still awaits its response")
+        if message_kind(message) != "request" or message.RPC not in ACS_REQUESTS:
+            raise SessionStateError(f"{message.RPC} is not an ACS request")
+        self._id_seq += 1
+        request_id = f"{self._id_prefix}-{self._id_seq}"
+        self.outstanding = message
+        self.outstanding_id = request_id
+        self.rpc_count += 1
+        return self._envelope(message, request_id, hold_requests)
+
+    def end(self) -> None:
+        """Nothing more to send: the caller answers HTTP 204. Also aborts a broken session."""
+        self.ended_cleanly = (
+            self.state is AcsState.ACS_TURN and self.outstanding is None and self._pending is None
+        )
+        self.state = AcsState.ENDED
+        self._pending = None
+
+    def reject(self, violation: ProtocolViolation) -> Envelope | None:
+        """The answer to a violation ``receive()`` raised: a Fault envelope, or None (HTTP 204).
+
+        For an unsupported method the Fault 8000 answers the request and the session goes on.
+        """
+        if not violation.ends_session:
+            return self.respond(acs_fault(violation.fault_code, violation.message))
+        self.state = AcsState.ENDED
+        self._pending = None
+        if not violation.answerable:
+            return None
+        offending = violation.envelope
+        return Envelope(
+            body=acs_fault(violation.fault_code, violation.message),
+            id=offending.id if offending is not None else None,
+            cwmp_ns=offending.cwmp_ns if offending is not None else self.cwmp_ns,
+            cwmp_version=offending.cwmp_version if offending is not None else self.cwmp_version,
+        )
+
+    def _envelope(self, body: Message, envelope_id: str | None, hold_requests: bool | None) -> Envelope:
+        if hold_requests is not None:
+            self.hold_requests = hold_requests
+        # True on every envelope while holding; an explicit False once on release, then omitted,
+        # so CPEs that read the header as sticky and those that read it per envelope agree.
+        if self.hold_requests:
+            header: bool | None = True
+        else:
+            header = False if self._hold_sent else None
+        self._hold_sent = self.hold_requests
+        return Envelope(
+            body=body,
+            id=envelope_id,
+            hold_requests=header,
+            cwmp_ns=self.cwmp_ns,
+            cwmp_version=self.cwmp_version,
+        )
+
+    # -------------------------------------------------------- serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe snapshot. Messages (the Inform, the outstanding request) are kept whole, in
+        the form ``cwmp.serialize.message_to_dict`` gives them, so a ResponseReceived after a
+        move still carries the full request."""
+        return {
+            "v": 1,
+            "state": self.state.value,
+            "max_envelopes": self.max_envelopes,
+            "supported_versions": list(self.supported_versions),
+            "cwmp_ns": self.cwmp_ns,
+            "cwmp_version": self.cwmp_version,
+            "use_cwmp_version": self.use_cwmp_version,
+            "inform": _to_json(self.inform),
+            "outstanding": _to_json(self.outstanding),
+            "outstanding_id": self.outstanding_id,
+            "pending": _to_json(self._pending),
+            "pending_id": self._pending_id,
+            "hold_requests": self.hold_requests,
+            "hold_sent": self._hold_sent,
+            "rpc_count": self.rpc_count,
+            "cpe_request_count": self.cpe_request_count,
+            "fault_count": self.fault_count,
+            "ended_cleanly": self.ended_cleanly,
+            "id_prefix": self._id_prefix,
+            "id_seq": self._id_seq,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "AcsSession":
+        if data.get("v") != 1:
+            raise ValueError(f"unknown AcsSession snapshot version {data.get('v')!r}")
+        session = cls(max_envelopes=data["max_envelopes"], supported_versions=tuple(data["supported_versions"]))
+        session.state = AcsState(data["state"])
+        session.cwmp_ns = data["cwmp_ns"]
+        session.cwmp_version = data["cwmp_version"]
+        session.use_cwmp_version = data["use_cwmp_version"]
+        session.inform = _from_json(data["inform"])
+        session.outstanding = _from_json(data["outstanding"])
+        session.outstanding_id = data["outstanding_id"]
+        session._pending = _from_json(data["pending"])
+        session._pending_id = data["pending_id"]
+        session.hold_requests = data["hold_requests"]
+        session._hold_sent = data["hold_sent"]
+        session.rpc_count = data["rpc_count"]
+        session.cpe_request_count = data["cpe_request_count"]
+        session.fault_count = data["fault_count"]
+        session.ended_cleanly = data["ended_cleanly"]
+        session._id_prefix = data["id_prefix"]
+        session._id_seq = data["id_seq"]
+        return session
+
+
+# ------------------------------------------------------------------ message <-> JSON (private)
+
+
+def _to_json(message: Message | None) -> dict[str, Any] | None:
+    """The codec's JSON form of a message (the one Kafka events use), kept whole."""
+    if message is None:
+        return None
+    if m.MESSAGE_TYPES.get(message.RPC) is not type(message):
+        # Only an unsupported CPE request can be of a class the codec does not know; its name
+        # is all the session needs to answer it with Fault 8000.
+        return {"rpc": message.RPC, "unknown": True}
+    return message_to_dict(message)
+
+
+def _from_json(data: dict[str, Any] | None) -> Message | None:
+    if data is None:
+        return None
+    if data.get("unknown"):
+        return type(data["rpc"], (Message,), {"RPC": data["rpc"], "DIRECTION": "cpe"})()
+    return message_from_dict(data)
+
+
+# --------------------------------------------------------------- CPE side (lazy re-export)
+
+
+def __getattr__(name: str) -> Any:
+    # session_cpe imports this module, so the CPE names are resolved on first use.
+    if name in ("CpeSession", "CpeState", "CpeEvent", "InformAcknowledged", "AcsResponseReceived",
+                "AcsRequestReceived", "AcsFaultReceived", "SessionEnded"):
+        from . import session_cpe
+
+        return getattr(session_cpe, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,271 @@
+"""CWMP SOAP envelopes: ``parse`` (bytes from a peer -> Envelope) and ``build`` (Envelope -> bytes).
+
+Sans-I/O: no sockets, no files; the caller hands in one HTTP body and gets one back.
+
+Reading is tolerant of real CPEs (any prefixes, qualified or unqualified children, SOAP-ENC
+arrays with wrong or missing arrayType, ISO-8859-1, an empty Header, odd whitespace) and
+hardened against hostile input (see ``xmlsafe``). What could not be read exactly is
+listed in ``Envelope.extra["warnings"]``; header elements the codec does not know are
+kept in ``Envelope.extra["headers"]`` (local name -> text).
+
+Writing is strict: UTF-8, the peer's cwmp namespace, XSD element order, and only RPCs
+and header elements that the namespace's schema defines (``EncodeError`` otherwise).
+NoMoreRequests is read but never written (no schema defines it).
+"""
+
+from __future__ import annotations
+
+from . import messages as m
+from ._decode import decode_fault, decode_struct, local_name
+from ._encode import encode_body
+from .errors import BodyTooLarge, CwmpError, EncodeError, SoapParseError, UnknownMethod
+from .messages import Envelope, Message
+from .values import decode_boolean, parse_int
+from .versions import (
+    CWMP_1_0,
+    CWMP_1_2,
+    HEADER_SINCE,
+    RPC_SINCE,
+    detect_version,
+    is_cwmp_namespace,
+    rpc_available,
+    version_for_namespace,
+)
+from .xmlsafe import DEFAULT_MAX_BYTES, SOAP_ENC, SOAP_ENV, XSD, XSI, escape, parse_document
+
+__all__ = ["parse", "build", "build_message", "Envelope", "DEFAULT_MAX_BYTES"]
+
+_ENVELOPE = f"{{{SOAP_ENV}}}Envelope"
+_HEADER = f"{{{SOAP_ENV}}}Header"
+_BODY = f"{{{SOAP_ENV}}}Body"
+
+
+# ---------------------------------------------------------------- reading
+def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope | None:
+    """Read one HTTP body. None for an empty (or whitespace-only) body: the CPE's empty POST.
+
+    Raises ``SoapParseError`` (or its subclasses ``UnknownMethod``, ``InvalidArguments``,
+    ``HostileXmlError``, ``BodyTooLarge``); never anything else for any input bytes.
+    """
+    if not isinstance(data, bytes):
+        if isinstance(data, (bytearray, memoryview)):
+            data = bytes(data)
+        elif isinstance(data, str):
+            data = data.encode("utf-8")
+        else:
+            raise TypeError(f"parse() takes bytes, not {type(data).__name__}")
+    if len(data) > max_bytes:
+        raise BodyTooLarge(len(data), max_bytes)
+    if not data or data.isspace():
+        return None
+    if data[-1:] == b"\x00":  # some CPEs send a C string terminator
+        data = data.rstrip(b"\x00")
+        if not data or data.isspace():
+            return None
+    root = parse_document(data, max_bytes)
+    try:
+        return _read_envelope(root)
+    except CwmpError:
+        raise
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError) as err:
+        raise SoapParseError(f"unreadable envelope: {type(err).__name__}: {err}") from None
+
+
+def _read_envelope(root) -> Envelope:  # type: ignore[no-untyped-def]
+    if root.tag != _ENVELOPE:
+        if local_name(root.tag) != "Envelope":
+            raise SoapParseError(f"not a SOAP envelope: the root element is <{local_name(root.tag)}>")
+        raise SoapParseError("the Envelope is not in the SOAP 1.1 namespace")
+    header = body = None
+    if len(root) == 2 and root[0].tag == _HEADER and root[1].tag == _BODY:
+        header, body = root[0], root[1]  # the usual shape, without an iterator
+    else:
+        for child in root:
+            name = local_name(child.tag)
+            if name == "Body":
+                if body is None:
+                    body = child
+            elif name == "Header":
+                if header is None:
+                    header = child
+    warnings: list[str] = []
+    env = Envelope(body=None)
+    header_ns = _read_header(header, env, warnings) if header is not None else None
+    if body is None:
+        raise SoapParseError("the Envelope has no Body")
+
+    body_ns: str | None = None
+    element = body[0] if len(body) else None
+    if len(body) > 1:
+        for extra in body[1:]:
+            warnings.append(f"Body: extra element <{local_name(extra.tag)}> ignored")
+    try:
+        if element is not None:
+            tag = element.tag
+            ns = tag[1 : tag.index("}")] if tag[0] == "{" else ""
+            name = tag[len(ns) + 2 :] if ns else tag
+            if name == "Fault" and (ns == SOAP_ENV or is_cwmp_namespace(ns)):
+                env.body, body_ns = decode_fault(element, warnings)
+            else:
+                cls = m.MESSAGE_TYPES.get(name)
+                if cls is None or cls is m.Fault:
+                    raise UnknownMethod(name, ns or None)
+                body_ns = ns
+                env.body = decode_struct(element, cls, name, warnings)
+    except CwmpError as err:
+        err.envelope_id = env.id
+        err.cwmp_ns = _pick_ns(ns if element is not None else None, header_ns)
+        raise
+    env.cwmp_ns = _pick_ns(body_ns, header_ns)
+    env.cwmp_version = detect_version(
+        env.cwmp_ns,
+        supported_cwmp_versions=env.supported_cwmp_versions,
+        use_cwmp_version=env.use_cwmp_version,
+        session_timeout=env.session_timeout,
+    )
+    if warnings:
+        env.extra["warnings"] = warnings
+    return env
+
+
+def _pick_ns(body_ns: str | None, header_ns: str | None) -> str:
+    if is_cwmp_namespace(body_ns):
+        return body_ns  # type: ignore[return-value]
+    if is_cwmp_namespace(header_ns):
+        return header_ns  # type: ignore[return-value]
+    return CWMP_1_0
+
+
+def _read_header(header, env: Envelope, warnings: list[str]) -> str | None:  # type: ignore[no-untyped-def]
+    header_ns = None
+    for h in header:
+        tag = h.tag
+        ns = tag[1 : tag.index("}")] if tag[0] == "{" else ""
+        name = tag[len(ns) + 2 :] if ns else tag
+        if header_ns is None and is_cwmp_namespace(ns):
+            header_ns = ns
+        text = h.text or ""
+        if name == "ID":
+            env.id = text
+        elif name == "HoldRequests":
+            env.hold_requests = _header_bool(name, text, warnings)
+        elif name == "NoMoreRequests":
+            env.no_more_requests = _header_bool(name, text, warnings)
+        elif name == "SessionTimeout":
+            value = parse_int(text)
+            if value is not None and 0 <= value <= 0xFFFFFFFF:
+                env.session_timeout = value
+            else:
+                warnings.append(f"Header.SessionTimeout: {text.strip()[:64]!r} is not an unsignedInt; ignored")
+        elif name == "SupportedCWMPVersions":
+            env.supported_cwmp_versions = text.strip()
+        elif name == "UseCWMPVersion":
+            env.use_cwmp_version = text.strip()
+        else:
+            env.extra.setdefault("headers", {})[name] = text
+    return header_ns
+
+
+def _header_bool(name: str, text: str, warnings: list[str]) -> bool | None:
+    value = decode_boolean(text)
+    if value is True or value is False:
+        return value
+    warnings.append(f"Header.{name}: {text.strip()[:64]!r} is not a boolean; ignored")
+    return None
+
+
+# ---------------------------------------------------------------- writing
+def _head(ns: str) -> str:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<SOAP-ENV:Envelope xmlns:SOAP-ENV="{SOAP_ENV}" xmlns:SOAP-ENC="{SOAP_ENC}"'
+        f' xmlns:xsd="{XSD}" xmlns:xsi="{XSI}" xmlns:cwmp="{ns}">'
+    )
+
+
+_HEADS = {ns: _head(ns) for ns in ("urn:dslforum-org:cwmp-1-0", "urn:dslforum-org:cwmp-1-1", CWMP_1_2)}
+
+
+def build(envelope: Envelope) -> bytes:
+    """Write ``envelope`` as UTF-8 bytes in ``envelope.cwmp_ns``. Raises ``EncodeError``."""
+    ns = envelope.cwmp_ns
+    head = _HEADS.get(ns)
+    if head is None:
+        raise EncodeError(f"{ns!r} is not a CWMP namespace")
+    version = version_for_namespace(ns)
+    out = [head]
+    _write_header(envelope, ns, out)
+    message = envelope.body
+    if message is None:
+        out.append("<SOAP-ENV:Body/></SOAP-ENV:Envelope>")
+    else:
+        if not isinstance(message, Message):
+            raise EncodeError(f"Envelope.body must be a CWMP message, got {type(message).__name__}")
+        if not rpc_available(message.RPC, version):  # type: ignore[arg-type]
+            raise EncodeError(
+                f"{message.RPC} needs CWMP {RPC_SINCE[message.RPC]} or later; namespace {ns} cannot carry it"
+            )
+        out.append("<SOAP-ENV:Body>")
+        encode_body(message, out)
+        out.append("</SOAP-ENV:Body></SOAP-ENV:Envelope>")
+    return "".join(out).encode("utf-8")
+
+
+def _write_header(env: Envelope, ns: str, out: list[str]) -> None:
+    parts = []
+    if env.id is not None:
+        parts.append(f'<cwmp:ID SOAP-ENV:mustUnderstand="1">{escape(env.id)}</cwmp:ID>')
+    if env.hold_requests is not None:
+        if not isinstance(env.hold_requests, bool):
+            raise EncodeError(f"HoldRequests must be a bool, got {env.hold_requests!r}")
+        parts.append(f'<cwmp:HoldRequests SOAP-ENV:mustUnderstand="1">{int(env.hold_requests)}</cwmp:HoldRequests>')
+    late = (
+        ("SessionTimeout", env.session_timeout),
+        ("SupportedCWMPVersions", env.supported_cwmp_versions),
+        ("UseCWMPVersion", env.use_cwmp_version),
+    )
+    for name, value in late:
+        if value is not None and ns != CWMP_1_2:
+            raise EncodeError(f"the {name} header needs CWMP {HEADER_SINCE[name]}; namespace {ns} cannot carry it")
+    if env.session_timeout is not None:
+        st = env.session_timeout
+        if not isinstance(st, int) or isinstance(st, bool) or not 0 <= st <= 0xFFFFFFFF:
+            raise EncodeError(f"SessionTimeout must be an unsignedInt, got {st!r}")
+        parts.append(f"<cwmp:SessionTimeout>{int(st)}</cwmp:SessionTimeout>")
+    if env.supported_cwmp_versions is not None:
+        parts.append(
+            '<cwmp:SupportedCWMPVersions SOAP-ENV:mustUnderstand="0">'
+            f"{escape(env.supported_cwmp_versions)}</cwmp:SupportedCWMPVersions>"
+        )
+    if env.use_cwmp_version is not None:
+        parts.append(
+            f'<cwmp:UseCWMPVersion SOAP-ENV:mustUnderstand="1">{escape(env.use_cwmp_version)}</cwmp:UseCWMPVersion>'
+        )
+    if parts:
+        out.append("<SOAP-ENV:Header>")
+        out.extend(parts)
+        out.append("</SOAP-ENV:Header>")
+
+
+def build_message(
+    message: Message,
+    *,
+    id: str | None = None,  # noqa: A002 - the protocol's own name
+    cwmp_ns: str = CWMP_1_0,
+    hold_requests: bool | None = None,
+    session_timeout: int | None = None,
+    supported_cwmp_versions: str | None = None,
+    use_cwmp_version: str | None = None,
+) -> bytes:
+    """``build`` for one message with the given header values."""
+    return build(
+        Envelope(
+            body=message,
+            id=id,
+            hold_requests=hold_requests,
+            session_timeout=session_timeout,
+            supported_cwmp_versions=supported_cwmp_versions,
+            use_cwmp_version=use_cwmp_version,
+            cwmp_ns=cwmp_ns,
+        )
+    )

@@ -1,0 +1,89 @@
+"""Settings from environment variables (see docs/configuration.md, section inventory)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+ROLES = ("readonly", "operator", "admin")
+
+log = logging.getLogger(__name__)
+
+
+def parse_tokens(spec: str) -> dict[str, str]:
+    """``"tok1:admin,tok2:operator"`` -> {token: role}; unknown roles are an error, not ignored."""
+    tokens: dict[str, str] = {}
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        token, sep, role = item.rpartition(":")
+        if not sep or not token or role not in ROLES:
+            raise ValueError(f"NBI_TOKENS entry {item!r} is not <token>:<{'|'.join(ROLES)}>")
+        tokens[token] = role
+    return tokens
+
+
+def _bool(v: str) -> bool:
+    return v.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_database: str = "acs"
+    log_level: str = "INFO"
+    nbi_host: str = "0.0.0.0"
+    nbi_port: int = 7557
+    tokens: Mapping[str, str] = field(default_factory=dict)
+    docs_public: bool = False
+    max_body_bytes: int = 1 << 20
+    task_timeout_ms: int = 3000
+    task_timeout_max_ms: int = 120_000
+    metrics_refresh_s: float = 15.0
+    fs_host: str = "0.0.0.0"
+    fs_port: int = 7567
+    files_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    fs_max_upload_bytes: int = 64 << 20
+    cr_username: str = ""
+    cr_password: str = ""
+    cr_timeout_s: float = 5.0
+    cr_retry_delay_s: float = 1.0
+    cr_retry_max_delay_s: float = 10.0
+    cr_udp_repeats: int = 3
+    cr_udp_interval_s: float = 0.2
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        e = os.environ if env is None else env
+        d = cls()
+        secret = e.get("ACS_FILES_SECRET", "")
+        if not secret:
+            log.warning("ACS_FILES_SECRET is not set: file URLs signed by other processes will be refused")
+        return cls(
+            mongodb_uri=e.get("ACS_MONGODB_URI", d.mongodb_uri),
+            mongodb_database=e.get("ACS_MONGODB_DATABASE", d.mongodb_database),
+            log_level=e.get("ACS_LOG_LEVEL", d.log_level),
+            nbi_host=e.get("NBI_HOST", d.nbi_host),
+            nbi_port=int(e.get("NBI_PORT", d.nbi_port)),
+            tokens=parse_tokens(e.get("NBI_TOKENS", "")),
+            docs_public=_bool(e.get("NBI_DOCS_PUBLIC", "false")),
+            max_body_bytes=int(e.get("NBI_MAX_BODY_BYTES", d.max_body_bytes)),
+            task_timeout_ms=int(e.get("NBI_TASK_TIMEOUT_MS", d.task_timeout_ms)),
+            task_timeout_max_ms=int(e.get("NBI_TASK_TIMEOUT_MAX_MS", d.task_timeout_max_ms)),
+            metrics_refresh_s=float(e.get("NBI_METRICS_REFRESH_S", d.metrics_refresh_s)),
+            fs_host=e.get("FS_HOST", d.fs_host),
+            fs_port=int(e.get("FS_PORT", d.fs_port)),
+            files_secret=secret.encode() if secret else d.files_secret,
+            fs_max_upload_bytes=int(e.get("FS_MAX_UPLOAD_BYTES", d.fs_max_upload_bytes)),
+            cr_username=e.get("NBI_CR_USERNAME", d.cr_username),
+            cr_password=e.get("NBI_CR_PASSWORD", d.cr_password),
+            cr_timeout_s=float(e.get("NBI_CR_TIMEOUT_S", d.cr_timeout_s)),
+            cr_retry_delay_s=float(e.get("NBI_CR_RETRY_DELAY_S", d.cr_retry_delay_s)),
+            cr_retry_max_delay_s=float(e.get("NBI_CR_RETRY_MAX_DELAY_S", d.cr_retry_max_delay_s)),
+            cr_udp_repeats=int(e.get("NBI_CR_UDP_REPEATS", d.cr_udp_repeats)),
+            cr_udp_interval_s=float(e.get("NBI_CR_UDP_INTERVAL_S", d.cr_udp_interval_s)),
+        )

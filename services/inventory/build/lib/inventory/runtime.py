@@ -1,0 +1,116 @@
+"""What the routes share: settings, MongoDB, metrics, task waiters, connection requester.
+
+One Runtime per process, shared by the NBI app and the file server app, started once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response, StreamingResponse
+from pymongo.errors import OperationFailure
+
+from .config import Settings
+from .connection_request import ConnectionRequester
+from .db import Database
+from .errors import ApiError, bad_request
+from .metrics import Metrics
+from .shapes import dumps
+from .tasks import TaskWaiters, refresh_gauges
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.db = Database(settings)
+        self.waiters = TaskWaiters(self.db.tasks, self.metrics)
+        self.cr = ConnectionRequester(settings, self.metrics, self.db.credentials)
+        self._background: list[asyncio.Task[Any]] = []
+        self._starts = 0
+
+    async def start(self) -> None:
+        """Start background work once, however many apps share this runtime."""
+        self._starts += 1
+        if self._starts > 1:
+            return
+        self._background = [
+            asyncio.create_task(self.db.ensure_indexes(), name="ensure-indexes"),
+            asyncio.create_task(self.waiters.run(), name="tasks-change-stream"),
+            asyncio.create_task(self._refresh_loop(), name="metrics-refresh"),
+        ]
+
+    async def stop(self) -> None:
+        self._starts -= 1
+        if self._starts > 0:
+            return
+        for t in self._background:
+            t.cancel()
+        for t in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await self.cr.close()
+        await self.db.close()
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            try:
+                await refresh_gauges(self.db.tasks, self.metrics)
+            except Exception as e:  # noqa: BLE001 - metrics must not take the service down
+                log.debug("refreshing task gauges failed: %s", e)
+            await asyncio.sleep(self.settings.metrics_refresh_s)
+
+    async def ready(self) -> bool:
+        return await self.db.ping()
+
+    async def read_body(self, request: Request) -> bytes:
+        """The request body, refused with 413 past NBI_MAX_BODY_BYTES."""
+        limit = self.settings.max_body_bytes
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "request body too large", {"limit": limit})
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def file_meta(self, name: str) -> Mapping[str, Any] | None:
+        async with self.metrics.mongo("find_file"):
+            return await self.db.fs_files.find_one({"filename": name}, sort=[("uploadDate", -1)])
+
+    async def stream(
+        self, coll: Any, query: dict[str, Any], proj: dict[str, int] | None, sort: list[tuple[str, int]],
+        skip: int, limit: int, op: str, transform: Callable[[Any], Any] | None = None,
+    ) -> Response:
+        """A JSON array of the matching documents, streamed so a large result is never held whole.
+
+        The first document is fetched before answering so a query MongoDB refuses gives a 400.
+        """
+        cursor = coll.find(query, proj, skip=skip, limit=limit, sort=sort or None, batch_size=500)
+        try:
+            async with self.metrics.mongo(op):
+                first = await anext(cursor, None)
+        except OperationFailure as e:
+            await cursor.close()
+            raise bad_request("query refused by the database", e.details.get("errmsg") if e.details else str(e)) from None
+        if first is None:
+            return Response(b"[]", media_type="application/json")
+        fn = transform or (lambda d: d)
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                yield b"[" + dumps(fn(first))
+                async for doc in cursor:
+                    yield b"," + dumps(fn(doc))
+                yield b"]"
+            finally:
+                await cursor.close()
+
+        return StreamingResponse(body(), media_type="application/json")

@@ -1,0 +1,93 @@
+"""Documents as the NBI shows them (GenieACS style) and parameter paths as TR-069 writes them."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from bson import ObjectId
+
+# A path segment: a TR-106 name or an instance number. Paths end with "." for partial paths.
+_SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")
+
+
+def iso(dt: datetime) -> str:
+    """GenieACS prints dates as JavaScript's toISOString: UTC, milliseconds, "Z"."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    dt = dt.astimezone(timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def to_json(value: Any) -> Any:
+    """BSON values to JSON ones: dates to ISO strings, ObjectIds to hex, bytes to base64."""
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json(v) for v in value]
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(to_json(value))
+
+
+def parse_date(value: Any) -> datetime | None:
+    """ISO 8601, GenieACS's "2017-12-11 13:16:23 +0000", or epoch milliseconds; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    if not isinstance(value, str) or not value[:4].isdigit():
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    for candidate in (text, text.replace(" +", "+").replace(" -", "-")):
+        try:
+            dt = datetime.fromisoformat(candidate)
+        except ValueError:
+            continue
+        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return None
+
+
+def valid_path(path: Any, *, partial: bool = True, allow_empty: bool = False) -> bool:
+    """A TR-069 parameter path; ``partial`` allows a trailing "." (object path)."""
+    if not isinstance(path, str):
+        return False
+    if path == "":
+        return allow_empty
+    if len(path) > 1024:
+        return False
+    body = path[:-1] if path.endswith(".") else path
+    if path.endswith(".") and not partial:
+        return False
+    return all(_SEGMENT.match(s) for s in body.split("."))
+
+
+def lookup(doc: Mapping[str, Any], path: str) -> Any:
+    """The node at a dotted path of a nested device document, or None."""
+    node: Any = doc
+    for seg in path.rstrip(".").split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(seg)
+    return node
+
+
+def param_value(doc: Mapping[str, Any], *paths: str) -> Any:
+    """The ``_value`` of the first of ``paths`` the device document has."""
+    for p in paths:
+        node = lookup(doc, p)
+        if isinstance(node, Mapping) and "_value" in node:
+            return node["_value"]
+    return None

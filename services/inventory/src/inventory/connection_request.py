@@ -1,0 +1,210 @@
+"""Connection requests: ask a CPE to open a CWMP session now (TR-069 3.2.2 and Annex G).
+
+HTTP first: a GET to the device's ConnectionRequestURL, answering a Digest or Basic challenge
+with the device's connection-request credentials. A CPE that is rate-limiting answers 503 (or
+429): we wait a little (its Retry-After, capped) and try once more. When HTTP fails, or the
+device only has a UDPConnectionRequestAddress (it sits behind NAT), we send the Annex G UDP
+message, a signed HTTP request line in a datagram, several times since UDP may drop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import httpx
+
+from .config import Settings
+from .metrics import Metrics
+from .shapes import param_value
+
+log = logging.getLogger(__name__)
+
+ROOTS = ("InternetGatewayDevice", "Device")
+
+
+def _paths(leaf: str) -> list[str]:
+    return [f"{root}.ManagementServer.{leaf}" for root in ROOTS]
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    username: str
+    password: str
+
+
+class ChallengeAuth(httpx.Auth):
+    """Answer whichever challenge the CPE sends: Digest (preferred) or Basic."""
+
+    def __init__(self, creds: Credentials) -> None:
+        self.creds = creds
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        response = yield request
+        if response.status_code != 401:
+            return
+        schemes = [h.split(" ", 1)[0].lower() for h in response.headers.get_list("www-authenticate")]
+        if "digest" in schemes:
+            flow = httpx.DigestAuth(self.creds.username, self.creds.password).auth_flow(request)
+            next(flow)
+            try:
+                retry = flow.send(response)
+            except StopIteration:
+                return
+            yield retry
+        elif "basic" in schemes:
+            basic = httpx.BasicAuth(self.creds.username, self.creds.password)
+            yield next(basic.auth_flow(request))
+
+
+def udp_message(host_port: str, username: str, password: str, *, ts: int | None = None,
+                message_id: str | None = None, cnonce: str | None = None) -> bytes:
+    """The Annex G message: an HTTP GET line whose query is signed with HMAC-SHA1(password).
+
+    sig = HMAC-SHA1 over the concatenation ts + id + un + cn, keyed with the password, in hex.
+    """
+    ts_s = str(int(time.time()) if ts is None else ts)
+    mid = message_id or secrets.token_hex(8)
+    cn = cnonce or secrets.token_hex(8)
+    sig = hmac.new(password.encode(), (ts_s + mid + username + cn).encode(), hashlib.sha1).hexdigest()
+    uri = f"http://{host_port}?ts={ts_s}&id={mid}&un={username}&cn={cn}&sig={sig}"
+    return f"GET {uri} HTTP/1.1\r\nHost: {host_port}\r\n\r\n".encode()
+
+
+def split_host_port(address: str, default_port: int = 80) -> tuple[str, int]:
+    """``host:port``, ``[v6]:port`` or a bare host (port 80)."""
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") else default_port
+    if address.count(":") == 1:
+        host, port = address.split(":")
+        return host, int(port)
+    return address, default_port
+
+
+class _Sender(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.error: Exception | None = None
+
+    def error_received(self, exc: Exception) -> None:
+        self.error = exc
+
+
+class ConnectionRequester:
+    def __init__(self, settings: Settings, metrics: Metrics, credentials: Any) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.credentials = credentials  # the credentials collection
+        self.http = httpx.AsyncClient(timeout=settings.cr_timeout_s, follow_redirects=False, trust_env=False)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def credentials_for(self, device: Mapping[str, Any]) -> Credentials:
+        """The credentials collection first, then the device's own values, then the defaults."""
+        async with self.metrics.mongo("find_credentials"):
+            doc = await self.credentials.find_one({"_id": device["_id"]}, {"connectionRequest": 1})
+        cr = (doc or {}).get("connectionRequest") or {}
+        if cr.get("username"):
+            return Credentials(str(cr["username"]), str(cr.get("password") or ""))
+        user = param_value(device, *_paths("ConnectionRequestUsername"))
+        if user:
+            password = param_value(device, *_paths("ConnectionRequestPassword"))
+            return Credentials(str(user), str(password or ""))
+        return Credentials(self.settings.cr_username, self.settings.cr_password)
+
+    async def request(self, device: Mapping[str, Any]) -> dict[str, Any]:
+        """Try HTTP, then UDP; the outcome as recorded on the task (``connectionRequest``)."""
+        url = param_value(device, *_paths("ConnectionRequestURL"))
+        udp = param_value(device, *_paths("UDPConnectionRequestAddress"))
+        creds = await self.credentials_for(device)
+        attempts: list[dict[str, Any]] = []
+        if url and not str(url).lower().startswith(("http://", "https://")):
+            url = None  # only HTTP(S): a CPE must not steer the ACS to other schemes
+        if url:
+            attempts.extend(await self._http(str(url), creds))
+            if attempts[-1]["status"] == "ok" or not udp:
+                return self._result(attempts)
+        if udp:
+            attempts.append(await self._udp(str(udp), creds))
+            return self._result(attempts)
+        return {
+            "status": "error", "transport": None, "at": datetime.now(timezone.utc),
+            "error": "device has no ConnectionRequestURL or UDPConnectionRequestAddress", "attempts": [],
+        }
+
+    @staticmethod
+    def _result(attempts: list[dict[str, Any]]) -> dict[str, Any]:
+        last = attempts[-1]
+        return {"status": last["status"], "transport": last["transport"], "at": last["at"],
+                "error": last["error"], "attempts": attempts}
+
+    def _outcome(self, transport: str, status: str, error: str | None, **extra: Any) -> dict[str, Any]:
+        self.metrics.connection_requests.labels(transport, status).inc()
+        return {"transport": transport, "status": status, "error": error,
+                "at": datetime.now(timezone.utc), **extra}
+
+    async def _http(self, url: str, creds: Credentials) -> list[dict[str, Any]]:
+        """One GET, and a second one after a 503/429 (the CPE is rate-limiting connection requests)."""
+        first = await self._http_once(url, creds)
+        if first[0]["status"] != "rate_limited":
+            return [first[0]]
+        await asyncio.sleep(self._retry_delay(first[1]))
+        return [first[0], (await self._http_once(url, creds))[0]]
+
+    async def _http_once(self, url: str, creds: Credentials) -> tuple[dict[str, Any], httpx.Response | None]:
+        try:
+            response = await self.http.get(url, auth=ChallengeAuth(creds))
+        except httpx.TimeoutException as e:
+            return self._outcome("http", "unreachable", f"timeout: {e!r}"), None
+        except httpx.TransportError as e:
+            return self._outcome("http", "unreachable", f"{type(e).__name__}: {e}"), None
+        except httpx.HTTPError as e:
+            return self._outcome("http", "error", f"{type(e).__name__}: {e}"), None
+        code = response.status_code
+        if 200 <= code < 300:
+            status, error = "ok", None
+        elif code in (401, 403):
+            status, error = "auth_failed", f"HTTP {code}"
+        elif code in (429, 503):
+            status, error = "rate_limited", f"HTTP {code}"
+        else:
+            status, error = "error", f"HTTP {code}"
+        return self._outcome("http", status, error, httpStatus=code), response
+
+    def _retry_delay(self, response: httpx.Response | None) -> float:
+        delay = self.settings.cr_retry_delay_s
+        header = response.headers.get("retry-after", "") if response is not None else ""
+        if header.strip().isdigit():
+            delay = float(header.strip())
+        return min(max(delay, 0.0), self.settings.cr_retry_max_delay_s)
+
+    async def _udp(self, address: str, creds: Credentials) -> dict[str, Any]:
+        try:
+            host, port = split_host_port(address)
+        except ValueError:
+            return self._outcome("udp", "error", f"bad UDPConnectionRequestAddress {address!r}")
+        loop = asyncio.get_running_loop()
+        try:
+            transport, proto = await loop.create_datagram_endpoint(_Sender, remote_addr=(host, port))
+        except OSError as e:
+            return self._outcome("udp", "unreachable", f"{type(e).__name__}: {e}")
+        try:
+            message = udp_message(address, creds.username, creds.password)
+            for i in range(max(1, self.settings.cr_udp_repeats)):
+                if i:
+                    await asyncio.sleep(self.settings.cr_udp_interval_s)
+                transport.sendto(message)  # the same message (same id) each time, per Annex G
+        finally:
+            transport.close()
+        if proto.error is not None:
+            return self._outcome("udp", "unreachable", str(proto.error))
+        return self._outcome("udp", "ok", None)

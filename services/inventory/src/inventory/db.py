@@ -1,0 +1,55 @@
+"""The MongoDB client, the collections the inventory uses, and index creation at start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from acs_contracts import mongo_collections as mc
+from gridfs import AsyncGridFSBucket
+from pymongo import AsyncMongoClient
+
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    def __init__(self, settings: Settings) -> None:
+        self.client: AsyncMongoClient = AsyncMongoClient(
+            settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=5000, appname="acs-inventory"
+        )
+        self.db = self.client[settings.mongodb_database]
+        self.devices = self.db[mc.DEVICES]
+        self.tasks = self.db[mc.TASKS]
+        self.faults = self.db[mc.FAULTS]
+        self.credentials = self.db[mc.CREDENTIALS]
+        self.presets = self.db[mc.PRESETS]
+        self.operations = self.db[mc.OPERATIONS]
+        self.fs = AsyncGridFSBucket(self.db, bucket_name=mc.FILES_BUCKET)
+        self.fs_files = self.db[f"{mc.FILES_BUCKET}.files"]
+        self.indexes_ready = False
+
+    async def ensure_indexes(self) -> None:
+        """Create the shared indexes, retrying while MongoDB is not reachable yet."""
+        delay = 0.5
+        while True:
+            try:
+                await mc.ensure_indexes(self.db)
+                await self.fs_files.create_index([("filename", 1), ("uploadDate", 1)])
+                self.indexes_ready = True
+                return
+            except Exception as e:  # noqa: BLE001 - keep retrying; /readyz reports the state
+                log.warning("creating indexes failed (%s); retrying in %.1fs", e, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def ping(self) -> bool:
+        try:
+            await self.db.command("ping")
+            return True
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+
+    async def close(self) -> None:
+        await self.client.close()

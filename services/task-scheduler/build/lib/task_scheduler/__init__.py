@@ -1,0 +1,1 @@
+"""CWMP task scheduler: the owner of each device's session state."""

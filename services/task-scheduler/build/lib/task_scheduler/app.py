@@ -1,0 +1,102 @@
+"""The scheduler process: wiring, the admin HTTP endpoints (/metrics, /healthz, /readyz)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import asynccontextmanager
+
+import orjson
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+
+from acs_contracts.kafka_client import ensure_topics
+from acs_contracts.mongo_collections import ensure_indexes
+
+from .config import Settings
+from .consumer import SessionConsumer
+from .device_session import SessionDriver
+from .outbound import Outbound
+from .replies import ReplySender
+from .store import BatchWriter, Store
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, settings: Settings) -> None:
+        self.s = settings
+        self.mongo = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
+        db = self.mongo[settings.mongodb_database]
+        self.writer = BatchWriter(db, settings.write_batch_max, settings.write_batch_ms / 1000)
+        self.store = Store(db, self.writer)
+        self.replies = ReplySender()
+        self.outbound = Outbound(settings.kafka_env)
+        self.driver = SessionDriver(settings, self.store, self.replies, self.outbound)
+        self.consumer = SessionConsumer(settings, self.driver)
+        self._run_task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await ensure_topics(self.s.session_events_partitions, env=self.s.kafka_env or None)
+        await ensure_indexes(self.mongo[self.s.mongodb_database])
+        self.writer.start()
+        await self.store.start()
+        await self.outbound.start()
+        await self.consumer.start()
+        self._run_task = asyncio.create_task(self.consumer.run(), name="session-consumer")
+
+    async def stop(self) -> None:
+        if self._run_task:
+            self._run_task.cancel()
+        await self.consumer.stop()
+        await self.writer.stop()
+        await self.store.stop()
+        await self.outbound.stop()
+        await self.replies.close()
+        await self.mongo.close()
+
+    async def ready(self) -> dict[str, bool]:
+        try:
+            await asyncio.wait_for(self.mongo.admin.command("ping"), 3)
+            mongo_ok = True
+        except Exception:
+            mongo_ok = False
+        kafka_ok = self.consumer.assigned_once and self._run_task is not None and not self._run_task.done()
+        try:
+            kafka_ok = kafka_ok and bool(await asyncio.wait_for(self.consumer.consumer.topics(), 3))
+        except Exception:
+            kafka_ok = False
+        return {"kafka": kafka_ok, "mongodb": mongo_ok}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    sched = Scheduler(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        await sched.start()
+        try:
+            yield
+        finally:
+            await sched.stop()
+
+    app = FastAPI(title="ACS task scheduler", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.scheduler = sched
+
+    @app.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        return {"status": "ok", "sessions": len(sched.driver.sessions)}
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        checks = await sched.ready()
+        ok = all(checks.values())
+        return Response(orjson.dumps({"ready": ok, **checks}), status_code=200 if ok else 503, media_type="application/json")
+
+    return app

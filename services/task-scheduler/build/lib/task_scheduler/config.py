@@ -1,0 +1,54 @@
+"""Scheduler settings, read from environment variables (documented in docs/configuration.md)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Settings:
+    group_id: str = "acs-scheduler"
+    session_events_partitions: int = 12
+    admin_port: int = 7550
+    fetch_max_wait_ms: int = 5
+    max_poll_records: int = 500
+    session_timeout_ms: int = 10000
+    heartbeat_interval_ms: int = 1000
+    write_batch_ms: float = 5.0
+    write_batch_max: int = 500
+    max_task_attempts: int = 3
+    max_rpcs_per_session: int = 256
+    session_idle_timeout_s: float = 120.0
+    gpv_batch_size: int = 100
+    files_base_url: str = "http://127.0.0.1:7567"
+    files_secret: str = ""
+    file_url_ttl_s: int = 86400
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_database: str = "acs"
+    kafka_env: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        e = dict(os.environ) if env is None else env
+        return cls(
+            group_id=e.get("SCHEDULER_GROUP_ID", "acs-scheduler"),
+            session_events_partitions=int(e.get("ACS_SESSION_EVENTS_PARTITIONS", "12")),
+            admin_port=int(e.get("SCHEDULER_ADMIN_PORT", "7550")),
+            fetch_max_wait_ms=int(e.get("SCHEDULER_FETCH_MAX_WAIT_MS", "5")),
+            max_poll_records=int(e.get("SCHEDULER_MAX_POLL_RECORDS", "500")),
+            session_timeout_ms=int(e.get("SCHEDULER_KAFKA_SESSION_TIMEOUT_MS", "10000")),
+            heartbeat_interval_ms=int(e.get("SCHEDULER_KAFKA_HEARTBEAT_MS", "1000")),
+            write_batch_ms=float(e.get("SCHEDULER_WRITE_BATCH_MS", "5")),
+            write_batch_max=int(e.get("SCHEDULER_WRITE_BATCH_MAX", "500")),
+            max_task_attempts=int(e.get("SCHEDULER_MAX_TASK_ATTEMPTS", "3")),
+            max_rpcs_per_session=int(e.get("SCHEDULER_MAX_RPCS_PER_SESSION", "256")),
+            session_idle_timeout_s=float(e.get("SCHEDULER_SESSION_IDLE_TIMEOUT_S", "120")),
+            gpv_batch_size=int(e.get("SCHEDULER_GPV_BATCH_SIZE", "100")),
+            files_base_url=e.get("ACS_FILES_PUBLIC_URL", "http://127.0.0.1:7567"),
+            files_secret=e.get("ACS_FILES_SECRET", ""),
+            file_url_ttl_s=int(e.get("ACS_FILE_URL_TTL_S", "86400")),
+            mongodb_uri=e.get("ACS_MONGODB_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),
+            mongodb_database=e.get("ACS_MONGODB_DATABASE", "acs"),
+            kafka_env={k: v for k, v in e.items() if k.startswith("ACS_KAFKA_")},
+        )

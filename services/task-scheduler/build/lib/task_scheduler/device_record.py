@@ -1,0 +1,106 @@
+"""How what a CPE reports becomes updates of its GenieACS-shaped device document.
+
+Pure functions that return MongoDB update documents; the store batches them across sessions.
+See acs_contracts.mongo_collections for the document shape.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from typing import Any
+
+from cwmp.events import EventCode
+from cwmp.messages import Inform, ParameterInfoStruct, ParameterValueStruct
+
+_INT64_MAX = 2**63 - 1
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def to_bson_value(value: Any) -> Any:
+    """A parameter value as stored: bool, int, date or str (bytes as base64, huge ints as str)."""
+    if isinstance(value, bool) or isinstance(value, datetime) or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return value if -_INT64_MAX - 1 <= value <= _INT64_MAX else str(value)
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    return str(value)
+
+
+def _safe_path(name: str) -> str | None:
+    """A parameter path usable as a document path; None for names that are not."""
+    if not name or name.startswith(".") or ".." in name or "$" in name or name.startswith("_"):
+        return None
+    return name.rstrip(".")
+
+
+def parameter_sets(params: list[ParameterValueStruct], ts: datetime) -> dict[str, Any]:
+    """``$set`` entries for parameter values learnt at ``ts``."""
+    out: dict[str, Any] = {}
+    for p in params:
+        path = _safe_path(p.name)
+        if path is None or p.name.endswith("."):
+            continue
+        out[f"{path}._value"] = to_bson_value(p.value)
+        out[f"{path}._type"] = p.type
+        out[f"{path}._timestamp"] = ts
+        out[f"{path}._object"] = False
+    return out
+
+
+def parameter_info_sets(infos: list[ParameterInfoStruct], ts: datetime) -> dict[str, Any]:
+    """``$set`` entries from a GetParameterNamesResponse: writability and object-ness."""
+    out: dict[str, Any] = {}
+    for info in infos:
+        path = _safe_path(info.name)
+        if path is None:
+            continue
+        out[f"{path}._writable"] = bool(info.writable)
+        out[f"{path}._object"] = info.name.endswith(".")
+        if info.name.endswith("."):
+            out[f"{path}._timestamp"] = ts
+    return out
+
+
+def data_model_root(inform: Inform) -> str:
+    for p in inform.parameter_list:
+        return p.name.split(".", 1)[0]
+    return "InternetGatewayDevice"
+
+
+def inform_update(inform: Inform, *, session_id: str, source_ip: str, cwmp_ns: str, cwmp_version: str,
+                  ts: datetime) -> tuple[dict[str, Any], list[str]]:
+    """The device upsert for one Inform, and the top-level fields to unset first (BOOTSTRAP).
+
+    One update per Inform; the store folds it into a batched bulk write.
+    """
+    d = inform.device_id
+    codes = [str(e.event_code) for e in inform.events]
+    sets: dict[str, Any] = {
+        "_deviceId._Manufacturer": d.manufacturer,
+        "_deviceId._OUI": d.oui,
+        "_deviceId._ProductClass": d.product_class,
+        "_deviceId._SerialNumber": d.serial_number,
+        "_lastInform": ts,
+        "_acs.lastEvents": codes,
+        "_acs.sessionId": session_id,
+        "_acs.sourceIp": source_ip,
+        "_acs.cwmpNs": cwmp_ns,
+        "_acs.cwmpVersion": cwmp_version,
+        "_acs.retryCount": inform.retry_count,
+    }
+    if inform.current_time is not None:
+        sets["_acs.currentTime"] = inform.current_time
+    if EventCode.BOOT in codes:
+        sets["_lastBoot"] = ts
+    unsets: list[str] = []
+    if EventCode.BOOTSTRAP in codes:
+        sets["_lastBootstrap"] = ts
+        unsets.append(data_model_root(inform))  # the data model is learnt afresh after BOOTSTRAP
+    sets.update(parameter_sets(inform.parameter_list, ts))
+    update = {"$set": sets, "$setOnInsert": {"_registered": ts, "_tags": []}}
+    return update, unsets

@@ -1,0 +1,410 @@
+"""Driving each device's CWMP session from its session events.
+
+One ``SessionDriver`` per scheduler instance holds the live sessions of the devices whose
+partitions it owns. Events of one device arrive in order (Kafka partition by device id) and the
+consumer hands them over one at a time per device. For each event the driver feeds the
+sans-I/O ``cwmp.session.AcsSession``, decides the next RPC (pending tasks, in order), replies to
+the gateway holding the HTTP request, and queues store writes; it returns the write futures so
+the consumer commits the event's offset only once its effects are durable.
+
+A session this instance does not know (another instance died or gave the partition up
+mid-session) is recovered: the driver resumes in the ACS's turn and runs the device's pending
+tasks again, so nothing in flight is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from datetime import datetime, timezone
+from typing import Any
+
+from acs_contracts.affinity import Reply
+from acs_contracts.device_id import split_device_id
+from acs_contracts.kafka_topics import DeviceInformed, ParameterChanges, SessionEnded, SessionEvent, TaskResult
+from cwmp import messages as m
+from cwmp import soap
+from cwmp.events import EventCode
+from cwmp.serialize import message_from_dict
+from cwmp.session import (
+    AcsSession,
+    CpeRequestReceived,
+    CpeTurnEnded,
+    FaultReceived,
+    ProtocolViolation,
+    ResponseReceived,
+    SessionStateError,
+)
+
+from . import metrics
+from .config import Settings
+from .device_record import inform_update, now_utc
+from .outbound import Outbound
+from .replies import ReplySender
+from .store import Store
+from .tasks import TaskArgumentError, TaskContext, TaskRun
+
+log = logging.getLogger(__name__)
+
+ACS_METHODS = ["Inform", "GetRPCMethods", "TransferComplete", "AutonomousTransferComplete",
+               "DUStateChangeComplete", "AutonomousDUStateChangeComplete", "RequestDownload", "Kicked"]
+
+# Events after which the device's tasks are looked up even if the index says there are none.
+_CHECK_TASKS_EVENTS = {EventCode.CONNECTION_REQUEST, EventCode.BOOTSTRAP}
+
+
+class DeviceSession:
+    """What the scheduler keeps about one device's session between its POSTs."""
+
+    __slots__ = ("device_id", "session_id", "acs", "started", "event_codes", "tasks", "task", "run",
+                 "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request")
+
+    def __init__(self, device_id: str, session_id: str) -> None:
+        self.device_id = device_id
+        self.session_id = session_id
+        self.acs = AcsSession()
+        self.started = time.monotonic()
+        self.event_codes: list[str] = []
+        self.tasks: deque[dict] | None = None
+        self.task: dict | None = None
+        self.run: TaskRun | None = None
+        self.may_have_tasks = False
+        self.sent_at = 0.0
+        self.last_seen = time.monotonic()
+        self.recovered = False
+        self.pending_request: m.Message | None = None  # a task's next RPC, sent at the next turn
+
+
+class SessionDriver:
+    def __init__(self, settings: Settings, store: Store, replies: ReplySender, outbound: Outbound) -> None:
+        self.s = settings
+        self.store = store
+        self.replies = replies
+        self.outbound = outbound
+        self.sessions: dict[str, DeviceSession] = {}
+        self._file_sizes: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ entry point
+    async def handle(self, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
+        metrics.EVENTS.labels(ev.kind).inc()
+        if ev.kind == "inform":
+            return await self._inform(ev)
+        futs: list[asyncio.Future] = []
+        s = self.sessions.get(ev.device_id)
+        if s is None or s.session_id != ev.session_id:
+            s = self._recover(ev)
+        s.last_seen = time.monotonic()
+        body = message_from_dict(ev.body) if ev.body else None
+        env = m.Envelope(body=body, id=ev.headers.get("id"), cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version,
+                         hold_requests=ev.headers.get("hold_requests"))
+        if s.recovered:
+            s.recovered = False
+            if ev.kind == "empty" or not isinstance(body, m.Message) or body.RPC.endswith("Response") or isinstance(body, m.Fault):
+                return futs + await self._next(s, ev, consumed_at)
+        try:
+            event = s.acs.receive(env)
+        except ProtocolViolation as v:
+            return futs + await self._violation(s, ev, v, consumed_at)
+        except SessionStateError as e:
+            log.warning("session %s of %s out of step (%s); ending it", s.session_id, s.device_id, e)
+            return futs + await self._finish(s, ev, consumed_at, "error")
+        if isinstance(event, CpeRequestReceived):
+            answer, more = await self._cpe_request(s, event.message)
+            futs += more
+            await self._reply(ev, 200, soap.build(s.acs.respond(answer)), consumed_at)
+            return futs
+        if isinstance(event, ResponseReceived):
+            self._observe_rpc(s, event.request)
+            futs += self._task_response(s, event.response)
+        elif isinstance(event, FaultReceived):
+            self._observe_rpc(s, event.request)
+            futs += self._task_fault(s, event.fault)
+        elif not isinstance(event, CpeTurnEnded):
+            log.warning("unexpected session event %r", event)
+        return futs + await self._next(s, ev, consumed_at)
+
+    # ------------------------------------------------------------------ Inform
+    async def _inform(self, ev: SessionEvent) -> list[asyncio.Future]:
+        old = self.sessions.pop(ev.device_id, None)
+        if old is not None:
+            metrics.SESSIONS.labels("superseded").inc()
+        inform = message_from_dict(ev.body or {})
+        if not isinstance(inform, m.Inform):
+            log.error("inform event from %s carries %s", ev.device_id, type(inform).__name__)
+            return []
+        s = DeviceSession(ev.device_id, ev.session_id)
+        env = m.Envelope(body=inform, id=ev.headers.get("id"), cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version,
+                         supported_cwmp_versions=ev.headers.get("supported_cwmp_versions"))
+        try:
+            s.acs.receive(env)
+            s.acs.respond(s.acs.inform_response())  # the gateway already sent it, after the broker's ack
+        except ProtocolViolation as v:
+            log.warning("Inform from %s refused by the session rules: %s", ev.device_id, v)
+            return []
+        s.event_codes = [str(e.event_code) for e in inform.events]
+        ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
+        update, unsets = inform_update(inform, session_id=ev.session_id, source_ip=ev.source_ip,
+                                       cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
+        futs = self.store.update_device(ev.device_id, update, unsets)
+        s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
+        self.sessions[ev.device_id] = s
+        metrics.ACTIVE_SESSIONS.set(len(self.sessions))
+        d = inform.device_id
+        await self.outbound.emit(DeviceInformed(
+            device_id=ev.device_id, timestamp=ev.received_at, event_codes=s.event_codes, manufacturer=d.manufacturer,
+            oui=d.oui, product_class=d.product_class, serial_number=d.serial_number, source_ip=ev.source_ip,
+            cwmp_version=ev.cwmp_version, session_id=ev.session_id), ev.device_id)
+        if EventCode.VALUE_CHANGE in s.event_codes and inform.parameter_list:
+            await self.outbound.emit(ParameterChanges(
+                device_id=ev.device_id, timestamp=ev.received_at, source="inform",
+                changes=[{"name": p.name, "value": _jsonable(p.value), "type": p.type, "previous": None}
+                         for p in inform.parameter_list]), ev.device_id)
+        return futs
+
+    def _recover(self, ev: SessionEvent) -> DeviceSession:
+        """Rebuild a session this instance never saw begin: resume in the ACS's turn."""
+        oui, product_class, serial = split_device_id(ev.device_id)
+        s = DeviceSession(ev.device_id, ev.session_id)
+        inform = m.Inform(device_id=m.DeviceIdStruct("", oui, product_class, serial), events=[])
+        s.acs.receive(m.Envelope(body=inform, cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version))
+        s.acs.respond(s.acs.inform_response())
+        body = ev.body or {}
+        if ev.kind == "empty" or str(body.get("rpc", "")).endswith("Response") or body.get("rpc") == "Fault":
+            s.acs.receive(None)  # into the ACS's turn
+        s.recovered = True
+        s.may_have_tasks = True
+        self.sessions[ev.device_id] = s
+        metrics.ACTIVE_SESSIONS.set(len(self.sessions))
+        log.info("recovered session %s of %s", ev.session_id, ev.device_id)
+        return s
+
+    # ------------------------------------------------------------------ CPE requests
+    async def _cpe_request(self, s: DeviceSession, msg: m.Message) -> tuple[m.Message, list[asyncio.Future]]:
+        if isinstance(msg, m.GetRPCMethods):
+            return m.GetRPCMethodsResponse(method_list=list(ACS_METHODS)), []
+        if isinstance(msg, m.TransferComplete):
+            return m.TransferCompleteResponse(), await self._transfer_done(s, msg.command_key, msg.fault,
+                                                                           {"startTime": _jsonable(msg.start_time),
+                                                                            "completeTime": _jsonable(msg.complete_time)})
+        if isinstance(msg, m.DUStateChangeComplete):
+            first_fault = next((r.fault for r in msg.results if r.fault.fault_code), m.FaultStruct())
+            result = {"results": [{"uuid": r.uuid, "version": r.version, "currentState": r.current_state,
+                                   "faultCode": r.fault.fault_code} for r in msg.results]}
+            return m.DUStateChangeCompleteResponse(), await self._transfer_done(s, msg.command_key, first_fault, result)
+        if isinstance(msg, m.AutonomousTransferComplete):
+            return m.AutonomousTransferCompleteResponse(), []
+        if isinstance(msg, m.AutonomousDUStateChangeComplete):
+            return m.AutonomousDUStateChangeCompleteResponse(), []
+        if isinstance(msg, m.RequestDownload):
+            return m.RequestDownloadResponse(), []
+        if isinstance(msg, m.Kicked):
+            return m.KickedResponse(next_url=msg.next), []
+        return m.Fault(fault_code=8000, fault_string=f"{msg.RPC} not supported", faultcode="Client"), []
+
+    async def _transfer_done(self, s: DeviceSession, command_key: str, fault: m.FaultStruct, result: dict) -> list[asyncio.Future]:
+        """TransferComplete / DUStateChangeComplete: complete the task whose id is the CommandKey."""
+        task = await self.store.task_by_id(command_key)
+        if task is None or task.get("device") != s.device_id:
+            log.info("%s reported completion of unknown CommandKey %r", s.device_id, command_key)
+            return []
+        merged = {**(task.get("result") or {}), **result}
+        if fault.fault_code:
+            return self._finish_task(s.device_id, task, "fault", merged, cwmp_fault=(fault.fault_code, fault.fault_string, []))
+        return self._finish_task(s.device_id, task, "done", merged)
+
+    # ------------------------------------------------------------------ tasks
+    def _task_response(self, s: DeviceSession, response: m.Message) -> list[asyncio.Future]:
+        if s.run is None:
+            return []
+        try:
+            nxt = s.run.feed(response)
+        except TaskArgumentError as e:
+            return self._end_task(s, "fault", local_fault=("invalid_response", str(e)))
+        if nxt is None:
+            return self._end_task(s, "done")
+        s.pending_request = nxt
+        return []
+
+    def _task_fault(self, s: DeviceSession, fault: m.Fault) -> list[asyncio.Future]:
+        metrics.CPE_FAULTS.labels(str(fault.fault_code)).inc()
+        if s.run is None:
+            return []
+        spv = [[f.parameter_name, f.fault_code, f.fault_string] for f in fault.set_parameter_values_faults]
+        return self._end_task(s, "fault", cwmp_fault=(fault.fault_code, fault.fault_string, spv))
+
+    def _end_task(self, s: DeviceSession, status: str, *, cwmp_fault=None, local_fault=None) -> list[asyncio.Future]:
+        task, run = s.task, s.run
+        s.task, s.run = None, None
+        if task is None or run is None:
+            return []
+        out = run.outcome
+        futs: list[asyncio.Future] = []
+        if status == "done" and (out.sets or out.unsets):
+            futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets, upsert=False)
+        if status == "done" and out.changes:
+            asyncio.ensure_future(self.outbound.emit(ParameterChanges(
+                device_id=s.device_id, timestamp=time.time(), source=task.get("name", ""), changes=out.changes), s.device_id))
+        if status == "done" and out.awaiting_transfer:
+            futs.append(self.store.update_task(task["_id"], {"$set": {"transfer": "in_progress", "result": out.result}}))
+            return futs
+        return futs + self._finish_task(s.device_id, task, status, out.result, cwmp_fault=cwmp_fault, local_fault=local_fault)
+
+    def _finish_task(self, device_id: str, task: dict, status: str, result: dict, *, cwmp_fault=None,
+                     local_fault=None) -> list[asyncio.Future]:
+        now = now_utc()
+        fault_doc = None
+        if cwmp_fault is not None:
+            code, text, spv = cwmp_fault
+            fault_doc = {"code": f"cwmp.{code}", "message": text,
+                         "detail": {"faultCode": code, "faultString": text, "setParameterValuesFault": spv}}
+        elif local_fault is not None:
+            fault_doc = {"code": local_fault[0], "message": local_fault[1], "detail": None}
+        update = {"$set": {"status": status, "completedAt": now, "result": result or None, "fault": fault_doc},
+                  "$unset": {"transfer": ""}}
+        futs = [self.store.update_task(task["_id"], update)]
+        channel = f"task_{task['_id']}"
+        if status == "fault":
+            futs.append(self.store.upsert_fault(f"{device_id}:{channel}", {
+                "device": device_id, "channel": channel, "timestamp": now, "code": fault_doc["code"],
+                "message": fault_doc["message"], "detail": fault_doc["detail"], "retries": task.get("attempts", 0)}))
+        metrics.TASKS.labels(task.get("name", ""), status).inc()
+        asyncio.ensure_future(self.outbound.emit(TaskResult(
+            task_id=str(task["_id"]), device_id=device_id, name=task.get("name", ""), status=status,
+            timestamp=time.time(), fault=fault_doc, result=_jsonable_tree(result)), device_id))
+        return futs
+
+    async def _start_task(self, s: DeviceSession, task: dict) -> tuple[m.Message | None, list[asyncio.Future]]:
+        attempts = int(task.get("attempts", 0))
+        if attempts >= self.s.max_task_attempts:
+            return None, self._finish_task(s.device_id, task, "fault", {}, local_fault=(
+                "too_many_attempts", f"gave up after {attempts} attempts without completion"))
+        futs = [self.store.update_task(task["_id"], {"$inc": {"attempts": 1}})]
+        ctx = TaskContext(device_id=s.device_id, task_id=str(task["_id"]), now=now_utc,
+                          gpv_batch_size=self.s.gpv_batch_size,
+                          download_url=lambda name: self._download_url(s.device_id, name),
+                          upload_url=lambda key, ftype: self._upload_url(s.device_id, key, ftype),
+                          file_size=lambda name: self._file_sizes.get(name, 0))
+        if task.get("name") in ("download", "scheduleDownload") and task.get("fileName"):
+            self._file_sizes[task["fileName"]] = await self.store.file_length(task["fileName"])
+        if task.get("name") == "setParameterValues":
+            untyped = [p[0] for p in task.get("parameterValues") or [] if isinstance(p, list) and p and (len(p) < 3 or not p[2])]
+            if untyped:
+                ctx.known_types = await self.store.device_types(s.device_id, untyped)
+        try:
+            run = TaskRun(task, ctx)
+            first = run.start()
+        except (TaskArgumentError, KeyError, TypeError, ValueError) as e:
+            return None, futs + self._finish_task(s.device_id, task, "fault", {}, local_fault=("invalid_arguments", str(e)))
+        s.task, s.run = task, run
+        if first is None:
+            return None, futs + self._end_task(s, "done")
+        return first, futs
+
+    async def _next_request(self, s: DeviceSession) -> tuple[m.Message | None, list[asyncio.Future]]:
+        futs: list[asyncio.Future] = []
+        if s.pending_request is not None:
+            pending, s.pending_request = s.pending_request, None
+            return pending, futs
+        while True:
+            if s.tasks is None:
+                s.tasks = deque(await self.store.pending_tasks(s.device_id)) if s.may_have_tasks else deque()
+            if not s.tasks:
+                return None, futs
+            first, more = await self._start_task(s, s.tasks.popleft())
+            futs += more
+            if first is not None:
+                return first, futs
+
+    async def _next(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
+        if s.acs.rpc_count >= self.s.max_rpcs_per_session:
+            log.warning("session of %s hit the RPC limit (%d)", s.device_id, self.s.max_rpcs_per_session)
+            return await self._finish(s, ev, consumed_at, "loop-limit")
+        request, futs = await self._next_request(s)
+        if request is None:
+            return futs + await self._finish(s, ev, consumed_at, "ok")
+        env = s.acs.send_request(request)
+        s.sent_at = time.monotonic()
+        metrics.RPCS.labels(request.RPC).inc()
+        await self._reply(ev, 200, soap.build(env), consumed_at)
+        return futs
+
+    async def _finish(self, s: DeviceSession, ev: SessionEvent, consumed_at: float, outcome: str) -> list[asyncio.Future]:
+        s.acs.end()
+        if self.sessions.get(s.device_id) is s:
+            del self.sessions[s.device_id]
+        metrics.ACTIVE_SESSIONS.set(len(self.sessions))
+        metrics.SESSIONS.labels(outcome).inc()
+        await self._reply(ev, 204, b"", consumed_at, end=True, outcome=outcome)
+        await self.outbound.emit(SessionEnded(
+            device_id=s.device_id, session_id=s.session_id, timestamp=time.time(), outcome=outcome,
+            rpc_count=s.acs.rpc_count, duration_s=time.monotonic() - s.started, event_codes=s.event_codes), s.device_id)
+        return []
+
+    async def _violation(self, s: DeviceSession, ev: SessionEvent, v: ProtocolViolation, consumed_at: float) -> list[asyncio.Future]:
+        log.info("protocol violation in session of %s: %s", s.device_id, v)
+        answer = s.acs.reject(v)
+        if answer is None:
+            return await self._finish(s, ev, consumed_at, "fault")
+        if v.ends_session:
+            if self.sessions.get(s.device_id) is s:
+                del self.sessions[s.device_id]
+            metrics.SESSIONS.labels("fault").inc()
+            await self._reply(ev, 200, soap.build(answer), consumed_at, end=True, outcome="fault")
+            return []
+        await self._reply(ev, 200, soap.build(answer), consumed_at)
+        return []
+
+    # ------------------------------------------------------------------ helpers
+    def _observe_rpc(self, s: DeviceSession, request: m.Message) -> None:
+        if s.sent_at:
+            metrics.RPC_DURATION.labels(request.RPC).observe(time.monotonic() - s.sent_at)
+
+    async def _reply(self, ev: SessionEvent, status: int, body: bytes, consumed_at: float, *, end: bool = False,
+                     outcome: str = "ok") -> None:
+        if not ev.reply_to:
+            return
+        await self.replies.send(ev.reply_to, Reply(ev.request_id, status, body, end_session=end, outcome=outcome))
+        metrics.REPLY_SECONDS.observe(time.perf_counter() - consumed_at)
+
+    def _download_url(self, device_id: str, file_name: str) -> str:
+        from acs_contracts import file_urls
+
+        expires = int(time.time()) + self.s.file_url_ttl_s
+        return file_urls.sign_download_url(self.s.files_base_url, file_name, device_id, expires, self.s.files_secret)
+
+    def _upload_url(self, device_id: str, command_key: str, file_type: str) -> str:
+        from acs_contracts import file_urls
+
+        expires = int(time.time()) + self.s.file_url_ttl_s
+        return file_urls.sign_upload_url(self.s.files_base_url, device_id, command_key, file_type, expires, self.s.files_secret)
+
+    def expire_idle(self) -> int:
+        """Drop sessions whose CPE went quiet (it closed the connection or the gateway timed out)."""
+        cutoff = time.monotonic() - self.s.session_idle_timeout_s
+        stale = [d for d, s in self.sessions.items() if s.last_seen < cutoff]
+        for d in stale:
+            del self.sessions[d]
+            metrics.SESSIONS.labels("timeout").inc()
+        metrics.ACTIVE_SESSIONS.set(len(self.sessions))
+        return len(stale)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray)):
+        import base64
+
+        return base64.b64encode(v).decode()
+    return v
+
+
+def _jsonable_tree(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _jsonable_tree(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable_tree(x) for x in v]
+    return _jsonable(v)
+

@@ -1,0 +1,203 @@
+"""The scheduler's MongoDB access: batched writes across sessions, the few reads a session needs,
+and an in-memory index of devices with pending tasks fed by a change stream.
+
+A periodic session with nothing to do costs one device upsert, folded with other sessions'
+upserts into one ordered ``bulk_write`` (so less than one round trip per session), and no read:
+the pending-task index says there is nothing to look up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from typing import Any
+
+from bson import ObjectId
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, PyMongoError
+
+from acs_contracts.mongo_collections import DEVICES, FAULTS, TASKS
+
+from . import metrics
+
+log = logging.getLogger(__name__)
+
+
+class BatchWriter:
+    """Collects write operations from many sessions and flushes them as ordered bulk writes.
+
+    ``submit`` returns a Future resolved when the write is durable (acknowledged by the
+    server), so the consumer commits a Kafka offset only after its effects are stored.
+    """
+
+    def __init__(self, db, max_batch: int = 500, max_delay_s: float = 0.005) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._max_delay = max_delay_s
+        self._ops: dict[str, list[tuple[Any, asyncio.Future]]] = {}
+        self._count = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="batch-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self._flush()
+
+    def submit(self, collection: str, op: Any) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self._ops.setdefault(collection, []).append((op, fut))
+        self._count += 1
+        self._wake.set()
+        return fut
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            deadline = time.monotonic() + self._max_delay
+            while self._count < self._max_batch and time.monotonic() < deadline:
+                await asyncio.sleep(max(0.0, min(0.001, deadline - time.monotonic())))
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._count:
+            return
+        batches, self._ops, self._count = self._ops, {}, 0
+        for coll, items in batches.items():
+            await self._write(coll, items)
+
+    async def _write(self, coll: str, items: list[tuple[Any, asyncio.Future]]) -> None:
+        ops = [op for op, _ in items]
+        t0 = time.perf_counter()
+        for attempt in itertools.count():
+            try:
+                await self._db[coll].bulk_write(ops, ordered=True)
+                break
+            except BulkWriteError as e:
+                # ordered: everything before the first error applied; skip the bad op, keep going
+                errs = e.details.get("writeErrors") or [{}]
+                idx = errs[0].get("index", 0)
+                log.error("bulk write to %s: op %d rejected: %s", coll, idx, errs[0].get("errmsg"))
+                bad_fut = items[idx][1]
+                if not bad_fut.done():
+                    bad_fut.set_exception(RuntimeError(errs[0].get("errmsg", "write rejected")))
+                for _, f in items[:idx]:
+                    if not f.done():
+                        f.set_result(None)
+                items = items[idx + 1 :]
+                ops = ops[idx + 1 :]
+                if not ops:
+                    break
+            except PyMongoError as e:  # server unreachable or restarting: keep the writes, retry
+                if attempt % 10 == 0:
+                    log.warning("bulk write to %s failed (attempt %d), retrying: %s", coll, attempt + 1, e)
+                await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
+        metrics.MONGO_OP.labels(f"bulk_write_{coll}").observe(time.perf_counter() - t0)
+        metrics.WRITE_BATCH.observe(len(ops))
+        for _, f in items:
+            if not f.done():
+                f.set_result(None)
+
+
+class Store:
+    """Reads and writes of one scheduler instance."""
+
+    def __init__(self, db, writer: BatchWriter) -> None:
+        self.db = db
+        self.writer = writer
+        self.pending_devices: set[str] = set()
+        self._watch_task: asyncio.Task | None = None
+        self.watch_ok = False
+
+    async def start(self) -> None:
+        t0 = time.perf_counter()
+        self.pending_devices = set(await self.db[TASKS].distinct("device", {"status": "pending"}))
+        metrics.MONGO_OP.labels("distinct_pending").observe(time.perf_counter() - t0)
+        self._watch_task = asyncio.create_task(self._watch(), name="tasks-change-stream")
+
+    async def stop(self) -> None:
+        if self._watch_task:
+            self._watch_task.cancel()
+
+    async def _watch(self) -> None:
+        """Keep ``pending_devices`` current from the tasks collection's change stream."""
+        pipeline = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}]
+        while True:
+            try:
+                async with await self.db[TASKS].watch(pipeline, full_document="updateLookup") as stream:
+                    self.watch_ok = True
+                    async for change in stream:
+                        doc = change.get("fullDocument") or {}
+                        if doc.get("status") == "pending" and doc.get("device"):
+                            self.pending_devices.add(doc["device"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the stream broke (server restart...): sessions read tasks meanwhile
+                self.watch_ok = False
+                log.warning("tasks change stream interrupted: %s", e)
+                await asyncio.sleep(1.0)
+
+    def may_have_tasks(self, device_id: str) -> bool:
+        return not self.watch_ok or device_id in self.pending_devices
+
+    async def pending_tasks(self, device_id: str) -> list[dict]:
+        t0 = time.perf_counter()
+        cursor = self.db[TASKS].find({"device": device_id, "status": "pending", "transfer": {"$exists": False}}).sort("timestamp", 1)
+        tasks = await cursor.to_list(None)
+        metrics.MONGO_OP.labels("find_tasks").observe(time.perf_counter() - t0)
+        if not tasks:
+            self.pending_devices.discard(device_id)
+        return tasks
+
+    async def device_types(self, device_id: str, paths: list[str]) -> dict[str, str]:
+        proj = {f"{p}._type": 1 for p in paths}
+        doc = await self.db[DEVICES].find_one({"_id": device_id}, proj) or {}
+        out = {}
+        for p in paths:
+            node: Any = doc
+            for seg in p.split("."):
+                node = node.get(seg) if isinstance(node, dict) else None
+            if isinstance(node, dict) and node.get("_type"):
+                out[p] = node["_type"]
+        return out
+
+    async def task_by_id(self, task_id: str) -> dict | None:
+        try:
+            oid = ObjectId(task_id)
+        except Exception:
+            return None
+        return await self.db[TASKS].find_one({"_id": oid})
+
+    async def file_length(self, name: str) -> int:
+        doc = await self.db["fs.files"].find_one({"filename": name}, {"length": 1}, sort=[("uploadDate", -1)])
+        return int((doc or {}).get("length", 0))
+
+    # ---- writes (batched)
+    def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True) -> list[asyncio.Future]:
+        futs = []
+        if unsets:
+            futs.append(self.writer.submit(DEVICES, UpdateOne({"_id": device_id}, {"$unset": {u: "" for u in unsets}})))
+        if update:
+            futs.append(self.writer.submit(DEVICES, UpdateOne({"_id": device_id}, update, upsert=upsert)))
+        return futs
+
+    def update_task(self, task_id: Any, update: dict) -> asyncio.Future:
+        return self.writer.submit(TASKS, UpdateOne({"_id": task_id}, update))
+
+    def upsert_fault(self, fault_id: str, doc: dict) -> asyncio.Future:
+        return self.writer.submit(FAULTS, UpdateOne({"_id": fault_id}, {"$set": doc}, upsert=True))
+
+    def clear_fault(self, fault_id: str) -> asyncio.Future:
+        from pymongo import DeleteOne
+
+        return self.writer.submit(FAULTS, DeleteOne({"_id": fault_id}))
