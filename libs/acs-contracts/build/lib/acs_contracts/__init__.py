@@ -1,1 +1,0 @@
-"""Contracts shared by the ACS services (topics, collections, ids). No I/O here."""

@@ -1,1 +1,0 @@
-"""CWMP task scheduler: the owner of each device's session state."""
