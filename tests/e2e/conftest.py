@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from collections.abc import Iterator
 
 import httpx
@@ -11,6 +12,8 @@ import pytest
 from pymongo import MongoClient
 
 from acs_devstack.servers import mongo_uri
+
+SHARED_MODELS = Path(__file__).resolve().parents[3] / "shared" / "datamodels"
 from acs_devstack.stack import Stack
 
 

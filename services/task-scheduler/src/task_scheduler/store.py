@@ -73,8 +73,9 @@ class BatchWriter:
         if not self._count:
             return
         batches, self._ops, self._count = self._ops, {}, 0
-        for coll, items in batches.items():
-            await self._write(coll, items)
+        # Tasks last: whoever waits for a task's status (the NBI) then finds its effects stored.
+        for coll in sorted(batches, key=lambda c: c == TASKS):
+            await self._write(coll, batches[coll])
 
     async def _write(self, coll: str, items: list[tuple[Any, asyncio.Future]]) -> None:
         ops = [op for op, _ in items]

@@ -1,0 +1,240 @@
+"""Preset preconditions evaluated in memory against one device document.
+
+The same query language as the NBI's device queries (MongoDB JSON, GenieACS style): parameter
+paths match the leaf's ``_value``, ``_tags`` matches any tag, ``_deviceId._OUI`` and the other
+top-level fields match as stored, and ``"5"``/``"true"`` also match the typed values 5/True.
+``compile_query`` refuses what this evaluator cannot run, so a bad preset is rejected when it is
+loaded, never half-applied in a session.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+LOGICAL = {"$and", "$or", "$nor"}
+OPERATORS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$regex", "$options", "$not"}
+MAX_DEPTH = 16
+
+Predicate = Callable[[dict], bool]
+
+
+class QueryError(ValueError):
+    """A precondition this evaluator cannot run."""
+
+
+def lookup(doc: Any, path: str) -> Any:
+    node = doc
+    for seg in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(seg)
+    return node
+
+
+def _field_values(doc: dict, key: str) -> tuple[list[Any], bool]:
+    """The values a field condition tests, and whether the field exists at all."""
+    first, last = key.split(".", 1)[0], key.rsplit(".", 1)[-1]
+    node = lookup(doc, key)
+    if first.startswith("_") or last.startswith("_"):
+        if node is None:
+            return [], False
+        return (list(node) if isinstance(node, list) else [node]), True
+    if isinstance(node, dict):
+        if "_value" in node:
+            return [node["_value"]], True
+        return [], True  # an object: exists, has no value
+    return [], False
+
+
+def _number(s: str) -> int | float | None:
+    try:
+        return int(s)
+    except ValueError:
+        try:
+            f = float(s)
+        except ValueError:
+            return None
+        return f if f == f else None
+
+
+def _date(s: str) -> datetime | None:
+    if not s[:4].isdigit():
+        return None
+    try:
+        d = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
+
+
+def _alternatives(v: Any) -> list[Any]:
+    alts = [v]
+    if isinstance(v, str):
+        n = _number(v)
+        if n is not None:
+            alts.append(n)
+        if v in ("true", "false"):
+            alts.append(v == "true")
+        d = _date(v) if n is None else None
+        if d is not None:
+            alts.append(d)
+    elif isinstance(v, bool):
+        alts.append("true" if v else "false")
+    elif isinstance(v, (int, float)):
+        alts.append(str(v))
+    return alts
+
+
+def _aware(v: Any) -> Any:
+    if isinstance(v, datetime) and v.tzinfo is None:
+        return v.replace(tzinfo=timezone.utc)
+    return v
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = _aware(a), _aware(b)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    return a == b
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return True
+    return type(_aware(a)) is type(_aware(b)) and isinstance(a, (str, datetime))
+
+
+def _ranged(v: Any) -> Any:
+    if isinstance(v, str):
+        n = _number(v)
+        if n is not None:
+            return n
+        d = _date(v)
+        if d is not None:
+            return d
+    return v
+
+
+def _compare(op: str, value: Any, target: Any) -> bool:
+    value, target = _aware(value), _aware(target)
+    if not _comparable(value, target):
+        return False
+    if op == "$gt":
+        return value > target
+    if op == "$gte":
+        return value >= target
+    if op == "$lt":
+        return value < target
+    return value <= target
+
+
+def _equal_any(values: list[Any], target: Any) -> bool:
+    alts = _alternatives(target) if not isinstance(target, (list, dict)) else [target]
+    return any(_same(v, a) for v in values for a in alts)
+
+
+def _ops(cond: dict, depth: int) -> Callable[[list[Any], bool], bool]:
+    """Compile an operator expression into a test of (values, exists)."""
+    if depth > MAX_DEPTH:
+        raise QueryError("query nests too deeply")
+    tests: list[Callable[[list[Any], bool], bool]] = []
+    flags = cond.get("$options", "")
+    if "$options" in cond and ("$regex" not in cond or not isinstance(flags, str) or not set(flags) <= set("imsx")):
+        raise QueryError("$options needs $regex and may only hold i, m, s, x")
+    for op, arg in cond.items():
+        if op not in OPERATORS:
+            raise QueryError(f"operator {op} is not supported")
+        if op == "$eq":
+            tests.append(lambda vs, ex, a=arg: _equal_any(vs, a) if a is not None else not ex)
+        elif op == "$ne":
+            tests.append(lambda vs, ex, a=arg: not _equal_any(vs, a) if a is not None else ex)
+        elif op in ("$gt", "$gte", "$lt", "$lte"):
+            if isinstance(arg, (dict, list)):
+                raise QueryError(f"{op} needs a scalar")
+            target = _ranged(arg)
+            tests.append(lambda vs, ex, o=op, t=target: any(_compare(o, v, t) for v in vs))
+        elif op in ("$in", "$nin"):
+            if not isinstance(arg, list):
+                raise QueryError(f"{op} needs an array")
+            if op == "$in":
+                tests.append(lambda vs, ex, a=arg: any(_equal_any(vs, x) for x in a))
+            else:
+                tests.append(lambda vs, ex, a=arg: not any(_equal_any(vs, x) for x in a))
+        elif op == "$exists":
+            if not isinstance(arg, (bool, int)):
+                raise QueryError("$exists needs a boolean")
+            tests.append(lambda vs, ex, a=bool(arg): ex == a)
+        elif op == "$regex":
+            if not isinstance(arg, str) or len(arg) > 512:
+                raise QueryError("$regex needs a string of at most 512 characters")
+            re_flags = 0
+            for f, bit in (("i", re.I), ("m", re.M), ("s", re.S), ("x", re.X)):
+                if f in flags:
+                    re_flags |= bit
+            try:
+                rx = re.compile(arg, re_flags)
+            except re.error as e:
+                raise QueryError(f"$regex does not compile: {e}") from None
+            tests.append(lambda vs, ex, r=rx: any(isinstance(v, str) and r.search(v) for v in vs))
+        elif op == "$not":
+            if not isinstance(arg, dict) or not arg or not all(k.startswith("$") for k in arg):
+                raise QueryError("$not needs an operator expression")
+            inner = _ops(arg, depth + 1)
+            tests.append(lambda vs, ex, t=inner: not t(vs, ex))
+    return lambda vs, ex: all(t(vs, ex) for t in tests)
+
+
+_FIELD = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
+
+
+def compile_query(q: Any, depth: int = 0) -> Predicate:
+    """A predicate over device documents; QueryError for anything unsupported."""
+    if depth > MAX_DEPTH:
+        raise QueryError("query nests too deeply")
+    if q is None or q == "":
+        return lambda doc: True
+    if not isinstance(q, dict):
+        raise QueryError("a query is a JSON object")
+    parts: list[Predicate] = []
+    for key, cond in q.items():
+        if key in LOGICAL:
+            if not isinstance(cond, list) or not cond:
+                raise QueryError(f"{key} needs a non-empty array")
+            subs = [compile_query(c, depth + 1) for c in cond]
+            if key == "$and":
+                parts.append(lambda d, s=subs: all(p(d) for p in s))
+            elif key == "$or":
+                parts.append(lambda d, s=subs: any(p(d) for p in s))
+            else:
+                parts.append(lambda d, s=subs: not any(p(d) for p in s))
+            continue
+        if key.startswith("$"):
+            raise QueryError(f"operator {key} is not allowed here")
+        if not _FIELD.match(key):
+            raise QueryError(f"invalid field name {key!r}")
+        if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
+            test = _ops(cond, depth + 1)
+        elif isinstance(cond, dict):
+            raise QueryError(f"{key}: sub-document equality is not supported in preconditions")
+        else:
+            test = _ops({"$eq": cond}, depth + 1)
+        parts.append(lambda d, k=key, t=test: t(*_field_values(d, k)))
+    return lambda doc: all(p(doc) for p in parts)
+
+
+def fields(q: Any) -> set[str]:
+    """Every field name a query tests (to know which need the device document)."""
+    out: set[str] = set()
+    if isinstance(q, dict):
+        for key, cond in q.items():
+            if key in LOGICAL and isinstance(cond, list):
+                for c in cond:
+                    out |= fields(c)
+            elif not key.startswith("$"):
+                out.add(key)
+    return out
