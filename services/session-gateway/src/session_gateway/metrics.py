@@ -12,7 +12,9 @@ REJECTED = Counter("acs_gateway_rejected_total", "Requests refused", ["reason"])
 REQUEST_DURATION = Histogram("acs_gateway_request_duration_seconds", "Time to answer one CWMP POST", ["kind"], buckets=_FAST)
 SESSION_DURATION = Histogram("acs_gateway_session_duration_seconds", "Inform to session end",
                              buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
-REPLY_HOP = Histogram("acs_gateway_reply_hop_seconds", "Session event published to scheduler reply received", buckets=_FAST)
+_HOP = (0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.0075, 0.01, 0.015,
+        0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+REPLY_HOP = Histogram("acs_gateway_reply_hop_seconds", "Session event published to scheduler reply received", buckets=_HOP)
 KAFKA_PUBLISH = Histogram("acs_gateway_kafka_publish_seconds", "Produce with acks=all until acknowledged", buckets=_FAST)
 
 for _r in ("auth", "backpressure", "bad_request", "broker_unavailable", "reply_timeout"):

@@ -1,0 +1,1 @@
+"""``make bench``: the ACS under load on this machine, results under benchmarks/results/."""

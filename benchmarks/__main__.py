@@ -1,0 +1,117 @@
+"""``python -m benchmarks [--short]``: start the local stack, run the scenarios, write
+benchmarks/results/<date>.json and <date>.md. ``--short`` is the CI smoke run (small numbers;
+it checks the harness works, its figures mean little)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+from cpe_simulator import DataModel
+
+from acs_devstack.stack import Stack
+
+from . import scenarios as sc
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {
+    "periodic.sessions_per_s": (">=", 330), "periodic.acs_cpu_ms_per_session": ("<=", 2.0),
+    "periodic.database_cpu_ms_per_session": ("<=", 2.0), "first_contact.sessions_per_s": (">=", 35),
+    "first_contact.rpcs_per_session_median": ("<=", 3), "set_with_connection_request.median_ms": ("<=", 100),
+    "reply_hop_light.reply_hop_p99_ms": ("<=", 5.0), "memory.gateway_peak_rss_mb": ("<=", 150),
+    "codec.parse_inform_40_per_s": (">=", 10000), "codec.build_gpv_100_per_s": (">=", 20000),
+}
+
+
+def codec_figures(short: bool) -> dict:
+    """The codec's own figures (benchmarks/cwmp_codec.py), measured in this process on one core."""
+    from cwmp import soap
+
+    from . import cwmp_codec as cc
+
+    number, rounds = (300, 2) if short else (2000, 7)
+    inform, gpv = cc.inform_40(), cc.gpv_100()
+    return {"parse_inform_40_per_s": round(cc.rate(lambda: soap.parse(inform), number, rounds)),
+            "build_gpv_100_per_s": round(cc.rate(lambda: soap.build_message(gpv, id="42"), number * 2, rounds))}
+
+
+async def run(short: bool) -> dict:
+    n = (lambda full, small: small if short else full)
+    model = DataModel.load(sc.IGD_MODEL)
+    results: dict = {}
+    stack = Stack(partitions=4, gateway_env={"GATEWAY_MAX_INFLIGHT": "20000"}).start_servers()
+    try:
+        stack.add_inventory()
+        stack.add_scheduler()
+        stack.add_gateway()
+        print("stack up; running scenarios", flush=True)
+        results["idle_cpu_percent"] = await sc.idle_cpu(stack, n(10, 3))
+        print("idle", results["idle_cpu_percent"], flush=True)
+        results["reply_hop_light"] = await sc.reply_hop_light(stack, model, sessions=n(300, 30))
+        print("reply_hop_light", results["reply_hop_light"], flush=True)
+        results["periodic"] = await sc.periodic(stack, model, devices=n(400, 40), concurrency=n(64, 8), duration_s=n(30, 4))
+        print("periodic", results["periodic"], flush=True)
+        results["first_contact"] = await sc.first_contact(stack, model, devices=n(500, 20), concurrency=16)
+        print("first_contact", results["first_contact"], flush=True)
+        results["set_with_connection_request"] = await sc.set_with_connection_request(stack, model, devices=n(10, 2), operations=n(100, 6))
+        print("set_with_connection_request", results["set_with_connection_request"], flush=True)
+        models = [DataModel.load(p) for p in sorted((sc.SHARED / "anlix-io_genieacs-sim" / "models").glob("*.csv"))[:4]]
+        results["memory"] = await sc.memory(stack, models, devices=n(10000, 300), boot_within_s=n(30, 3))
+        print("memory", results["memory"], flush=True)
+    finally:
+        stack.stop()
+    results["codec"] = codec_figures(short)
+    return results
+
+
+def verdicts(results: dict) -> dict:
+    out = {}
+    for key, (op, target) in TARGETS.items():
+        section, name = key.split(".")
+        value = results.get(section, {}).get(name)
+        if value is None:
+            out[key] = {"target": f"{op} {target}", "value": None, "met": None}
+            continue
+        met = value >= target if op == ">=" else value <= target
+        out[key] = {"target": f"{op} {target}", "value": value, "met": met}
+    return out
+
+
+def markdown(doc: dict) -> str:
+    lines = [f"# Benchmark {doc['date']}{' (short)' if doc['short'] else ''}", "",
+             f"Machine: {doc['machine']}. Everything on loopback: broker (tansu), database (SecantusDB), the ACS "
+             "services and the CPE simulator share the same cores, so saturation figures are a floor.", "",
+             "| figure | target | measured | met |", "|---|---|---|---|"]
+    for key, v in doc["verdicts"].items():
+        met = {True: "yes", False: "no", None: "n/a"}[v["met"]]
+        lines.append(f"| {key} | {v['target']} | {v['value']} | {met} |")
+    lines += ["", "## All figures", "", "```json", json.dumps(doc["results"], indent=2, default=str), "```", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="benchmarks")
+    ap.add_argument("--short", action="store_true", help="small, quick run for CI")
+    ap.add_argument("--out", type=Path, default=HERE / "results")
+    args = ap.parse_args()
+    os.environ.setdefault("ACS_LOG_LEVEL", "WARNING")
+    results = asyncio.run(run(args.short))
+    date = datetime.date.today().isoformat()
+    doc = {"date": date, "short": args.short, "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+           "results": results, "verdicts": verdicts(results)}
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"{date}-short" if args.short else date
+    sc.dump(args.out / f"{stem}.json", doc)
+    (args.out / f"{stem}.md").write_text(markdown(doc))
+    print(markdown(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
