@@ -14,7 +14,6 @@ $(STAMP): $(PYPROJECTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements-dev.txt $(foreach p,$(PKGS),-e $(p))
-	npm install --prefix build/npm --no-audit --no-fund --silent s3rver@3.7.1
 	touch $(STAMP)
 
 run: install

@@ -105,39 +105,13 @@ class Server:
             self.proc.wait()
 
 
-def kafka_broker(workdir: Path, port: int | None = None, s3_port: int | None = None) -> Server:
-    """The tansu broker: in-memory storage, or with ``s3_port`` durable storage in an s3rver
-    (topics, records and committed offsets survive a ``kill -9`` of the broker)."""
+def kafka_broker(workdir: Path, port: int | None = None) -> Server:
+    """The tansu broker with in-memory storage (its data is gone when it stops)."""
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
-    env: dict[str, str] = {}
-    storage = "memory://tansu/"
-    if s3_port is not None:
-        storage = "s3://tansu/"
-        env = {"AWS_ACCESS_KEY_ID": "S3RVER", "AWS_SECRET_ACCESS_KEY": "S3RVER", "AWS_DEFAULT_REGION": "us-east-1",
-               "AWS_ENDPOINT": f"http://127.0.0.1:{s3_port}", "AWS_ALLOW_HTTP": "true"}
-    argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url, "--storage-engine", storage]
-    return Server("kafka", argv, port, workdir / f"kafka-{port}.log", env)
-
-
-REPO = Path(__file__).resolve().parents[4]
-
-
-def s3rver_binary() -> str:
-    """s3rver from the npm registry, installed under build/npm by ``make install``."""
-    path = REPO / "build" / "npm" / "node_modules" / ".bin" / "s3rver"
-    if not path.exists():
-        raise FileNotFoundError(f"s3rver missing at {path}; run `make install`")
-    return str(path)
-
-
-def s3_server(workdir: Path, port: int | None = None) -> Server:
-    """An S3-compatible object store on disk, for the broker's durable storage."""
-    port = port or free_port()
-    data = workdir / f"s3-{port}"
-    data.mkdir(parents=True, exist_ok=True)
-    argv = [s3rver_binary(), "-d", str(data), "-a", "127.0.0.1", "-p", str(port), "--configure-bucket", "tansu"]
-    return Server("s3", argv, port, workdir / f"s3-{port}.log")
+    argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--storage-engine", "memory://tansu/"]
+    return Server("kafka", argv, port, workdir / f"kafka-{port}.log")
 
 
 def mongo_server(workdir: Path, port: int | None = None, sync_on_commit: bool = False) -> Server:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from .servers import Server, free_port, kafka_broker, mongo_server, mongo_uri, new_workdir, s3_server
+from .servers import Server, free_port, kafka_broker, mongo_server, mongo_uri, new_workdir
 
 
 def _script(name: str) -> str:
@@ -54,8 +54,6 @@ class Stack:
     gateway_env: dict[str, str] = field(default_factory=dict)
     scheduler_env: dict[str, str] = field(default_factory=dict)
     inventory_env: dict[str, str] = field(default_factory=dict)
-    durable_broker: bool = False  # broker storage in an s3rver, so a broker restart keeps its data
-    s3: Server | None = None
     kafka: Server | None = None
     mongo: Server | None = None
     gateways: list[Service] = field(default_factory=list)
@@ -72,18 +70,9 @@ class Stack:
 
             self.kafka, self.mongo = kafka_container(), mongo_container()  # type: ignore[assignment]
         else:
-            if self.durable_broker:
-                self.s3 = s3_server(self.workdir).start()
-            self.kafka = kafka_broker(self.workdir, s3_port=self.s3.port if self.s3 else None).start()
+            self.kafka = kafka_broker(self.workdir).start()
             self.mongo = mongo_server(self.workdir).start()
         return self
-
-    def restart_kafka(self, down_s: float = 0.0) -> None:
-        """Kill the broker (as a crash would) and start it again on the same port."""
-        assert self.kafka is not None
-        self.kafka.kill()
-        time.sleep(down_s)
-        self.kafka = kafka_broker(self.workdir, port=self.kafka.port, s3_port=self.s3.port if self.s3 else None).start()
 
     def common_env(self) -> dict[str, str]:
         assert self.kafka and self.mongo
@@ -151,6 +140,6 @@ class Stack:
     def stop(self) -> None:
         for svc in [*self.gateways, *self.schedulers, *( [self.inventory] if self.inventory else [])]:
             svc.stop()
-        for srv in (self.kafka, self.mongo, self.s3):
+        for srv in (self.kafka, self.mongo):
             if srv is not None:
                 srv.stop()
