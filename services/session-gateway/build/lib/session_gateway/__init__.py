@@ -1,1 +1,0 @@
-"""CWMP session gateway: stateless HTTP front of the ACS."""
