@@ -76,8 +76,8 @@ def rate(fn, number: int, rounds: int) -> float:  # type: ignore[no-untyped-def]
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--number", type=int, default=2000)
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--number", type=int, default=400)
     ap.add_argument("--no-write", action="store_true", help="print only, write no results file")
     args = ap.parse_args()
 

@@ -47,6 +47,19 @@ def cpu_delta(before: dict[str, float], after: dict[str, float], sessions: int) 
     return {f"{k}_cpu_ms_per_session": round((after[k] - before[k]) * 1000 / max(1, sessions), 3) for k in before}
 
 
+_MONGO_COUNT = re.compile(r'^acs_mongo_operation_duration_seconds_count\{op="([^"]+)"\} ([0-9.e+]+)$', re.M)
+
+
+async def mongo_round_trips(stack: Stack) -> float:
+    """MongoDB round trips the schedulers made so far (every bulk write and read)."""
+    total = 0.0
+    async with httpx.AsyncClient() as c:
+        for s in stack.schedulers:
+            text = (await c.get(f"http://127.0.0.1:{s.admin_port}/metrics")).text
+            total += sum(float(n) for op, n in _MONGO_COUNT.findall(text))
+    return total
+
+
 _BUCKET = re.compile(r'^acs_gateway_reply_hop_seconds_bucket\{le="([^"]+)"\} ([0-9.e+]+)$', re.M)
 
 
@@ -114,10 +127,10 @@ async def periodic(stack: Stack, model: DataModel, devices: int, concurrency: in
     cpes = make_cpes(stack, devices, "PER", model)
     await _sessions(cpes, ["0 BOOTSTRAP", "1 BOOT"], concurrency, None, once=True)  # register them first
     await asyncio.sleep(1)
-    hop0, cpu0 = await reply_hop_buckets(stack), cpu(stack)
+    hop0, cpu0, rt0 = await reply_hop_buckets(stack), cpu(stack), await mongo_round_trips(stack)
     reports, elapsed = await _sessions(cpes, ["2 PERIODIC"], concurrency, duration_s)
     await asyncio.sleep(0.5)  # let batched writes land inside the window
-    hop1, cpu1 = await reply_hop_buckets(stack), cpu(stack)
+    hop1, cpu1, rt1 = await reply_hop_buckets(stack), cpu(stack), await mongo_round_trips(stack)
     ok = [r for r in reports if r.ok]
     durations = [r.duration_s for r in ok]
     return {
@@ -127,6 +140,7 @@ async def periodic(stack: Stack, model: DataModel, devices: int, concurrency: in
         "session_p50_ms": round(pct(durations, 50) * 1000, 2), "session_p99_ms": round(pct(durations, 99) * 1000, 2),
         "reply_hop_p50_ms": round(hist_quantile(hop0, hop1, 0.50) * 1000, 2),
         "reply_hop_p99_ms": round(hist_quantile(hop0, hop1, 0.99) * 1000, 2),
+        "mongo_round_trips_per_session": round((rt1 - rt0) / max(1, len(ok)), 3),
         **cpu_delta(cpu0, cpu1, len(ok)),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timezone
 
 import httpx
@@ -167,3 +168,43 @@ async def test_health_and_metrics_endpoints(stack, http):
         assert "acs_" in (await http.get(f"http://127.0.0.1:{svc.admin_port}/metrics")).text
     # the CWMP port serves no admin endpoints, the admin port no CWMP
     assert (await http.post(f"http://127.0.0.1:{stack.gateways[0].admin_port}/", content=b"")).status_code == 404
+
+
+async def test_what_happened_is_published_on_the_outbound_topics(stack, db, http):
+    """Other systems read device informs, task results and session ends from Kafka."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from acs_contracts.kafka_topics import DEVICE_INFORMS, SESSION_ENDS, TASK_RESULTS, DeviceInformed, SessionEnded, TaskResult
+
+    device = "202BC1-BM632w-OUTBOUND1"
+    tid = _task(db, device, "getParameterValues", parameterNames=[f"{ROOT}.DeviceInfo.UpTime"])
+    cpe = ScriptedCpe("OUTBOUND1", [stack.cwmp_url(0)])
+    await cpe.inform(http, ["6 CONNECTION REQUEST"])
+    req = await cpe.empty(http)
+    await cpe.respond(http, req, m.GetParameterValuesResponse([m.ParameterValueStruct(f"{ROOT}.DeviceInfo.UpTime", 1, "xsd:unsignedInt")]))
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=f"127.0.0.1:{stack.kafka.port}", enable_auto_commit=False,
+                                auto_offset_reset="earliest", fetch_max_wait_ms=50)
+    await consumer.start()
+    try:
+        parts = [TopicPartition(t, p) for t in (DEVICE_INFORMS, TASK_RESULTS, SESSION_ENDS) for p in range(3)]
+        consumer.assign(parts)
+        seen: dict[str, list] = {DEVICE_INFORMS: [], TASK_RESULTS: [], SESSION_ENDS: []}
+        schema = {DEVICE_INFORMS: DeviceInformed, TASK_RESULTS: TaskResult, SESSION_ENDS: SessionEnded}
+
+        def mine() -> bool:
+            return all(any(getattr(x, "device_id", None) == device for x in seen[t]) for t in seen)
+
+        deadline = asyncio.get_running_loop().time() + 15
+        while not mine() and asyncio.get_running_loop().time() < deadline:
+            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
+                seen[tp.topic] += [schema[tp.topic].decode(r.value) for r in records]
+        assert mine(), {t: len(v) for t, v in seen.items()}
+        [inf] = [x for x in seen[DEVICE_INFORMS] if x.device_id == device]
+        assert inf.event_codes == ["6 CONNECTION REQUEST"] and inf.serial_number == "OUTBOUND1"
+        [res] = [x for x in seen[TASK_RESULTS] if x.device_id == device]
+        assert res.task_id == str(tid) and res.status == "done" and res.name == "getParameterValues"
+        [end] = [x for x in seen[SESSION_ENDS] if x.device_id == device]
+        assert end.outcome == "ok" and end.rpc_count == 1
+    finally:
+        await consumer.stop()
