@@ -25,8 +25,10 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    """Two gateways (for non-sticky sessions) and one scheduler."""
-    st = Stack(partitions=4, gateway_env={"GATEWAY_REPLY_TIMEOUT_S": "5"}).start_servers()
+    """Two gateways (for non-sticky sessions) and one scheduler. The built-in BOOTSTRAP
+    provisioning is off: these tests script every RPC of the CPE by hand."""
+    st = Stack(partitions=4, gateway_env={"GATEWAY_REPLY_TIMEOUT_S": "5"},
+               scheduler_env={"SCHEDULER_BOOTSTRAP_DEFAULTS": "off"}).start_servers()
     try:
         st.add_scheduler()
         st.add_gateway()

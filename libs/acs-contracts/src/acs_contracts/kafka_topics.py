@@ -18,7 +18,7 @@ Outbound (for other systems: OSS/BSS, analytics, the NBI's waiters):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
 import orjson
@@ -46,7 +46,8 @@ class TopicMessage:
     VERSION: ClassVar[int] = 1
 
     def encode(self) -> bytes:
-        d = asdict(self)  # type: ignore[call-overload]
+        # fields hold JSON-ready values already; a shallow dict avoids asdict's deep copy
+        d = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
         d["schema"] = self.TOPIC
         d["v"] = self.VERSION
         return orjson.dumps(d)

@@ -213,7 +213,29 @@ class Gateway:
         return {"kafka": kafka_ok, "mongodb": mongo_ok}
 
 
-def create_app(settings: Settings) -> FastAPI:
+class GatewayApp:
+    """The ASGI application uvicorn serves: CWMP POSTs on the CWMP port go straight to the
+    gateway (the hot path: no router, no middleware stack); everything else, lifespan included,
+    goes to the FastAPI app with the admin endpoints."""
+
+    def __init__(self, gateway: Gateway, admin: FastAPI, cwmp_port: int, admin_port: int) -> None:
+        self.gateway = gateway
+        self.admin = admin
+        self._cwmp_port = cwmp_port
+        self._separate = cwmp_port != admin_port
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            server = scope.get("server")
+            on_cwmp = not self._separate or server is None or server[1] == self._cwmp_port
+            if on_cwmp:
+                response = await self.gateway.handle(Request(scope, receive))
+                await response(scope, receive, send)
+                return
+        await self.admin(scope, receive, send)
+
+
+def create_app(settings: Settings) -> GatewayApp:
     gw = Gateway(settings)
 
     @asynccontextmanager
@@ -226,17 +248,6 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="ACS session gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.gateway = gw
-
-    def _on_admin_port(request: Request) -> bool:
-        server = request.scope.get("server")
-        return server is None or server[1] == settings.admin_port
-
-    @app.post("/")
-    @app.post("/{path:path}")
-    async def cwmp(request: Request) -> Response:
-        if _on_admin_port(request) and settings.admin_port != settings.port:
-            return PlainTextResponse("not found", status_code=404)
-        return await gw.handle(request)
 
     @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
@@ -254,4 +265,4 @@ def create_app(settings: Settings) -> FastAPI:
 
         return Response(orjson.dumps({"ready": ok, **checks}), status_code=200 if ok else 503, media_type="application/json")
 
-    return app
+    return GatewayApp(gw, app, settings.port, settings.admin_port)

@@ -38,8 +38,13 @@ def _safe_path(name: str) -> str | None:
     return name.rstrip(".")
 
 
-def parameter_sets(params: list[ParameterValueStruct], ts: datetime) -> dict[str, Any]:
-    """``$set`` entries for parameter values learnt at ``ts``."""
+def parameter_sets(params: list[ParameterValueStruct], ts: datetime, *, leaf: bool = True) -> dict[str, Any]:
+    """``$set`` entries for parameter values learnt at ``ts``.
+
+    ``leaf=False`` leaves ``_object`` alone: an Inform's values are written on every session, and
+    each field costs the database work on every periodic session; ``_object`` and ``_writable``
+    come from discovery (GetParameterNames) instead.
+    """
     out: dict[str, Any] = {}
     for p in params:
         path = _safe_path(p.name)
@@ -48,7 +53,8 @@ def parameter_sets(params: list[ParameterValueStruct], ts: datetime) -> dict[str
         out[f"{path}._value"] = to_bson_value(p.value)
         out[f"{path}._type"] = p.type
         out[f"{path}._timestamp"] = ts
-        out[f"{path}._object"] = False
+        if leaf:
+            out[f"{path}._object"] = False
     return out
 
 
@@ -72,7 +78,7 @@ def data_model_root(inform: Inform) -> str:
     return "InternetGatewayDevice"
 
 
-def inform_update(inform: Inform, *, session_id: str, source_ip: str, cwmp_ns: str, cwmp_version: str,
+def inform_update(inform: Inform, *, source_ip: str, cwmp_ns: str, cwmp_version: str,
                   ts: datetime) -> tuple[dict[str, Any], list[str]]:
     """The device upsert for one Inform, and the top-level fields to unset first (BOOTSTRAP).
 
@@ -80,27 +86,29 @@ def inform_update(inform: Inform, *, session_id: str, source_ip: str, cwmp_ns: s
     """
     d = inform.device_id
     codes = [str(e.event_code) for e in inform.events]
+    # Kept small on purpose: this update runs on every session of every device.
     sets: dict[str, Any] = {
-        "_deviceId._Manufacturer": d.manufacturer,
-        "_deviceId._OUI": d.oui,
-        "_deviceId._ProductClass": d.product_class,
-        "_deviceId._SerialNumber": d.serial_number,
         "_lastInform": ts,
         "_acs.lastEvents": codes,
-        "_acs.sessionId": session_id,
         "_acs.sourceIp": source_ip,
         "_acs.cwmpNs": cwmp_ns,
         "_acs.cwmpVersion": cwmp_version,
-        "_acs.retryCount": inform.retry_count,
     }
-    if inform.current_time is not None:
-        sets["_acs.currentTime"] = inform.current_time
+    # The device id is made of OUI, ProductClass and SerialNumber: they never change for one document.
+    on_insert: dict[str, Any] = {
+        "_registered": ts, "_tags": [],
+        "_deviceId": {"_Manufacturer": d.manufacturer, "_OUI": d.oui, "_ProductClass": d.product_class,
+                      "_SerialNumber": d.serial_number},
+    }
     if EventCode.BOOT in codes:
         sets["_lastBoot"] = ts
     unsets: list[str] = []
     if EventCode.BOOTSTRAP in codes:
         sets["_lastBootstrap"] = ts
         unsets.append(data_model_root(inform))  # the data model is learnt afresh after BOOTSTRAP
-    sets.update(parameter_sets(inform.parameter_list, ts))
-    update = {"$set": sets, "$setOnInsert": {"_registered": ts, "_tags": []}}
-    return update, unsets
+    if EventCode.BOOTSTRAP in codes:  # a factory-reset device may report another manufacturer string
+        sets["_deviceId._Manufacturer"] = d.manufacturer
+        del on_insert["_deviceId"]
+        sets.update({"_deviceId._OUI": d.oui, "_deviceId._ProductClass": d.product_class, "_deviceId._SerialNumber": d.serial_number})
+    sets.update(parameter_sets(inform.parameter_list, ts, leaf=False))
+    return {"$set": sets, "$setOnInsert": on_insert}, unsets

@@ -156,7 +156,7 @@ class SessionDriver:
             return []
         s.event_codes = [str(e.event_code) for e in inform.events]
         ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
-        update, unsets = inform_update(inform, session_id=ev.session_id, source_ip=ev.source_ip,
+        update, unsets = inform_update(inform, source_ip=ev.source_ip,
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
         futs = self.store.update_device(ev.device_id, update, unsets)
         s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
