@@ -69,6 +69,8 @@ def _dec_event(el: etree._Element, f: Field, path: str, warnings: Warnings) -> o
 
 def _dec_int(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
     text = _text(el)
+    if text.isdigit() and len(text) < 20 and text.isascii():
+        return int(text)
     value = parse_int(text)
     if value is None:
         return _bad_value(f, path, text.strip(), "an integer", warnings)
@@ -110,14 +112,74 @@ def _dec_array(el: etree._Element, f: Field, path: str, warnings: Warnings) -> o
         return [_text(item) for item in el]
     base = f"{path}.{f.tag}"
     cls = f.item
+    if _PLANS[cls].flat:
+        mark = len(warnings)
+        fast = _flat_items_in_usual_shape(el, cls, base, warnings)
+        if fast is not None:
+            return fast
+        del warnings[mark:]  # read again below
     return [decode_struct(item, cls, f"{base}[{i}]", warnings) for i, item in enumerate(el)]
 
 
-def _dec_values(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
-    """ParameterValueStruct arrays: the hot path of every Inform, written out by hand.
+def _flat_items_in_usual_shape(el: etree._Element, cls: type, base: str, warnings: Warnings) -> list[Any] | None:
+    """Arrays of structs with only scalar fields (ParameterInfoStruct, EventStruct ...),
+    read in one pre-order walk when every item has exactly its fields, in order, as
+    childless elements; None as soon as one does not."""
+    fields = _PLANS[cls].fields
+    count = len(fields)
+    walk = el.iter()
+    next(walk)  # el itself
+    out = []
+    for i in range(len(el)):
+        item = next(walk, None)
+        if item is None or len(item) != count:
+            return None
+        kwargs = {}
+        for f, decoder in fields:
+            child = next(walk, None)
+            if child is None or child.tag != f.tag or len(child):
+                return None
+            if decoder is _dec_str:
+                text = child.text
+                kwargs[f.attr] = "" if text is None else text
+            else:
+                value = decoder(child, f, f"{base}[{i}]", warnings)
+                if value is not _SKIP:
+                    kwargs[f.attr] = value
+        out.append(cls(**kwargs))
+    return out
 
-    The common shape (<Name> then <Value>, unqualified) is read with as few lxml calls
-    as possible; anything else goes through ``_dec_value_struct``.
+
+def _value_struct(name: str | None, value_el: etree._Element) -> m.ParameterValueStruct:
+    """A ParameterValueStruct from its Name text and its <Value> element."""
+    text = value_el.text
+    # .values() is several times cheaper than .get("{xsi}type"); a lone attribute spelled
+    # like a standard type is the xsi:type, anything else is looked up properly.
+    attrs = value_el.values()
+    if not attrs:
+        xsi_type = None
+    elif len(attrs) == 1 and attrs[0] in TYPE_SPELLINGS:
+        xsi_type = attrs[0]
+    else:
+        xsi_type = value_el.get(_XSI_TYPE)
+    if name is None:
+        name = ""
+    if xsi_type is None or xsi_type == STRING:
+        return m.ParameterValueStruct(name, "" if text is None else text, STRING)
+    if xsi_type == UNSIGNED_INT and text is not None and len(text) < 10 and text.isdigit() and text.isascii():
+        return m.ParameterValueStruct(name, int(text), UNSIGNED_INT)  # < 10 digits: within range
+    if xsi_type == BOOLEAN and text in _BOOLEAN_TEXT:
+        return m.ParameterValueStruct(name, _BOOLEAN_TEXT[text], BOOLEAN)
+    value, typ = decode_value(text, xsi_type)
+    return m.ParameterValueStruct(name, value, typ)
+
+
+def _dec_values(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
+    """ParameterValueStruct arrays: the hot path of every Inform, written out inline.
+
+    The usual shape (<Name> then <Value>, unqualified) costs a handful of lxml calls per
+    item; anything else goes through ``_dec_value_struct``. The body repeats
+    ``_value_struct`` on purpose: a function call per parameter is measurable here.
     """
     out = []
     append = out.append
@@ -125,7 +187,7 @@ def _dec_values(el: etree._Element, f: Field, path: str, warnings: Warnings) -> 
     string, uint, boolean = STRING, UNSIGNED_INT, BOOLEAN
     spellings = TYPE_SPELLINGS
     for item in el:
-        # Indexing is far cheaper than unpacking (no iterator object per item).
+        # Indexing is cheaper than unpacking or iterating (no iterator object per item).
         if len(item) != 2:
             append(_dec_value_struct(item, f"{path}.{f.tag}[{len(out)}]", warnings))
             continue
@@ -136,8 +198,6 @@ def _dec_values(el: etree._Element, f: Field, path: str, warnings: Warnings) -> 
             continue
         name = name_el.text
         text = value_el.text
-        # .values() is several times cheaper than .get("{xsi}type"); a lone attribute
-        # spelled like a standard type is the xsi:type, anything else is looked up properly.
         attrs = value_el.values()
         if not attrs:
             xsi_type = None
@@ -150,7 +210,7 @@ def _dec_values(el: etree._Element, f: Field, path: str, warnings: Warnings) -> 
         if xsi_type is None or xsi_type == string:
             append(pvs(name, "" if text is None else text, string))
         elif xsi_type == uint and text is not None and len(text) < 10 and text.isdigit() and text.isascii():
-            append(pvs(name, int(text), uint))  # < 10 digits: always within unsignedInt
+            append(pvs(name, int(text), uint))
         elif xsi_type == boolean and text in _BOOLEAN_TEXT:
             append(pvs(name, _BOOLEAN_TEXT[text], boolean))
         else:
@@ -173,8 +233,7 @@ def _dec_value_struct(item: etree._Element, path: str, warnings: Warnings) -> m.
     if value_el is None:
         warnings.append(f"{path}: missing Value; read as empty string")
         return m.ParameterValueStruct(name, "", "xsd:string")
-    value, typ = decode_value(value_el.text, value_el.get(_XSI_TYPE))
-    return m.ParameterValueStruct(name, value, typ)
+    return _value_struct(name, value_el)
 
 
 def _dec_repeat(elements: list[etree._Element], f: Field, path: str, warnings: Warnings) -> object:
@@ -206,16 +265,19 @@ _DECODERS: dict[str, Decoder] = {
     OPERATIONS: _dec_operations,
 }
 _MULTI = (REPEAT, OPERATIONS)
+_SCALARS = (STR, INT, BOOL, TIME, EVENT)
 
 
 class _Plan:
-    __slots__ = ("fields", "multi_tags", "simple")
+    __slots__ = ("fields", "multi_tags", "simple", "flat")
 
     def __init__(self, fields: tuple[Field, ...]) -> None:
         self.fields = tuple((f, _DECODERS[f.kind]) for f in fields)
         self.multi_tags = frozenset(f.tag for f in fields if f.kind in _MULTI)
         # One element per field, none optional on the wire: eligible for the fast path.
         self.simple = not self.multi_tags and not any(f.omit_empty for f in fields)
+        # ... and every field a scalar: whole arrays of it can be read in one walk.
+        self.flat = self.simple and all(f.kind in _SCALARS for f in fields)
 
 
 _PLANS: dict[type, _Plan] = {cls: _Plan(fields) for cls, fields in LAYOUTS.items()}
@@ -229,8 +291,7 @@ def decode_struct(el: etree._Element, cls: type, path: str, warnings: Warnings) 
         # Fast path: exactly the schema's children, unqualified, in schema order.
         mark = len(warnings)
         kwargs = {}
-        for i, (f, decoder) in enumerate(fields):
-            child = el[i]
+        for (f, decoder), child in zip(fields, el.getchildren()):
             if child.tag != f.tag:
                 break
             if decoder is _dec_str:
@@ -261,7 +322,11 @@ def _decode_struct_any_shape(el: etree._Element, cls: type, plan: "_Plan", path:
     for f, decoder in plan.fields:
         child = children.get(f.tag)
         if child is None:
-            if f.required:
+            if f.kind in _MULTI:
+                kwargs[f.attr] = []  # a repeated element that occurs zero times
+            elif f.kind == TIME:
+                kwargs[f.attr] = None  # unknown time
+            elif f.required:
                 raise InvalidArguments(f"{path}: missing {f.tag}")
             continue
         value = decoder(child, f, path, warnings)
@@ -274,8 +339,8 @@ def decode_fault(el: etree._Element, warnings: Warnings) -> tuple[m.Fault, str |
     """A SOAP Fault (or a bare cwmp:Fault) -> messages.Fault, plus the cwmp:Fault's namespace."""
     faultcode = faultstring = None
     detail_fault = None
-    if local_name(el.tag) == "Fault" and el.tag.startswith("{urn:dslforum-org:cwmp-"):
-        detail_fault = el
+    if any(local_name(child.tag) == "FaultCode" for child in el):
+        detail_fault = el  # a bare cwmp:Fault straight in the Body
     else:
         for child in el:
             name = local_name(child.tag).lower()

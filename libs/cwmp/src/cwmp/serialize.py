@@ -79,8 +79,10 @@ def _pvs_to_dict(p: m.ParameterValueStruct) -> dict[str, Any]:
 
 
 def _pvs_from_dict(d: dict[str, Any]) -> m.ParameterValueStruct:
-    typ = d.get("type", "xsd:string")
-    return m.ParameterValueStruct(d["name"], _value_from_json(d["value"], typ, d.get("value_kind")), typ)
+    name, typ, value = d["name"], d.get("type", "xsd:string"), d["value"]
+    if type(name) is not str or type(typ) is not str or not isinstance(value, (str, int)):
+        raise ValueError(f"bad ParameterValueStruct {d!r:.120}")
+    return m.ParameterValueStruct(name, _value_from_json(value, typ, d.get("value_kind")), typ)
 
 
 # ---------------------------------------------------------------- generic dataclass conversion
@@ -93,13 +95,29 @@ def _dt_to(v: datetime | None) -> str | None:
 
 
 def _dt_from(v: str | None) -> datetime | None:
-    return None if v is None else datetime.fromisoformat(v)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ValueError(f"expected an ISO 8601 string, got {v!r:.80}")
+    return datetime.fromisoformat(v)
+
+
+def _checked(kind: type) -> Conv:
+    def check(v: Any) -> Any:
+        if type(v) is not kind:
+            raise ValueError(f"expected {kind.__name__}, got {type(v).__name__} {v!r:.80}")
+        return v
+
+    return check
+
+
+_CHECKED = {str: _checked(str), int: _checked(int), bool: _checked(bool)}
 
 
 def _converters(hint: Any) -> tuple[Conv, Conv]:
     """(to_json, from_json) for one field type."""
     if hint is str or hint is int or hint is bool:
-        return _identity, _identity
+        return _identity, _CHECKED[hint]
     if hint is EventCode:
         return str, EventCode
     origin = typing.get_origin(hint)
@@ -111,9 +129,15 @@ def _converters(hint: Any) -> tuple[Conv, Conv]:
             return _op_to, _op_from
     if origin is list:
         to_item, from_item = _converters(args[0])
+
+        def from_list(v: Any) -> list[Any]:
+            if not isinstance(v, list):
+                raise ValueError(f"expected a list, got {type(v).__name__}")
+            return [from_item(x) for x in v]
+
         if to_item is _identity:
-            return list, list
-        return (lambda v: [to_item(x) for x in v]), (lambda v: [from_item(x) for x in v])
+            return list, from_list
+        return (lambda v: [to_item(x) for x in v]), from_list
     if dataclasses.is_dataclass(hint):
         if hint is m.ParameterValueStruct:
             return _pvs_to_dict, _pvs_from_dict
@@ -174,5 +198,5 @@ def message_from_dict(d: dict[str, Any]) -> m.Message:
     body = {k: v for k, v in d.items() if k != "rpc"}
     try:
         return _from_dict(cls, body)  # type: ignore[no-any-return]
-    except (KeyError, TypeError, binascii.Error) as err:
+    except (KeyError, TypeError, AttributeError, binascii.Error) as err:
         raise ValueError(f"bad {cls.__name__} dict: {err}") from None

@@ -58,16 +58,21 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope | None
         raise BodyTooLarge(len(data), max_bytes)
     if not data or data.isspace():
         return None
-    if data[-1:] == b"\x00":  # some CPEs send a C string terminator
-        data = data.rstrip(b"\x00")
-        if not data or data.isspace():
-            return None
+    if data[-1:] == b"\x00":
+        # Some CPEs send a C string terminator. UTF-16 text has NUL bytes all through it, so
+        # strip only when the rest has none.
+        stripped = data.rstrip(b"\x00")
+        if b"\x00" not in stripped:
+            data = stripped
+            if not data or data.isspace():
+                return None
     root = parse_document(data, max_bytes)
     try:
         return _read_envelope(root)
     except CwmpError:
         raise
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError, RecursionError) as err:
+    except (ValueError, TypeError, AttributeError, LookupError, ArithmeticError, RecursionError) as err:
+        # Last resort, so that no input can crash the caller; the fuzz tests keep it unused.
         raise SoapParseError(f"unreadable envelope: {type(err).__name__}: {err}") from None
 
 
@@ -104,11 +109,11 @@ def _read_envelope(root) -> Envelope:  # type: ignore[no-untyped-def]
             tag = element.tag
             ns = tag[1 : tag.index("}")] if tag[0] == "{" else ""
             name = tag[len(ns) + 2 :] if ns else tag
-            if name == "Fault" and (ns == SOAP_ENV or is_cwmp_namespace(ns)):
+            if name == "Fault":  # soapenv:Fault, or (tolerated) a bare cwmp:Fault
                 env.body, body_ns = decode_fault(element, warnings)
             else:
                 cls = m.MESSAGE_TYPES.get(name)
-                if cls is None or cls is m.Fault:
+                if cls is None:
                     raise UnknownMethod(name, ns or None)
                 body_ns = ns
                 env.body = decode_struct(element, cls, name, warnings)
@@ -206,7 +211,12 @@ def build(envelope: Envelope) -> bytes:
                 f"{message.RPC} needs CWMP {RPC_SINCE[message.RPC]} or later; namespace {ns} cannot carry it"
             )
         out.append("<SOAP-ENV:Body>")
-        encode_body(message, out)
+        try:
+            encode_body(message, out)
+        except EncodeError:
+            raise
+        except (TypeError, AttributeError, ValueError) as err:  # a field holding a wrong kind of object
+            raise EncodeError(f"{message.RPC}: cannot encode: {err}") from None
         out.append("</SOAP-ENV:Body></SOAP-ENV:Envelope>")
     return "".join(out).encode("utf-8")
 

@@ -134,7 +134,7 @@ def parse_datetime(text: str) -> datetime | None:
                 tz = timezone.utc if not delta else timezone(-delta if zone[0] == "-" else delta)
         micro = int((frac + "00000")[:6]) if frac else 0
         return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
-    except ValueError:  # year 0, month 13, hour 24, offset >= 24h ...
+    except (ValueError, OverflowError):  # year 0, month 13, hour 24, offset >= 24h, year 10**30 ...
         return None
 
 

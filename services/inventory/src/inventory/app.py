@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pymongo.errors import OperationFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import auth, devices, faults, files, presets, tasks
+from . import auth, campaigns, devices, faults, files, presets, tasks
 from .config import Settings
 from .errors import ApiError
 from .metrics import RequestMetrics
@@ -53,13 +53,17 @@ def _install_errors(app: FastAPI) -> None:
         return _error(503, "database unavailable", type(e).__name__, {"Retry-After": "5"})
 
 
-def _lifespan(runtime: Runtime):
+def _lifespan(runtime: Runtime, controller: campaigns.CampaignController | None = None):
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
+        if controller is not None:
+            controller.start()
         try:
             yield
         finally:
+            if controller is not None:
+                await controller.stop()
             await runtime.stop()
 
     return lifespan
@@ -80,17 +84,19 @@ def _install_health(app: FastAPI, runtime: Runtime) -> None:
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """The NBI. Without ``runtime`` the app owns one and starts it in its lifespan."""
     rt = runtime or Runtime(settings)
+    controller = campaigns.CampaignController(rt)
     app = FastAPI(
         title="ACS northbound API",
         version="1",
         description="GenieACS 1.2-compatible device, task, fault, file and preset API. "
         "Authenticate with `Authorization: Bearer <token>` (NBI_TOKENS).",
-        lifespan=_lifespan(rt),
+        lifespan=_lifespan(rt, controller),
         docs_url="/docs" if settings.docs_public else None,
         openapi_url="/openapi.json" if settings.docs_public else None,
     )
     app.state.settings = settings
     app.state.rt = rt
+    app.state.campaigns = controller
     _install_errors(app)
     _install_health(app, rt)
 
@@ -107,7 +113,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         async def docs() -> Response:
             return get_swagger_ui_html(openapi_url="/openapi.json", title="ACS NBI")
 
-    for router in (devices.router, tasks.router, faults.router, files.router, presets.router):
+    for router in (devices.router, tasks.router, faults.router, files.router, presets.router, campaigns.router):
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=rt.metrics)
     return app

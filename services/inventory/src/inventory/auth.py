@@ -7,6 +7,8 @@ from NBI_TOKENS; without any, every call but /healthz, /readyz and /metrics is r
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Callable, Mapping
 
@@ -29,15 +31,32 @@ def role_of(tokens: Mapping[str, str], token: str) -> str | None:
     return found
 
 
+def _token_of(creds: HTTPAuthorizationCredentials | None) -> str | None:
+    """The token from ``Bearer <token>``, or from HTTP Basic with the token as password: GenieACS
+    integrations usually reach an NBI behind a Basic-auth proxy and keep working unchanged."""
+    if creds is None:
+        return None
+    if creds.scheme.lower() == "bearer":
+        return creds.credentials
+    if creds.scheme.lower() == "basic":
+        try:
+            return base64.b64decode(creds.credentials, validate=True).decode("utf-8").partition(":")[2] or None
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+    return None
+
+
 def require(role: str) -> Callable[..., str]:
     """A FastAPI dependency admitting callers whose token has at least ``role``."""
 
-    async def check(
-        request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)
-    ) -> str:
-        if creds is None or creds.scheme.lower() != "bearer":
-            raise ApiError(401, "authentication required", "send Authorization: Bearer <token>")
-        have = role_of(request.app.state.settings.tokens, creds.credentials)
+    async def check(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+        # the Bearer dependency documents the scheme in OpenAPI; the header is read here to accept Basic too
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        token = _token_of(HTTPAuthorizationCredentials(scheme=scheme, credentials=value.strip())) if scheme else None
+        if token is None:
+            raise ApiError(401, "authentication required", "send Authorization: Bearer <token> (or Basic with the token as password)")
+        have = role_of(request.app.state.settings.tokens, token)
         if have is None:
             raise ApiError(401, "invalid token")
         if RANK[have] < RANK[role]:

@@ -1,25 +1,31 @@
-"""Presets, stored in GenieACS shape: weight, channel, schedule, events, precondition, configurations.
+"""Presets, stored in GenieACS shape: weight, channel, schedule, events, precondition, configurations,
+plus ``declarations`` (desired state: a path pattern with its value, refresh age or instance count).
 
 The precondition is a device query (JSON, stored as its string as GenieACS does); it is checked
-with the same rules as GET /devices so a preset never holds a query the ACS cannot run.
+with the same rules as GET /devices so a preset never holds a query the ACS cannot run. Path
+patterns, schedules and declarations are checked here too, and a preset that would fight another
+one (same weight, same path, another value) is refused: the scheduler never sees a bad preset.
+POST /presets/{name}/apply asks the matching devices to connect now, at a bounded rate.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import re
+
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from . import auth
-from .errors import bad_request, not_found
-from .query import check_precondition, paging, parse_json, preset_query, projection, sort_spec
+from .errors import ApiError, bad_request, not_found
+from .query import check_precondition, device_query, paging, parse_json, preset_query, projection, sort_spec
 from .shapes import valid_path
 
 router = APIRouter(tags=["presets"])
 
-FIELDS = {"weight", "channel", "schedule", "events", "precondition", "configurations", "_id"}
+FIELDS = {"weight", "channel", "schedule", "events", "precondition", "configurations", "declarations", "_id"}
 CONFIG_FIELDS = {
     "value": {"name", "value"},
     "age": {"name", "age"},
@@ -53,6 +59,139 @@ def _configuration(c: Any) -> dict[str, Any]:
     return c
 
 
+XSD_TYPES = {"xsd:string", "xsd:int", "xsd:unsignedInt", "xsd:long", "xsd:unsignedLong", "xsd:boolean",
+             "xsd:dateTime", "xsd:base64", "xsd:hexBinary"}
+DECLARATION_FIELDS = {"path", "value", "type", "refresh", "instances", "secret"}
+MAX_INSTANCES = 1024
+_NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
+_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
+_CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]
+
+
+def pattern_segments(path: Any) -> list[str]:
+    """A path pattern's segments (names, instance numbers, ``*``, ``[Key:value,...]`` aliases),
+    or ApiError(400)."""
+    if not isinstance(path, str) or not path or len(path) > 1024:
+        raise bad_request("invalid parameter path", path)
+    body = path[:-1] if path.endswith(".") else path
+    segs, buf, depth = [], "", 0
+    for ch in body:
+        depth += (ch == "[") - (ch == "]")
+        if depth < 0 or depth > 1:
+            raise bad_request("unbalanced [ ] in parameter path", path)
+        if ch == "." and depth == 0:
+            segs.append(buf)
+            buf = ""
+        else:
+            buf += ch
+    segs.append(buf)
+    if depth:
+        raise bad_request("unbalanced [ ] in parameter path", path)
+    for i, seg in enumerate(segs):
+        if seg == "*" and i:
+            continue
+        if seg.startswith("[") and seg.endswith("]") and i:
+            for item in seg[1:-1].split(","):
+                key, sep, _ = item.partition(":")
+                if not sep or not _KEY.match(key.strip()):
+                    raise bad_request(f"invalid alias {seg!r} in parameter path", path)
+            continue
+        if not _NAME.match(seg) or (i == 0 and seg.isdigit()):
+            raise bad_request(f"invalid segment {seg!r} in parameter path", path)
+    return segs
+
+
+def _declaration(d: Any) -> dict[str, Any]:
+    if not isinstance(d, dict) or "path" not in d:
+        raise bad_request("a declaration is an object with a path", d)
+    extra = set(d) - DECLARATION_FIELDS
+    if extra:
+        raise bad_request(f"declaration has unknown fields {sorted(extra)}", sorted(DECLARATION_FIELDS))
+    segs = pattern_segments(d["path"])
+    if "value" in d and (d["value"] is None or isinstance(d["value"], (dict, list))):
+        raise bad_request("declaration value must be a string, number or boolean", d)
+    if d.get("type") is not None and d["type"] not in XSD_TYPES:
+        raise bad_request(f"unknown type {d['type']!r}", sorted(XSD_TYPES))
+    r = d.get("refresh")
+    if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or r < 0):
+        raise bad_request("refresh is an age in seconds (a non-negative number)", d)
+    if "secret" in d and not isinstance(d["secret"], bool):
+        raise bad_request("secret must be true or false", d)
+    inst = d.get("instances")
+    if inst is not None:
+        if isinstance(inst, bool):
+            raise bad_request("instances is a count or {min, max}", d)
+        if isinstance(inst, int):
+            lo = hi = inst
+        elif isinstance(inst, dict) and set(inst) <= {"min", "max"} and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in inst.values()):
+            lo, hi = inst.get("min", 0), inst.get("max", MAX_INSTANCES)
+        else:
+            raise bad_request("instances is a count or {min, max}", d)
+        if not 0 <= lo <= hi <= MAX_INSTANCES:
+            raise bad_request(f"instances must satisfy 0 <= min <= max <= {MAX_INSTANCES}", d)
+        if "value" in d:
+            raise bad_request("a declaration sets a value or counts instances, not both", d)
+        if len(segs) < 2 or not (segs[-1] == "*" or segs[-1].startswith("[")):
+            raise bad_request("instances needs a path ending with * or an alias, e.g. X.Table.[Key:v]", d)
+    if "value" not in d and r is None and inst is None:
+        raise bad_request(f"declaration of {d['path']} needs value, refresh or instances", d)
+    return d
+
+
+def validate_schedule(text: str) -> None:
+    """``[window seconds] minute hour day-of-month month day-of-week`` (empty: no schedule)."""
+    if not text.strip():
+        return
+    parts = text.split()
+    if len(parts) == 6:
+        if not parts[0].isdigit() or not 60 <= int(parts[0]) <= 7 * 86400:
+            raise bad_request("schedule window must be 60 to 604800 seconds", text)
+        parts = parts[1:]
+    if len(parts) != 5:
+        raise bad_request("schedule is [window seconds] followed by five cron fields", text)
+    for part, (lo, hi) in zip(parts, _CRON_RANGES):
+        if not _CRON_FIELD.match(part):
+            raise bad_request(f"invalid cron field {part!r}", text)
+        for n in re.findall(r"(?<![/\d])\d+", part):
+            if not lo <= int(n) <= hi:
+                raise bad_request(f"cron field {part!r} is outside {lo}-{hi}", text)
+
+
+def _events(events: Any) -> Any:
+    if isinstance(events, str):  # GenieACS's own seeds write "0 BOOTSTRAP": every listed code required
+        return {" ".join(c.split()): True for c in events.split(",") if c.strip()}
+    if isinstance(events, list) and all(isinstance(e, str) and e.strip() for e in events):
+        return events
+    if isinstance(events, dict) and all(isinstance(v, bool) for v in events.values()):
+        return events
+    raise bad_request("events must map event codes to true/false, or list event codes", events)
+
+
+def desired_values(preset: dict[str, Any]) -> dict[str, Any]:
+    """Path -> value a preset declares (declarations and GenieACS value configurations)."""
+    out = {c["name"]: c.get("value") for c in preset.get("configurations") or [] if c.get("type") == "value"}
+    out.update({d["path"]: d["value"] for d in preset.get("declarations") or [] if "value" in d})
+    return out
+
+
+async def check_conflicts(rt: Any, doc: dict[str, Any]) -> None:
+    """Refuse a preset that sets a path another preset of the same weight sets to another value:
+    neither would win, and devices would flip between them."""
+    mine = desired_values(doc)
+    if not mine:
+        return
+    async with rt.metrics.mongo("find_presets"):
+        others = await rt.db.presets.find({"_id": {"$ne": doc["_id"]}, "weight": doc["weight"]}).to_list(None)
+    for other in others:
+        theirs = desired_values(other)
+        clash = sorted(p for p in mine.keys() & theirs.keys() if str(mine[p]) != str(theirs[p]))
+        if clash:
+            raise ApiError(409, f"conflicts with preset {other['_id']!r} of the same weight", {
+                "preset": other["_id"], "paths": clash, "hint": "give one of them another weight"})
+
+
 def validate_preset(name: str, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request("preset must be a JSON object", body)
@@ -70,9 +209,8 @@ def validate_preset(name: str, body: Any) -> dict[str, Any]:
     schedule = body.get("schedule", "")
     if not isinstance(schedule, str):
         raise bad_request("schedule must be a string", schedule)
-    events = body.get("events", {})
-    if not isinstance(events, dict) or not all(isinstance(v, bool) for v in events.values()):
-        raise bad_request("events must map event codes to true/false", events)
+    validate_schedule(schedule)
+    events = _events(body.get("events", {}))
     pre = body.get("precondition", "")
     if isinstance(pre, dict):
         query = pre
@@ -84,11 +222,17 @@ def validate_preset(name: str, body: Any) -> dict[str, Any]:
     configurations = body.get("configurations", [])
     if not isinstance(configurations, list):
         raise bad_request("configurations must be an array", configurations)
-    return {
+    declarations = body.get("declarations", [])
+    if not isinstance(declarations, list):
+        raise bad_request("declarations must be an array", declarations)
+    doc = {
         "_id": name, "weight": weight, "channel": channel, "schedule": schedule, "events": events,
         "precondition": orjson.dumps(query).decode() if query else "",
         "configurations": [_configuration(c) for c in configurations],
     }
+    if declarations:
+        doc["declarations"] = [_declaration(d) for d in declarations]
+    return doc
 
 
 @router.get("/presets/", dependencies=[auth.readonly], summary="Search presets")
@@ -115,6 +259,7 @@ async def get_preset(name: str, request: Request) -> Response:
 async def put_preset(name: str, request: Request) -> Response:
     rt = request.app.state.rt
     doc = validate_preset(name, parse_json((await rt.read_body(request)).decode("utf-8", "replace"), "preset"))
+    await check_conflicts(rt, doc)
     async with rt.metrics.mongo("replace_preset"):
         await rt.db.presets.replace_one({"_id": name}, doc, upsert=True)
     return Response(status_code=200)
@@ -128,3 +273,25 @@ async def delete_preset(name: str, request: Request) -> Response:
     if result.deleted_count == 0:
         raise not_found(f"no preset {name!r}")
     return Response(status_code=200)
+
+
+@router.post("/presets/{name}/apply", dependencies=[auth.operator], status_code=202,
+             summary="Re-apply now: send connection requests to the devices matching the precondition, "
+                     "at most `rate` per second (the preset must be triggered by 6 CONNECTION REQUEST or by any event)")
+async def apply_preset(name: str, request: Request) -> Response:
+    from .campaigns import ConnectionRequestPacer
+
+    rt = request.app.state.rt
+    raw = request.query_params.get("rate", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+        raise bad_request("rate must be an integer from 1 to 10000 per second", raw)
+    async with rt.metrics.mongo("find_preset"):
+        preset = await rt.db.presets.find_one({"_id": name})
+    if preset is None:
+        raise not_found(f"no preset {name!r}")
+    pre = preset.get("precondition") or ""
+    query = device_query(parse_json(pre, "precondition") if isinstance(pre, str) and pre.strip() else (pre or {}))
+    async with rt.metrics.mongo("find_devices"):
+        ids = [d["_id"] for d in await rt.db.devices.find(query, {"_id": 1}).to_list(None)]
+    ConnectionRequestPacer.for_runtime(rt).submit(ids, rate=int(raw))
+    return Response(orjson.dumps({"preset": name, "devices": len(ids)}), status_code=202, media_type="application/json")

@@ -340,6 +340,44 @@ async def _du(b, ctx):
     return {"operations": out}
 
 
+# Diagnostics (TR-143 style; run by the scheduler's diagnostics tasks): argument -> integer?
+DIAGNOSTICS = {
+    "ipPing": ({"host": False, "numberOfRepetitions": True, "timeout": True, "dataBlockSize": True, "dscp": True,
+                "interface": False}, ("host",)),
+    "traceRoute": ({"host": False, "numberOfTries": True, "timeout": True, "dataBlockSize": True, "dscp": True,
+                    "maxHopCount": True, "interface": False}, ("host",)),
+    "downloadDiagnostics": ({"downloadURL": False, "dscp": True, "ethernetPriority": True, "interface": False},
+                            ("downloadURL",)),
+    "uploadDiagnostics": ({"uploadURL": False, "testFileLength": True, "dscp": True, "ethernetPriority": True,
+                           "interface": False}, ("uploadURL", "testFileLength")),
+}
+
+
+def _diagnostics(name: str):
+    fields, required = DIAGNOSTICS[name]
+
+    async def validate(b, ctx):
+        out: dict[str, Any] = {}
+        for key, integer in fields.items():
+            if key not in b and key not in required:
+                continue
+            if integer:
+                out[key] = _int(b, key, 0, 2**32 - 1)
+            else:
+                v = _str(b, key, max_len=1024)
+                if key in ("host", "downloadURL", "uploadURL") and not v.strip():
+                    raise bad_request(f"{key} must not be empty")
+                if key.endswith("URL") and not v.lower().startswith(("http://", "https://", "ftp://")):
+                    raise bad_request(f"{key} must be an http, https or ftp URL", v)
+                out[key] = v
+        root = next((r for r in ("InternetGatewayDevice", "Device") if isinstance(ctx.device.get(r), Mapping)), None)
+        if root is not None:
+            out["dataModel"] = root  # the scheduler then needs no extra RPC to find the root
+        return out
+
+    return validate
+
+
 VALIDATORS: dict[str, Callable[[Mapping[str, Any], Ctx], Any]] = {
     "getParameterValues": _gpv,
     "setParameterValues": _spv,
@@ -360,6 +398,7 @@ VALIDATORS: dict[str, Callable[[Mapping[str, Any], Ctx], Any]] = {
     "getQueuedTransfers": _none,
     "getRPCMethods": _none,
     "changeDUState": _du,
+    **{name: _diagnostics(name) for name in DIAGNOSTICS},
 }
 ARGUMENTS = {
     "getParameterValues": {"parameterNames"}, "setParameterValues": {"parameterValues", "parameterKey"},
@@ -372,6 +411,7 @@ ARGUMENTS = {
     "scheduleDownload": {"fileType", "fileName", "targetFileName", "timeWindows", "commandKey"},
     "cancelTransfer": {"commandKey"}, "getAllQueuedTransfers": set(), "getQueuedTransfers": set(),
     "getRPCMethods": set(), "changeDUState": {"operations"},
+    **{name: set(fields) for name, (fields, _) in DIAGNOSTICS.items()},
 }
 COMMON = {"name", "device", "expiry"}
 

@@ -13,14 +13,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 
 from acs_contracts.kafka_client import ensure_topics
-from acs_contracts.mongo_collections import ensure_indexes
+from acs_contracts.mongo_collections import PRESETS, ensure_indexes
 
 from .config import Settings
 from .consumer import SessionConsumer
 from .device_session import SessionDriver
 from .outbound import Outbound
+from .provisioning import Provisioner, ProvisioningSettings
+from .provisioning.consistent_store import ReadYourWritesStore
 from .replies import ReplySender
-from .store import BatchWriter, Store
+from .store import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +33,14 @@ class Scheduler:
         self.mongo = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
         db = self.mongo[settings.mongodb_database]
         self.writer = BatchWriter(db, settings.write_batch_max, settings.write_batch_ms / 1000)
-        self.store = Store(db, self.writer)
+        self.store = ReadYourWritesStore(db, self.writer)  # presets read what the Inform just wrote
         self.replies = ReplySender()
         self.outbound = Outbound(settings.kafka_env)
-        self.driver = SessionDriver(settings, self.store, self.replies, self.outbound)
+        self.provisioner = Provisioner(ProvisioningSettings(
+            bootstrap_defaults=settings.bootstrap_defaults, periodic_inform_interval_s=settings.periodic_inform_interval_s,
+            max_iterations=settings.provision_max_iterations, gpv_batch_size=settings.gpv_batch_size,
+            provisions_dir=settings.provisions_dir, function_timeout_s=settings.provision_function_timeout_s), db[PRESETS])
+        self.driver = SessionDriver(settings, self.store, self.replies, self.outbound, provisioner=self.provisioner)
         self.consumer = SessionConsumer(settings, self.driver)
         self._run_task: asyncio.Task | None = None
 
@@ -43,6 +49,7 @@ class Scheduler:
         await ensure_indexes(self.mongo[self.s.mongodb_database])
         self.writer.start()
         await self.store.start()
+        await self.provisioner.start()
         await self.outbound.start()
         await self.consumer.start()
         self._run_task = asyncio.create_task(self.consumer.run(), name="session-consumer")
@@ -53,6 +60,7 @@ class Scheduler:
         await self.consumer.stop()
         await self.writer.stop()
         await self.store.stop()
+        await self.provisioner.stop()
         await self.outbound.stop()
         await self.replies.close()
         await self.mongo.close()
@@ -91,7 +99,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> dict:
-        return {"status": "ok", "sessions": len(sched.driver.sessions)}
+        prov = sched.provisioner
+        return {"status": "ok", "sessions": len(sched.driver.sessions),
+                "presets": {"loaded": len(prov.presets), "rejected": prov.rejected, "generation": prov.generation}}
 
     @app.get("/readyz")
     async def readyz() -> Response:

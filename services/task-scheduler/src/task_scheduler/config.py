@@ -27,6 +27,11 @@ class Settings:
     mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "acs"
     kafka_env: dict = field(default_factory=dict)
+    provisions_dir: str = ""
+    bootstrap_defaults: bool = True
+    periodic_inform_interval_s: int = 300
+    provision_max_iterations: int = 16
+    provision_function_timeout_s: float = 1.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -51,4 +56,9 @@ class Settings:
             mongodb_uri=e.get("ACS_MONGODB_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),
             mongodb_database=e.get("ACS_MONGODB_DATABASE", "acs"),
             kafka_env={k: v for k, v in e.items() if k.startswith("ACS_KAFKA_")},
+            provisions_dir=e.get("SCHEDULER_PROVISIONS_DIR", ""),
+            bootstrap_defaults=e.get("SCHEDULER_BOOTSTRAP_DEFAULTS", "on").strip().lower() in ("on", "1", "true", "yes"),
+            periodic_inform_interval_s=int(e.get("SCHEDULER_PERIODIC_INFORM_INTERVAL_S", "300")),
+            provision_max_iterations=int(e.get("SCHEDULER_PROVISION_MAX_ITERATIONS", "16")),
+            provision_function_timeout_s=float(e.get("SCHEDULER_PROVISION_FUNCTION_TIMEOUT_S", "1")),
         )

@@ -351,3 +351,4 @@ class TaskRun:
             return self._gen.send(response)
         except StopIteration:
             return None
+from .diagnostics import DIAGNOSTICS_KINDS as _D; TASK_KINDS.update(_D)  # noqa: E402

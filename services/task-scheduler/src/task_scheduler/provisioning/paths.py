@@ -152,9 +152,3 @@ def resolve(doc: dict, segs: tuple[Segment, ...], is_complete) -> Resolution:
     res.paths = [p for p, _ in frontier]
     return res
 
-
-def table_of(segs: tuple[Segment, ...]) -> tuple[tuple[Segment, ...], Segment]:
-    """An instance pattern ``T.*`` / ``T.[K:v]`` / ``T.3`` split into the table pattern and its last segment."""
-    if len(segs) < 2:
-        raise PathError("an instance pattern needs a table and an instance segment")
-    return segs[:-1], segs[-1]

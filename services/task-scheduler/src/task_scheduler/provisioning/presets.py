@@ -118,6 +118,8 @@ def _events(raw: Any) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     norm = lambda c: " ".join(str(c).split())  # noqa: E731
     if raw in (None, "", {}, []):
         return frozenset(), frozenset(), frozenset()
+    if isinstance(raw, str):  # GenieACS's seeds write "0 BOOTSTRAP": every listed code required
+        return frozenset(norm(c) for c in raw.split(",") if c.strip()), frozenset(), frozenset()
     if isinstance(raw, list):
         return frozenset(), frozenset(), frozenset(norm(c) for c in raw)
     if isinstance(raw, dict) and all(isinstance(v, bool) for v in raw.values()):

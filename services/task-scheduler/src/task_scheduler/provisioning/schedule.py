@@ -1,5 +1,5 @@
 """Preset schedules: a five-field cron expression (minute hour day-of-month month day-of-week),
-optionally preceded by a window in seconds: ``"3600 0 2 * *"`` means "within one hour after
+optionally preceded by a window in seconds: ``"3600 0 2 * * *"`` means "within one hour after
 02:00 every day". Without a window, 60 s. Day of week 0 is Sunday.
 
 A scheduled preset applies only to sessions inside a window; the answer is cached per minute,

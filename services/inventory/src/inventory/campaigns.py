@@ -1,0 +1,442 @@
+"""Firmware campaigns: one file rolled out to the devices a query selects, in waves.
+
+A campaign snapshots its devices at creation (``campaign_devices``, one document per device, in
+device id order). The controller loop of the inventory process then, every tick:
+
+* syncs the devices whose download task finished (``tasks`` status done/fault) to done/failed;
+* pauses the campaign when the failed share of the current wave passes ``failureThreshold``
+  (after a resume, that wave is accepted as it is);
+* when the current wave has nothing queued or downloading, starts the next one: a first canary of
+  ``canaryPercent`` of the devices, then waves ``waveGrowth`` times larger than the previous;
+* keeps at most ``maxConcurrent`` downloads in flight: creates their download tasks and asks the
+  devices to connect, at most ``connectionRequestRate`` per second (a device that does not answer
+  gets its task at its next periodic Inform).
+
+Per device: pending (not in a wave yet) -> queued (in the current wave) -> downloading (task
+created) -> done | failed; cancelled when the campaign is aborted before its turn. Progress is
+served by GET /campaigns/{id} and the gauge ``acs_campaign_devices{campaign,state}``. Several
+inventory replicas may run the loop: a lease on the campaign document lets one drive it at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+import secrets
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+from bson import ObjectId
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pymongo import UpdateOne
+
+from acs_contracts.mongo_collections import TASKS
+
+from . import auth
+from .errors import ApiError, bad_request, not_found
+from .query import device_query, parse_json
+from .shapes import dumps
+
+log = logging.getLogger(__name__)
+
+CAMPAIGNS = "campaigns"
+CAMPAIGN_DEVICES = "campaign_devices"
+STATES = ("pending", "queued", "downloading", "done", "failed", "cancelled")
+STATUSES = ("running", "paused", "aborted", "done")
+LEASE_S = 15.0
+_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+_FILE_TYPE = re.compile(r"^(?:[1-9][0-9]* .+|X [0-9A-Fa-f]{6} .+)$")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- connection requests at a bounded rate ------------------------------------------------------
+
+class ConnectionRequestPacer:
+    """One queue of devices to wake per process; starts at most ``rate`` connection requests per
+    second and holds at most ``concurrency`` in flight, so a campaign or a re-apply never floods
+    the CPEs or the NBI's own HTTP client."""
+
+    def __init__(self, rt: Any, concurrency: int = 64) -> None:
+        self.rt = rt
+        self.queue: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
+        self.sem = asyncio.Semaphore(concurrency)
+        self.task: asyncio.Task | None = None
+        self.sent = 0
+
+    @classmethod
+    def for_runtime(cls, rt: Any) -> "ConnectionRequestPacer":
+        pacer = getattr(rt, "_cr_pacer", None)
+        if pacer is None:
+            pacer = cls(rt)
+            rt._cr_pacer = pacer
+        return pacer
+
+    def submit(self, device_ids: Iterable[str], rate: float) -> None:
+        for d in device_ids:
+            self.queue.put_nowait((d, rate))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run(), name="connection-request-pacer")
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        pending: set[asyncio.Task] = set()
+        while not self.queue.empty():
+            device_id, rate = self.queue.get_nowait()
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            next_at = max(next_at, loop.time() - 1.0) + 1.0 / max(rate, 0.001)
+            await self.sem.acquire()
+            t = asyncio.create_task(self._one(device_id))
+            pending.add(t)
+            t.add_done_callback(pending.discard)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _one(self, device_id: str) -> None:
+        try:
+            proj = {"_id": 1, "InternetGatewayDevice.ManagementServer": 1, "Device.ManagementServer": 1}
+            async with self.rt.metrics.mongo("find_device"):
+                device = await self.rt.db.devices.find_one({"_id": device_id}, proj)
+            if device is not None:
+                await self.rt.cr.request(device)
+                self.sent += 1
+        except Exception as e:  # noqa: BLE001 - one unreachable device must not stop the others
+            log.info("connection request to %s failed: %s", device_id, e)
+        finally:
+            self.sem.release()
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+
+
+# --- the campaign model -------------------------------------------------------------------------
+
+def _number(body: dict, key: str, default: float, lo: float, hi: float, integer: bool = False) -> float:
+    v = body.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi or (integer and int(v) != v):
+        raise bad_request(f"{key} must be a{'n integer' if integer else ' number'} from {lo} to {hi}", v)
+    return int(v) if integer else float(v)
+
+
+FIELDS = {"name", "fileName", "fileType", "query", "canaryPercent", "waveGrowth", "maxConcurrent",
+          "failureThreshold", "connectionRequestRate", "minWaveSize", "deviceTimeoutS"}
+
+
+def validate_campaign(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise bad_request("campaign must be a JSON object", body)
+    extra = set(body) - FIELDS
+    if extra:
+        raise bad_request(f"unknown campaign fields {sorted(extra)}", sorted(FIELDS))
+    name = body.get("name") or f"campaign-{secrets.token_hex(4)}"
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise bad_request("name: 1-64 letters, digits, '_', '-', '.'", name)
+    file_name = body.get("fileName")
+    if not isinstance(file_name, str) or not file_name or len(file_name) > 256:
+        raise bad_request("fileName must name a file of the file server", file_name)
+    file_type = body.get("fileType", "1 Firmware Upgrade Image")
+    if not isinstance(file_type, str) or not _FILE_TYPE.match(file_type):
+        raise bad_request("fileType must look like \"1 Firmware Upgrade Image\"", file_type)
+    if "query" not in body:
+        raise bad_request("query is required (a device query; {} selects every device)")
+    q = body["query"]
+    q = parse_json(q, "query") if isinstance(q, str) else q
+    device_query(q)  # refused here when the NBI could not run it
+    return {
+        "_id": name, "fileName": file_name, "fileType": file_type, "query": orjson.dumps(q or {}).decode(),
+        "canaryPercent": _number(body, "canaryPercent", 5, 0.01, 100),
+        "waveGrowth": _number(body, "waveGrowth", 2, 1, 100),
+        "minWaveSize": _number(body, "minWaveSize", 1, 1, 1_000_000, integer=True),
+        "maxConcurrent": _number(body, "maxConcurrent", 50, 1, 100_000, integer=True),
+        "failureThreshold": _number(body, "failureThreshold", 0.1, 0, 1),
+        "connectionRequestRate": _number(body, "connectionRequestRate", 20, 0.1, 10_000),
+        "deviceTimeoutS": _number(body, "deviceTimeoutS", 0, 0, 30 * 86400),
+    }
+
+
+def wave_size(c: dict[str, Any], wave: int, total: int, previous: int) -> int:
+    """The canary is canaryPercent of all devices; each later wave waveGrowth times the previous."""
+    if wave == 0:
+        size = math.ceil(total * c["canaryPercent"] / 100)
+    else:
+        size = math.ceil(previous * c["waveGrowth"])
+    return max(int(c.get("minWaveSize", 1)), size)
+
+
+async def state_counts(db: Any, campaign_id: str) -> tuple[dict[str, int], dict[int, dict[str, int]]]:
+    """Devices per state, over the whole campaign and per wave."""
+    rows = await (await db[CAMPAIGN_DEVICES].aggregate([
+        {"$match": {"campaign": campaign_id}},
+        {"$group": {"_id": {"state": "$state", "wave": "$wave"}, "n": {"$sum": 1}}},
+    ])).to_list(None)
+    total = {s: 0 for s in STATES}
+    waves: dict[int, dict[str, int]] = {}
+    for r in rows:
+        state, wave, n = r["_id"]["state"], r["_id"].get("wave"), r["n"]
+        total[state] = total.get(state, 0) + n
+        if wave is not None:
+            waves.setdefault(int(wave), {s: 0 for s in STATES})[state] += n
+    return total, waves
+
+
+class CampaignController:
+    """The loop that drives every running campaign; one per inventory process."""
+
+    def __init__(self, rt: Any, interval_s: float = 0.5) -> None:
+        self.rt = rt
+        self.db = rt.db.db
+        self.interval_s = interval_s
+        self.owner = secrets.token_hex(8)
+        self.task: asyncio.Task | None = None
+        self.pacer = ConnectionRequestPacer.for_runtime(rt)
+
+    def start(self) -> None:
+        if self.task is None:
+            self.task = asyncio.create_task(self._loop(), name="campaign-controller")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+            self.task = None
+        await self.pacer.stop()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the next tick retries; the API keeps serving
+                log.exception("campaign controller tick failed")
+            await asyncio.sleep(self.interval_s)
+
+    async def tick(self) -> None:
+        active = await self.db[CAMPAIGNS].find({"status": {"$in": ["running", "paused", "aborted"]}, "settled": {"$ne": True}},
+                                               {"_id": 1}).to_list(None)
+        for c in active:
+            campaign = await self._lease(c["_id"])
+            if campaign is not None:
+                await self.step(campaign)
+
+    async def _lease(self, cid: str) -> dict[str, Any] | None:
+        now = _now()
+        return await self.db[CAMPAIGNS].find_one_and_update(
+            {"_id": cid, "$or": [{"lease.owner": self.owner}, {"lease.until": {"$lt": now}}, {"lease": None}]},
+            {"$set": {"lease": {"owner": self.owner, "until": now + timedelta(seconds=LEASE_S)}}},
+            return_document=True)
+
+    async def step(self, c: dict[str, Any]) -> None:
+        cid = c["_id"]
+        await self._sync(c)
+        counts, waves = await state_counts(self.db, cid)
+        update: dict[str, Any] = {}
+        wave = int(c.get("currentWave", -1))
+        status = c["status"]
+        if status == "running" and wave >= 0:
+            w = waves.get(wave, {})
+            size = sum(w.values())
+            if size and wave > int(c.get("acceptedWave", -1)) and w.get("failed", 0) / size > c["failureThreshold"]:
+                status = "paused"
+                update.update({"status": "paused", "pausedAt": _now(), "reason": {
+                    "code": "failure_threshold", "wave": wave, "failed": w["failed"], "size": size,
+                    "ratio": round(w["failed"] / size, 4), "threshold": c["failureThreshold"]}})
+        if status == "running":
+            w = waves.get(wave, {}) if wave >= 0 else {}
+            if not w.get("queued") and not w.get("downloading"):
+                if counts["pending"] == 0:
+                    status = "done"
+                    update.update({"status": "done", "finishedAt": _now()})
+                else:
+                    previous = sum(waves.get(wave, {}).values()) if wave >= 0 else 0
+                    size = wave_size(c, wave + 1, int(c.get("total", 0)), previous)
+                    started = await self._start_wave(cid, wave + 1, size)
+                    wave += 1
+                    update["currentWave"] = wave
+                    update[f"waves.{wave}"] = {"size": started, "startedAt": _now()}
+            if status == "running":
+                await self._dispatch(c, wave, counts)
+        if status != "running" and counts["downloading"] == 0:
+            update["settled"] = status in ("aborted", "done")
+        if update:
+            update["updated"] = _now()
+            await self.db[CAMPAIGNS].update_one({"_id": cid}, {"$set": update})
+        counts, _ = await state_counts(self.db, cid)
+        for state, n in counts.items():
+            self.rt.metrics.campaign_devices.labels(cid, state).set(n)
+
+    async def _sync(self, c: dict[str, Any]) -> None:
+        """Downloading devices whose task ended become done or failed; with ``deviceTimeoutS``, so
+        do devices that did not finish in time (their task is withdrawn if no CPE started it)."""
+        cid = c["_id"]
+        rows = await self.db[CAMPAIGN_DEVICES].find({"campaign": cid, "state": "downloading"},
+                                                    {"_id": 1, "task": 1, "updated": 1}).to_list(None)
+        if not rows:
+            return
+        tasks = {t["_id"]: t for t in await self.db[TASKS].find(
+            {"_id": {"$in": [r["task"] for r in rows]}}, {"status": 1, "fault": 1, "attempts": 1, "transfer": 1}).to_list(None)}
+        timeout = float(c.get("deviceTimeoutS") or 0)
+        cutoff = _now() - timedelta(seconds=timeout) if timeout else None
+        ops = []
+        for r in rows:
+            t = tasks.get(r["task"])
+            updated = r.get("updated")
+            if updated is not None and updated.tzinfo is None:
+                updated = updated.replace(tzinfo=timezone.utc)
+            if t is not None and t.get("status") == "pending" and cutoff is not None and updated is not None and updated < cutoff:
+                await self.db[TASKS].delete_one({"_id": t["_id"], "status": "pending", "attempts": {"$exists": False}})
+                ops.append(UpdateOne({"_id": r["_id"]}, {"$set": {"state": "failed", "updated": _now(), "fault": {
+                    "code": "timeout", "message": f"no result within {timeout:g} s"}}}))
+            elif t is None:
+                ops.append(UpdateOne({"_id": r["_id"]}, {"$set": {"state": "failed", "fault": {"code": "task_deleted"}, "updated": _now()}}))
+            elif t.get("status") == "done":
+                ops.append(UpdateOne({"_id": r["_id"]}, {"$set": {"state": "done", "updated": _now()}}))
+            elif t.get("status") == "fault":
+                ops.append(UpdateOne({"_id": r["_id"]}, {"$set": {"state": "failed", "fault": t.get("fault"), "updated": _now()}}))
+        if ops:
+            await self.db[CAMPAIGN_DEVICES].bulk_write(ops, ordered=False)
+
+    async def _start_wave(self, cid: str, wave: int, size: int) -> int:
+        rows = await self.db[CAMPAIGN_DEVICES].find({"campaign": cid, "state": "pending"}, {"_id": 1}).sort(
+            "device", 1).limit(size).to_list(None)
+        if rows:
+            await self.db[CAMPAIGN_DEVICES].update_many({"_id": {"$in": [r["_id"] for r in rows]}},
+                                                        {"$set": {"state": "queued", "wave": wave, "updated": _now()}})
+        log.info("campaign %s: wave %d with %d devices", cid, wave, len(rows))
+        return len(rows)
+
+    async def _dispatch(self, c: dict[str, Any], wave: int, counts: dict[str, int]) -> None:
+        room = int(c["maxConcurrent"]) - counts.get("downloading", 0)
+        if room <= 0:
+            return
+        rows = await self.db[CAMPAIGN_DEVICES].find({"campaign": c["_id"], "state": "queued", "wave": wave},
+                                                    {"_id": 1, "device": 1}).sort("device", 1).limit(room).to_list(None)
+        if not rows:
+            return
+        now = _now()
+        tasks = [{"_id": ObjectId(), "device": r["device"], "name": "download", "timestamp": now,
+                  "fileType": c["fileType"], "fileName": c["fileName"], "status": "pending", "retries": 0,
+                  "expiry": None, "fault": None, "result": None, "completedAt": None, "campaign": c["_id"]}
+                 for r in rows]
+        await self.db[TASKS].insert_many(tasks, ordered=False)
+        await self.db[CAMPAIGN_DEVICES].bulk_write([
+            UpdateOne({"_id": r["_id"]}, {"$set": {"state": "downloading", "task": t["_id"], "updated": now}})
+            for r, t in zip(rows, tasks)], ordered=False)
+        self.pacer.submit([r["device"] for r in rows], rate=float(c["connectionRequestRate"]))
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+router = APIRouter(tags=["campaigns"])
+
+
+def _json(doc: Any, status: int = 200) -> Response:
+    return Response(dumps(doc), status_code=status, media_type="application/json")
+
+
+async def _view(db: Any, c: dict[str, Any]) -> dict[str, Any]:
+    counts, waves = await state_counts(db, c["_id"])
+    c = {k: v for k, v in c.items() if k not in ("lease", "settled")}
+    c["counts"] = counts
+    c["waveCounts"] = {str(k): v for k, v in sorted(waves.items())}
+    return c
+
+
+@router.post("/campaigns", dependencies=[auth.operator], status_code=201,
+             summary="Start a firmware campaign: fileName to the devices matching query, in waves")
+async def create_campaign(request: Request) -> Response:
+    rt = request.app.state.rt
+    c = validate_campaign(parse_json((await rt.read_body(request)).decode("utf-8", "replace"), "campaign"))
+    if await rt.file_meta(c["fileName"]) is None:
+        raise bad_request(f"no file named {c['fileName']!r}")
+    db = rt.db.db
+    if await db[CAMPAIGNS].find_one({"_id": c["_id"]}, {"_id": 1}) is not None:
+        raise ApiError(409, f"campaign {c['_id']!r} exists")
+    async with rt.metrics.mongo("find_devices"):
+        ids = sorted(d["_id"] for d in await rt.db.devices.find(device_query(orjson.loads(c["query"])), {"_id": 1}).to_list(None))
+    if not ids:
+        raise bad_request("the query selects no device", orjson.loads(c["query"]))
+    now = _now()
+    for i in range(0, len(ids), 1000):
+        await db[CAMPAIGN_DEVICES].insert_many([
+            {"_id": f"{c['_id']}:{d}", "campaign": c["_id"], "device": d, "state": "pending", "wave": None,
+             "task": None, "updated": now} for d in ids[i : i + 1000]], ordered=False)
+    c.update({"status": "running", "total": len(ids), "currentWave": -1, "acceptedWave": -1, "waves": {},
+              "created": now, "updated": now, "reason": None})
+    await db[CAMPAIGNS].insert_one(c)
+    return _json(await _view(db, c), 201)
+
+
+@router.get("/campaigns", dependencies=[auth.readonly], summary="Campaigns with their progress")
+async def list_campaigns(request: Request) -> Response:
+    db = request.app.state.rt.db.db
+    docs = await db[CAMPAIGNS].find({}).sort("created", -1).to_list(None)
+    return _json([await _view(db, c) for c in docs])
+
+
+@router.get("/campaigns/{cid}", dependencies=[auth.readonly], summary="One campaign: status, counts per state and wave")
+async def get_campaign(cid: str, request: Request) -> Response:
+    db = request.app.state.rt.db.db
+    c = await db[CAMPAIGNS].find_one({"_id": cid})
+    if c is None:
+        raise not_found(f"no campaign {cid!r}")
+    return _json(await _view(db, c))
+
+
+async def _transition(request: Request, cid: str, allowed: tuple[str, ...], update: dict[str, Any]) -> dict[str, Any]:
+    db = request.app.state.rt.db.db
+    c = await db[CAMPAIGNS].find_one_and_update({"_id": cid, "status": {"$in": list(allowed)}},
+                                                {"$set": {**update, "updated": _now()}}, return_document=True)
+    if c is None:
+        if await db[CAMPAIGNS].find_one({"_id": cid}, {"_id": 1}) is None:
+            raise not_found(f"no campaign {cid!r}")
+        raise ApiError(409, f"campaign {cid!r} is not {' or '.join(allowed)}")
+    return c
+
+
+@router.post("/campaigns/{cid}/pause", dependencies=[auth.operator], summary="Pause: no new downloads start")
+async def pause_campaign(cid: str, request: Request) -> Response:
+    c = await _transition(request, cid, ("running",), {"status": "paused", "pausedAt": _now(),
+                                                       "reason": {"code": "operator"}})
+    return _json(await _view(request.app.state.rt.db.db, c))
+
+
+@router.post("/campaigns/{cid}/resume", dependencies=[auth.operator],
+             summary="Resume a paused campaign; the wave that tripped the threshold is accepted as it is")
+async def resume_campaign(cid: str, request: Request) -> Response:
+    db = request.app.state.rt.db.db
+    current = await db[CAMPAIGNS].find_one({"_id": cid}, {"currentWave": 1})
+    wave = int((current or {}).get("currentWave", -1))
+    c = await _transition(request, cid, ("paused",), {"status": "running", "acceptedWave": wave, "reason": None})
+    return _json(await _view(db, c))
+
+
+@router.post("/campaigns/{cid}/abort", dependencies=[auth.operator],
+             summary="Abort: devices not yet downloading are cancelled and their tasks removed")
+async def abort_campaign(cid: str, request: Request) -> Response:
+    db = request.app.state.rt.db.db
+    c = await _transition(request, cid, ("running", "paused"), {"status": "aborted", "abortedAt": _now()})
+    # tasks the CPE has not started yet are withdrawn; transfers under way finish and are counted
+    not_started = await db[TASKS].find({"campaign": cid, "status": "pending", "transfer": {"$exists": False},
+                                          "attempts": {"$exists": False}}, {"_id": 1}).to_list(None)
+    ids = [t["_id"] for t in not_started]
+    if ids:
+        await db[CAMPAIGN_DEVICES].update_many({"campaign": cid, "task": {"$in": ids}},
+                                               {"$set": {"state": "cancelled", "updated": _now()}})
+        await db[TASKS].delete_many({"_id": {"$in": ids}, "status": "pending", "attempts": {"$exists": False}})
+    await db[CAMPAIGN_DEVICES].update_many({"campaign": cid, "state": {"$in": ["pending", "queued"]}},
+                                           {"$set": {"state": "cancelled", "updated": _now()}})
+    return _json(await _view(db, c))

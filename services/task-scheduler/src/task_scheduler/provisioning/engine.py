@@ -1,0 +1,498 @@
+"""The declarative engine: turns a device's desired state into the fewest RPCs that reach it.
+
+Each round it resolves every declaration against what the ACS knows and sends, in this order:
+one GetParameterValues batch for what is unknown or stale (a whole table read at once through its
+partial path, which lists its instances and their values in one RPC), AddObject/DeleteObject to
+reach instance counts, and one SetParameterValues for every value that differs. Then it looks
+again, until nothing is left to do or the round limit is hit (a fault, not an endless session).
+
+Sans-I/O like the tasks: ``start()``, ``feed(response)``, ``fault(fault)`` return the next RPC
+or None; ``outcome`` holds the document updates the session driver writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from cwmp import messages as m
+from cwmp.values import decode_value
+
+from ..device_record import parameter_sets, to_bson_value
+from . import paths
+from .functions import DeviceView, ProvisionFunctionError, ProvisionFunctions
+from .presets import Declaration, Preset, PresetError, declaration
+from .virtual import ROOT as VROOT
+from .virtual import VirtualParameter, refresh_values
+
+log = logging.getLogger(__name__)
+
+FAULTS_FIELD = "_acs.provisioningFaults"  # channels with a recorded provisioning fault
+
+# Types of common parameters, for values set before the ACS has read them (no extra RPC).
+KNOWN_TYPES = {
+    "PeriodicInformEnable": "xsd:boolean", "PeriodicInformInterval": "xsd:unsignedInt",
+    "PeriodicInformTime": "xsd:dateTime", "Enable": "xsd:boolean", "UpTime": "xsd:unsignedInt",
+    "NumberOfRepetitions": "xsd:unsignedInt", "Timeout": "xsd:unsignedInt", "DataBlockSize": "xsd:unsignedInt",
+    "DSCP": "xsd:unsignedInt", "MaxHopCount": "xsd:unsignedInt", "NumberOfTries": "xsd:unsignedInt",
+    "Channel": "xsd:unsignedInt", "CWMPRetryMinimumWaitInterval": "xsd:unsignedInt",
+    "CWMPRetryIntervalMultiplier": "xsd:unsignedInt", "SSIDAdvertisementEnabled": "xsd:boolean",
+}
+
+
+@dataclass
+class ProvisionOutcome:
+    sets: dict[str, Any] = field(default_factory=dict)
+    unsets: list[str] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    credentials: dict[str, Any] | None = None
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    cleared_faults: list[str] = field(default_factory=list)
+    rpcs: list[str] = field(default_factory=list)  # what this run sent, in order
+
+
+def value_type(decl: Declaration | None, node: Any, path: str, value: Any) -> str:
+    """The type the CPE reported wins (it is what the CPE accepts), then the declared one."""
+    if isinstance(node, dict) and node.get("_type"):
+        return node["_type"]
+    if decl is not None and decl.type:
+        return decl.type
+    leaf = path.rsplit(".", 1)[-1]
+    if leaf in KNOWN_TYPES:
+        return KNOWN_TYPES[leaf]
+    if isinstance(value, bool):
+        return "xsd:boolean"
+    if isinstance(value, int):
+        return "xsd:int" if value < 0 else "xsd:unsignedInt"
+    return "xsd:string"
+
+
+def coerce(value: Any, xsd: str) -> Any:
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return decode_value(text, xsd)[0]
+
+
+def _aware(ts: Any) -> datetime | None:
+    if not isinstance(ts, datetime):
+        return None
+    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+
+
+def _set_node(doc: dict, path: str, attrs: dict[str, Any]) -> None:
+    node = doc
+    for seg in path.split("."):
+        child = node.get(seg)
+        if not isinstance(child, dict):
+            child = node[seg] = {}
+        node = child
+    node.update(attrs)
+
+
+def _drop_node(doc: dict, path: str) -> None:
+    *parents, last = path.split(".")
+    node: Any = doc
+    for seg in parents:
+        node = node.get(seg) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(last, None)
+
+
+def _under(path: str, prefixes) -> bool:
+    return any(path == p or path.startswith(p + ".") for p in prefixes)
+
+
+@dataclass
+class _Plan:
+    reads: dict[str, None] = field(default_factory=dict)  # ordered set of GPV names
+    adds: list[tuple[str, paths.Alias | None, Declaration]] = field(default_factory=list)
+    deletes: list[tuple[str, Declaration]] = field(default_factory=list)
+    sets: dict[str, tuple[Any, str, Declaration | None]] = field(default_factory=dict)
+
+
+class ProvisionRun:
+    def __init__(self, device_id: str, doc: dict, event_codes: list[str], presets: list[Preset], *,
+                 extra: list[Declaration] = (), functions: ProvisionFunctions | None = None,
+                 virtuals: dict[str, VirtualParameter] | None = None, credentials: dict[str, Any] | None = None,
+                 gpv_batch_size: int = 100, max_iterations: int = 16,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 stored_virtuals: dict | None = None) -> None:
+        self.device_id = device_id
+        self.stored_virtuals = stored_virtuals
+        self.doc = doc
+        self.event_codes = list(event_codes)
+        self.presets = sorted(presets, key=lambda p: p.weight)
+        self.extra = list(extra)
+        self.functions = functions
+        self.virtuals = virtuals or {}
+        self.pending_credentials = credentials  # {"username", "password", "path"}: stored once set
+        self.batch = max(1, gpv_batch_size)
+        self.max_iterations = max_iterations
+        self.now = now
+        self.outcome = ProvisionOutcome()
+        self._read: set[str] = set()  # leaves read in this session
+        self._complete: set[str] = set()  # objects whose whole contents were read in this session
+        self._new: set[str] = set()  # instances added in this session: contents unknown
+        self._absent: set[str] = set()  # names the CPE said it does not have
+        self._singles: set[str] = set()  # names to read alone after a batch faulted
+        self._pending: dict[str, tuple[Any, str, Declaration | None]] = {}  # alias keys of new instances
+        self._broken: set[str] = set()  # presets whose provision function failed
+        self._finished = False
+        self._secret: set[str] = set()  # paths whose values never go into the device document
+        self._gen = self._run()
+
+    # ------------------------------------------------------------------ sans-I/O interface
+    def start(self) -> m.Message | None:
+        return self._step(lambda: next(self._gen))
+
+    def feed(self, response: m.Message) -> m.Message | None:
+        return self._step(lambda: self._gen.send(response))
+
+    def fault(self, fault: m.Fault) -> m.Message | None:
+        return self._step(lambda: self._gen.send(fault))
+
+    def _step(self, advance) -> m.Message | None:
+        try:
+            msg = advance()
+        except StopIteration:
+            if not self._finished:
+                self._finished = True
+                self.finish()
+            return None
+        self.outcome.rpcs.append(msg.RPC)
+        return msg
+
+    # ------------------------------------------------------------------ declarations
+    def _fault(self, channel: str, code: str, message: str, detail: Any = None) -> None:
+        if not any(f["channel"] == channel and f["code"] == code for f in self.outcome.faults):
+            self.outcome.faults.append({"channel": channel, "code": code, "message": message, "detail": detail})
+
+    def _declarations(self) -> list[Declaration]:
+        decls = self._collect()
+        self._secret = {d.path for d in decls if d.secret}
+        return decls
+
+    def _collect(self) -> list[Declaration]:
+        decls = list(self.extra)
+        view = None
+        for preset in self.presets:
+            if preset.name in self._broken:
+                continue
+            decls.extend(preset.declarations)
+            for name, args in preset.provisions:
+                if self.functions is None:
+                    self._fault(preset.channel, "unknown_provision", f"no provision function named {name!r}")
+                    self._broken.add(preset.name)
+                    break
+                view = view or DeviceView(self.device_id, self.doc, self.event_codes)
+                try:
+                    raw = self.functions.call(name, view, args)
+                    decls.extend(declaration(d, channel=preset.channel, weight=preset.weight) for d in raw)
+                except (ProvisionFunctionError, PresetError) as e:
+                    code = getattr(e, "code", "provision_error")
+                    self._fault(preset.channel, code, str(e), {"preset": preset.name, "provision": name})
+                    self._broken.add(preset.name)
+                    break
+        decls.sort(key=lambda d: d.weight)  # stable: a heavier preset's value wins
+        return decls
+
+    def _fresh(self, path: str, node: Any, refresh: float | None) -> bool:
+        if path in self._read:
+            return True
+        if not isinstance(node, dict) or "_value" not in node:
+            return False
+        if refresh is None:
+            return True
+        ts = _aware(node.get("_timestamp"))
+        return ts is not None and ts >= self.now() - timedelta(seconds=refresh)
+
+    def _completeness(self, refresh: float | None):
+        cutoff = self.now() - timedelta(seconds=refresh) if refresh is not None else None
+
+        def is_complete(path: str) -> bool:
+            """Read as a whole in this session, or it or an ancestor was listed recently enough."""
+            if _under(path, self._new):
+                return False
+            if _under(path, self._complete):
+                return True
+            node: Any = self.doc
+            for seg in path.split("."):
+                node = node.get(seg) if isinstance(node, dict) else None
+                if not isinstance(node, dict):
+                    return False
+                ts = _aware(node.get("_timestamp")) if node.get("_object") is True else None
+                if ts is not None and (cutoff is None or ts >= cutoff):
+                    return True
+            return False
+
+        return is_complete
+
+    def _read_name(self, leaf: str, unknown: bool) -> str:
+        """What to read for a leaf: a leaf the document lacks is read with its deepest known
+        object (a partial path), which never faults for a missing child and lists its siblings."""
+        if not unknown:
+            return leaf
+        segs = leaf.split(".")
+        for n in range(len(segs) - 1, 1, -1):
+            obj = ".".join(segs[:n])
+            node = paths.node_at(self.doc, obj)
+            if isinstance(node, dict):
+                return obj + "." if not _under(obj, self._absent) else leaf
+        return leaf
+
+    def _plan(self, decls: list[Declaration]) -> _Plan:
+        plan = _Plan()
+        values: dict[str, tuple[Any, Declaration]] = {}
+        for d in decls:
+            if d.segs[0] == VROOT:
+                self._plan_virtual(d, plan)
+                continue
+            complete = self._completeness(d.refresh)
+            if d.instances is not None:
+                self._plan_instances(d, plan, complete)
+                continue
+            res = paths.resolve(self.doc, d.segs, complete)
+            for t in res.unknown_tables:
+                if not _under(t, self._absent):
+                    plan.reads[t + "."] = None
+            for leaf in [*res.paths, *res.unknown_leaves]:
+                if _under(leaf, self._absent):
+                    continue
+                node = paths.node_at(self.doc, leaf)
+                if isinstance(node, dict) and node.get("_object") is True:
+                    continue
+                fresh = self._fresh(leaf, node, d.refresh)
+                unknown = leaf in res.unknown_leaves
+                if not d.has_value:
+                    if not fresh:
+                        plan.reads[self._read_name(leaf, unknown)] = None
+                elif fresh or (d.refresh is None and unknown) or (d.secret and d.refresh is None):
+                    values[leaf] = (d.value, d)  # later (heavier) declarations override
+                else:
+                    plan.reads[self._read_name(leaf, unknown)] = None
+        for leaf, (value, d) in values.items():
+            if leaf in plan.reads:
+                continue
+            node = paths.node_at(self.doc, leaf)
+            xsd = value_type(d, node, leaf, value)
+            want = coerce(value, xsd)
+            known = isinstance(node, dict) and "_value" in node and (not d.secret or leaf in self._read)
+            if known and _equal(node["_value"], want):
+                continue
+            plan.sets[leaf] = (want, xsd, d)
+        for leaf, item in self._pending.items():
+            plan.sets.setdefault(leaf, item)
+        return plan
+
+    def _plan_virtual(self, d: Declaration, plan: _Plan) -> None:
+        name = d.segs[1] if len(d.segs) == 2 else None
+        vp = self.virtuals.get(name) if isinstance(name, str) else None
+        if vp is None:
+            self._fault(d.channel, "invalid_declaration", f"no virtual parameter {d.path!r}")
+            return
+        if d.has_value:
+            self._fault(d.channel, "invalid_declaration", f"virtual parameter {d.path} is read-only")
+        if d.refresh is None:
+            return
+        got = vp.compute(self.doc)
+        if got is not None and self._fresh(got[0], paths.node_at(self.doc, got[0]), d.refresh):
+            return
+        for segs in vp._segs:  # type: ignore[attr-defined]
+            complete = self._completeness(d.refresh)
+            res = paths.resolve(self.doc, segs, complete)
+            for t in res.unknown_tables:
+                if not _under(t, self._absent):
+                    plan.reads[t + "."] = None
+            for leaf in [*res.paths, *res.unknown_leaves]:
+                if not _under(leaf, self._absent) and not self._fresh(leaf, paths.node_at(self.doc, leaf), d.refresh):
+                    plan.reads[self._read_name(leaf, leaf in res.unknown_leaves)] = None
+
+    def _plan_instances(self, d: Declaration, plan: _Plan, complete) -> None:
+        table_segs, last = d.segs[:-1], d.segs[-1]
+        tables = paths.resolve(self.doc, table_segs, complete)
+        for t in [*tables.unknown_tables, *tables.unknown_leaves]:
+            if not _under(t, self._absent):
+                plan.reads[t + "."] = None
+        lo, hi = d.instances  # type: ignore[misc]
+        for table in tables.paths:
+            if _under(table, self._absent):
+                continue
+            if not complete(table):
+                plan.reads[table + "."] = None
+                continue
+            segs = tuple(table.split(".")) + (last,)
+            found = paths.resolve(self.doc, segs, complete).paths
+            if len(found) < lo:
+                plan.adds.extend((table, last if isinstance(last, paths.Alias) else None, d) for _ in range(lo - len(found)))
+            elif len(found) > hi:
+                victims = sorted(found, key=lambda p: int(p.rsplit(".", 1)[1]), reverse=True)[: len(found) - hi]
+                plan.deletes.extend((v, d) for v in victims)
+
+    # ------------------------------------------------------------------ applying responses
+    def _apply_values(self, params: list[m.ParameterValueStruct]) -> None:
+        ts = self.now()
+        secret = self._secret
+        for p in params:
+            if not p.name or p.name.endswith(".") or p.name.startswith(("_", ".")) or ".." in p.name or "$" in p.name:
+                continue
+            value = to_bson_value(p.value) if p.name not in secret else ""
+            _set_node(self.doc, p.name, {"_value": value, "_type": p.type, "_timestamp": ts, "_object": False})
+            self._read.add(p.name)
+        self.outcome.sets.update(parameter_sets([p for p in params if p.name not in secret], ts))
+
+    def _read_batches(self, names: list[str]) -> Generator[m.Message, Any, None]:
+        singles = [n for n in names if n in self._singles]
+        rest = [n for n in names if n not in self._singles]
+        batches = [rest[i : i + self.batch] for i in range(0, len(rest), self.batch)] + [[n] for n in singles]
+        for batch in batches:
+            resp = yield m.GetParameterValues(parameter_names=batch)
+            if isinstance(resp, m.Fault):
+                if len(batch) > 1:
+                    self._singles.update(batch)  # find which name the CPE refused, one by one
+                else:
+                    self._absent.add(batch[0].rstrip("."))
+                    self._singles.discard(batch[0])
+                continue
+            if not isinstance(resp, m.GetParameterValuesResponse):
+                raise ValueError(f"expected GetParameterValuesResponse, got {type(resp).__name__}")
+            ts = self.now()
+            for name in batch:
+                if name.endswith("."):  # a whole object read: its old contents are replaced
+                    obj = name[:-1]
+                    _drop_node(self.doc, obj)
+                    self.outcome.unsets.append(obj)
+                    self.outcome.sets = {k: v for k, v in self.outcome.sets.items() if not k.startswith(name)}
+                    self._complete.add(obj)
+            self._apply_values(resp.parameter_list)
+            returned = {p.name for p in resp.parameter_list}
+            for name in batch:
+                if not name.endswith(".") and name not in returned:
+                    self._absent.add(name)  # asked for, not answered: do not ask again
+            for name in batch:
+                if name.endswith("."):
+                    obj = name[:-1]
+                    _set_node(self.doc, obj, {"_object": True, "_timestamp": ts})
+                    self.outcome.sets[f"{obj}._object"] = True
+                    self.outcome.sets[f"{obj}._timestamp"] = ts
+
+    def _run(self) -> Generator[m.Message, Any, None]:
+        out = self.outcome
+        for _round in range(self.max_iterations):
+            plan = self._plan(self._declarations())
+            if plan.reads:
+                yield from self._read_batches(list(plan.reads))
+                continue
+            if plan.adds or plan.deletes:
+                for table, alias, d in plan.adds:
+                    resp = yield m.AddObject(object_name=table + ".", parameter_key=self._key(table))
+                    if not isinstance(resp, m.AddObjectResponse):
+                        self._rpc_fault(resp, [d.channel], "AddObject", table)
+                        return
+                    inst = f"{table}.{resp.instance_number}"
+                    self._new.add(inst)
+                    ts = self.now()
+                    _set_node(self.doc, inst, {"_object": True, "_writable": True, "_timestamp": ts})
+                    out.sets.update({f"{inst}._object": True, f"{inst}._writable": True, f"{inst}._timestamp": ts})
+                    for key, v in (alias.keys if alias else ()):
+                        path = f"{inst}.{key}"
+                        xsd = value_type(None, None, path, v)
+                        _set_node(self.doc, path, {"_value": coerce(v, xsd), "_type": xsd})
+                        self._pending[path] = (coerce(v, xsd), xsd, d)
+                for inst, d in plan.deletes:
+                    resp = yield m.DeleteObject(object_name=inst + ".", parameter_key=self._key(inst))
+                    if not isinstance(resp, m.DeleteObjectResponse):
+                        self._rpc_fault(resp, [d.channel], "DeleteObject", inst)
+                        return
+                    _drop_node(self.doc, inst)
+                    out.unsets.append(inst)
+                    out.sets = {k: v for k, v in out.sets.items() if not k.startswith(inst + ".")}
+                    self._pending = {k: v for k, v in self._pending.items() if not k.startswith(inst + ".")}
+                continue
+            if plan.sets:
+                structs = [m.ParameterValueStruct(name=p, value=v, type=t) for p, (v, t, _) in plan.sets.items()]
+                resp = yield m.SetParameterValues(parameter_list=structs, parameter_key=self._key(*plan.sets))
+                if not isinstance(resp, m.SetParameterValuesResponse):
+                    channels = sorted({d.channel if d else "default" for _, _, d in plan.sets.values()})
+                    self._rpc_fault(resp, channels, "SetParameterValues", None)
+                    return
+                self._pending.clear()
+                self._record_sets(plan)
+                continue
+            break
+        else:
+            self._fault("provisioning", "loop_limit",
+                        f"presets did not settle after {self.max_iterations} rounds (conflicting declarations or functions?)",
+                        {"rpcs": list(out.rpcs)})
+
+    def _record_sets(self, plan: _Plan) -> None:
+        ts = self.now()
+        secret = {p for p, (_, _, d) in plan.sets.items() if d is not None and d.secret}
+        for p, (v, t, _) in plan.sets.items():
+            node = paths.node_at(self.doc, p)
+            previous = node.get("_value") if isinstance(node, dict) and p not in secret else None
+            _set_node(self.doc, p, {"_value": to_bson_value(v), "_type": t, "_timestamp": ts, "_object": False})
+            self._read.add(p)
+            self.outcome.changes.append({"name": p, "value": None if p in secret else _jsonable(v), "type": t,
+                                         "previous": _jsonable(previous)})
+        self.outcome.sets.update(parameter_sets(
+            [m.ParameterValueStruct(p, v, t) for p, (v, t, _) in plan.sets.items() if p not in secret], ts))
+        cred = self.pending_credentials
+        if cred and cred["path"] in plan.sets:
+            self.outcome.credentials = {"connectionRequest.username": cred["username"],
+                                        "connectionRequest.password": cred["password"]}
+
+    def _rpc_fault(self, resp: Any, channels: list[str], rpc: str, path: str | None) -> None:
+        if isinstance(resp, m.Fault):
+            detail = {"rpc": rpc, "faultCode": resp.fault_code, "faultString": resp.fault_string,
+                      "setParameterValuesFault": [[f.parameter_name, f.fault_code, f.fault_string]
+                                                  for f in resp.set_parameter_values_faults]}
+            if path:
+                detail["path"] = path
+            for ch in channels:
+                self._fault(ch, f"cwmp.{resp.fault_code}", resp.fault_string or f"{rpc} refused", detail)
+        else:
+            for ch in channels:
+                self._fault(ch, "invalid_response", f"{rpc} answered with {type(resp).__name__}", {"rpc": rpc})
+
+    def _key(self, *parts: str) -> str:
+        return "prov-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
+
+    # ------------------------------------------------------------------ the end of the run
+    def finish(self) -> ProvisionOutcome:
+        """Tags, virtual parameters and fault bookkeeping; called by the Provisioner's wrapper."""
+        out = self.outcome
+        ts = self.now()
+        out.sets.update(refresh_values(self.doc, self.virtuals, ts, self.stored_virtuals))
+        tags = list(self.doc.get("_tags") or [])
+        new = [t for t in tags if not any(t in p.delete_tags for p in self.presets)]
+        for p in self.presets:
+            new += [t for t in p.add_tags if t not in new]
+        if new != tags:
+            out.sets["_tags"] = new
+        old = set((self.doc.get("_acs") or {}).get("provisioningFaults") or [])
+        now_faulty = {f["channel"] for f in out.faults}
+        out.cleared_faults = sorted(old - now_faulty)
+        if old != now_faulty:
+            out.sets[FAULTS_FIELD] = sorted(now_faulty)
+        return out
+
+
+def _equal(have: Any, want: Any) -> bool:
+    if isinstance(have, bool) or isinstance(want, bool):
+        return isinstance(have, bool) and isinstance(want, bool) and have == want
+    if isinstance(have, datetime) and isinstance(want, datetime):
+        return _aware(have) == _aware(want)
+    return have == to_bson_value(want)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.isoformat()
+    if isinstance(v, (bytes, bytearray)):
+        import base64
+
+        return base64.b64encode(v).decode()
+    return v

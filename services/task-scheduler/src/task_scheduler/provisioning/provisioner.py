@@ -1,0 +1,136 @@
+"""The scheduler's side of presets: which apply to a session, and the run that applies them.
+
+Presets live in MongoDB (``presets``); every scheduler keeps them compiled in memory and reloads
+them when the collection's change stream reports a change, so an NBI edit takes effect at each
+device's next session with no per-session read. ``wants()`` decides from the event codes alone
+(no I/O): a periodic session that no preset is triggered by costs no database read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from cwmp.events import EventCode
+
+from .defaults import bootstrap_declarations
+from .engine import ProvisionRun
+from .functions import ProvisionFunctions
+from .presets import Preset, PresetError, compile_preset
+from .virtual import BUILTIN, VirtualParameter, refresh_values
+from .virtual import ROOT as VROOT
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ProvisioningSettings:
+    bootstrap_defaults: bool = True
+    periodic_inform_interval_s: int = 300
+    max_iterations: int = 16
+    gpv_batch_size: int = 100
+    provisions_dir: str = ""
+    function_timeout_s: float = 1.0
+
+
+class Provisioner:
+    def __init__(self, settings: ProvisioningSettings, presets_collection=None,
+                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self.s = settings
+        self.coll = presets_collection
+        self.now = now
+        self.functions = ProvisionFunctions(settings.provisions_dir or None, settings.function_timeout_s)
+        self.virtuals: dict[str, VirtualParameter] = dict(BUILTIN)
+        self.presets: list[Preset] = []
+        self.rejected: dict[str, str] = {}  # preset name -> why it does not compile
+        self._triggers_all = False
+        self._event_triggers: set[str] = set()
+        self._scheduled = False
+        self._watch: asyncio.Task | None = None
+        self.generation = 0  # bumped at each (re)load, shown by /healthz
+
+    # ------------------------------------------------------------------ presets
+    def load(self, docs: list[dict]) -> None:
+        presets, rejected = [], {}
+        for doc in docs:
+            try:
+                presets.append(compile_preset(doc))
+            except PresetError as e:
+                rejected[str(doc.get("_id"))] = str(e)
+                log.error("preset %s skipped: %s", doc.get("_id"), e)
+        presets.sort(key=lambda p: p.weight)
+        self.presets, self.rejected = presets, rejected
+        self._triggers_all = any(not (p.events_all or p.events_any) for p in presets)
+        self._event_triggers = {c for p in presets for c in (p.events_all | p.events_any)}
+        self._scheduled = any(p.schedule is not None for p in presets)
+        self.generation += 1
+        log.info("%d presets loaded (%d rejected)", len(presets), len(rejected))
+
+    async def start(self) -> None:
+        self.functions.load()
+        self.virtuals.update(self.functions.virtuals)
+        if self.coll is None:
+            return
+        await self._reload()
+        self._watch = asyncio.create_task(self._watch_presets(), name="presets-change-stream")
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+
+    async def _reload(self) -> None:
+        self.load(await self.coll.find({}).to_list(None))
+
+    async def _watch_presets(self) -> None:
+        while True:
+            try:
+                async with await self.coll.watch([]) as stream:
+                    await self._reload()  # whatever changed while the stream was closed
+                    async for _ in stream:
+                        await self._reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # the stream broke: keep the presets we have, reopen
+                log.warning("presets change stream interrupted: %s", e)
+                await asyncio.sleep(1.0)
+
+    # ------------------------------------------------------------------ the session hook
+    def wants(self, device_id: str, event_codes: list[str]) -> bool:
+        """Cheap, no I/O: could any preset or default apply to a session with these events?"""
+        if self.s.bootstrap_defaults and EventCode.BOOTSTRAP in event_codes:
+            return True
+        if self._triggers_all or self._scheduled:
+            return any(p.triggered_by(event_codes) for p in self.presets)
+        return bool(self._event_triggers.intersection(event_codes)) and any(
+            p.triggered_by(event_codes) for p in self.presets)
+
+    def session(self, device_id: str, doc: dict, event_codes: list[str]) -> ProvisionRun | None:
+        codes = [str(c) for c in event_codes]
+        if EventCode.BOOTSTRAP in codes and EventCode.BOOTSTRAP not in ((doc.get("_acs") or {}).get("lastEvents") or []):
+            # this session's Inform is not stored yet: what the document holds predates BOOTSTRAP
+            for root in ("InternetGatewayDevice", "Device"):
+                if isinstance(doc.get(root), dict):
+                    doc[root] = {}
+        ts = self.now()
+        stored_virtuals = dict(doc.get(VROOT) or {})
+        refresh_values(doc, self.virtuals, ts)  # preconditions may test virtual parameters
+        matched = [p for p in self.presets if p.triggered_by(codes) and _safe_match(p, doc)]
+        extra, credentials = [], None
+        if self.s.bootstrap_defaults and EventCode.BOOTSTRAP in codes:
+            extra, credentials = bootstrap_declarations(device_id, doc, self.s.periodic_inform_interval_s)
+        if not matched and not extra and not (doc.get("_acs") or {}).get("provisioningFaults"):
+            return None
+        return ProvisionRun(device_id, doc, codes, matched, extra=extra, functions=self.functions,
+                            virtuals=self.virtuals, credentials=credentials, gpv_batch_size=self.s.gpv_batch_size,
+                            max_iterations=self.s.max_iterations, now=self.now, stored_virtuals=stored_virtuals)
+
+
+def _safe_match(p: Preset, doc: dict) -> bool:
+    try:
+        return p.precondition(doc)
+    except Exception:  # a precondition that trips on an odd document: not for this device
+        log.exception("precondition of preset %s failed", p.name)
+        return False

@@ -1,0 +1,82 @@
+"""Test support: a real simulated device (cpe_simulator.device.Device, no I/O) driven by a
+ProvisionRun, and the device document kept the way the store would keep it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from cpe_simulator.datamodel import DataModel
+from cpe_simulator.device import Device
+from cwmp import messages as m
+from cwmp.events import EventCode
+
+from task_scheduler.device_record import inform_update
+
+SHARED = Path(__file__).resolve().parents[3] / ".." / "shared"
+IGD_MODEL = SHARED / "datamodels" / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
+TR181_MODEL = SHARED / "datamodels" / "anlix-io_genieacs-sim" / "models" / "device-1C61B4-EX220-2226469000523.csv"
+
+_MODELS: dict[Path, DataModel] = {}
+
+
+def model(path: Path) -> DataModel:
+    if path not in _MODELS:
+        _MODELS[path] = DataModel.load(path)
+    return _MODELS[path]
+
+
+def device(path: Path = IGD_MODEL, serial: str = "PROV0001") -> Device:
+    return Device(model(path), serial=serial)
+
+
+def apply(doc: dict, sets: dict[str, Any], unsets: list[str] = ()) -> None:
+    """A MongoDB update ($unset then $set of dotted paths) applied to a nested dict."""
+    for u in unsets:
+        *parents, last = u.split(".")
+        node: Any = doc
+        for seg in parents:
+            node = node.get(seg) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
+    for path, value in sets.items():
+        *parents, last = path.split(".")
+        node = doc
+        for seg in parents:
+            node = node.setdefault(seg, {})
+        node[last] = value
+
+
+def inform(dev: Device, events: list[str], doc: dict | None = None) -> tuple[dict, list[str]]:
+    """Deliver an Inform with ``events``: the stored document after it, and the event codes."""
+    for e in events:
+        dev.add_event(EventCode(e))
+    msg = dev.build_inform()
+    dev.inform_delivered(msg.events)
+    update, unsets = inform_update(msg, source_ip="127.0.0.1", cwmp_ns="urn:dslforum-org:cwmp-1-2",
+                                   cwmp_version="1.2", ts=datetime.now(timezone.utc))
+    if doc is None:
+        doc = {"_id": "dev"}
+        apply(doc, update.get("$setOnInsert", {}))
+    apply(doc, update["$set"], unsets)
+    return doc, [str(e.event_code) for e in msg.events]
+
+
+def drive(run, dev: Device, limit: int = 50) -> list[str]:
+    """Answer every RPC of ``run`` with the simulated device; the RPC names in order."""
+    rpcs: list[str] = []
+    msg = run.start()
+    while msg is not None:
+        rpcs.append(msg.RPC)
+        assert len(rpcs) <= limit, rpcs
+        answer = dev.handle(msg)
+        msg = run.fault(answer) if isinstance(answer, m.Fault) else run.feed(answer)
+    return rpcs
+
+
+def store(doc: dict, run) -> dict:
+    """The document as the store has it after the run's outcome is written."""
+    out = run.outcome
+    apply(doc, out.sets, out.unsets)
+    return doc

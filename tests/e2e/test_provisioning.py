@@ -1,0 +1,209 @@
+"""Automated provisioning end to end, with simulated CPEs against the running cluster: a
+BOOTSTRAP configured by presets in one session with the fewest RPCs, a preset change reaching a
+device at its next periodic Inform, a firmware campaign over 200 devices pausing at its failure
+threshold, and a ping diagnostics task returning its results."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from acs_devstack.servers import mongo_uri
+from acs_devstack.stack import Stack
+from cpe_simulator import DataModel, Fleet, SimulatedCpe
+
+from .conftest import SHARED_MODELS, eventually
+
+IGD_MODEL = SHARED_MODELS / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
+TR181_MODEL = SHARED_MODELS / "anlix-io_genieacs-sim" / "models" / "device-1C61B4-EX220-2226469000523.csv"
+SSID = "InternetGatewayDevice.LANDevice.*.WLANConfiguration.*.SSID"
+SSID1 = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID"
+
+
+@pytest.fixture(scope="module")
+def prov_stack(tmp_path_factory):
+    functions = tmp_path_factory.mktemp("provisions")
+    (functions / "spin.py").write_text("def provision(device, args):\n    while True:\n        pass\n")
+    (functions / "broken.py").write_text("def provision(device, args):\n    return 1 / 0\n")
+    st = Stack(partitions=2, scheduler_env={
+        "SCHEDULER_PERIODIC_INFORM_INTERVAL_S": "3600", "SCHEDULER_PROVISIONS_DIR": str(functions),
+        "SCHEDULER_PROVISION_FUNCTION_TIMEOUT_S": "0.3"}).start_servers()
+    try:
+        st.add_inventory()
+        st.add_scheduler()
+        st.add_gateway()
+        yield st
+    finally:
+        st.stop()
+
+
+@pytest.fixture(scope="module")
+def prov_db(prov_stack):
+    c = MongoClient(mongo_uri(prov_stack.mongo.port))
+    yield c.acs
+    c.close()
+
+
+@pytest.fixture
+async def nbi(prov_stack):
+    async with httpx.AsyncClient(base_url=prov_stack.nbi_url, timeout=60,
+                                 headers={"Authorization": f"Bearer {prov_stack.nbi_token}"}) as c:
+        yield c
+
+
+async def put_preset(stack: Stack, nbi: httpx.AsyncClient, name: str, preset: dict | None) -> None:
+    """Store (or delete) a preset and wait until the scheduler has reloaded its presets."""
+    health = f"http://127.0.0.1:{stack.schedulers[0].admin_port}/healthz"
+    async with httpx.AsyncClient() as c:
+        before = (await c.get(health)).json()["presets"]["generation"]
+        r = await (nbi.put(f"/presets/{name}", json=preset) if preset is not None else nbi.delete(f"/presets/{name}"))
+        assert r.status_code == 200, r.text
+        for _ in range(200):
+            if (await c.get(health)).json()["presets"]["generation"] > before:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the scheduler did not reload its presets")
+
+
+async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, prov_db, nbi):
+    await put_preset(prov_stack, nbi, "wifi", {
+        "weight": 10, "events": ["0 BOOTSTRAP", "2 PERIODIC"],
+        "declarations": [{"path": SSID, "value": "acs-one"},
+                         {"path": "InternetGatewayDevice.ManagementServer.PeriodicInformInterval", "value": 1800}]})
+    cpe = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="PROV0001")
+    report = await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
+    assert report.ok, report.error
+    assert report.rpcs == ["GetParameterValues", "SetParameterValues"]  # read what is unknown, set everything once
+    assert cpe.get(SSID1) == "acs-one"
+    assert cpe.get("InternetGatewayDevice.ManagementServer.PeriodicInformInterval") == 1800  # the preset outweighs the default
+    assert cpe.get("InternetGatewayDevice.ManagementServer.PeriodicInformEnable") is True
+    device = "202BC1-BM632w-PROV0001"
+    creds = await eventually(lambda: prov_db.credentials.find_one({"_id": device}), timeout=10)
+    assert (creds["connectionRequest"]["username"], creds["connectionRequest"]["password"]) == cpe.connection_request_credentials()
+    doc = await eventually(lambda: prov_db.devices.find_one({"_id": device, "VirtualParameters.WanIp": {"$exists": True}}))
+    assert doc["InternetGatewayDevice"]["DeviceInfo"]["UpTime"]["_type"] == "xsd:unsignedInt"
+    assert "_value" not in doc["InternetGatewayDevice"]["ManagementServer"].get("ConnectionRequestPassword", {})
+    r = await nbi.get("/devices/", params={"query": json.dumps({"VirtualParameters.WanIp": doc["VirtualParameters"]["WanIp"]["_value"]})})
+    assert device in [d["_id"] for d in r.json()]  # virtual parameters are queryable
+
+    tr181 = SimulatedCpe(DataModel.load(TR181_MODEL), acs_url=prov_stack.cwmp_url(0), serial="PROV0181")
+    report = await tr181.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
+    assert report.ok and report.rpcs == ["GetParameterValues", "SetParameterValues"]  # the IGD preset resolves to nothing
+    assert tr181.get("Device.ManagementServer.PeriodicInformInterval") == 3600
+
+    # a preset change reaches the device at its next periodic Inform: one SetParameterValues
+    await put_preset(prov_stack, nbi, "wifi", {
+        "weight": 10, "events": ["0 BOOTSTRAP", "2 PERIODIC"], "declarations": [{"path": SSID, "value": "acs-two"}]})
+    await asyncio.sleep(0.2)  # the previous session's writes are batched
+    report = await cpe.run_session(events=["2 PERIODIC"])
+    assert report.ok and report.rpcs == ["SetParameterValues"]
+    assert cpe.get(SSID1) == "acs-two"
+    report = await cpe.run_session(events=["2 PERIODIC"])
+    assert report.ok and report.rpcs == []  # nothing left to do
+    await put_preset(prov_stack, nbi, "wifi", None)
+
+
+async def test_a_provision_function_that_hangs_or_raises_faults_only_its_channel(prov_stack, prov_db, nbi):
+    only = {"_deviceId._SerialNumber": "FUNC0001"}
+    await put_preset(prov_stack, nbi, "spin", {"channel": "spin", "events": ["2 PERIODIC"], "precondition": only,
+                                               "configurations": [{"type": "provision", "name": "spin"}]})
+    await put_preset(prov_stack, nbi, "broken", {"channel": "broken", "events": ["2 PERIODIC"], "precondition": only,
+                                                 "configurations": [{"type": "provision", "name": "broken"}]})
+    await put_preset(prov_stack, nbi, "fine", {"channel": "fine", "events": ["2 PERIODIC"], "precondition": only,
+                                               "declarations": [{"path": SSID1, "value": "still-works"}]})
+    cpe = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="FUNC0001")
+    assert (await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])).ok
+    report = await cpe.run_session(events=["2 PERIODIC"])
+    assert report.ok and report.duration_s < 5 and report.rpcs == ["SetParameterValues"]
+    assert cpe.get(SSID1) == "still-works"  # the other preset of the same device still applied
+    device = "202BC1-BM632w-FUNC0001"
+    faults = await eventually(lambda: {f["channel"]: f for f in prov_db.faults.find({"device": device})}
+                              if prov_db.faults.count_documents({"device": device}) == 2 else None)
+    assert faults["spin"]["code"] == "timeout" and faults["broken"]["code"] == "provision_error"
+    assert "ZeroDivisionError" in faults["broken"]["message"]
+    other = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="FUNC0002")
+    assert (await other.run_session(events=["0 BOOTSTRAP", "1 BOOT"])).ok  # other devices are not affected
+    for name in ("spin", "broken"):
+        await put_preset(prov_stack, nbi, name, None)
+    await asyncio.sleep(0.2)
+    assert (await cpe.run_session(events=["2 PERIODIC"])).ok
+    await eventually(lambda: prov_db.faults.count_documents({"device": device}) == 0)  # cleared by a clean run
+    await put_preset(prov_stack, nbi, "fine", None)
+
+
+async def test_ping_diagnostics_returns_results(prov_stack, prov_db, nbi):
+    cpe = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="PING0001")
+    await cpe.start()  # BOOTSTRAP: the defaults store the connection request credentials
+    try:
+        device = "202BC1-BM632w-PING0001"
+        await eventually(lambda: prov_db.credentials.find_one({"_id": device}), timeout=20)
+        await cpe.wait_idle()
+        r = await nbi.post(f"/devices/{device}/tasks", params={"connection_request": "", "timeout": 30000},
+                           json={"name": "ipPing", "host": "192.0.2.10", "numberOfRepetitions": 3})
+        assert r.status_code == 200, r.text
+        task = r.json()
+        assert task["status"] == "done" and task["result"]["diagnosticsState"] == "Complete"
+        res = task["result"]["results"]
+        assert res["SuccessCount"] + res["FailureCount"] == 3 and res["AverageResponseTime"] >= 0
+        assert cpe.get("InternetGatewayDevice.IPPingDiagnostics.Host") == "192.0.2.10"
+    finally:
+        await cpe.stop()
+
+
+async def test_campaign_of_200_devices_pauses_at_its_threshold(prov_stack, prov_db, nbi):
+    fleet = Fleet(DataModel.load(IGD_MODEL), count=200, acs_url=prov_stack.cwmp_url(0), serial_format="CAMP{index:05d}",
+                  fail_downloads=0.05, seed=7, boot_delay_s=0.1)
+    await fleet.start(boot_within_s=4)
+    try:
+        await eventually(lambda: prov_db.credentials.count_documents({"_id": {"$regex": "-CAMP"}}) == 200, timeout=60, interval=0.5)
+        r = await nbi.put("/files/fw-campaign.bin", content=b"\x7fFW" * 2000, headers={"fileType": "1 Firmware Upgrade Image"})
+        assert r.status_code == 201, r.text
+        threshold = 0.03
+        r = await nbi.post("/campaigns", json={
+            "name": "fw-200", "fileName": "fw-campaign.bin", "query": {"_deviceId._SerialNumber": {"$regex": "^CAMP"}},
+            "canaryPercent": 5, "waveGrowth": 2, "maxConcurrent": 40, "failureThreshold": threshold,
+            "connectionRequestRate": 200})
+        assert r.status_code == 201, r.text
+        # the wave in which the failing devices first pass the threshold (waves of 10, 20, 40, 80, 50 in id order)
+        failing = {f"202BC1-BM632w-{c.serial}" for c in fleet if c.fail_downloads}
+        ids = sorted(f"202BC1-BM632w-{c.serial}" for c in fleet)
+        assert len(failing) == 10
+        start, size, index, expected = 0, 10, 0, None
+        while start < 200:
+            wave = ids[start : start + size]
+            if sum(d in failing for d in wave) / len(wave) > threshold:
+                expected = (index, start, len(wave))
+                break
+            start, size, index = start + len(wave), size * 2, index + 1
+        assert expected is not None  # 5% fail overall, so some wave has more than 3%
+
+        async def paused():
+            c = (await nbi.get("/campaigns/fw-200")).json()
+            return c if c["status"] == "paused" else None
+
+        c = None
+        for _ in range(240):
+            c = await paused()
+            if c:
+                break
+            await asyncio.sleep(0.25)
+        assert c is not None, (await nbi.get("/campaigns/fw-200")).json()
+        reason = c["reason"]
+        assert reason["code"] == "failure_threshold" and reason["ratio"] > threshold
+        assert (reason["wave"], reason["size"]) == (expected[0], expected[2])
+        counts = c["counts"]
+        assert sum(counts.values()) == 200 and counts["failed"] >= 1
+        assert counts["pending"] == 200 - expected[1] - expected[2]  # no later wave started
+        metrics = (await nbi.get("/metrics")).text
+        assert 'acs_campaign_devices{campaign="fw-200",state="failed"}' in metrics
+        failed = prov_db.tasks.find_one({"campaign": "fw-200", "status": "fault"})
+        assert failed["fault"]["code"] == "cwmp.9010"
+        done = prov_db.tasks.find_one({"campaign": "fw-200", "status": "done"})
+        assert done is not None
+        assert (await nbi.post("/campaigns/fw-200/abort")).json()["status"] == "aborted"
+    finally:
+        await fleet.stop()
