@@ -115,3 +115,13 @@ def test_inform_update_is_one_upsert_and_bootstrap_clears_the_tree():
     assert s["InternetGatewayDevice.DeviceInfo.UpTime._value"] == 42
     assert update["$setOnInsert"]["_registered"] == NOW
     assert to_bson_value(2**64 - 1) == str(2**64 - 1) and to_bson_value(b"\x01") == "AQ=="
+
+
+def test_apply_update_matches_what_the_database_would_do():
+    from task_scheduler.device_record import apply_update
+
+    doc = {"_id": "D", "A": {"B": {"_value": 1}, "Old": {"_value": 2}}, "_tags": ["x"]}
+    new = apply_update(doc, {"$unset": {"A.Old": ""}, "$set": {"A.B._value": 5, "A.C.D._value": "n"}, "$inc": {"attempts": 1}}, "D", False)
+    assert new == {"_id": "D", "A": {"B": {"_value": 5}, "C": {"D": {"_value": "n"}}}, "_tags": ["x"], "attempts": 1}
+    assert apply_update(None, {"$set": {"a": 1}}, "E", False) is None
+    assert apply_update(None, {"$set": {"a.b": 1}, "$setOnInsert": {"_registered": 0}}, "E", True) == {"_id": "E", "a": {"b": 1}, "_registered": 0}

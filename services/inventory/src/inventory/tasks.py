@@ -228,6 +228,8 @@ async def _reboot(b, ctx):
 
 
 async def _download(b, ctx, *, schedule: bool = False):
+    if "file" in b and "fileName" not in b:  # GenieACS's documented example names it "file"
+        b = {**b, "fileName": b["file"]}
     name = _str(b, "fileName", max_len=256)
     meta = await _file(ctx, name)
     file_type = b.get("fileType") or (meta.get("metadata") or {}).get("fileType")
@@ -404,7 +406,7 @@ ARGUMENTS = {
     "getParameterValues": {"parameterNames"}, "setParameterValues": {"parameterValues", "parameterKey"},
     "refreshObject": {"objectName"}, "addObject": {"objectName", "parameterValues"},
     "deleteObject": {"objectName"}, "reboot": {"commandKey"}, "factoryReset": set(),
-    "download": {"fileType", "fileName", "targetFileName", "commandKey"},
+    "download": {"fileType", "fileName", "file", "targetFileName", "commandKey"},
     "getParameterNames": {"parameterPath", "nextLevel"}, "getParameterAttributes": {"parameterNames"},
     "setParameterAttributes": {"parameterAttributes"}, "upload": {"fileType", "commandKey"},
     "scheduleInform": {"delaySeconds", "commandKey"},

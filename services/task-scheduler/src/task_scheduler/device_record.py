@@ -112,3 +112,53 @@ def inform_update(inform: Inform, *, source_ip: str, cwmp_ns: str, cwmp_version:
         sets.update({"_deviceId._OUI": d.oui, "_deviceId._ProductClass": d.product_class, "_deviceId._SerialNumber": d.serial_number})
     sets.update(parameter_sets(inform.parameter_list, ts, leaf=False))
     return {"$set": sets, "$setOnInsert": on_insert}, unsets
+
+
+def apply_update(doc: dict[str, Any] | None, update: dict[str, Any], doc_id: Any, upsert: bool) -> dict[str, Any] | None:
+    """Apply a ``$set``/``$unset``/``$setOnInsert``/``$inc`` update to a document in Python.
+
+    Used for updates with thousands of fields (a whole data model learnt at once): the database
+    replaces the document in one go instead of walking every dotted path. None when there is no
+    document and no upsert.
+    """
+    if doc is None:
+        if not upsert:
+            return None
+        doc = {"_id": doc_id}
+        for path, value in (update.get("$setOnInsert") or {}).items():
+            _put(doc, path, value)
+    for path in (update.get("$unset") or {}):
+        _drop(doc, path)
+    for path, value in (update.get("$set") or {}).items():
+        _put(doc, path, value)
+    for path, value in (update.get("$inc") or {}).items():
+        node, key = _parent(doc, path)
+        node[key] = (node.get(key) or 0) + value
+    return doc
+
+
+def _parent(doc: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    parts = path.split(".")
+    node = doc
+    for seg in parts[:-1]:
+        nxt = node.get(seg)
+        if not isinstance(nxt, dict):
+            nxt = node[seg] = {}
+        node = nxt
+    return node, parts[-1]
+
+
+def _put(doc: dict[str, Any], path: str, value: Any) -> None:
+    node, key = _parent(doc, path)
+    node[key] = value
+
+
+def _drop(doc: dict[str, Any], path: str) -> None:
+    node: Any = doc
+    parts = path.split(".")
+    for seg in parts[:-1]:
+        node = node.get(seg) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)

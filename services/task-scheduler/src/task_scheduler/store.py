@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from dataclasses import dataclass
 import logging
 import time
 from typing import Any
@@ -21,8 +22,28 @@ from pymongo.errors import BulkWriteError, PyMongoError
 from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, TASKS
 
 from . import metrics
+from .device_record import apply_update
 
 log = logging.getLogger(__name__)
+
+
+BIG_UPDATE_FIELDS = 256
+
+
+@dataclass(slots=True)
+class DocUpdate:
+    """An update of one document, kept as data until the writer decides how to send it."""
+
+    filter: dict
+    update: dict
+    upsert: bool = False
+
+    @property
+    def field_count(self) -> int:
+        return sum(len(v) for v in self.update.values() if isinstance(v, dict))
+
+    def as_op(self) -> UpdateOne:
+        return UpdateOne(self.filter, self.update, upsert=self.upsert)
 
 
 class BatchWriter:
@@ -75,10 +96,48 @@ class BatchWriter:
         batches, self._ops, self._count = self._ops, {}, 0
         # Tasks last: whoever waits for a task's status (the NBI) then finds its effects stored.
         for coll in sorted(batches, key=lambda c: c == TASKS):
-            await self._write(coll, batches[coll])
+            try:
+                await self._write(coll, batches[coll])
+            except Exception as e:  # a bad operation must never stop the writer: fail that batch, go on
+                log.exception("bulk write to %s failed", coll)
+                for _, f in batches[coll]:
+                    if not f.done():
+                        f.set_exception(e)
 
     async def _write(self, coll: str, items: list[tuple[Any, asyncio.Future]]) -> None:
-        ops = [op for op, _ in items]
+        """Ordered bulk writes; an update with very many fields is applied as a read and a replace
+        in its place in the order (the database walks each dotted path of an update: thousands of
+        them on one document take seconds, a replace of the same document milliseconds)."""
+        start = 0
+        for i, (op, fut) in enumerate(items):
+            if isinstance(op, DocUpdate) and op.field_count > BIG_UPDATE_FIELDS:
+                if start < i:
+                    await self._bulk(coll, items[start:i])
+                await self._replace(coll, op, fut)
+                start = i + 1
+        if start < len(items):
+            await self._bulk(coll, items[start:])
+
+    async def _replace(self, coll: str, op: DocUpdate, fut: asyncio.Future) -> None:
+        flt = op.filter
+        for attempt in itertools.count():
+            try:
+                t0 = time.perf_counter()
+                doc = await self._db[coll].find_one(flt)
+                new = apply_update(doc, op.update, flt.get("_id"), op.upsert)
+                if new is not None:
+                    await self._db[coll].replace_one(flt, new, upsert=True)
+                metrics.MONGO_OP.labels(f"replace_{coll}").observe(time.perf_counter() - t0)
+                break
+            except PyMongoError as e:
+                if attempt % 10 == 0:
+                    log.warning("large update of %s failed (attempt %d), retrying: %s", flt, attempt + 1, e)
+                await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
+        if not fut.done():
+            fut.set_result(None)
+
+    async def _bulk(self, coll: str, items: list[tuple[Any, asyncio.Future]]) -> None:
+        ops = [op.as_op() if isinstance(op, DocUpdate) else op for op, _ in items]
         t0 = time.perf_counter()
         for attempt in itertools.count():
             try:
@@ -205,9 +264,9 @@ class Store:
     def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True) -> list[asyncio.Future]:
         futs = []
         if unsets:
-            futs.append(self.writer.submit(DEVICES, UpdateOne({"_id": device_id}, {"$unset": {u: "" for u in unsets}})))
+            futs.append(self.writer.submit(DEVICES, DocUpdate({"_id": device_id}, {"$unset": {u: "" for u in unsets}})))
         if update:
-            futs.append(self.writer.submit(DEVICES, UpdateOne({"_id": device_id}, update, upsert=upsert)))
+            futs.append(self.writer.submit(DEVICES, DocUpdate({"_id": device_id}, update, upsert)))
         return futs
 
     def update_task(self, task_id: Any, update: dict) -> asyncio.Future:
