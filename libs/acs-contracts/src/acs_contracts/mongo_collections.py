@@ -37,8 +37,10 @@ faults (``_id`` = "<device>:<channel>"), GenieACS shape:
 credentials (``_id`` = device id): secrets kept out of the device document so the NBI never
   shows them: {"cpe": {"username", "password"}, "connectionRequest": {"username", "password"}}
 
-presets, files (GridFS bucket "fs"), operations (in-flight Download/Upload by CommandKey):
-    operations: {"_id": "<device>:<commandKey>", "device", "taskId", "name", "timestamp", "args"}
+presets: GenieACS shape plus declarations (docs/provisioning.md); files: GridFS bucket "fs".
+
+campaigns (firmware roll-outs, docs/provisioning.md) and campaign_devices (one document per
+targeted device: {"campaign", "device", "state", "wave", "task"}).
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ TASKS = "tasks"
 FAULTS = "faults"
 CREDENTIALS = "credentials"
 PRESETS = "presets"
-OPERATIONS = "operations"
+CAMPAIGNS = "campaigns"
+CAMPAIGN_DEVICES = "campaign_devices"
 FILES_BUCKET = "fs"
 
 # (collection, keys, options). Created idempotently at start by whichever service starts first.
@@ -61,8 +64,10 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
     (DEVICES, [("_deviceId._ProductClass", 1), ("_deviceId._OUI", 1)], {}),
     (TASKS, [("device", 1), ("status", 1), ("timestamp", 1)], {}),
     (TASKS, [("status", 1), ("timestamp", 1)], {}),
+    (TASKS, [("campaign", 1), ("status", 1)], {}),
     (FAULTS, [("device", 1)], {}),
-    (OPERATIONS, [("device", 1)], {}),
+    (CAMPAIGN_DEVICES, [("campaign", 1), ("state", 1)], {}),
+    (CAMPAIGN_DEVICES, [("device", 1)], {}),
 ]
 
 

@@ -45,8 +45,7 @@ from .shapes import dumps
 
 log = logging.getLogger(__name__)
 
-CAMPAIGNS = "campaigns"
-CAMPAIGN_DEVICES = "campaign_devices"
+from acs_contracts.mongo_collections import CAMPAIGN_DEVICES, CAMPAIGNS  # noqa: E402
 STATES = ("pending", "queued", "downloading", "done", "failed", "cancelled")
 STATUSES = ("running", "paused", "aborted", "done")
 LEASE_S = 15.0

@@ -25,7 +25,6 @@ class Database:
         self.faults = self.db[mc.FAULTS]
         self.credentials = self.db[mc.CREDENTIALS]
         self.presets = self.db[mc.PRESETS]
-        self.operations = self.db[mc.OPERATIONS]
         self.fs = AsyncGridFSBucket(self.db, bucket_name=mc.FILES_BUCKET)
         self.fs_files = self.db[f"{mc.FILES_BUCKET}.files"]
         self.indexes_ready = False

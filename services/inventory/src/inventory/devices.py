@@ -41,7 +41,6 @@ async def delete_device(device_id: str, request: Request) -> Response:
     async with rt.metrics.mongo("delete_device_related"):
         await rt.db.tasks.delete_many({"device": device_id})
         await rt.db.faults.delete_many({"device": device_id})
-        await rt.db.operations.delete_many({"device": device_id})
     return Response(status_code=200)
 
 
