@@ -43,8 +43,22 @@ def test_set_parameter_values_types_from_task_device_or_inference():
     assert run.outcome.sets["A.B._value"] == 300
 
 
-def test_refresh_object_discovers_then_reads_leaves():
+def test_refresh_object_reads_a_subtree_in_two_rpcs():
     run = TaskRun({"name": "refreshObject", "objectName": "IGD.WAN"}, ctx())
+    assert run.start() == m.GetParameterNames(parameter_path="IGD.WAN.", next_level=False)
+    req = run.feed(m.GetParameterNamesResponse([m.ParameterInfoStruct("IGD.WAN.1.", False),
+                                                m.ParameterInfoStruct("IGD.WAN.1.IP", True)]))
+    assert req == m.GetParameterValues(parameter_names=["IGD.WAN."])  # the partial path: all values below
+    assert run.feed(m.GetParameterValuesResponse([m.ParameterValueStruct("IGD.WAN.1.IP", "10.0.0.1")])) is None
+    assert run.outcome.sets["IGD.WAN.1.IP._value"] == "10.0.0.1"
+    run = TaskRun({"name": "refreshObject", "objectName": ""}, ctx())
+    run.start()
+    assert run.feed(m.GetParameterNamesResponse([m.ParameterInfoStruct("IGD.", False), m.ParameterInfoStruct("IGD.X", True)])) \
+        == m.GetParameterValues(parameter_names=["IGD."])
+
+
+def test_refresh_object_by_names_for_cpes_without_partial_paths():
+    run = TaskRun({"name": "refreshObject", "objectName": "IGD.WAN"}, ctx(partial_path_values=False))
     req = run.start()
     assert req == m.GetParameterNames(parameter_path="IGD.WAN.", next_level=False)
     req = run.feed(m.GetParameterNamesResponse([m.ParameterInfoStruct("IGD.WAN.1.", False),

@@ -21,6 +21,8 @@ class Settings:
     max_rpcs_per_session: int = 256
     session_idle_timeout_s: float = 120.0
     gpv_batch_size: int = 100
+    partial_path_values: bool = True
+    bootstrap_discovery: bool = True
     files_base_url: str = "http://127.0.0.1:7567"
     files_secret: str = ""
     file_url_ttl_s: int = 86400
@@ -50,6 +52,8 @@ class Settings:
             max_rpcs_per_session=int(e.get("SCHEDULER_MAX_RPCS_PER_SESSION", "256")),
             session_idle_timeout_s=float(e.get("SCHEDULER_SESSION_IDLE_TIMEOUT_S", "120")),
             gpv_batch_size=int(e.get("SCHEDULER_GPV_BATCH_SIZE", "100")),
+            partial_path_values=e.get("SCHEDULER_PARTIAL_PATH_VALUES", "on").strip().lower() in ("on", "1", "true", "yes"),
+            bootstrap_discovery=e.get("SCHEDULER_BOOTSTRAP_DISCOVERY", "on").strip().lower() in ("on", "1", "true", "yes"),
             files_base_url=e.get("ACS_FILES_PUBLIC_URL", "http://127.0.0.1:7567"),
             files_secret=e.get("ACS_FILES_SECRET", ""),
             file_url_ttl_s=int(e.get("ACS_FILE_URL_TTL_S", "86400")),

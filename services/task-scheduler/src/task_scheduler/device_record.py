@@ -38,6 +38,15 @@ def _safe_path(name: str) -> str | None:
     return name.rstrip(".")
 
 
+# Secrets a CPE may echo back (TR-069 says passwords read as empty, not every CPE obeys): the
+# inventory keeps their type and timestamp, never their value.
+SECRET_SUFFIXES = ("Password", "PreSharedKey", "KeyPassphrase", "WEPKey", "Passphrase")
+
+
+def is_secret(name: str) -> bool:
+    return name.endswith(SECRET_SUFFIXES)
+
+
 def parameter_sets(params: list[ParameterValueStruct], ts: datetime, *, leaf: bool = True) -> dict[str, Any]:
     """``$set`` entries for parameter values learnt at ``ts``.
 
@@ -50,7 +59,8 @@ def parameter_sets(params: list[ParameterValueStruct], ts: datetime, *, leaf: bo
         path = _safe_path(p.name)
         if path is None or p.name.endswith("."):
             continue
-        out[f"{path}._value"] = to_bson_value(p.value)
+        if not is_secret(path):
+            out[f"{path}._value"] = to_bson_value(p.value)
         out[f"{path}._type"] = p.type
         out[f"{path}._timestamp"] = ts
         if leaf:

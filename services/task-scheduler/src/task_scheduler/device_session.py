@@ -61,7 +61,8 @@ class DeviceSession:
     """What the scheduler keeps about one device's session between its POSTs."""
 
     __slots__ = ("device_id", "session_id", "acs", "started", "event_codes", "tasks", "task", "run",
-                 "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request", "provision", "provision_done")
+                 "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request", "provision", "provision_done",
+                 "builtin")
 
     def __init__(self, device_id: str, session_id: str) -> None:
         self.device_id = device_id
@@ -79,6 +80,7 @@ class DeviceSession:
         self.pending_request: m.Message | None = None  # a task's next RPC, sent at the next turn
         self.provision: Any = None  # the presets' ProvisionRun while it sends RPCs
         self.provision_done = False
+        self.builtin: list[dict] = []  # the ACS's own runs (BOOTSTRAP discovery), before the device's tasks
 
 
 class SessionDriver:
@@ -160,6 +162,9 @@ class SessionDriver:
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
         futs = self.store.update_device(ev.device_id, update, unsets)
         s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
+        if EventCode.BOOTSTRAP in s.event_codes and self.s.bootstrap_discovery and self.s.bootstrap_defaults:
+            # the whole data model, learnt afresh, before tasks and presets look at it
+            s.builtin.append({"_id": None, "name": "refreshObject", "objectName": "", "builtin": "discovery"})
         for code in _RESUMING_EVENTS.intersection(s.event_codes):
             if await self.store.wake_tasks(ev.device_id, code):
                 s.may_have_tasks = True
@@ -261,9 +266,11 @@ class SessionDriver:
         futs: list[asyncio.Future] = []
         if status == "done" and (out.sets or out.unsets):
             futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets, upsert=False)
-        if status == "done" and out.changes:
+        if status == "done" and out.changes and not task.get("builtin"):
             asyncio.ensure_future(self.outbound.emit(ParameterChanges(
                 device_id=s.device_id, timestamp=time.time(), source=task.get("name", ""), changes=out.changes), s.device_id))
+        if task.get("builtin"):
+            return futs  # the ACS's own run: its effects are stored, there is no task document
         if status == "done" and out.awaiting_event:
             futs.append(self.store.update_task(task["_id"], {"$set": {"waitingFor": out.awaiting_event, "result": out.result}}))
             return futs
@@ -301,9 +308,10 @@ class SessionDriver:
         if attempts >= self.s.max_task_attempts:
             return None, self._finish_task(s.device_id, task, "fault", {}, local_fault=(
                 "too_many_attempts", f"gave up after {attempts} attempts without completion"))
-        futs = [self.store.update_task(task["_id"], {"$inc": {"attempts": 1}})]
-        ctx = TaskContext(device_id=s.device_id, task_id=str(task["_id"]), now=now_utc,
-                          gpv_batch_size=self.s.gpv_batch_size, phase=int(task.get("phase", 1)),
+        futs = [] if task.get("builtin") else [self.store.update_task(task["_id"], {"$inc": {"attempts": 1}})]
+        ctx = TaskContext(device_id=s.device_id, task_id=str(task["_id"] or "acs"), now=now_utc,
+                          gpv_batch_size=self.s.gpv_batch_size, partial_path_values=self.s.partial_path_values,
+                          phase=int(task.get("phase", 1)),
                           download_url=lambda name: self._download_url(s.device_id, name),
                           upload_url=lambda key, ftype: self._upload_url(s.device_id, key, ftype),
                           file_size=lambda name: self._file_sizes.get(name, 0))
@@ -328,6 +336,11 @@ class SessionDriver:
         if s.pending_request is not None:
             pending, s.pending_request = s.pending_request, None
             return pending, futs
+        while s.builtin:
+            first, more = await self._start_task(s, s.builtin.pop(0))
+            futs += more
+            if first is not None:
+                return first, futs
         while True:
             if s.tasks is None:
                 s.tasks = deque(await self.store.pending_tasks(s.device_id)) if s.may_have_tasks else deque()

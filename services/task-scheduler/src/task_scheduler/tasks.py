@@ -15,7 +15,7 @@ from typing import Any
 from cwmp import messages as m
 from cwmp.values import decode_value
 
-from .device_record import parameter_info_sets, parameter_sets
+from .device_record import is_secret, parameter_info_sets, parameter_sets
 
 TaskGen = Generator[m.Message, m.Message, None]
 
@@ -30,6 +30,7 @@ class TaskContext:
     task_id: str
     now: Callable[[], datetime]
     gpv_batch_size: int = 100
+    partial_path_values: bool = True  # refreshObject reads a subtree's values by its partial path
     known_types: dict[str, str] = field(default_factory=dict)
     phase: int = 1  # 2 when a task that waited for an Inform event resumes
     download_url: Callable[[str], str] | None = None  # file name -> signed URL
@@ -71,7 +72,8 @@ def _expect(resp: m.Message, cls: type) -> Any:
 
 def _record_values(out: TaskOutcome, ctx: TaskContext, params: list[m.ParameterValueStruct], source: str) -> None:
     out.sets.update(parameter_sets(params, ctx.now()))
-    out.changes.extend({"name": p.name, "value": _jsonable(p.value), "type": p.type, "previous": None} for p in params)
+    out.changes.extend({"name": p.name, "value": None if is_secret(p.name) else _jsonable(p.value), "type": p.type,
+                        "previous": None} for p in params)
 
 
 def _jsonable(v: Any) -> Any:
@@ -113,7 +115,13 @@ def set_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> Task
 
 
 def refresh_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
-    """Rediscover a subtree: GetParameterNames (full depth) then batched GetParameterValues."""
+    """Rediscover a subtree: GetParameterNames (full depth), then its values.
+
+    Values come in one GetParameterValues of the subtree's partial path (TR-069 lets a name
+    ending in "." stand for all parameters below it), so a whole data model is two RPCs; with
+    ``ctx.partial_path_values`` off (CPEs that mishandle partial paths) the leaves are read by
+    name in batches of ``gpv_batch_size``.
+    """
     path = task.get("objectName", "")
     if not isinstance(path, str):
         raise TaskArgumentError("objectName must be a string")
@@ -126,6 +134,11 @@ def refresh_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     out.sets.update(parameter_info_sets(infos, ts))
     leaves = [i.name for i in infos if not i.name.endswith(".")]
     values: list[m.ParameterValueStruct] = []
+    if ctx.partial_path_values and leaves:
+        roots = [gpn_path] if gpn_path else sorted({i.name.split(".", 1)[0] + "." for i in infos})
+        resp = yield m.GetParameterValues(parameter_names=roots)
+        values = _expect(resp, m.GetParameterValuesResponse).parameter_list
+        leaves = []
     for i in range(0, len(leaves), ctx.gpv_batch_size):
         resp = yield m.GetParameterValues(parameter_names=leaves[i : i + ctx.gpv_batch_size])
         values += _expect(resp, m.GetParameterValuesResponse).parameter_list

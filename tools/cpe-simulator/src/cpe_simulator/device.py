@@ -275,6 +275,10 @@ class Device:
         out: list[m.ParameterValueStruct] = []
         for name in req.parameter_names:
             out.extend(self.value(p) for p in self._expand(name))
+        # TR-069: a password "when read, returns an empty string"
+        for i, p in enumerate(out):
+            if p.name.endswith("Password") and p.value:
+                out[i] = m.ParameterValueStruct(p.name, "", p.type)
         return m.GetParameterValuesResponse(out)
 
     def _SetParameterValues(self, req: m.SetParameterValues) -> m.Message:
