@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-import httpx
 import pytest
 from bson import ObjectId
 

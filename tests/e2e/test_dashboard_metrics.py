@@ -6,7 +6,6 @@ import importlib.util
 import re
 from pathlib import Path
 
-import httpx
 
 from acs_devstack.stack import Stack
 

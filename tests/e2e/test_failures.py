@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-import httpx
-import pytest
 from pymongo import MongoClient
 
 from acs_devstack.servers import mongo_uri

@@ -6,7 +6,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
 from pymongo import MongoClient
 
 from acs_devstack.servers import mongo_uri

@@ -204,7 +204,6 @@ async def _refresh(b, ctx):
 
 async def _add(b, ctx):
     name = _path(_need(b, "objectName"), "objectName")
-    prefix = name if name.endswith(".") else name + "."
     out: dict[str, Any] = {"objectName": name}
     if "parameterValues" in b:
         # names are relative to the new instance; its number is unknown, so types are checked by name only

@@ -31,6 +31,23 @@ def to_bson_value(value: Any) -> Any:
     return str(value)
 
 
+def jsonable(value: Any) -> Any:
+    """A parameter value for JSON (Kafka events, task results): dates as ISO text, bytes as base64."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def jsonable_tree(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: jsonable_tree(x) for k, x in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable_tree(x) for x in value]
+    return jsonable(value)
+
+
 def _safe_path(name: str) -> str | None:
     """A parameter path usable as a document path; None for names that are not."""
     if not name or name.startswith(".") or ".." in name or "$" in name or name.startswith("_"):

@@ -40,7 +40,7 @@ from cwmp.session import (
 
 from . import metrics
 from .config import Settings
-from .device_record import inform_update, now_utc
+from .device_record import inform_update, jsonable, jsonable_tree, now_utc
 from .outbound import Outbound
 from .replies import ReplySender
 from .store import Store
@@ -178,7 +178,7 @@ class SessionDriver:
         if EventCode.VALUE_CHANGE in s.event_codes and inform.parameter_list:
             await self.outbound.emit(ParameterChanges(
                 device_id=ev.device_id, timestamp=ev.received_at, source="inform",
-                changes=[{"name": p.name, "value": _jsonable(p.value), "type": p.type, "previous": None}
+                changes=[{"name": p.name, "value": jsonable(p.value), "type": p.type, "previous": None}
                          for p in inform.parameter_list]), ev.device_id)
         return futs
 
@@ -205,8 +205,8 @@ class SessionDriver:
             return m.GetRPCMethodsResponse(method_list=list(ACS_METHODS)), []
         if isinstance(msg, m.TransferComplete):
             return m.TransferCompleteResponse(), await self._transfer_done(s, msg.command_key, msg.fault,
-                                                                           {"startTime": _jsonable(msg.start_time),
-                                                                            "completeTime": _jsonable(msg.complete_time)})
+                                                                           {"startTime": jsonable(msg.start_time),
+                                                                            "completeTime": jsonable(msg.complete_time)})
         if isinstance(msg, m.DUStateChangeComplete):
             first_fault = next((r.fault for r in msg.results if r.fault.fault_code), m.FaultStruct())
             result = {"results": [{"uuid": r.uuid, "version": r.version, "currentState": r.current_state,
@@ -300,7 +300,7 @@ class SessionDriver:
         metrics.TASKS.labels(task.get("name", ""), status).inc()
         asyncio.ensure_future(self.outbound.emit(TaskResult(
             task_id=str(task["_id"]), device_id=device_id, name=task.get("name", ""), status=status,
-            timestamp=time.time(), fault=fault_doc, result=_jsonable_tree(result)), device_id))
+            timestamp=time.time(), fault=fault_doc, result=jsonable_tree(result)), device_id))
         return futs
 
     async def _start_task(self, s: DeviceSession, task: dict) -> tuple[m.Message | None, list[asyncio.Future]]:
@@ -473,20 +473,4 @@ class SessionDriver:
         return len(stale)
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, (bytes, bytearray)):
-        import base64
-
-        return base64.b64encode(v).decode()
-    return v
-
-
-def _jsonable_tree(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _jsonable_tree(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable_tree(x) for x in v]
-    return _jsonable(v)
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from cwmp import messages as m
 
-from .tasks import TaskArgumentError, TaskContext, TaskGen, TaskOutcome, _expect, _jsonable, _record_values
+from .device_record import jsonable
+from .tasks import TaskArgumentError, TaskContext, TaskGen, TaskOutcome, _expect, _record_values
 
 DIAGNOSTICS_COMPLETE = "8 DIAGNOSTICS COMPLETE"
 ROOTS = ("InternetGatewayDevice", "Device")
@@ -83,7 +84,7 @@ def _results(obj: str, params: list[m.ParameterValueStruct]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for p in params:
         if p.name.startswith(obj + "."):
-            out[p.name[len(obj) + 1:]] = _jsonable(p.value)
+            out[p.name[len(obj) + 1:]] = jsonable(p.value)
     return out
 
 
@@ -103,7 +104,7 @@ def _diagnostics(name: str) -> Callable[[dict, TaskContext, TaskOutcome], TaskGe
             params = _inputs(task, kind, obj)
             resp = yield m.SetParameterValues(parameter_list=params, parameter_key=ctx.task_id[:32])
             _expect(resp, m.SetParameterValuesResponse)
-            out.result = {"dataModel": root, "requested": {p.name: _jsonable(p.value) for p in params}}
+            out.result = {"dataModel": root, "requested": {p.name: jsonable(p.value) for p in params}}
             out.awaiting_event = DIAGNOSTICS_COMPLETE
             return
         resp = yield m.GetParameterValues(parameter_names=[obj + "."])

@@ -15,7 +15,7 @@ from typing import Any
 from cwmp import messages as m
 from cwmp.values import decode_value
 
-from .device_record import is_secret, parameter_info_sets, parameter_sets
+from .device_record import is_secret, jsonable, parameter_info_sets, parameter_sets
 
 TaskGen = Generator[m.Message, m.Message, None]
 
@@ -72,18 +72,9 @@ def _expect(resp: m.Message, cls: type) -> Any:
 
 def _record_values(out: TaskOutcome, ctx: TaskContext, params: list[m.ParameterValueStruct], source: str) -> None:
     out.sets.update(parameter_sets(params, ctx.now()))
-    out.changes.extend({"name": p.name, "value": None if is_secret(p.name) else _jsonable(p.value), "type": p.type,
+    out.changes.extend({"name": p.name, "value": None if is_secret(p.name) else jsonable(p.value), "type": p.type,
                         "previous": None} for p in params)
 
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, (bytes, bytearray)):
-        import base64
-
-        return base64.b64encode(v).decode()
-    return v
 
 
 def get_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
@@ -95,7 +86,7 @@ def get_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> Task
         resp = yield m.GetParameterValues(parameter_names=names[i : i + ctx.gpv_batch_size])
         values += _expect(resp, m.GetParameterValuesResponse).parameter_list
     _record_values(out, ctx, values, "getParameterValues")
-    out.result["parameterValues"] = [[p.name, _jsonable(p.value), p.type] for p in values]
+    out.result["parameterValues"] = [[p.name, jsonable(p.value), p.type] for p in values]
 
 
 def set_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:

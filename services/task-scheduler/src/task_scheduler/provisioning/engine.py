@@ -22,7 +22,7 @@ from typing import Any
 from cwmp import messages as m
 from cwmp.values import decode_value
 
-from ..device_record import parameter_sets, to_bson_value
+from ..device_record import jsonable, parameter_sets, to_bson_value
 from . import paths
 from .functions import DeviceView, ProvisionFunctionError, ProvisionFunctions
 from .presets import Declaration, Preset, PresetError, declaration
@@ -435,8 +435,8 @@ class ProvisionRun:
             previous = node.get("_value") if isinstance(node, dict) and p not in secret else None
             _set_node(self.doc, p, {"_value": to_bson_value(v), "_type": t, "_timestamp": ts, "_object": False})
             self._read.add(p)
-            self.outcome.changes.append({"name": p, "value": None if p in secret else _jsonable(v), "type": t,
-                                         "previous": _jsonable(previous)})
+            self.outcome.changes.append({"name": p, "value": None if p in secret else jsonable(v), "type": t,
+                                         "previous": jsonable(previous)})
         self.outcome.sets.update(parameter_sets(
             [m.ParameterValueStruct(p, v, t) for p, (v, t, _) in plan.sets.items() if p not in secret], ts))
         cred = self.pending_credentials
@@ -487,12 +487,3 @@ def _equal(have: Any, want: Any) -> bool:
         return _aware(have) == _aware(want)
     return have == to_bson_value(want)
 
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, datetime):
-        return v.isoformat()
-    if isinstance(v, (bytes, bytearray)):
-        import base64
-
-        return base64.b64encode(v).decode()
-    return v
