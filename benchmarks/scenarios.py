@@ -171,7 +171,7 @@ async def idle_cpu(stack: Stack, seconds: float) -> dict:
 async def first_contact(stack: Stack, model: DataModel, devices: int, concurrency: int) -> dict:
     cpes = make_cpes(stack, devices, "NEW", model)
     cpu0 = cpu(stack)
-    reports, elapsed = await _sessions(cpes, [], concurrency, None, once=True)
+    reports, elapsed = await _sessions(cpes, ["0 BOOTSTRAP", "1 BOOT"], concurrency, None, once=True)
     await asyncio.sleep(0.5)
     cpu1 = cpu(stack)
     ok = [r for r in reports if r.ok]

@@ -77,9 +77,9 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
     cpe = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="PROV0001")
     report = await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
     assert report.ok, report.error
-    # the whole data model learnt in two RPCs (names, then every value by partial path), then
-    # everything the defaults and presets need set at once: three RPCs for a full first contact
-    assert report.rpcs == ["GetParameterNames", "GetParameterValues", "SetParameterValues"]
+    # the whole data model learnt in one RPC (every value by the root's partial path), then
+    # everything the defaults and presets need set at once: two RPCs for a full first contact
+    assert report.rpcs == ["GetParameterValues", "SetParameterValues"]
     assert cpe.get(SSID1) == "acs-one"
     assert cpe.get("InternetGatewayDevice.ManagementServer.PeriodicInformInterval") == 1800  # the preset outweighs the default
     assert cpe.get("InternetGatewayDevice.ManagementServer.PeriodicInformEnable") is True
@@ -94,7 +94,7 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
 
     tr181 = SimulatedCpe(DataModel.load(TR181_MODEL), acs_url=prov_stack.cwmp_url(0), serial="PROV0181")
     report = await tr181.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
-    assert report.ok and report.rpcs == ["GetParameterNames", "GetParameterValues", "SetParameterValues"]  # the IGD preset resolves to nothing
+    assert report.ok and report.rpcs == ["GetParameterValues", "SetParameterValues"]  # the IGD preset resolves to nothing
     assert tr181.get("Device.ManagementServer.PeriodicInformInterval") == 3600
 
     # a preset change reaches the device at its next periodic Inform: one SetParameterValues

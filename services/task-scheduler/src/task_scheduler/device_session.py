@@ -40,11 +40,11 @@ from cwmp.session import (
 
 from . import metrics
 from .config import Settings
-from .device_record import inform_update, jsonable, jsonable_tree, now_utc
+from .device_record import data_model_root, inform_update, jsonable, jsonable_tree, now_utc
 from .outbound import Outbound
 from .replies import ReplySender
 from .store import Store
-from .tasks import TaskArgumentError, TaskContext, TaskRun
+from .tasks import TaskArgumentError, TaskContext, TaskRun, discover_data_model
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class SessionDriver:
         s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
         if EventCode.BOOTSTRAP in s.event_codes and self.s.bootstrap_discovery and self.s.bootstrap_defaults:
             # the whole data model, learnt afresh, before tasks and presets look at it
-            s.builtin.append({"_id": None, "name": "refreshObject", "objectName": "", "builtin": "discovery"})
+            s.builtin.append({"_id": None, "builtin": "discovery", "root": data_model_root(inform)})
         for code in _RESUMING_EVENTS.intersection(s.event_codes):
             if await self.store.wake_tasks(ev.device_id, code):
                 s.may_have_tasks = True
@@ -322,7 +322,7 @@ class SessionDriver:
             if untyped:
                 ctx.known_types = await self.store.device_types(s.device_id, untyped)
         try:
-            run = TaskRun(task, ctx)
+            run = TaskRun(task, ctx, kind=discover_data_model if task.get("builtin") == "discovery" else None)
             first = run.start()
         except (TaskArgumentError, KeyError, TypeError, ValueError) as e:
             return None, futs + self._finish_task(s.device_id, task, "fault", {}, local_fault=("invalid_arguments", str(e)))

@@ -137,6 +137,26 @@ def refresh_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     out.result["parameters"] = len(infos)
 
 
+def discover_data_model(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
+    """The ACS's own first-contact discovery: every value of the data model in one
+    GetParameterValues of the root's partial path. Object nodes are known from the names;
+    writability comes later from GetParameterNames where a task or preset needs it."""
+    root = task.get("root") or "InternetGatewayDevice"
+    resp = yield m.GetParameterValues(parameter_names=[f"{root}."])
+    values = _expect(resp, m.GetParameterValuesResponse).parameter_list
+    ts = ctx.now()
+    objects: set[str] = set()
+    for p in values:
+        parts = p.name.split(".")[:-1]
+        for i in range(1, len(parts) + 1):
+            objects.add(".".join(parts[:i]))
+    for obj in objects:
+        out.sets[f"{obj}._object"] = True
+        out.sets[f"{obj}._timestamp"] = ts
+    out.sets.update(parameter_sets(values, ts))
+    out.result["parameters"] = len(values)
+
+
 def get_parameter_names(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     path = task.get("parameterPath", "")
     if not isinstance(path, str):
@@ -336,8 +356,8 @@ TASK_KINDS: dict[str, Callable[[dict, TaskContext, TaskOutcome], TaskGen]] = {
 class TaskRun:
     """Drives one task's generator: ``start()`` and ``feed(response)`` give the next request or None."""
 
-    def __init__(self, task: dict, ctx: TaskContext) -> None:
-        kind = TASK_KINDS.get(task.get("name", ""))
+    def __init__(self, task: dict, ctx: TaskContext, kind: Callable[[dict, TaskContext, TaskOutcome], TaskGen] | None = None) -> None:
+        kind = kind or TASK_KINDS.get(task.get("name", ""))
         if kind is None:
             raise TaskArgumentError(f"unknown task name {task.get('name')!r}")
         self.task = task
