@@ -41,29 +41,46 @@ def codec_figures(short: bool) -> dict:
             "build_gpv_100_per_s": round(cc.rate(lambda: soap.build_message(gpv, id="42"), number * 2, rounds))}
 
 
+def _stack(**scheduler_env: str) -> Stack:
+    stack = Stack(partitions=4, gateway_env={"GATEWAY_MAX_INFLIGHT": "20000"}, scheduler_env=scheduler_env).start_servers()
+    stack.add_inventory()
+    stack.add_scheduler()
+    stack.add_gateway()
+    return stack
+
+
 async def run(short: bool) -> dict:
     n = (lambda full, small: small if short else full)
     model = DataModel.load(sc.IGD_MODEL)
     results: dict = {}
-    stack = Stack(partitions=4, gateway_env={"GATEWAY_MAX_INFLIGHT": "20000"}).start_servers()
+    # Stack 1: devices registered with their summary only (SCHEDULER_BOOTSTRAP_DISCOVERY=off), so
+    # device documents stay small: the steady state of periodic sessions, the reply hop, memory.
+    stack = _stack(SCHEDULER_BOOTSTRAP_DISCOVERY="off")
     try:
-        stack.add_inventory()
-        stack.add_scheduler()
-        stack.add_gateway()
-        print("stack up; running scenarios", flush=True)
+        print("stack up (summary discovery); running scenarios", flush=True)
         results["idle_cpu_percent"] = await sc.idle_cpu(stack, n(10, 3))
         print("idle", results["idle_cpu_percent"], flush=True)
         results["reply_hop_light"] = await sc.reply_hop_light(stack, model, sessions=n(300, 30))
         print("reply_hop_light", results["reply_hop_light"], flush=True)
         results["periodic"] = await sc.periodic(stack, model, devices=n(400, 40), concurrency=n(64, 8), duration_s=n(30, 4))
         print("periodic", results["periodic"], flush=True)
-        results["first_contact"] = await sc.first_contact(stack, model, devices=n(500, 20), concurrency=16)
-        print("first_contact", results["first_contact"], flush=True)
-        results["set_with_connection_request"] = await sc.set_with_connection_request(stack, model, devices=n(10, 2), operations=n(100, 6))
-        print("set_with_connection_request", results["set_with_connection_request"], flush=True)
         models = [DataModel.load(p) for p in sorted((sc.SHARED / "anlix-io_genieacs-sim" / "models").glob("*.csv"))[:4]]
         results["memory"] = await sc.memory(stack, models, devices=n(10000, 300), boot_within_s=n(30, 3))
         print("memory", results["memory"], flush=True)
+    finally:
+        stack.stop()
+    # Stack 2: the defaults (whole data model learnt at BOOTSTRAP): first contact, periodic
+    # sessions on devices with full documents, an operator's setParameterValues.
+    stack = _stack()
+    try:
+        print("stack up (full discovery); running scenarios", flush=True)
+        results["first_contact"] = await sc.first_contact(stack, model, devices=n(500, 20), concurrency=16)
+        print("first_contact", results["first_contact"], flush=True)
+        results["periodic_full_model"] = await sc.periodic(stack, model, devices=n(200, 20), concurrency=n(32, 8),
+                                                           duration_s=n(15, 3))
+        print("periodic_full_model", results["periodic_full_model"], flush=True)
+        results["set_with_connection_request"] = await sc.set_with_connection_request(stack, model, devices=n(10, 2), operations=n(100, 6))
+        print("set_with_connection_request", results["set_with_connection_request"], flush=True)
     finally:
         stack.stop()
     results["codec"] = codec_figures(short)

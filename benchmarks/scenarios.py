@@ -60,6 +60,28 @@ async def mongo_round_trips(stack: Stack) -> float:
     return total
 
 
+_PENDING = re.compile(r"^acs_scheduler_pending_writes ([0-9.e+]+)$", re.M)
+
+
+async def drain_writes(stack: Stack, timeout_s: float = 300.0) -> float:
+    """Wait until every scheduler's store writes are acknowledged; returns the seconds waited.
+
+    Sessions count as done only once their effects are stored: the scheduler answers a CPE
+    before its batched writes land, so a window that ends with a backlog would flatter the rate.
+    """
+    t0 = time.perf_counter()
+    async with httpx.AsyncClient() as c:
+        while time.perf_counter() - t0 < timeout_s:
+            pending = 0.0
+            for s in stack.schedulers:
+                m = _PENDING.search((await c.get(f"http://127.0.0.1:{s.admin_port}/metrics")).text)
+                pending += float(m.group(1)) if m else 0.0
+            if pending == 0:
+                break
+            await asyncio.sleep(0.1)
+    return time.perf_counter() - t0
+
+
 _BUCKET = re.compile(r'^acs_gateway_reply_hop_seconds_bucket\{le="([^"]+)"\} ([0-9.e+]+)$', re.M)
 
 
@@ -126,15 +148,16 @@ def make_cpes(stack: Stack, n: int, prefix: str, model: DataModel) -> list[Simul
 async def periodic(stack: Stack, model: DataModel, devices: int, concurrency: int, duration_s: float) -> dict:
     cpes = make_cpes(stack, devices, "PER", model)
     await _sessions(cpes, ["0 BOOTSTRAP", "1 BOOT"], concurrency, None, once=True)  # register them first
-    await asyncio.sleep(1)
+    await drain_writes(stack)
     hop0, cpu0, rt0 = await reply_hop_buckets(stack), cpu(stack), await mongo_round_trips(stack)
     reports, elapsed = await _sessions(cpes, ["2 PERIODIC"], concurrency, duration_s)
-    await asyncio.sleep(0.5)  # let batched writes land inside the window
+    drained = await drain_writes(stack)
+    elapsed += drained
     hop1, cpu1, rt1 = await reply_hop_buckets(stack), cpu(stack), await mongo_round_trips(stack)
     ok = [r for r in reports if r.ok]
     durations = [r.duration_s for r in ok]
     return {
-        "devices": devices, "concurrency": concurrency, "window_s": round(elapsed, 2),
+        "devices": devices, "concurrency": concurrency, "window_s": round(elapsed, 2), "write_drain_s": round(drained, 2),
         "sessions_ok": len(ok), "sessions_failed": len(reports) - len(ok),
         "sessions_per_s": round(len(ok) / elapsed, 1),
         "session_p50_ms": round(pct(durations, 50) * 1000, 2), "session_p99_ms": round(pct(durations, 99) * 1000, 2),
@@ -172,7 +195,7 @@ async def first_contact(stack: Stack, model: DataModel, devices: int, concurrenc
     cpes = make_cpes(stack, devices, "NEW", model)
     cpu0 = cpu(stack)
     reports, elapsed = await _sessions(cpes, ["0 BOOTSTRAP", "1 BOOT"], concurrency, None, once=True)
-    await asyncio.sleep(0.5)
+    elapsed += await drain_writes(stack)
     cpu1 = cpu(stack)
     ok = [r for r in reports if r.ok]
     rpcs = [len(r.rpcs) for r in ok]

@@ -201,6 +201,9 @@ BACKEND = Dashboard(
                       (Query(rate("acs_mongo_operation_duration_seconds_count", "op"), "{{op}}"),), unit="ops"),
                 Panel("Device updates per bulk write", "How many device updates each bulk write carried.",
                       percentiles("acs_scheduler_write_batch_size")),
+                Panel("Writes waiting for MongoDB", "Store writes queued or in flight per scheduler; at "
+                      "SCHEDULER_MAX_PENDING_WRITES the scheduler stops taking events (Kafka lag grows).",
+                      (Query("sum by (instance) (acs_scheduler_pending_writes)", "{{instance}}"),)),
                 Panel("NBI requests by status", "Northbound API calls per second, by HTTP status.",
                       (Query(rate("acs_nbi_requests_total", "status"), "{{status}}"),), unit="reqps"),
             ),

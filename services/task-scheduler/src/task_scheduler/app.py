@@ -41,7 +41,7 @@ class Scheduler:
             max_iterations=settings.provision_max_iterations, gpv_batch_size=settings.gpv_batch_size,
             provisions_dir=settings.provisions_dir, function_timeout_s=settings.provision_function_timeout_s), db[PRESETS])
         self.driver = SessionDriver(settings, self.store, self.replies, self.outbound, provisioner=self.provisioner)
-        self.consumer = SessionConsumer(settings, self.driver)
+        self.consumer = SessionConsumer(settings, self.driver, self.writer)
         self._run_task: asyncio.Task | None = None
 
     async def start(self) -> None:

@@ -17,6 +17,7 @@ class Settings:
     heartbeat_interval_ms: int = 1000
     write_batch_ms: float = 5.0
     write_batch_max: int = 500
+    max_pending_writes: int = 5000
     max_task_attempts: int = 3
     max_rpcs_per_session: int = 256
     session_idle_timeout_s: float = 120.0
@@ -48,6 +49,7 @@ class Settings:
             heartbeat_interval_ms=int(e.get("SCHEDULER_KAFKA_HEARTBEAT_MS", "1000")),
             write_batch_ms=float(e.get("SCHEDULER_WRITE_BATCH_MS", "5")),
             write_batch_max=int(e.get("SCHEDULER_WRITE_BATCH_MAX", "500")),
+            max_pending_writes=int(e.get("SCHEDULER_MAX_PENDING_WRITES", "5000")),
             max_task_attempts=int(e.get("SCHEDULER_MAX_TASK_ATTEMPTS", "3")),
             max_rpcs_per_session=int(e.get("SCHEDULER_MAX_RPCS_PER_SESSION", "256")),
             session_idle_timeout_s=float(e.get("SCHEDULER_SESSION_IDLE_TIMEOUT_S", "120")),

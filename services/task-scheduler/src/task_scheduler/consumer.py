@@ -46,10 +46,11 @@ class _Rebalance(ConsumerRebalanceListener):
 
 
 class SessionConsumer:
-    def __init__(self, settings: Settings, driver: SessionDriver) -> None:
+    def __init__(self, settings: Settings, driver: SessionDriver, writer=None) -> None:
         self.s = settings
         self.driver = driver
         self.tracker = OffsetTracker()
+        self.writer = writer  # back-pressure: stop taking events while the database lags behind
         self.consumer: AIOKafkaConsumer = None  # type: ignore[assignment]  # made in start(): needs the loop
         self._queues: dict[str, deque] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -83,6 +84,10 @@ class SessionConsumer:
         housekeeping = asyncio.create_task(self._housekeeping())
         try:
             while self._running:
+                # When the database falls behind, stop taking events: Kafka keeps them (lag grows,
+                # gateways answer later, CPEs slow down) instead of this process's memory.
+                while self.writer is not None and self.writer.pending > self.s.max_pending_writes:
+                    await asyncio.sleep(0.01)
                 try:
                     batches = await self.consumer.getmany(timeout_ms=200)
                 except KafkaError as e:

@@ -59,6 +59,7 @@ class BatchWriter:
         self._max_delay = max_delay_s
         self._ops: dict[str, list[tuple[Any, asyncio.Future]]] = {}
         self._count = 0
+        self.pending = 0  # submitted, not yet acknowledged by the database
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -78,8 +79,15 @@ class BatchWriter:
         fut = asyncio.get_running_loop().create_future()
         self._ops.setdefault(collection, []).append((op, fut))
         self._count += 1
+        self.pending += 1
+        metrics.PENDING_WRITES.set(self.pending)
+        fut.add_done_callback(self._written)
         self._wake.set()
         return fut
+
+    def _written(self, _fut: asyncio.Future) -> None:
+        self.pending -= 1
+        metrics.PENDING_WRITES.set(self.pending)
 
     async def _run(self) -> None:
         while True:
@@ -190,11 +198,21 @@ class Store:
             self._watch_task.cancel()
 
     async def _watch(self) -> None:
-        """Keep ``pending_devices`` current from the tasks collection's change stream."""
+        """Keep ``pending_devices`` current from the tasks collection's change stream.
+
+        While the stream is down (database restarting or overloaded) the last known set stays in
+        use rather than sending every session to the database; on reconnect the set is reloaded,
+        so a task inserted meanwhile is found at that device's next session (connection
+        requests, the usual way tasks are hurried, always look).
+        """
         pipeline = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}]
+        first = True
         while True:
             try:
                 async with await self.db[TASKS].watch(pipeline, full_document="updateLookup") as stream:
+                    if not first:
+                        self.pending_devices |= set(await self.db[TASKS].distinct("device", {"status": "pending"}))
+                    first = False
                     self.watch_ok = True
                     async for change in stream:
                         doc = change.get("fullDocument") or {}
@@ -202,13 +220,13 @@ class Store:
                             self.pending_devices.add(doc["device"])
             except asyncio.CancelledError:
                 raise
-            except Exception as e:  # the stream broke (server restart...): sessions read tasks meanwhile
+            except Exception as e:
                 self.watch_ok = False
                 log.warning("tasks change stream interrupted: %s", e)
                 await asyncio.sleep(1.0)
 
     def may_have_tasks(self, device_id: str) -> bool:
-        return not self.watch_ok or device_id in self.pending_devices
+        return device_id in self.pending_devices
 
     async def pending_tasks(self, device_id: str) -> list[dict]:
         t0 = time.perf_counter()
