@@ -77,3 +77,22 @@ async def test_broker_down_gives_503_and_nothing_is_lost(http):
         assert dev["_lastBoot"]
     finally:
         st.stop()
+
+
+async def test_services_stop_promptly_when_the_broker_is_gone():
+    import os
+    import signal
+    import time
+
+    st = Stack(partitions=2).start_servers()
+    try:
+        sched = st.add_scheduler()
+        gw = st.add_gateway()
+        st.kafka.kill()
+        for svc in (sched, gw):
+            t0 = time.monotonic()
+            os.killpg(svc.proc.pid, signal.SIGTERM)
+            svc.proc.wait(timeout=40)
+            assert time.monotonic() - t0 < 40, f"{svc.name} took too long to stop"
+    finally:
+        st.stop()
