@@ -45,43 +45,14 @@ def parse_json(raw: str | None, what: str) -> Any:
         raise bad_request(f"{what} is not valid JSON", str(e)) from None
 
 
+from acs_contracts.query_values import alternatives, number  # noqa: E402
+
 # --- value conversion ---------------------------------------------------------------------------
-
-def _number(s: str) -> int | float | None:
-    try:
-        return int(s)
-    except ValueError:
-        pass
-    try:
-        f = float(s)
-    except ValueError:
-        return None
-    return f if f == f and f not in (float("inf"), float("-inf")) else None
-
-
-def _alternatives(v: Any) -> list[Any]:
-    """Typed values a GenieACS query value also matches: "5" -> 5, "true" -> True, ISO -> date."""
-    alts = [v]
-    if isinstance(v, str):
-        n = _number(v)
-        if n is not None:
-            alts.append(n)
-        if v in ("true", "false"):
-            alts.append(v == "true")
-        d = parse_date(v) if n is None else None
-        if d is not None:
-            alts.append(d)
-    elif isinstance(v, bool):
-        alts.append("true" if v else "false")
-    elif isinstance(v, (int, float)):
-        alts.append(str(v))
-    return alts
-
 
 def _ranged(v: Any) -> Any:
     """The one typed value a range operator compares with."""
     if isinstance(v, str):
-        n = _number(v)
+        n = number(v)
         if n is not None:
             return n
         d = parse_date(v)
@@ -151,7 +122,7 @@ class _Translator:
 
     def _equal(self, v: Any, kind: str) -> Any:
         if kind == "param" and not isinstance(v, (list, dict)) and v is not None:
-            alts = _alternatives(v)
+            alts = alternatives(v)
             return {"$in": alts} if len(alts) > 1 else v
         return self._convert(v, kind)
 
@@ -162,7 +133,7 @@ class _Translator:
                 raise bad_request(f"operator {op} is not allowed", sorted(FIELD_OPS | LOGICAL))
             if op in ("$eq", "$ne"):
                 if kind == "param" and not isinstance(v, (list, dict)) and v is not None:
-                    alts = _alternatives(v)
+                    alts = alternatives(v)
                     if len(alts) > 1:
                         expr["$in" if op == "$eq" else "$nin"] = alts
                         continue
@@ -175,7 +146,7 @@ class _Translator:
                 if not isinstance(v, list):
                     raise bad_request(f"{op} needs an array", v)
                 if kind == "param" and op != "$all":
-                    expr[op] = [a for x in v for a in _alternatives(x)]
+                    expr[op] = [a for x in v for a in alternatives(x)]
                 else:
                     expr[op] = [self._convert(x, kind) for x in v]
             elif op == "$exists":

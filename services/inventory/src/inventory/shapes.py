@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from acs_contracts.query_values import parse_date  # noqa: F401  (the NBI's date parsing, shared)
+
 import base64
 import re
 from collections.abc import Mapping
@@ -40,24 +42,6 @@ def to_json(value: Any) -> Any:
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(to_json(value))
-
-
-def parse_date(value: Any) -> datetime | None:
-    """ISO 8601, GenieACS's "2017-12-11 13:16:23 +0000", or epoch milliseconds; None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
-    if not isinstance(value, str) or not value[:4].isdigit():
-        return None
-    text = value.strip().replace("Z", "+00:00")
-    for candidate in (text, text.replace(" +", "+").replace(" -", "-")):
-        try:
-            dt = datetime.fromisoformat(candidate)
-        except ValueError:
-            continue
-        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
-    return None
 
 
 def valid_path(path: Any, *, partial: bool = True, allow_empty: bool = False) -> bool:

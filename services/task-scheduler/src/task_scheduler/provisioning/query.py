@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from acs_contracts.query_values import alternatives, number, parse_date
+
 LOGICAL = {"$and", "$or", "$nor"}
 OPERATORS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$regex", "$options", "$not"}
 MAX_DEPTH = 16
@@ -49,45 +51,6 @@ def _field_values(doc: dict, key: str) -> tuple[list[Any], bool]:
     return [], False
 
 
-def _number(s: str) -> int | float | None:
-    try:
-        return int(s)
-    except ValueError:
-        try:
-            f = float(s)
-        except ValueError:
-            return None
-        return f if f == f else None
-
-
-def _date(s: str) -> datetime | None:
-    if not s[:4].isdigit():
-        return None
-    try:
-        d = datetime.fromisoformat(s.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return d if d.tzinfo else d.replace(tzinfo=timezone.utc)
-
-
-def _alternatives(v: Any) -> list[Any]:
-    alts = [v]
-    if isinstance(v, str):
-        n = _number(v)
-        if n is not None:
-            alts.append(n)
-        if v in ("true", "false"):
-            alts.append(v == "true")
-        d = _date(v) if n is None else None
-        if d is not None:
-            alts.append(d)
-    elif isinstance(v, bool):
-        alts.append("true" if v else "false")
-    elif isinstance(v, (int, float)):
-        alts.append(str(v))
-    return alts
-
-
 def _aware(v: Any) -> Any:
     if isinstance(v, datetime) and v.tzinfo is None:
         return v.replace(tzinfo=timezone.utc)
@@ -111,10 +74,10 @@ def _comparable(a: Any, b: Any) -> bool:
 
 def _ranged(v: Any) -> Any:
     if isinstance(v, str):
-        n = _number(v)
+        n = number(v)
         if n is not None:
             return n
-        d = _date(v)
+        d = parse_date(v)
         if d is not None:
             return d
     return v
@@ -134,7 +97,7 @@ def _compare(op: str, value: Any, target: Any) -> bool:
 
 
 def _equal_any(values: list[Any], target: Any) -> bool:
-    alts = _alternatives(target) if not isinstance(target, (list, dict)) else [target]
+    alts = alternatives(target) if not isinstance(target, (list, dict)) else [target]
     return any(_same(v, a) for v in values for a in alts)
 
 
