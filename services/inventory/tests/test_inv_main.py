@@ -1,4 +1,4 @@
-"""``acs-inventory`` as the lead starts it: a subprocess configured by environment variables."""
+"""``acs-inventory`` as the local stack and the containers start it: a subprocess configured by environment variables."""
 
 from __future__ import annotations
 
