@@ -6,6 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -21,6 +22,28 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "/tests/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+
+
+@contextmanager
+def full_stack(**scheduler_env: str) -> Iterator[Stack]:
+    """Broker, database, inventory (NBI), one scheduler and one gateway, stopped afterwards."""
+    st = Stack(partitions=2, scheduler_env=scheduler_env).start_servers()
+    try:
+        st.add_inventory()
+        st.add_scheduler()
+        st.add_gateway()
+        yield st
+    finally:
+        st.stop()
+
+
+@contextmanager
+def inventory_db(st: Stack):
+    client = MongoClient(mongo_uri(st.mongo.port))
+    try:
+        yield client.acs
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,10 @@ import json
 
 import httpx
 import pytest
-from pymongo import MongoClient
 
-from acs_devstack.servers import mongo_uri
-from acs_devstack.stack import Stack
 from cpe_simulator import DataModel, SimulatedCpe
 
-from .conftest import SHARED_MODELS, eventually
+from .conftest import SHARED_MODELS, eventually, full_stack, inventory_db
 
 IGD = "InternetGatewayDevice"
 SERIAL = "NBI0001"
@@ -24,21 +21,14 @@ MODEL = SHARED_MODELS / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8
 
 @pytest.fixture(scope="module")
 def nbi_stack():
-    st = Stack(partitions=2).start_servers()
-    try:
-        st.add_inventory()
-        st.add_scheduler()
-        st.add_gateway()
+    with full_stack() as st:
         yield st
-    finally:
-        st.stop()
 
 
 @pytest.fixture(scope="module")
 def nbi_db(nbi_stack):
-    c = MongoClient(mongo_uri(nbi_stack.mongo.port))
-    yield c.acs
-    c.close()
+    with inventory_db(nbi_stack) as db:
+        yield db
 
 
 @pytest.fixture(scope="module")

@@ -10,13 +10,11 @@ import json
 
 import httpx
 import pytest
-from pymongo import MongoClient
 
-from acs_devstack.servers import mongo_uri
 from acs_devstack.stack import Stack
 from cpe_simulator import DataModel, Fleet, SimulatedCpe
 
-from .conftest import SHARED_MODELS, eventually
+from .conftest import SHARED_MODELS, eventually, full_stack, inventory_db
 
 IGD_MODEL = SHARED_MODELS / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
 TR181_MODEL = SHARED_MODELS / "anlix-io_genieacs-sim" / "models" / "device-1C61B4-EX220-2226469000523.csv"
@@ -29,23 +27,15 @@ def prov_stack(tmp_path_factory):
     functions = tmp_path_factory.mktemp("provisions")
     (functions / "spin.py").write_text("def provision(device, args):\n    while True:\n        pass\n")
     (functions / "broken.py").write_text("def provision(device, args):\n    return 1 / 0\n")
-    st = Stack(partitions=2, scheduler_env={
-        "SCHEDULER_PERIODIC_INFORM_INTERVAL_S": "3600", "SCHEDULER_PROVISIONS_DIR": str(functions),
-        "SCHEDULER_PROVISION_FUNCTION_TIMEOUT_S": "0.3"}).start_servers()
-    try:
-        st.add_inventory()
-        st.add_scheduler()
-        st.add_gateway()
+    with full_stack(SCHEDULER_PERIODIC_INFORM_INTERVAL_S="3600", SCHEDULER_PROVISIONS_DIR=str(functions),
+                    SCHEDULER_PROVISION_FUNCTION_TIMEOUT_S="0.3") as st:
         yield st
-    finally:
-        st.stop()
 
 
 @pytest.fixture(scope="module")
 def prov_db(prov_stack):
-    c = MongoClient(mongo_uri(prov_stack.mongo.port))
-    yield c.acs
-    c.close()
+    with inventory_db(prov_stack) as db:
+        yield db
 
 
 @pytest.fixture

@@ -60,3 +60,15 @@ def alternatives(v: Any) -> list[Any]:
     elif isinstance(v, (int, float)):
         alts.append(str(v))
     return alts
+
+
+def ranged(v: Any) -> Any:
+    """The one typed value a range operator ($gt, $lt, ...) compares with: a number, else a date, else v."""
+    if isinstance(v, str):
+        n = number(v)
+        if n is not None:
+            return n
+        d = parse_date(v)
+        if d is not None:
+            return d
+    return v

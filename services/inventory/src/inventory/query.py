@@ -16,8 +16,11 @@ from typing import Any
 import orjson
 from bson import ObjectId
 
+from acs_contracts.query_values import alternatives, parse_date, ranged
+
 from .errors import ApiError, bad_request
-from .shapes import parse_date, valid_path
+
+from .shapes import valid_path
 
 LOGICAL = {"$and", "$or", "$nor"}
 FIELD_OPS = {
@@ -45,21 +48,8 @@ def parse_json(raw: str | None, what: str) -> Any:
         raise bad_request(f"{what} is not valid JSON", str(e)) from None
 
 
-from acs_contracts.query_values import alternatives, number  # noqa: E402
 
 # --- value conversion ---------------------------------------------------------------------------
-
-def _ranged(v: Any) -> Any:
-    """The one typed value a range operator compares with."""
-    if isinstance(v, str):
-        n = number(v)
-        if n is not None:
-            return n
-        d = parse_date(v)
-        if d is not None:
-            return d
-    return v
-
 
 def _as_date(v: Any) -> Any:
     d = parse_date(v) if isinstance(v, str) else None
@@ -141,7 +131,7 @@ class _Translator:
             elif op in RANGE_OPS:
                 if isinstance(v, (dict, list)):
                     raise bad_request(f"{op} needs a scalar", v)
-                expr[op] = _ranged(v) if kind == "param" else self._convert(v, kind)
+                expr[op] = ranged(v) if kind == "param" else self._convert(v, kind)
             elif op in LIST_OPS:
                 if not isinstance(v, list):
                     raise bad_request(f"{op} needs an array", v)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
-from acs_contracts.query_values import alternatives, number, parse_date
+from acs_contracts.query_values import alternatives, ranged
 
 LOGICAL = {"$and", "$or", "$nor"}
 OPERATORS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$regex", "$options", "$not"}
@@ -72,17 +72,6 @@ def _comparable(a: Any, b: Any) -> bool:
     return type(_aware(a)) is type(_aware(b)) and isinstance(a, (str, datetime))
 
 
-def _ranged(v: Any) -> Any:
-    if isinstance(v, str):
-        n = number(v)
-        if n is not None:
-            return n
-        d = parse_date(v)
-        if d is not None:
-            return d
-    return v
-
-
 def _compare(op: str, value: Any, target: Any) -> bool:
     value, target = _aware(value), _aware(target)
     if not _comparable(value, target):
@@ -119,7 +108,7 @@ def _ops(cond: dict, depth: int) -> Callable[[list[Any], bool], bool]:
         elif op in ("$gt", "$gte", "$lt", "$lte"):
             if isinstance(arg, (dict, list)):
                 raise QueryError(f"{op} needs a scalar")
-            target = _ranged(arg)
+            target = ranged(arg)
             tests.append(lambda vs, ex, o=op, t=target: any(_compare(o, v, t) for v in vs))
         elif op in ("$in", "$nin"):
             if not isinstance(arg, list):
