@@ -19,7 +19,6 @@ class ReplyListener:
     def __init__(self) -> None:
         self._waiting: dict[str, asyncio.Future[Reply]] = {}
         self._server: asyncio.base_events.Server | None = None
-        self.connections = 0
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._serve, host, port)
@@ -48,7 +47,6 @@ class ReplyListener:
         return True
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
         decoder = FrameDecoder()
         try:
             while data := await reader.read(65536):
@@ -57,5 +55,4 @@ class ReplyListener:
         except (ConnectionError, ValueError) as e:
             log.warning("reply channel connection dropped: %s", e)
         finally:
-            self.connections -= 1
             writer.close()

@@ -69,20 +69,6 @@ def parse_authorization(header: str) -> tuple[str, dict[str, str] | str] | None:
     return None
 
 
-def username_of(header: str | None) -> str | None:
-    if not header:
-        return None
-    parsed = parse_authorization(header)
-    if parsed is None:
-        return None
-    scheme, data = parsed
-    if scheme == "basic":
-        assert isinstance(data, str)
-        return data.split(":", 1)[0]
-    assert isinstance(data, dict)
-    return data.get("username")
-
-
 def _md5(s: str) -> str:
     return hashlib.md5(s.encode("utf-8")).hexdigest()
 

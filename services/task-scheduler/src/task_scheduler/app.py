@@ -100,7 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> dict:
         prov = sched.provisioner
-        return {"status": "ok", "sessions": len(sched.driver.sessions),
+        return {"status": "ok", "sessions": len(sched.driver.sessions), "tasks_change_stream": sched.store.watch_ok,
                 "presets": {"loaded": len(prov.presets), "rejected": prov.rejected, "generation": prov.generation}}
 
     @app.get("/readyz")

@@ -56,7 +56,6 @@ class SessionConsumer:
         self._tasks: set[asyncio.Task] = set()
         self._running = False
         self._lag_labels: set[str] = set()
-        self.started = False
         self.assigned_once = False
 
     async def start(self) -> None:
@@ -70,7 +69,6 @@ class SessionConsumer:
         )
         await self.consumer.start()
         self.consumer.subscribe([SESSION_EVENTS], listener=_Rebalance(self))
-        self.started = True
 
     async def stop(self) -> None:
         self._running = False

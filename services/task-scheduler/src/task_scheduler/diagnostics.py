@@ -109,7 +109,7 @@ def _diagnostics(name: str) -> Callable[[dict, TaskContext, TaskOutcome], TaskGe
             return
         resp = yield m.GetParameterValues(parameter_names=[obj + "."])
         values = _expect(resp, m.GetParameterValuesResponse).parameter_list
-        _record_values(out, ctx, values, name)
+        _record_values(out, ctx, values)
         results = _results(obj, values)
         out.result = {**(task.get("result") or {}), "dataModel": root, "diagnosticsState": results.get("DiagnosticsState"),
                       "results": results}

@@ -16,4 +16,5 @@ REPLY_SECONDS = Histogram("acs_scheduler_reply_seconds", "Event consumed to repl
 MONGO_OP = Histogram("acs_mongo_operation_duration_seconds", "MongoDB round trips", ["op"], buckets=_FAST)
 WRITE_BATCH = Histogram("acs_scheduler_write_batch_size", "Device updates per bulk write",
                         buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000))
+OUTBOUND_DROPPED = Counter("acs_scheduler_outbound_dropped_total", "Outbound topic messages dropped (queue full or broker error)")
 PENDING_WRITES = Gauge("acs_scheduler_pending_writes", "Store writes queued or in flight, not yet acknowledged")

@@ -16,6 +16,8 @@ from aiokafka import AIOKafkaProducer
 from acs_contracts.kafka_client import kafka_common_kwargs
 from acs_contracts.kafka_topics import TopicMessage
 
+from . import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -25,7 +27,6 @@ class Outbound:
         self._producer: AIOKafkaProducer | None = None
         self._queue: asyncio.Queue[tuple[TopicMessage, str]] = asyncio.Queue(max_queue)
         self._pump_task: asyncio.Task | None = None
-        self.dropped = 0
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(**self._kw, acks=1, linger_ms=5, enable_idempotence=False)
@@ -43,7 +44,7 @@ class Outbound:
         try:
             self._queue.put_nowait((msg, key))
         except asyncio.QueueFull:
-            self.dropped += 1
+            metrics.OUTBOUND_DROPPED.inc()
 
     async def _pump(self) -> None:
         assert self._producer is not None
@@ -55,9 +56,9 @@ class Outbound:
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # never let reporting break the scheduler
-                self.dropped += 1
+                metrics.OUTBOUND_DROPPED.inc()
                 log.warning("outbound %s dropped: %s", msg.TOPIC, e)
 
     def _done(self, fut) -> None:
         if fut.cancelled() or fut.exception() is not None:
-            self.dropped += 1
+            metrics.OUTBOUND_DROPPED.inc()

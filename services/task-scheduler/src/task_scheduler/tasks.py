@@ -70,7 +70,7 @@ def _expect(resp: m.Message, cls: type) -> Any:
     return resp
 
 
-def _record_values(out: TaskOutcome, ctx: TaskContext, params: list[m.ParameterValueStruct], source: str) -> None:
+def _record_values(out: TaskOutcome, ctx: TaskContext, params: list[m.ParameterValueStruct]) -> None:
     out.sets.update(parameter_sets(params, ctx.now()))
     out.changes.extend({"name": p.name, "value": None if is_secret(p.name) else jsonable(p.value), "type": p.type,
                         "previous": None} for p in params)
@@ -85,7 +85,7 @@ def get_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> Task
     for i in range(0, len(names), ctx.gpv_batch_size):
         resp = yield m.GetParameterValues(parameter_names=names[i : i + ctx.gpv_batch_size])
         values += _expect(resp, m.GetParameterValuesResponse).parameter_list
-    _record_values(out, ctx, values, "getParameterValues")
+    _record_values(out, ctx, values)
     out.result["parameterValues"] = [[p.name, jsonable(p.value), p.type] for p in values]
 
 
@@ -102,7 +102,7 @@ def set_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> Task
         structs.append(m.ParameterValueStruct(name=name, value=_coerce(value, xsd_type), type=xsd_type))
     resp = yield m.SetParameterValues(parameter_list=structs, parameter_key=ctx.task_id[:32])
     out.result["status"] = _expect(resp, m.SetParameterValuesResponse).status
-    _record_values(out, ctx, structs, "setParameterValues")
+    _record_values(out, ctx, structs)
 
 
 def refresh_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
@@ -133,7 +133,7 @@ def refresh_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     for i in range(0, len(leaves), ctx.gpv_batch_size):
         resp = yield m.GetParameterValues(parameter_names=leaves[i : i + ctx.gpv_batch_size])
         values += _expect(resp, m.GetParameterValuesResponse).parameter_list
-    _record_values(out, ctx, values, "refreshObject")
+    _record_values(out, ctx, values)
     out.result["parameters"] = len(infos)
 
 
