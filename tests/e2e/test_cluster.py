@@ -35,6 +35,36 @@ async def test_periodic_session_updates_the_device(stack, db, http):
     assert "_lastInform" in dev and "_registered" in dev
 
 
+async def test_repeated_informs_touch_only_the_last_informs_document(stack, db, http):
+    """A periodic Inform that says nothing new rewrites only the device's small last_informs
+    document; one with a new value (or BOOT) writes the device document too."""
+    device = "202BC1-BM632w-REPEAT1"
+    cpe = ScriptedCpe("REPEAT1", [stack.cwmp_url(0)])
+    uptime = f"{ROOT}.DeviceInfo.X_Counter"
+    await cpe.inform(http, ["1 BOOT"], params={uptime: (1, "xsd:unsignedInt")})
+    assert (await cpe.empty(http)).status == 204
+    first = await eventually(lambda: db.devices.find_one({"_id": device}))
+    for _ in range(2):
+        await cpe.inform(http, ["2 PERIODIC"], params={uptime: (1, "xsd:unsignedInt")})
+        assert (await cpe.empty(http)).status == 204
+    last = await eventually(lambda: db.last_informs.find_one({"_id": device, "_acs.lastEvents": ["2 PERIODIC"],
+                                                              "_lastInform": {"$gt": first["_lastInform"]}}))
+    unchanged = db.devices.find_one({"_id": device})
+    assert unchanged["_lastInform"] == first["_lastInform"] and unchanged["_acs"]["lastEvents"] == ["1 BOOT"]
+    assert unchanged[ROOT]["DeviceInfo"]["X_Counter"]["_timestamp"] == first[ROOT]["DeviceInfo"]["X_Counter"]["_timestamp"]
+    await cpe.inform(http, ["2 PERIODIC"], params={uptime: (2, "xsd:unsignedInt")})
+    assert (await cpe.empty(http)).status == 204
+    changed = await eventually(lambda: db.devices.find_one({"_id": device, f"{uptime}._value": 2}))
+    assert changed["_lastInform"] > last["_lastInform"] and changed["_acs"]["lastEvents"] == ["2 PERIODIC"]
+    assert changed["_acs"]["informHash"] != first["_acs"]["informHash"]
+    # a device document deleted behind the scheduler's back comes back at the next Inform
+    db.devices.delete_one({"_id": device})
+    await cpe.inform(http, ["2 PERIODIC"], params={uptime: (2, "xsd:unsignedInt")})
+    assert (await cpe.empty(http)).status == 204
+    back = await eventually(lambda: db.devices.find_one({"_id": device}))
+    assert back["_deviceId"]["_SerialNumber"] == "REPEAT1" and back[ROOT]["DeviceInfo"]["X_Counter"]["_value"] == 2
+
+
 async def test_bootstrap_relearns_the_data_model(stack, db, http):
     cpe = ScriptedCpe("BOOT1", [stack.cwmp_url(0)])
     await cpe.inform(http, ["1 BOOT"], params={f"{ROOT}.X_Old.Value": ("stale", "xsd:string")})

@@ -139,3 +139,25 @@ async def test_delete_device_removes_its_tasks_and_faults(nbi, runtime):
     assert await runtime.db.tasks.count_documents({"device": "AAAAAA-Gone-1"}) == 0
     assert await runtime.db.faults.count_documents({"device": "AAAAAA-Gone-1"}) == 0
     assert (await nbi.delete("/devices/AAAAAA-Gone-1", headers=ADMIN)).status_code == 404
+
+
+async def test_last_contact_comes_from_last_informs(nbi, runtime, devices):
+    """A periodic Inform that repeats the last one rewrites only last_informs: the NBI shows and
+    queries the exact last contact from there, and judges documents without a twin on their own."""
+    older = devices[IDS[1]]["_lastInform"]  # 10 days ago in the device document
+    recent = older + timedelta(days=9, hours=12)
+    await runtime.db.devices.update_one({"_id": IDS[1]}, {"$set": {"_acs.informHash": "h1", "_acs.lastEvents": ["1 BOOT"]}})
+    await runtime.db.last_informs.insert_one({"_id": IDS[1], "_lastInform": recent, "_acs": {"lastEvents": ["2 PERIODIC"]}})
+    try:
+        cutoff = iso(recent - timedelta(hours=1))
+        got = await query(nbi, {"_lastInform": {"$gt": cutoff}}, projection="_id,_lastInform,_acs")
+        assert sorted(d["_id"] for d in got) == [IDS[0], IDS[1], IDS[3]]
+        twin = next(d for d in got if d["_id"] == IDS[1])
+        assert twin["_lastInform"] == iso(recent) and twin["_acs"]["lastEvents"] == ["2 PERIODIC"]
+        got = await query(nbi, {"$or": [{"_acs.lastEvents": "2 PERIODIC"}, {"_tags": "nothing"}]}, projection="_id")
+        assert [d["_id"] for d in got] == [IDS[1]]
+        got = await query(nbi, {"_lastInform": {"$lt": cutoff}}, projection="_id,_tags")
+        assert [d["_id"] for d in got] == [IDS[2]] and "_lastInform" not in got[0]
+    finally:
+        await runtime.db.last_informs.delete_one({"_id": IDS[1]})
+        await runtime.db.devices.update_one({"_id": IDS[1]}, {"$unset": {"_acs": ""}})

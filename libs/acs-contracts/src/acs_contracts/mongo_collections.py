@@ -7,7 +7,7 @@ devices (``_id`` = device id, see ``device_id.py``), GenieACS 1.2 shape so NBI u
       "_registered": <date>, "_lastInform": <date>, "_lastBoot": <date>, "_lastBootstrap": <date>,
       "_tags": ["lab", ...],
       "_acs": {"cwmpVersion": "1.4", "cwmpNs": "urn:dslforum-org:cwmp-1-2", "sourceIp": "...",
-               "lastEvents": ["2 PERIODIC"], "sessionId": "..."},
+               "lastEvents": ["2 PERIODIC"], "informHash": "..."},
       # the parameter tree, nested by path segment; leaves and objects carry attributes:
       "InternetGatewayDevice": {"_object": true, "_writable": false, "_timestamp": <date>,
          "DeviceInfo": {"_object": true,
@@ -34,6 +34,19 @@ faults (``_id`` = "<device>:<channel>"), GenieACS shape:
     {"_id", "device", "channel": "task_<id>" | "<preset channel>", "timestamp", "code", "message",
      "detail", "retries"}
 
+  ``_lastInform`` and ``_acs.lastEvents`` here are those of the last Inform that *changed* the
+  document (BOOT, BOOTSTRAP, or new values, address or identity: ``_acs.informHash`` is the digest
+  of what it said); a periodic Inform that repeats the last one leaves the document alone, and the
+  parameters' ``_timestamp`` is when their value was last written. The exact time of the last
+  contact is in last_informs; the NBI shows and queries that one.
+
+last_informs (``_id`` = device id): what changes on every session, kept in a document small enough
+  to rewrite cheaply at every Inform (rewriting a whole data model per periodic session is what
+  limits an ACS's database):
+    {"_id", "_lastInform": <date>, "_acs": {"lastEvents": ["2 PERIODIC"]}}
+  The NBI overlays these fields on the device documents it returns and answers queries on them
+  from here (``HOT_DEVICE_FIELDS``).
+
 credentials (``_id`` = device id): secrets kept out of the device document so the NBI never
   shows them: {"cpe": {"username", "password"}, "connectionRequest": {"username", "password"}}
 
@@ -51,6 +64,12 @@ DEVICES = "devices"
 TASKS = "tasks"
 FAULTS = "faults"
 CREDENTIALS = "credentials"
+LAST_INFORMS = "last_informs"
+# Device fields whose current value lives in last_informs (same names there).
+HOT_DEVICE_FIELDS = ("_lastInform", "_acs.lastEvents")
+# The digest of the Inform that last changed a device document; present on every document the
+# scheduler writes, so it also says "this device has a last_informs document".
+INFORM_HASH = "_acs.informHash"
 PRESETS = "presets"
 CAMPAIGNS = "campaigns"
 CAMPAIGN_DEVICES = "campaign_devices"
@@ -60,6 +79,7 @@ FILES_BUCKET = "fs"
 INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
     (DEVICES, [("_lastInform", 1)], {}),
     (DEVICES, [("_tags", 1)], {}),
+    (LAST_INFORMS, [("_lastInform", 1)], {}),
     (DEVICES, [("_deviceId._SerialNumber", 1)], {}),
     (DEVICES, [("_deviceId._ProductClass", 1), ("_deviceId._OUI", 1)], {}),
     (TASKS, [("device", 1), ("status", 1), ("timestamp", 1)], {}),

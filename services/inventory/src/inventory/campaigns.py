@@ -38,7 +38,7 @@ from pymongo import UpdateOne
 
 from acs_contracts.mongo_collections import TASKS
 
-from . import auth
+from . import auth, last_informs
 from .errors import ApiError, bad_request, not_found
 from .query import device_query, parse_json
 from .shapes import dumps
@@ -365,7 +365,8 @@ async def create_campaign(request: Request) -> Response:
     if await db[CAMPAIGNS].find_one({"_id": c["_id"]}, {"_id": 1}) is not None:
         raise ApiError(409, f"campaign {c['_id']!r} exists")
     async with rt.metrics.mongo("find_devices"):
-        ids = sorted(d["_id"] for d in await rt.db.devices.find(device_query(orjson.loads(c["query"])), {"_id": 1}).to_list(None))
+        query = await last_informs.resolve(rt.db.last_informs, device_query(orjson.loads(c["query"])))
+        ids = sorted(d["_id"] for d in await rt.db.devices.find(query, {"_id": 1}).to_list(None))
     if not ids:
         raise bad_request("the query selects no device", orjson.loads(c["query"]))
     now = _now()

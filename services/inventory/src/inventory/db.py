@@ -24,6 +24,7 @@ class Database:
         self.tasks = self.db[mc.TASKS]
         self.faults = self.db[mc.FAULTS]
         self.credentials = self.db[mc.CREDENTIALS]
+        self.last_informs = self.db[mc.LAST_INFORMS]
         self.presets = self.db[mc.PRESETS]
         self.fs = AsyncGridFSBucket(self.db, bucket_name=mc.FILES_BUCKET)
         self.fs_files = self.db[f"{mc.FILES_BUCKET}.files"]

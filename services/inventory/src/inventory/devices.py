@@ -7,7 +7,7 @@ import re
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from . import auth
+from . import auth, last_informs
 from .errors import bad_request, not_found
 from .query import device_query, paging, parse_json, projection, sort_spec
 
@@ -22,11 +22,12 @@ _TAG = re.compile(r"^[^.$\x00-\x1f]{1,128}$")
 async def list_devices(request: Request) -> Response:
     rt = request.app.state.rt
     p = request.query_params
-    q = device_query(parse_json(p.get("query"), "query"))
+    q = await last_informs.resolve(rt.db.last_informs, device_query(parse_json(p.get("query"), "query")))
     skip, limit = paging(p.get("skip"), p.get("limit"))
+    proj = projection(p.get("projection"))
     return await rt.stream(
-        rt.db.devices, q, projection(p.get("projection")), sort_spec(p.get("sort"), device=True),
-        skip, limit, "find_devices",
+        rt.db.devices, q, proj, sort_spec(p.get("sort"), device=True), skip, limit, "find_devices",
+        enrich=lambda docs: last_informs.overlay(rt.db.last_informs, docs, proj),
     )
 
 
@@ -41,6 +42,7 @@ async def delete_device(device_id: str, request: Request) -> Response:
     async with rt.metrics.mongo("delete_device_related"):
         await rt.db.tasks.delete_many({"device": device_id})
         await rt.db.faults.delete_many({"device": device_id})
+        await rt.db.last_informs.delete_one({"_id": device_id})
     return Response(status_code=200)
 
 

@@ -18,7 +18,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from . import auth
+from . import auth, last_informs
 from .errors import ApiError, bad_request, not_found
 from .query import check_precondition, device_query, paging, parse_json, preset_query, projection, sort_spec
 from .shapes import valid_path
@@ -292,6 +292,7 @@ async def apply_preset(name: str, request: Request) -> Response:
     pre = preset.get("precondition") or ""
     query = device_query(parse_json(pre, "precondition") if isinstance(pre, str) and pre.strip() else (pre or {}))
     async with rt.metrics.mongo("find_devices"):
+        query = await last_informs.resolve(rt.db.last_informs, query)
         ids = [d["_id"] for d in await rt.db.devices.find(query, {"_id": 1}).to_list(None)]
     ConnectionRequestPacer.for_runtime(rt).submit(ids, rate=int(raw))
     return Response(orjson.dumps({"preset": name, "devices": len(ids)}), status_code=202, media_type="application/json")

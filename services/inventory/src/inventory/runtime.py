@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import Request
@@ -88,10 +88,12 @@ class Runtime:
     async def stream(
         self, coll: Any, query: dict[str, Any], proj: dict[str, int] | None, sort: list[tuple[str, int]],
         skip: int, limit: int, op: str, transform: Callable[[Any], Any] | None = None,
+        enrich: Callable[[list[Any]], Awaitable[None]] | None = None,
     ) -> Response:
         """A JSON array of the matching documents, streamed so a large result is never held whole.
 
         The first document is fetched before answering so a query MongoDB refuses gives a 400.
+        ``enrich`` completes documents in place, a chunk of up to 500 at a time.
         """
         cursor = coll.find(query, proj, skip=skip, limit=limit, sort=sort or None, batch_size=500)
         try:
@@ -104,11 +106,25 @@ class Runtime:
             return Response(b"[]", media_type="application/json")
         fn = transform or (lambda d: d)
 
+        async def chunks() -> AsyncIterator[list[Any]]:
+            chunk = [first]
+            async for doc in cursor:
+                chunk.append(doc)
+                if len(chunk) >= 500:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
         async def body() -> AsyncIterator[bytes]:
+            sep = b"["
             try:
-                yield b"[" + dumps(fn(first))
-                async for doc in cursor:
-                    yield b"," + dumps(fn(doc))
+                async for chunk in chunks():
+                    if enrich is not None:
+                        await enrich(chunk)
+                    for doc in chunk:
+                        yield sep + dumps(fn(doc))
+                        sep = b","
                 yield b"]"
             finally:
                 await cursor.close()

@@ -7,9 +7,11 @@ See acs_contracts.mongo_collections for the document shape.
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
+from acs_contracts.mongo_collections import INFORM_HASH
 from cwmp.events import EventCode
 from cwmp.messages import Inform, ParameterInfoStruct, ParameterValueStruct
 
@@ -138,7 +140,36 @@ def inform_update(inform: Inform, *, source_ip: str, cwmp_ns: str, cwmp_version:
         del on_insert["_deviceId"]
         sets.update({"_deviceId._OUI": d.oui, "_deviceId._ProductClass": d.product_class, "_deviceId._SerialNumber": d.serial_number})
     sets.update(parameter_sets(inform.parameter_list, ts, leaf=False))
+    sets[INFORM_HASH] = inform_digest(sets)
     return {"$set": sets, "$setOnInsert": on_insert}, unsets
+
+
+# What changes on every session without saying anything new about the device: left out of the
+# digest, so a periodic Inform that repeats the last one leaves the device document alone.
+_VOLATILE = ("_lastInform", "_acs.lastEvents", "_lastBoot", "_lastBootstrap")
+
+
+def inform_digest(sets: dict[str, Any]) -> str:
+    """A digest of what an Inform says about the device (identity, address, parameter values and
+    types), so the store can write the device document only when that changed."""
+    h = hashlib.blake2b(digest_size=12)
+    for key in sorted(sets):
+        if key in _VOLATILE or key == INFORM_HASH or key.endswith("._timestamp"):
+            continue
+        h.update(f"{key}\x00{sets[key]!r}\x01".encode())
+    return h.hexdigest()
+
+
+def needs_full_write(event_codes: list[str]) -> bool:
+    """BOOTSTRAP (the tree is cleared) and BOOT (``_lastBoot``) always write the device document;
+    other Informs write it only when :func:`inform_digest` changed."""
+    return EventCode.BOOTSTRAP in event_codes or EventCode.BOOT in event_codes
+
+
+def last_inform_doc(ts: datetime, event_codes: list[str]) -> dict[str, Any]:
+    """The device's ``last_informs`` document: what changes on every session, kept apart from the
+    device document (see acs_contracts.mongo_collections)."""
+    return {"_lastInform": ts, "_acs": {"lastEvents": list(event_codes)}}
 
 
 def apply_update(doc: dict[str, Any] | None, update: dict[str, Any], doc_id: Any, upsert: bool) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from acs_contracts.device_id import split_device_id
 from acs_contracts.kafka_topics import DeviceInformed, ParameterChanges, SessionEnded, SessionEvent, TaskResult
 from cwmp import messages as m
 from cwmp import soap
+from acs_contracts.mongo_collections import INFORM_HASH
 from cwmp.events import EventCode
 from cwmp.serialize import message_from_dict
 from cwmp.session import (
@@ -40,7 +41,8 @@ from cwmp.session import (
 
 from . import metrics
 from .config import Settings
-from .device_record import data_model_root, inform_update, jsonable, jsonable_tree, now_utc
+from .device_record import (data_model_root, inform_update, jsonable, jsonable_tree, last_inform_doc,
+                            needs_full_write, now_utc)
 from .outbound import Outbound
 from .replies import ReplySender
 from .store import Store
@@ -160,7 +162,9 @@ class SessionDriver:
         ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
         update, unsets = inform_update(inform, source_ip=ev.source_ip,
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
-        futs = self.store.update_device(ev.device_id, update, unsets)
+        only_if = None if needs_full_write(s.event_codes) else (INFORM_HASH, update["$set"][INFORM_HASH])
+        futs = self.store.update_device(ev.device_id, update, unsets, only_if=only_if)
+        futs.append(self.store.record_last_inform(ev.device_id, last_inform_doc(ts, s.event_codes)))
         s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
         if EventCode.BOOTSTRAP in s.event_codes and self.s.bootstrap_discovery and self.s.bootstrap_defaults:
             # the whole data model, learnt afresh, before tasks and presets look at it

@@ -1,9 +1,13 @@
 """The scheduler's MongoDB access: batched writes across sessions, the few reads a session needs,
 and an in-memory index of devices with pending tasks fed by a change stream.
 
-A periodic session with nothing to do costs one device upsert, folded with other sessions'
-upserts into one ordered ``bulk_write`` (so less than one round trip per session), and no read:
-the pending-task index says there is nothing to look up.
+A periodic session with nothing to do costs two small writes, folded with other sessions' writes
+into bulk writes (so far less than one round trip per session), and no read: the pending-task
+index says there is nothing to look up. The two writes: a replace of the device's tiny
+``last_informs`` document, and a device-document update that applies only when the Inform says
+something new (its digest differs from ``_acs.informHash``). The database's cost of an update
+grows with the size of the document it touches (a whole data model: ~26 ms on the development
+database, against ~0.3 ms for a filter that does not match), so repeating Informs never rewrite it.
 """
 
 from __future__ import annotations
@@ -16,34 +20,62 @@ import time
 from typing import Any
 
 from bson import ObjectId
-from pymongo import UpdateOne
+from pymongo import ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, TASKS
+from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, LAST_INFORMS, TASKS
 
 from . import metrics
 from .device_record import apply_update
 
 log = logging.getLogger(__name__)
+_ANY = object()  # an operation whose document the writer cannot tell: later conditionals stay behind it
 
 
 BIG_UPDATE_FIELDS = 256
+DUPLICATE_KEY = 11000
 
 
 @dataclass(slots=True)
 class DocUpdate:
-    """An update of one document, kept as data until the writer decides how to send it."""
+    """An update of one document, kept as data until the writer decides how to send it.
+
+    ``only_if`` names a field and the value it must *not* hold for the update to apply (the
+    Inform digest): with ``upsert`` the database then either updates a changed document, inserts
+    a missing one, or answers "duplicate key" for an unchanged one, which the writer counts as
+    done.
+    """
 
     filter: dict
     update: dict
     upsert: bool = False
+    only_if: tuple[str, str] | None = None
 
     @property
     def field_count(self) -> int:
         return sum(len(v) for v in self.update.values() if isinstance(v, dict))
 
+    @property
+    def doc_id(self) -> Any:
+        return self.filter.get("_id")
+
     def as_op(self) -> UpdateOne:
-        return UpdateOne(self.filter, self.update, upsert=self.upsert)
+        flt = self.filter if self.only_if is None else {**self.filter, self.only_if[0]: {"$ne": self.only_if[1]}}
+        return UpdateOne(flt, self.update, upsert=self.upsert)
+
+    def unchanged(self, doc: dict | None) -> bool:
+        """True when ``doc`` already holds what this conditional update would write."""
+        if self.only_if is None or doc is None:
+            return False
+        node: Any = doc
+        for seg in self.only_if[0].split("."):
+            node = node.get(seg) if isinstance(node, dict) else None
+        return node == self.only_if[1]
+
+
+def _skipped(err: dict, op: Any) -> bool:
+    """A conditional upsert whose document is unchanged ends as a duplicate key: nothing to do."""
+    return err.get("code") == DUPLICATE_KEY and isinstance(op, DocUpdate) and op.only_if is not None
 
 
 class BatchWriter:
@@ -115,7 +147,24 @@ class BatchWriter:
     async def _write(self, coll: str, items: list[tuple[Any, asyncio.Future]]) -> None:
         """Ordered bulk writes; an update with very many fields is applied as a read and a replace
         in its place in the order (the database walks each dotted path of an update: thousands of
-        them on one document take seconds, a replace of the same document milliseconds)."""
+        them on one document take seconds, a replace of the same document milliseconds).
+
+        Conditional updates (``only_if``) that no earlier operation of the batch touches the
+        document of go first, as one unordered bulk: most of them end as "duplicate key"
+        (unchanged), and in an ordered bulk each of those would stop the bulk."""
+        lead, rest, touched = [], [], set()
+        for item in items:
+            op = item[0]
+            key = op.doc_id if isinstance(op, DocUpdate) else _ANY
+            if isinstance(op, DocUpdate) and op.only_if is not None and key not in touched \
+                    and _ANY not in touched and op.field_count <= BIG_UPDATE_FIELDS:
+                lead.append(item)
+            else:
+                rest.append(item)
+                touched.add(key)
+        if lead:
+            await self._bulk(coll, lead, ordered=False)
+        items = rest
         start = 0
         for i, (op, fut) in enumerate(items):
             if isinstance(op, DocUpdate) and op.field_count > BIG_UPDATE_FIELDS:
@@ -132,7 +181,7 @@ class BatchWriter:
             try:
                 t0 = time.perf_counter()
                 doc = await self._db[coll].find_one(flt)
-                new = apply_update(doc, op.update, flt.get("_id"), op.upsert)
+                new = None if op.unchanged(doc) else apply_update(doc, op.update, flt.get("_id"), op.upsert)
                 if new is not None:
                     await self._db[coll].replace_one(flt, new, upsert=True)
                 metrics.MONGO_OP.labels(f"replace_{coll}").observe(time.perf_counter() - t0)
@@ -144,21 +193,33 @@ class BatchWriter:
         if not fut.done():
             fut.set_result(None)
 
-    async def _bulk(self, coll: str, items: list[tuple[Any, asyncio.Future]]) -> None:
+    async def _bulk(self, coll: str, items: list[tuple[Any, asyncio.Future]], ordered: bool = True) -> None:
         ops = [op.as_op() if isinstance(op, DocUpdate) else op for op, _ in items]
         t0 = time.perf_counter()
         for attempt in itertools.count():
             try:
-                await self._db[coll].bulk_write(ops, ordered=True)
+                await self._db[coll].bulk_write(ops, ordered=ordered)
                 break
             except BulkWriteError as e:
-                # ordered: everything before the first error applied; skip the bad op, keep going
                 errs = e.details.get("writeErrors") or [{}]
+                if not ordered:  # every op was tried; the ones in error failed alone
+                    for err in errs:
+                        op, f = items[err.get("index", 0)]
+                        if not _skipped(err, op):
+                            log.error("bulk write to %s rejected an op: %s", coll, err.get("errmsg"))
+                            if not f.done():
+                                f.set_exception(RuntimeError(err.get("errmsg", "write rejected")))
+                    break
+                # ordered: everything before the first error applied; skip the bad op, keep going
                 idx = errs[0].get("index", 0)
-                log.error("bulk write to %s: op %d rejected: %s", coll, idx, errs[0].get("errmsg"))
-                bad_fut = items[idx][1]
-                if not bad_fut.done():
-                    bad_fut.set_exception(RuntimeError(errs[0].get("errmsg", "write rejected")))
+                bad_op, bad_fut = items[idx]
+                if _skipped(errs[0], bad_op):
+                    if not bad_fut.done():
+                        bad_fut.set_result(None)
+                else:
+                    log.error("bulk write to %s: op %d rejected: %s", coll, idx, errs[0].get("errmsg"))
+                    if not bad_fut.done():
+                        bad_fut.set_exception(RuntimeError(errs[0].get("errmsg", "write rejected")))
                 for _, f in items[:idx]:
                     if not f.done():
                         f.set_result(None)
@@ -279,13 +340,20 @@ class Store:
         return int((doc or {}).get("length", 0))
 
     # ---- writes (batched)
-    def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True) -> list[asyncio.Future]:
+    def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True,
+                      only_if: tuple[str, str] | None = None) -> list[asyncio.Future]:
+        """Queue a device-document update; with ``only_if=(field, value)`` it applies only to a
+        document whose ``field`` differs from ``value`` (see ``DocUpdate``)."""
         futs = []
         if unsets:
             futs.append(self.writer.submit(DEVICES, DocUpdate({"_id": device_id}, {"$unset": {u: "" for u in unsets}})))
         if update:
-            futs.append(self.writer.submit(DEVICES, DocUpdate({"_id": device_id}, update, upsert)))
+            futs.append(self.writer.submit(DEVICES, DocUpdate({"_id": device_id}, update, upsert, only_if)))
         return futs
+
+    def record_last_inform(self, device_id: str, doc: dict) -> asyncio.Future:
+        """Replace the device's ``last_informs`` document (a replace: the cheapest write there is)."""
+        return self.writer.submit(LAST_INFORMS, ReplaceOne({"_id": device_id}, doc, upsert=True))
 
     def update_task(self, task_id: Any, update: dict) -> asyncio.Future:
         return self.writer.submit(TASKS, UpdateOne({"_id": task_id}, update))

@@ -19,8 +19,9 @@ class ReadYourWritesStore(Store):
         super().__init__(db, writer)
         self._device_writes: dict[str, list[asyncio.Future]] = {}
 
-    def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True) -> list[asyncio.Future]:
-        futs = super().update_device(device_id, update, unsets, upsert)
+    def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True,
+                      only_if: tuple[str, str] | None = None) -> list[asyncio.Future]:
+        futs = super().update_device(device_id, update, unsets, upsert, only_if)
         if futs:
             pending = [f for f in self._device_writes.get(device_id, ()) if not f.done()] + futs
             self._device_writes[device_id] = pending
