@@ -33,7 +33,7 @@ class Scheduler:
         self.mongo = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
         db = self.mongo[settings.mongodb_database]
         self.writer = BatchWriter(db, settings.write_batch_max, settings.write_batch_ms / 1000)
-        self.store = ReadYourWritesStore(db, self.writer)  # presets read what the Inform just wrote
+        self.store = ReadYourWritesStore(db, self.writer, settings.inform_digest_cache)  # presets read what the Inform just wrote
         self.replies = ReplySender()
         self.outbound = Outbound(settings.kafka_env)
         self.provisioner = Provisioner(ProvisioningSettings(

@@ -33,6 +33,7 @@ class _Rebalance(ConsumerRebalanceListener):
     async def on_partitions_revoked(self, revoked) -> None:
         await self.owner.commit()
         self.owner.tracker.forget(revoked)
+        self.owner.driver.store.digests.clear()  # another scheduler may write those devices now
         for tp in revoked:
             label = str(tp.partition)
             if label in self.owner._lag_labels:

@@ -26,7 +26,6 @@ from acs_contracts.device_id import split_device_id
 from acs_contracts.kafka_topics import DeviceInformed, ParameterChanges, SessionEnded, SessionEvent, TaskResult
 from cwmp import messages as m
 from cwmp import soap
-from acs_contracts.mongo_collections import INFORM_HASH
 from cwmp.events import EventCode
 from cwmp.serialize import message_from_dict
 from cwmp.session import (
@@ -162,9 +161,8 @@ class SessionDriver:
         ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
         update, unsets = inform_update(inform, source_ip=ev.source_ip,
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
-        only_if = None if needs_full_write(s.event_codes) else (INFORM_HASH, update["$set"][INFORM_HASH])
-        futs = self.store.update_device(ev.device_id, update, unsets, only_if=only_if)
-        futs.append(self.store.record_last_inform(ev.device_id, last_inform_doc(ts, s.event_codes)))
+        futs = self.store.record_inform(ev.device_id, update, unsets, needs_full_write(s.event_codes),
+                                        last_inform_doc(ts, s.event_codes))
         s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
         if EventCode.BOOTSTRAP in s.event_codes and self.s.bootstrap_discovery and self.s.bootstrap_defaults:
             # the whole data model, learnt afresh, before tasks and presets look at it

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections import OrderedDict
 from dataclasses import dataclass
 import logging
 import time
@@ -23,7 +24,7 @@ from bson import ObjectId
 from pymongo import ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, LAST_INFORMS, TASKS
+from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, INFORM_HASH, LAST_INFORMS, TASKS
 
 from . import metrics
 from .device_record import apply_update
@@ -196,13 +197,15 @@ class BatchWriter:
     async def _bulk(self, coll: str, items: list[tuple[Any, asyncio.Future]], ordered: bool = True) -> None:
         ops = [op.as_op() if isinstance(op, DocUpdate) else op for op, _ in items]
         t0 = time.perf_counter()
+        inserted: dict[int, Any] = {}  # op index -> _id of the documents an upsert inserted
         for attempt in itertools.count():
             try:
-                await self._db[coll].bulk_write(ops, ordered=ordered)
+                inserted = (await self._db[coll].bulk_write(ops, ordered=ordered)).upserted_ids or {}
                 break
             except BulkWriteError as e:
                 errs = e.details.get("writeErrors") or [{}]
                 if not ordered:  # every op was tried; the ones in error failed alone
+                    inserted = {u["index"]: u["_id"] for u in e.details.get("upserted") or []}
                     for err in errs:
                         op, f = items[err.get("index", 0)]
                         if not _skipped(err, op):
@@ -233,17 +236,57 @@ class BatchWriter:
                 await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
         metrics.MONGO_OP.labels(f"bulk_write_{coll}").observe(time.perf_counter() - t0)
         metrics.WRITE_BATCH.observe(len(ops))
-        for _, f in items:
+        for i, (_, f) in enumerate(items):
             if not f.done():
-                f.set_result(None)
+                f.set_result(i in inserted)
+
+
+class InformDigests:
+    """The Inform digest this scheduler last stored in each device document (bounded, least
+    recently used out).
+
+    While a device's next Inform has the same digest, its session writes only ``last_informs``.
+    Safe because only the scheduler owning a device's partition writes its Informs: the cache is
+    cleared when partitions move, an entry is dropped when the scheduler writes other values into
+    the document, and a deleted device shows as an insert of its ``last_informs`` document, which
+    brings the device document back.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._d: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, device_id: str) -> str | None:
+        digest = self._d.get(device_id)
+        if digest is not None:
+            self._d.move_to_end(device_id)
+        return digest
+
+    def put(self, device_id: str, digest: str) -> None:
+        if self.capacity <= 0:
+            return
+        self._d[device_id] = digest
+        self._d.move_to_end(device_id)
+        while len(self._d) > self.capacity:
+            self._d.popitem(last=False)
+
+    def drop(self, device_id: str) -> None:
+        self._d.pop(device_id, None)
+
+    def clear(self) -> None:
+        self._d.clear()
+
+    def __len__(self) -> int:
+        return len(self._d)
 
 
 class Store:
     """Reads and writes of one scheduler instance."""
 
-    def __init__(self, db, writer: BatchWriter) -> None:
+    def __init__(self, db, writer: BatchWriter, digest_cache: int = 200_000) -> None:
         self.db = db
         self.writer = writer
+        self.digests = InformDigests(digest_cache)
         self.pending_devices: set[str] = set()
         self._watch_task: asyncio.Task | None = None
         self.watch_ok = False
@@ -340,10 +383,42 @@ class Store:
         return int((doc or {}).get("length", 0))
 
     # ---- writes (batched)
+    def record_inform(self, device_id: str, update: dict, unsets: list[str], full: bool,
+                      last_inform: dict) -> list[asyncio.Future]:
+        """The writes of one Inform: ``last_informs`` always; the device document when ``full``
+        (BOOT, BOOTSTRAP), or when the Inform's digest differs from the one stored there (known
+        from the cache: then no device write at all; unknown: a conditional update)."""
+        digest = update["$set"][INFORM_HASH]
+        hot = self.writer.submit(LAST_INFORMS, ReplaceOne({"_id": device_id}, last_inform, upsert=True))
+        if not full and self.digests.get(device_id) == digest:
+            return [asyncio.ensure_future(self._unless_new(device_id, update, hot))]
+        futs = self.update_device(device_id, update, unsets, only_if=None if full else (INFORM_HASH, digest))
+        futs[-1].add_done_callback(lambda f: self._remember(device_id, digest, f))
+        return futs + [hot]
+
+    async def _unless_new(self, device_id: str, update: dict, hot: asyncio.Future) -> None:
+        """Skipped device write, unless ``last_informs`` had no document for the device (deleted
+        through the NBI meanwhile): then the device document is written as for a new device."""
+        if await hot:
+            self.digests.drop(device_id)
+            await asyncio.gather(*self.update_device(device_id, update))
+
+    def _remember(self, device_id: str, digest: str, fut: asyncio.Future) -> None:
+        if not fut.cancelled() and fut.exception() is None:
+            self.digests.put(device_id, digest)
+
     def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True,
                       only_if: tuple[str, str] | None = None) -> list[asyncio.Future]:
         """Queue a device-document update; with ``only_if=(field, value)`` it applies only to a
-        document whose ``field`` differs from ``value`` (see ``DocUpdate``)."""
+        document whose ``field`` differs from ``value`` (see ``DocUpdate``).
+
+        Any update that is not an Inform's blanks the stored Inform digest: the values it writes
+        may be ones the next Inform reports otherwise, so that Inform must be written in full.
+        """
+        sets = update.get("$set")
+        if update and (sets is None or INFORM_HASH not in sets):
+            update = {**update, "$set": {**(sets or {}), INFORM_HASH: ""}}
+            self.digests.drop(device_id)
         futs = []
         if unsets:
             futs.append(self.writer.submit(DEVICES, DocUpdate({"_id": device_id}, {"$unset": {u: "" for u in unsets}})))
@@ -351,9 +426,6 @@ class Store:
             futs.append(self.writer.submit(DEVICES, DocUpdate({"_id": device_id}, update, upsert, only_if)))
         return futs
 
-    def record_last_inform(self, device_id: str, doc: dict) -> asyncio.Future:
-        """Replace the device's ``last_informs`` document (a replace: the cheapest write there is)."""
-        return self.writer.submit(LAST_INFORMS, ReplaceOne({"_id": device_id}, doc, upsert=True))
 
     def update_task(self, task_id: Any, update: dict) -> asyncio.Future:
         return self.writer.submit(TASKS, UpdateOne({"_id": task_id}, update))

@@ -15,8 +15,8 @@ from ..store import Store
 
 
 class ReadYourWritesStore(Store):
-    def __init__(self, db, writer) -> None:
-        super().__init__(db, writer)
+    def __init__(self, db, writer, digest_cache: int = 200_000) -> None:
+        super().__init__(db, writer, digest_cache)
         self._device_writes: dict[str, list[asyncio.Future]] = {}
 
     def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True,
