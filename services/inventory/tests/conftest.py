@@ -86,7 +86,6 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     rt = Runtime(settings)
     await rt.start()
     try:
-        await rt.waiters.watching.wait()
         yield rt
     finally:
         await rt.stop()

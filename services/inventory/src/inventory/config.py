@@ -42,6 +42,7 @@ class Settings:
     docs_public: bool = False
     max_body_bytes: int = 1 << 20
     task_timeout_ms: int = 3000
+    task_watch_linger_s: float = 60.0
     task_timeout_max_ms: int = 120_000
     metrics_refresh_s: float = 15.0
     fs_host: str = "0.0.0.0"
@@ -73,6 +74,7 @@ class Settings:
             docs_public=_bool(e.get("NBI_DOCS_PUBLIC", "false")),
             max_body_bytes=int(e.get("NBI_MAX_BODY_BYTES", d.max_body_bytes)),
             task_timeout_ms=int(e.get("NBI_TASK_TIMEOUT_MS", d.task_timeout_ms)),
+            task_watch_linger_s=float(e.get("NBI_TASK_WATCH_LINGER_S", d.task_watch_linger_s)),
             task_timeout_max_ms=int(e.get("NBI_TASK_TIMEOUT_MAX_MS", d.task_timeout_max_ms)),
             metrics_refresh_s=float(e.get("NBI_METRICS_REFRESH_S", d.metrics_refresh_s)),
             fs_host=e.get("FS_HOST", d.fs_host),

@@ -31,7 +31,7 @@ class Runtime:
         self.settings = settings
         self.metrics = Metrics()
         self.db = Database(settings)
-        self.waiters = TaskWaiters(self.db.tasks, self.metrics)
+        self.waiters = TaskWaiters(self.db.tasks, self.metrics, settings.task_watch_linger_s)
         self.cr = ConnectionRequester(settings, self.metrics, self.db.credentials)
         self._background: list[asyncio.Task[Any]] = []
         self._starts = 0

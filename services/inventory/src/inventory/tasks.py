@@ -447,17 +447,26 @@ async def build_task(body: Any, device: Mapping[str, Any], file_meta: Callable[[
 # --- waiting for completion ---------------------------------------------------------------------
 
 class TaskWaiters:
-    """One change stream on ``tasks``; wakes whoever waits on a task when that task changes."""
+    """A change stream on ``tasks`` that wakes whoever waits on a task when that task changes.
 
-    def __init__(self, tasks: Any, metrics: Any) -> None:
+    The stream is open only while someone waits (and ``linger_s`` after): every open change
+    stream makes the database read every oplog entry, whatever its collection, so an idle one
+    costs on every device write. When it opens, every waiter re-reads its task once, so a change
+    made before the stream was up is not missed.
+    """
+
+    def __init__(self, tasks: Any, metrics: Any, linger_s: float = 60.0) -> None:
         self.tasks = tasks
         self.metrics = metrics
+        self.linger_s = linger_s
         self._events: dict[ObjectId, set[asyncio.Event]] = {}
+        self._wanted = asyncio.Event()
         self.watching = asyncio.Event()
 
     def register(self, task_id: ObjectId) -> asyncio.Event:
         ev = asyncio.Event()
         self._events.setdefault(task_id, set()).add(ev)
+        self._wanted.set()
         return ev
 
     def unregister(self, task_id: ObjectId, ev: asyncio.Event) -> None:
@@ -467,28 +476,40 @@ class TaskWaiters:
             if not evs:
                 del self._events[task_id]
 
+    def _wake_all(self) -> None:
+        for evs in list(self._events.values()):
+            for ev in evs:
+                ev.set()
+
     async def run(self) -> None:
-        """Watch forever, resuming after errors (a missed event only delays an answer to the timeout)."""
-        resume = None
+        """Watch while wanted, resuming after errors (a missed event only delays an answer to the timeout)."""
         pipeline = [{"$match": {"operationType": {"$in": ["update", "replace", "delete"]}}}]
+        loop = asyncio.get_running_loop()
         while True:
+            await self._wanted.wait()
             try:
-                async with await self.tasks.watch(pipeline, resume_after=resume) as stream:
+                async with await self.tasks.watch(pipeline, max_await_time_ms=250) as stream:
                     self.watching.set()
-                    async for change in stream:
-                        resume = change.get("_id")
-                        task_id = (change.get("documentKey") or {}).get("_id")
-                        for ev in self._events.get(task_id, ()):
-                            ev.set()
+                    self._wake_all()
+                    idle_since = loop.time()
+                    while True:
+                        change = await stream.try_next()
+                        if change is not None:
+                            task_id = (change.get("documentKey") or {}).get("_id")
+                            for ev in self._events.get(task_id, ()):
+                                ev.set()
+                        if self._events:
+                            idle_since = loop.time()
+                        elif loop.time() - idle_since > self.linger_s:
+                            self._wanted.clear()  # no await between the check and the clear
+                            break
+                self.watching.clear()
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # noqa: BLE001 - reconnect; waiters fall back to their timeout
                 self.watching.clear()
                 log.warning("tasks change stream failed (%s); reopening", e)
-                for evs in list(self._events.values()):
-                    for ev in evs:
-                        ev.set()  # let waiters re-read now rather than miss a change
-                resume = None  # everyone re-reads anyway; a stale token would only fail again
+                self._wake_all()  # let waiters re-read now rather than miss a change
                 await asyncio.sleep(1.0)
 
     async def wait(self, task_id: ObjectId, ev: asyncio.Event, timeout_s: float) -> dict[str, Any] | None:
