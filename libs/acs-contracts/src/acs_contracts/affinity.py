@@ -18,6 +18,11 @@ from dataclasses import dataclass
 import orjson
 
 MAX_FRAME = 16 * 1024 * 1024
+# The answer to an Inform event (whose request id is the session id): ``NO_MORE`` (204 with
+# ``end_session``) says the ACS has nothing for this session, so the gateway answers the CPE's
+# empty POST itself without publishing it; ``CONTINUE`` says publish the next POST as usual.
+CONTINUE = 100
+NO_MORE = 204
 _LEN = struct.Struct(">I")
 
 
@@ -26,7 +31,8 @@ class Reply:
     """The scheduler's answer to one CPE POST.
 
     status 200: ``body`` is the SOAP envelope to send (the next ACS RPC, or the response to a
-    CPE request). status 204: the ACS has nothing more, end the session. ``end_session`` tells
+    CPE request). status 204: the ACS has nothing more, end the session. status 100 (only
+    in answer to an Inform event): the session goes on, see ``CONTINUE``. ``end_session`` tells
     the gateway the session is over for its metrics (204, or a final fault).
     """
 

@@ -21,7 +21,7 @@ from collections import deque
 from datetime import datetime, timezone
 from typing import Any
 
-from acs_contracts.affinity import Reply
+from acs_contracts.affinity import CONTINUE, Reply
 from acs_contracts.device_id import split_device_id
 from acs_contracts.kafka_topics import DeviceInformed, ParameterChanges, SessionEnded, SessionEvent, TaskResult
 from cwmp import messages as m
@@ -56,6 +56,10 @@ ACS_METHODS = ["Inform", "GetRPCMethods", "TransferComplete", "AutonomousTransfe
 _CHECK_TASKS_EVENTS = {EventCode.CONNECTION_REQUEST, EventCode.BOOTSTRAP}
 # Events that resume tasks waiting for them (TaskOutcome.awaiting_event).
 _RESUMING_EVENTS = {EventCode.DIAGNOSTICS_COMPLETE}
+# Events after which the CPE sends requests of its own in the session (TransferComplete...).
+_CPE_REQUEST_EVENTS = {EventCode.TRANSFER_COMPLETE, EventCode.AUTONOMOUS_TRANSFER_COMPLETE, EventCode.KICKED,
+                       EventCode.DU_STATE_CHANGE_COMPLETE, EventCode.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE,
+                       EventCode.REQUEST_DOWNLOAD}
 
 
 class DeviceSession:
@@ -104,7 +108,7 @@ class SessionDriver:
     async def handle(self, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
         metrics.EVENTS.labels(ev.kind).inc()
         if ev.kind == "inform":
-            return await self._inform(ev)
+            return await self._inform(ev, consumed_at)
         futs: list[asyncio.Future] = []
         s = self.sessions.get(ev.device_id)
         if s is None or s.session_id != ev.session_id:
@@ -140,7 +144,7 @@ class SessionDriver:
         return futs + await self._next(s, ev, consumed_at)
 
     # ------------------------------------------------------------------ Inform
-    async def _inform(self, ev: SessionEvent) -> list[asyncio.Future]:
+    async def _inform(self, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
         old = self.sessions.pop(ev.device_id, None)
         if old is not None:
             metrics.SESSIONS.labels("superseded").inc()
@@ -182,7 +186,26 @@ class SessionDriver:
                 device_id=ev.device_id, timestamp=ev.received_at, source="inform",
                 changes=[{"name": p.name, "value": jsonable(p.value), "type": p.type, "previous": None}
                          for p in inform.parameter_list]), ev.device_id)
+        if ev.reply_to:
+            futs += await self._answer_inform(s, ev, consumed_at)
         return futs
+
+    def _has_nothing_to_do(self, s: DeviceSession) -> bool:
+        """Known without I/O at the Inform: no task, no built-in run, no preset can apply, and the
+        events announce no request from the CPE (the common periodic session)."""
+        return (not s.may_have_tasks and not s.builtin and not _CPE_REQUEST_EVENTS.intersection(s.event_codes)
+                and (self.provisioner is None or not self.provisioner.wants(s.device_id, s.event_codes)))
+
+    async def _answer_inform(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
+        """Tell the gateway at once whether the session has anything for the ACS to send: if not,
+        it answers the CPE's empty POST with 204 itself, and the session costs one event, not two.
+        Should the CPE send a request or its empty POST elsewhere after all, that POST is published
+        and handled as a session this scheduler recovers."""
+        if not self._has_nothing_to_do(s):
+            await self._reply(ev, CONTINUE, b"", consumed_at)
+            return []
+        s.acs.receive(None)  # the empty POST the gateway will answer
+        return await self._finish(s, ev, consumed_at, "ok")
 
     def _recover(self, ev: SessionEvent) -> DeviceSession:
         """Rebuild a session this instance never saw begin: resume in the ACS's turn."""
