@@ -187,8 +187,14 @@ def apply_update(doc: dict[str, Any] | None, update: dict[str, Any], doc_id: Any
             _put(doc, path, value)
     for path in (update.get("$unset") or {}):
         _drop(doc, path)
+    # A data model's $set lists each parameter's fields one after the other: walk to a parent once.
+    last_prefix, node = None, doc
     for path, value in (update.get("$set") or {}).items():
-        _put(doc, path, value)
+        prefix, _, key = path.rpartition(".")
+        if prefix != last_prefix:
+            node = _parent(doc, path)[0] if prefix else doc
+            last_prefix = prefix
+        node[key] = value
     for path, value in (update.get("$inc") or {}).items():
         node, key = _parent(doc, path)
         node[key] = (node.get(key) or 0) + value
