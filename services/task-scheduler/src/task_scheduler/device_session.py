@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import datetime, timezone
 from typing import Any
 
@@ -56,6 +56,7 @@ ACS_METHODS = ["Inform", "GetRPCMethods", "TransferComplete", "AutonomousTransfe
 _CHECK_TASKS_EVENTS = {EventCode.CONNECTION_REQUEST, EventCode.BOOTSTRAP}
 # Events that resume tasks waiting for them (TaskOutcome.awaiting_event).
 _RESUMING_EVENTS = {EventCode.DIAGNOSTICS_COMPLETE}
+_ENDED_AT_INFORM_REMEMBERED = 10_000
 # Events after which the CPE sends requests of its own in the session (TransferComplete...).
 _CPE_REQUEST_EVENTS = {EventCode.TRANSFER_COMPLETE, EventCode.AUTONOMOUS_TRANSFER_COMPLETE, EventCode.KICKED,
                        EventCode.DU_STATE_CHANGE_COMPLETE, EventCode.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE,
@@ -103,6 +104,9 @@ class SessionDriver:
         self.outbound = outbound
         self.sessions: dict[str, DeviceSession] = {}
         self._file_sizes: dict[str, int] = {}
+        # Sessions ended at their Inform (nothing to do), by session id: an empty POST published
+        # for one anyway (it reached another gateway, or came before the answer) gets 204 at once.
+        self._ended_at_inform: OrderedDict[str, None] = OrderedDict()
 
     # ------------------------------------------------------------------ entry point
     async def handle(self, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
@@ -111,6 +115,10 @@ class SessionDriver:
             return await self._inform(ev, consumed_at)
         futs: list[asyncio.Future] = []
         s = self.sessions.get(ev.device_id)
+        if s is None and ev.kind == "empty" and ev.session_id in self._ended_at_inform:
+            del self._ended_at_inform[ev.session_id]
+            await self._reply(ev, 204, b"", consumed_at, end=True)
+            return futs
         if s is None or s.session_id != ev.session_id:
             s = self._recover(ev)
         s.last_seen = time.monotonic()
@@ -205,6 +213,9 @@ class SessionDriver:
             await self._reply(ev, CONTINUE, b"", consumed_at)
             return []
         s.acs.receive(None)  # the empty POST the gateway will answer
+        self._ended_at_inform[s.session_id] = None
+        while len(self._ended_at_inform) > _ENDED_AT_INFORM_REMEMBERED:
+            self._ended_at_inform.popitem(last=False)
         return await self._finish(s, ev, consumed_at, "ok")
 
     def _recover(self, ev: SessionEvent) -> DeviceSession:
