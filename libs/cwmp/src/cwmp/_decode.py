@@ -8,6 +8,8 @@ replaced by the field's default and reported in ``warnings`` (kept in Envelope.e
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any, Callable
 
 from lxml import etree
@@ -31,6 +33,7 @@ from ._layout import (
 from .errors import InvalidArguments
 from .events import EventCode
 from .values import BOOLEAN, STRING, TYPE_SPELLINGS, UNSIGNED_INT, decode_value, parse_datetime, parse_int
+from .values import INT as INT_TYPE
 from .xmlsafe import XSI
 
 _XSI_TYPE = f"{{{XSI}}}type"
@@ -68,8 +71,10 @@ def _dec_event(el: etree._Element, f: Field, path: str, warnings: Warnings) -> o
 
 
 def _dec_int(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
-    text = _text(el)
-    if text.isdigit() and len(text) < 20 and text.isascii():
+    text = el.text
+    if text is None:
+        text = ""
+    elif text.isdigit() and len(text) < 20 and text.isascii():
         return int(text)
     value = parse_int(text)
     if value is None:
@@ -134,88 +139,87 @@ def _flat_items_in_usual_shape(el: etree._Element, cls: type, base: str, warning
         item = next(walk, None)
         if item is None or len(item) != count:
             return None
-        kwargs = {}
+        values = []
+        skipped = False
         for f, decoder in fields:
             child = next(walk, None)
             if child is None or child.tag != f.tag or len(child):
                 return None
             if decoder is _dec_str:
                 text = child.text
-                kwargs[f.attr] = "" if text is None else text
+                values.append("" if text is None else text)
             else:
                 value = decoder(child, f, f"{base}[{i}]", warnings)
-                if value is not _SKIP:
-                    kwargs[f.attr] = value
-        out.append(cls(**kwargs))
+                skipped = skipped or value is _SKIP
+                values.append(value)
+        out.append(_construct(cls, fields, values, skipped))
     return out
 
 
-def _value_struct(name: str | None, value_el: etree._Element) -> m.ParameterValueStruct:
-    """A ParameterValueStruct from its Name text and its <Value> element."""
-    text = value_el.text
-    # .values() is several times cheaper than .get("{xsi}type"); a lone attribute spelled
-    # like a standard type is the xsi:type, anything else is looked up properly.
-    attrs = value_el.values()
+def _xsi_type(attrs: list[str], value_el: etree._Element) -> str | None:
+    """The xsi:type of a <Value> whose attribute values are ``attrs``. ``.values()`` is
+    several times cheaper than ``.get("{xsi}type")``; a lone attribute spelled like a
+    standard type is the xsi:type, anything else is looked up properly."""
     if not attrs:
-        xsi_type = None
-    elif len(attrs) == 1 and attrs[0] in TYPE_SPELLINGS:
-        xsi_type = attrs[0]
-    else:
-        xsi_type = value_el.get(_XSI_TYPE)
-    if name is None:
-        name = ""
+        return None
+    if len(attrs) == 1 and attrs[0] in TYPE_SPELLINGS:
+        return attrs[0]
+    return value_el.get(_XSI_TYPE)
+
+
+def _value_struct(name: str, text: str | None, xsi_type: str | None) -> m.ParameterValueStruct:
+    """A ParameterValueStruct from its Name text, Value text and xsi:type."""
     if xsi_type is None or xsi_type == STRING:
         return m.ParameterValueStruct(name, "" if text is None else text, STRING)
-    if xsi_type == UNSIGNED_INT and text is not None and len(text) < 10 and text.isdigit() and text.isascii():
-        return m.ParameterValueStruct(name, int(text), UNSIGNED_INT)  # < 10 digits: within range
-    if xsi_type == BOOLEAN and text in _BOOLEAN_TEXT:
-        return m.ParameterValueStruct(name, _BOOLEAN_TEXT[text], BOOLEAN)
+    if text is not None and len(text) < 10 and text.isascii():  # < 10 digits: within range
+        if xsi_type == UNSIGNED_INT:
+            if text.isdigit():
+                return m.ParameterValueStruct(name, int(text), UNSIGNED_INT)
+        elif xsi_type == INT_TYPE:
+            if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+                return m.ParameterValueStruct(name, int(text), INT_TYPE)
+        elif xsi_type == BOOLEAN and text in _BOOLEAN_TEXT:
+            return m.ParameterValueStruct(name, _BOOLEAN_TEXT[text], BOOLEAN)
     value, typ = decode_value(text, xsi_type)
     return m.ParameterValueStruct(name, value, typ)
 
 
+_STRING_ATTRS = [STRING]  # .values() of <Value xsi:type="xsd:string">
+_UNSIGNED_INT_ATTRS = [UNSIGNED_INT]
+
+
 def _dec_values(el: etree._Element, f: Field, path: str, warnings: Warnings) -> object:
-    """ParameterValueStruct arrays: the hot path of every Inform, written out inline.
+    """ParameterValueStruct arrays read from the tree (``read_value_list`` reads the usual
+    large ones from the text instead).
 
     The usual shape (<Name> then <Value>, unqualified) costs a handful of lxml calls per
-    item; anything else goes through ``_dec_value_struct``. The body repeats
-    ``_value_struct`` on purpose: a function call per parameter is measurable here.
+    item, and the two commonest types are converted inline; anything else goes through
+    ``_dec_value_struct``.
     """
     out = []
     append = out.append
     pvs = m.ParameterValueStruct
-    string, uint, boolean = STRING, UNSIGNED_INT, BOOLEAN
-    spellings = TYPE_SPELLINGS
+    string, uint = STRING, UNSIGNED_INT
+    string_attrs, uint_attrs = _STRING_ATTRS, _UNSIGNED_INT_ATTRS
     for item in el:
         # Indexing is cheaper than unpacking or iterating (no iterator object per item).
-        if len(item) != 2:
-            append(_dec_value_struct(item, f"{path}.{f.tag}[{len(out)}]", warnings))
-            continue
-        name_el = item[0]
-        value_el = item[1]
-        if name_el.tag != "Name" or value_el.tag != "Value":
-            append(_dec_value_struct(item, f"{path}.{f.tag}[{len(out)}]", warnings))
-            continue
-        name = name_el.text
-        text = value_el.text
-        attrs = value_el.values()
-        if not attrs:
-            xsi_type = None
-        elif len(attrs) == 1 and attrs[0] in spellings:
-            xsi_type = attrs[0]
-        else:
-            xsi_type = value_el.get(_XSI_TYPE)
-        if name is None:
-            name = ""
-        if xsi_type is None or xsi_type == string:
-            append(pvs(name, "" if text is None else text, string))
-        elif xsi_type == uint and text is not None and len(text) < 10 and text.isdigit() and text.isascii():
-            append(pvs(name, int(text), uint))
-        elif xsi_type == boolean and text in _BOOLEAN_TEXT:
-            append(pvs(name, _BOOLEAN_TEXT[text], boolean))
-        else:
-            value, typ = decode_value(text, xsi_type)
-            append(pvs(name, value, typ))
+        if len(item) == 2:
+            name_el = item[0]
+            value_el = item[1]
+            if name_el.tag == "Name" and value_el.tag == "Value":
+                name = name_el.text
+                if name is None:
+                    name = ""
+                text = value_el.text
+                attrs = value_el.values()
+                if attrs == string_attrs:
+                    append(pvs(name, "" if text is None else text, string))
+                elif attrs == uint_attrs and text is not None and len(text) < 10 and text.isdigit() and text.isascii():
+                    append(pvs(name, int(text), uint))
+                else:
+                    append(_value_struct(name, text, _xsi_type(attrs, value_el)))
+                continue
+        append(_dec_value_struct(item, f"{path}.{f.tag}[{len(out)}]", warnings))
     return out
 
 
@@ -232,8 +236,115 @@ def _dec_value_struct(item: etree._Element, path: str, warnings: Warnings) -> m.
         raise InvalidArguments(f"{path}: missing Name")
     if value_el is None:
         warnings.append(f"{path}: missing Value; read as empty string")
-        return m.ParameterValueStruct(name, "", "xsd:string")
-    return _value_struct(name, value_el)
+        return m.ParameterValueStruct(name, "", STRING)
+    return _value_struct(name, value_el.text, _xsi_type(value_el.values(), value_el))
+
+
+# ---------------------------------------------------------------- value lists read from text
+# A large ParameterValueStruct array is most of an Inform or GetParameterValuesResponse, and
+# building and reading an lxml element per Name and Value is most of what parse() costs.
+# ``read_value_list`` reads such an array from the document's text instead, when every item
+# is in the usual shape: fixed tags, text without markup between them.
+_VALUE_ITEM = re.compile(
+    r"<ParameterValueStruct>[^<]*+"
+    r"<Name>([^<]*+)</Name>[^<]*+"
+    r"<(Value[^>]*+)>(?:(?<=/>)|(?<!/>)([^<]*+)</Value>)[^<]*+"  # no text group: <Value .../>
+    r"</ParameterValueStruct>"
+)
+# The inside of a <Value> start tag: no attribute or one, whose prefix libxml2 checks.
+_VALUE_HEAD = re.compile(
+    r"Value(?:[ \t\n]+([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)[ \t\n]*=[ \t\n]*(?:\"([^\"]*)\"|'([^']*)'))?[ \t\n]*/?",
+    re.ASCII,
+)
+_REFERENCE = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#x([0-9A-Fa-f]{1,6}));")  # longer: read as a tree
+_PREDEFINED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
+_value_heads: dict[str, tuple[str | None, str | None] | None] = {}
+
+
+def _value_head(head: str) -> tuple[str | None, str | None] | None:
+    """(xsi:type, attribute name) of a <Value> start tag, or None when its type cannot be
+    told without the namespaces in scope. As in ``_xsi_type``, a lone attribute spelled like
+    a standard type is the xsi:type whatever its name."""
+    if head in _value_heads:
+        return _value_heads[head]
+    if len(head) > 80:  # longer than any usual spelling; kept out of the cache
+        return None
+    known: tuple[str | None, str | None] | None = None
+    match = _VALUE_HEAD.fullmatch(head)
+    if match is not None:
+        name, double, single = match.groups()
+        value = double if double is not None else single
+        if name is None:
+            known = (None, None)
+        elif value in TYPE_SPELLINGS and name != "xmlns" and not name.startswith("xmlns:"):
+            known = (value, name)
+    if len(_value_heads) < 256:  # bounded: start tags come from untrusted input
+        _value_heads[head] = known
+    return known
+
+
+def _is_xml_char(code: int) -> bool:
+    return 0x20 <= code <= 0xD7FF or code in (0x9, 0xA, 0xD) or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+
+
+def _referenced(ref: re.Match[str]) -> str:
+    name, decimal, hexadecimal = ref.groups()
+    return _PREDEFINED[name] if name else chr(int(decimal) if decimal else int(hexadecimal, 16))
+
+
+def _references_are_valid(text: str) -> bool:
+    """Every "&" starts a predefined entity or a character reference to an XML character."""
+    refs = _REFERENCE.findall(text)
+    if len(refs) != text.count("&"):
+        return False
+    return all(_is_xml_char(int(dec) if dec else int(hx, 16)) for name, dec, hx in refs if not name)
+
+
+def read_value_list(text: str) -> tuple[list[m.ParameterValueStruct], set[str]] | None:
+    """The ParameterValueStructs in ``text``, the decoded content of a ParameterList element,
+    and the attribute names used on <Value>. None unless ``text`` is well-formed XML content
+    made of <ParameterValueStruct><Name>..</Name><Value ..>..</Value></ParameterValueStruct>
+    items (at most one attribute on Value) and text between them, provided that all its
+    characters are XML characters and those attribute names are bound to namespaces, which
+    the caller must have libxml2 check."""
+    if "\r" in text:  # XML end-of-line handling, as the parser does it
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "]" in text and "]]>" in text:  # not allowed in character data
+        return None
+    parts = _VALUE_ITEM.split(text)
+    if "<" in "".join(parts[::4]):  # markup outside the usual items
+        return None
+    names, heads, texts = parts[1::4], parts[2::4], parts[3::4]
+    types: dict[str, str | None] = {}
+    attribute_names: set[str] = set()
+    for head in set(heads):
+        known = _value_head(head)
+        if known is None:
+            return None
+        types[head] = known[0]
+        if known[1] is not None:
+            attribute_names.add(known[1])
+    if "&" in text:
+        if not _references_are_valid(text):
+            return None
+        names = [_REFERENCE.sub(_referenced, name) if "&" in name else name for name in names]
+        texts = [_REFERENCE.sub(_referenced, t) if t is not None and "&" in t else t for t in texts]
+    if None in texts:  # <Value .../> reads as "", like the tree's None
+        texts = ["" if t is None else t for t in texts]
+    out = []
+    append = out.append
+    pvs = m.ParameterValueStruct
+    string, uint, boolean, booleans = STRING, UNSIGNED_INT, BOOLEAN, _BOOLEAN_TEXT
+    for name, xsi_type, value in zip(names, map(types.__getitem__, heads), texts):
+        if xsi_type == string:
+            append(pvs(name, value, string))
+        elif xsi_type == uint and len(value) < 10 and value.isdigit() and value.isascii():
+            append(pvs(name, int(value), uint))  # < 10 digits: within range
+        elif xsi_type == boolean and value in booleans:
+            append(pvs(name, booleans[value], boolean))
+        else:
+            append(_value_struct(name, value, xsi_type))
+    return out, attribute_names
 
 
 def _dec_repeat(elements: list[etree._Element], f: Field, path: str, warnings: Warnings) -> object:
@@ -271,7 +382,10 @@ _SCALARS = (STR, INT, BOOL, TIME, EVENT)
 class _Plan:
     __slots__ = ("fields", "multi_tags", "simple", "flat")
 
-    def __init__(self, fields: tuple[Field, ...]) -> None:
+    def __init__(self, cls: type, fields: tuple[Field, ...]) -> None:
+        init = [f.name for f in dataclasses.fields(cls) if f.init]
+        if [f.attr for f in fields] != init[: len(fields)]:  # _construct passes them by position
+            raise AssertionError(f"{cls.__name__}: layout order differs from the dataclass")
         self.fields = tuple((f, _DECODERS[f.kind]) for f in fields)
         self.multi_tags = frozenset(f.tag for f in fields if f.kind in _MULTI)
         # One element per field, none optional on the wire: eligible for the fast path.
@@ -280,7 +394,15 @@ class _Plan:
         self.flat = self.simple and all(f.kind in _SCALARS for f in fields)
 
 
-_PLANS: dict[type, _Plan] = {cls: _Plan(fields) for cls, fields in LAYOUTS.items()}
+_PLANS: dict[type, _Plan] = {cls: _Plan(cls, fields) for cls, fields in LAYOUTS.items()}
+
+
+def _construct(cls: type, fields: tuple[tuple[Field, Decoder], ...], values: list[Any], skipped: bool) -> Any:
+    """``cls`` from one value per field, in layout order; _SKIP leaves a field at its default.
+    By position when possible: keyword calls cost more."""
+    if skipped:
+        return cls(**{f.attr: value for (f, _), value in zip(fields, values) if value is not _SKIP})
+    return cls(*values)
 
 
 def decode_struct(el: etree._Element, cls: type, path: str, warnings: Warnings) -> Any:
@@ -290,19 +412,20 @@ def decode_struct(el: etree._Element, cls: type, path: str, warnings: Warnings) 
     if plan.simple and len(el) == len(fields):
         # Fast path: exactly the schema's children, unqualified, in schema order.
         mark = len(warnings)
-        kwargs = {}
+        values = []
+        skipped = False
         for (f, decoder), child in zip(fields, el.getchildren()):
             if child.tag != f.tag:
                 break
             if decoder is _dec_str:
                 text = child.text
-                kwargs[f.attr] = "" if text is None else text
+                values.append("" if text is None else text)
             else:
                 value = decoder(child, f, path, warnings)
-                if value is not _SKIP:
-                    kwargs[f.attr] = value
+                skipped = skipped or value is _SKIP
+                values.append(value)
         else:
-            return cls(**kwargs)
+            return _construct(cls, fields, values, skipped)
         del warnings[mark:]  # the general path below reports them again
     return _decode_struct_any_shape(el, cls, plan, path, warnings)
 

@@ -15,8 +15,12 @@ NoMoreRequests is read but never written (no schema defines it).
 
 from __future__ import annotations
 
+import re
+import secrets
+from functools import lru_cache
+
 from . import messages as m
-from ._decode import decode_fault, decode_struct, local_name
+from ._decode import decode_fault, decode_struct, local_name, read_value_list
 from ._encode import encode_body
 from .errors import BodyTooLarge, CwmpError, EncodeError, SoapParseError, UnknownMethod
 from .messages import Envelope, Message
@@ -31,7 +35,8 @@ from .versions import (
     rpc_available,
     version_for_namespace,
 )
-from .xmlsafe import DEFAULT_MAX_BYTES, SOAP_ENC, SOAP_ENV, XSD, XSI, escape, parse_document
+from .values import STRING
+from .xmlsafe import DEFAULT_MAX_BYTES, SOAP_ENC, SOAP_ENV, XSD, XSI, escape, parse_document, text_encoding
 
 __all__ = ["parse", "build", "build_message", "Envelope", "DEFAULT_MAX_BYTES"]
 
@@ -66,14 +71,80 @@ def parse(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Envelope | None
             data = stripped
             if not data or data.isspace():
                 return None
+    env = _parse_with_value_list_text(data, max_bytes)
+    if env is not None:
+        return env
     root = parse_document(data, max_bytes)
     try:
         return _read_envelope(root)
     except CwmpError:
         raise
-    except (ValueError, TypeError, AttributeError, LookupError, ArithmeticError, RecursionError) as err:
+    except _UNEXPECTED as err:
         # Last resort, so that no input can crash the caller; the fuzz tests keep it unused.
         raise SoapParseError(f"unreadable envelope: {type(err).__name__}: {err}") from None
+
+
+_UNEXPECTED = (ValueError, TypeError, AttributeError, LookupError, ArithmeticError, RecursionError)
+
+# The fast path of parse(), for an envelope whose ParameterValueStruct list (Inform,
+# GetParameterValuesResponse, SetParameterValues) is in the usual shape. An lxml element per
+# Name and Value, built and then read, is most of what parse() costs; instead
+#  - ``read_value_list`` reads the list from its text, and checks all of it but the
+#    characters and the prefixes of the <Value> attributes;
+#  - libxml2 parses a stand-in document, with every check of ``parse_document``: the same
+#    bytes with the list's content moved into a comment, where libxml2 checks every
+#    character, and stand-in items put in its place. They have Names no document contains
+#    (random), so finding them as the message's parameter_list proves the list is that
+#    field, and use each <Value> attribute name the list uses, so libxml2 checks its prefix.
+# The parser reaches the list in the same state in both documents and leaves it balanced, so
+# the original is as well-formed as the stand-in, and its tree is the stand-in's with the
+# items put back. Whatever does not fit is read as a whole tree, which gives the same result
+# or raises the same error.
+_STAND_IN_NAME = f"cwmp-stand-in-{secrets.token_hex(8)}"
+_VALUE_LIST_START = re.compile(
+    rb"<ParameterList(?:[ \t\r\n]+[^\x00-\x20=/>\"'<]+[ \t\r\n]*=[ \t\r\n]*(?:\"[^\"<]*\"|'[^'<]*'))*+[ \t\r\n]*>"
+)
+
+
+@lru_cache(maxsize=64)
+def _stand_in(attribute_names: tuple[str, ...]) -> tuple[bytes, list[m.ParameterValueStruct]]:
+    """Stand-in items for a list that uses these <Value> attribute names, and what they read as."""
+    values = [f'<Value {name}="xsd:string"/>' for name in attribute_names] or ["<Value/>"]
+    names = [f"{_STAND_IN_NAME}-{i}" for i in range(len(values))]
+    items = "".join(f"<ParameterValueStruct><Name>{n}</Name>{v}</ParameterValueStruct>" for n, v in zip(names, values))
+    return items.encode("ascii"), [m.ParameterValueStruct(n, "", STRING) for n in names]
+
+
+def _parse_with_value_list_text(data: bytes, max_bytes: int) -> Envelope | None:
+    """parse() for an envelope whose (first) ParameterList reads from its text, or None."""
+    start = data.find(b"<ParameterList")
+    tag = _VALUE_LIST_START.match(data, start) if start >= 0 else None
+    if tag is None:
+        return None
+    content, end = tag.end(), data.rfind(b"</ParameterList")  # the list is usually near the end
+    first = data.find(b"<", content)
+    if end < content or (first != end and not data.startswith(b"<ParameterValueStruct>", first)):
+        return None  # not a list of ParameterValueStructs: not worth reading its text
+    encoding = text_encoding(data)
+    if encoding is None:
+        return None
+    try:
+        read = read_value_list(data[content:end].decode(encoding))
+    except UnicodeDecodeError:
+        return None
+    if read is None:
+        return None
+    values, attribute_names = read
+    stand_in, expected = _stand_in(tuple(sorted(attribute_names)))
+    document = b"".join((data[:content], stand_in, b"<!--", data[content:end], b"-->", data[end:]))
+    try:
+        env = _read_envelope(parse_document(document, max_bytes + len(document) - len(data)))
+    except (CwmpError, *_UNEXPECTED):
+        return None  # the usual way raises the same error, or reads the list otherwise
+    if getattr(env.body, "parameter_list", None) != expected:
+        return None
+    env.body.parameter_list = values  # type: ignore[union-attr]
+    return env
 
 
 def _read_envelope(root) -> Envelope:  # type: ignore[no-untyped-def]

@@ -30,7 +30,7 @@ XSD = "http://www.w3.org/2001/XMLSchema"
 MAX_ATTRIBUTES = 32  # per element; a CWMP element carries at most a handful
 DEFAULT_MAX_BYTES = 4_194_304
 
-_HAS_TOO_MANY_ATTRIBUTES = etree.XPath(f"boolean(//@*[{MAX_ATTRIBUTES + 1}])")
+_HAS_TOO_MANY_ATTRIBUTES = etree.XPath(f"boolean(//@*[{MAX_ATTRIBUTES + 1}])", regexp=False)
 _RESOURCE_LIMIT = 114  # libxml2 XML_ERR_RESOURCE_LIMIT (depth, text size, amplification)
 _ENTITY_LOOP = 89  # XML_ERR_ENTITY_LOOP
 _HOSTILE_WORDS = ("amplification", "excessive depth", "huge", "entity loop", "xml_parse_huge")
@@ -112,6 +112,36 @@ def parse_document(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> etree._El
     if _HAS_TOO_MANY_ATTRIBUTES(root):
         raise HostileXmlError(f"an element has more than {MAX_ATTRIBUTES} attributes")
     return root
+
+
+_XML_DECLARATION = re.compile(
+    rb"<\?xml[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*([\"'])1\.0\1"
+    rb"(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*([\"'])([A-Za-z0-9._-]+)\2)?"
+    rb"(?:[ \t\r\n]+standalone[ \t\r\n]*=[ \t\r\n]*([\"'])(?:yes|no)\4)?[ \t\r\n]*\?>"
+)
+
+
+def text_encoding(data: bytes) -> str | None:
+    """The codec, "utf-8" or "iso-8859-1", in which ``parse_document`` reads ``data`` as
+    XML 1.0 (by its declaration or the UTF-8 default); None for any other encoding or
+    version, and for bytes that it reads only when retrying them as ISO-8859-1."""
+    if data[:1].isspace():
+        data = data.lstrip()
+    declared = None
+    if data.startswith(b"<?xml"):
+        match = _XML_DECLARATION.match(data)
+        if match is None:
+            return None
+        declared = match[3]
+    elif not data.startswith(b"<"):  # a byte order mark, EBCDIC ...
+        return None
+    if b"\x00" in data:  # UTF-16 or UTF-32 (not an XML character in any other encoding)
+        return None
+    if declared is not None and declared.lower() == b"iso-8859-1":
+        return "iso-8859-1"
+    if (declared is None or declared.lower() == b"utf-8") and (data.isascii() or _is_utf8(data)):
+        return "utf-8"
+    return None
 
 
 # ---------------------------------------------------------------- writing
