@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import socket
 
 import uvicorn
@@ -23,8 +24,19 @@ def _bind(host: str, port: int) -> socket.socket:
     return s
 
 
+def _raise_open_files_limit() -> None:
+    """Every CPE session holds a socket: lift the soft RLIMIT_NOFILE (often 1024) to the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # an infinite hard limit the kernel caps lower: keep the soft one
+            pass
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("ACS_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _raise_open_files_limit()
     settings = Settings.from_env()
     config = uvicorn.Config(
         create_app(settings), loop="uvloop", http="httptools", access_log=False, log_level="warning",

@@ -14,10 +14,13 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
+import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from acs_contracts.device_id import make_device_id
 from acs_contracts.kafka_topics import SessionEvent
@@ -27,7 +30,7 @@ from cwmp.messages import Envelope, Inform
 from cwmp.session import AcsSession, ProtocolViolation
 from cwmp.serialize import message_to_dict
 
-from . import auth, metrics
+from . import auth, malloc, metrics
 from .affinity import ReplyListener
 from .config import Settings
 from .credentials import CredentialStore
@@ -59,12 +62,16 @@ class Gateway:
         self.creds = CredentialStore(self.mongo[settings.mongodb_database],
                                      auth.Credentials(settings.cpe_username, settings.cpe_password))
         self.inflight = 0
+        self._trimmer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.listener.start("0.0.0.0", self.s.reply_port)
         await self.publisher.start()
+        self._trimmer = asyncio.create_task(malloc.trim_periodically(self.s.malloc_trim_interval_s))
 
     async def stop(self) -> None:
+        if self._trimmer is not None:
+            self._trimmer.cancel()
         await self.listener.stop()
         await self.publisher.stop()
         await self.mongo.close()
@@ -113,15 +120,21 @@ class Gateway:
             metrics.REJECTED.labels("bad_request").inc()
             metrics.HTTP_REQUESTS.labels("any", "400").inc()
             return PlainTextResponse(f"invalid CWMP request: {e}", status_code=400), "any"
+        del body
         if env is not None and isinstance(env.body, Inform):
-            return await self._inform(request, env), "inform"
-        token = decode_token(request.cookies.get(COOKIE_NAME, ""), self.s.secret, self.s.session_max_age_s)
-        kind = "empty" if env is None else "message"
-        if token is None:
-            metrics.REJECTED.labels("bad_request").inc()
-            metrics.HTTP_REQUESTS.labels(kind, "400").inc()
-            return PlainTextResponse("no CWMP session: a session starts with an Inform", status_code=400), kind
-        return await self._in_session(request, token, env, kind), kind
+            kind, answer = "inform", self._inform(request, env)
+        else:
+            token = decode_token(request.cookies.get(COOKIE_NAME, ""), self.s.secret, self.s.session_max_age_s)
+            kind = "empty" if env is None else "message"
+            if token is None:
+                metrics.REJECTED.labels("bad_request").inc()
+                metrics.HTTP_REQUESTS.labels(kind, "400").inc()
+                return PlainTextResponse("no CWMP session: a session starts with an Inform", status_code=400), kind
+            answer = self._in_session(request, token, env, kind)
+        # The coroutine owns the message now and drops it once encoded: a request waiting on the
+        # broker or the scheduler holds no body and no parsed envelope (memory per open session).
+        del env
+        return await answer, kind
 
     async def _inform(self, request: Request, env: Envelope) -> Response:
         inform = env.body
@@ -147,23 +160,25 @@ class Gateway:
             metrics.HTTP_REQUESTS.labels("inform", "200").inc()
             fault = session.reject(v)
             return Response(soap.build(fault), media_type=XML) if fault else Response(status_code=204)
-        answer = session.respond(session.inform_response())
+        answer = soap.build(session.respond(session.inform_response()))
         token = SessionToken(device_id, uuid.uuid4().hex, time.time(), session.cwmp_ns, session.cwmp_version)
         event = SessionEvent(
             device_id=device_id, session_id=token.session_id, kind="inform", request_id=uuid.uuid4().hex,
             reply_to=None, received_at=time.time(), cwmp_ns=env.cwmp_ns, cwmp_version=token.cwmp_version,
             source_ip=request.client.host if request.client else "", body=message_to_dict(inform),
             headers=_headers_of(env), gateway_id=self.s.instance_id,
-        )
+        ).encode()
+        event_codes = [str(ev.event_code) for ev in inform.events]
+        del env, inform, d, session  # until the broker acknowledges, hold bytes only
         try:
-            await self.publisher.publish(event)
+            await self.publisher.publish(device_id, event)
         except BrokerUnavailable as e:
             log.warning("Inform from %s not published: %s", device_id, e)
             return self._unavailable("broker_unavailable", "inform")
-        for ev in inform.events:
-            metrics.INFORMS.labels(str(ev.event_code)).inc()
+        for code in event_codes:
+            metrics.INFORMS.labels(code).inc()
         metrics.HTTP_REQUESTS.labels("inform", "200").inc()
-        resp = Response(soap.build(answer), media_type=XML)
+        resp = Response(answer, media_type=XML)
         resp.set_cookie(COOKIE_NAME, encode_token(token, self.s.secret), httponly=True, path="/")
         return resp
 
@@ -175,18 +190,21 @@ class Gateway:
             cwmp_version=token.cwmp_version, source_ip=request.client.host if request.client else "",
             body=message_to_dict(env.body) if env is not None and env.body is not None else None,
             headers=_headers_of(env) if env is not None else {}, gateway_id=self.s.instance_id,
-        )
+        ).encode()
+        del env  # until the broker acknowledges, hold bytes only
         waiter = self.listener.expect(rid)
         t0 = time.perf_counter()
         try:
-            await self.publisher.publish(event)
+            await self.publisher.publish(token.device_id, event)
         except BrokerUnavailable as e:
             self.listener.forget(rid)
             log.warning("session event from %s not published: %s", token.device_id, e)
             return self._unavailable("broker_unavailable", kind)
+        del event  # acknowledged: waiting for the scheduler holds nothing of the message
         try:
-            reply = await asyncio.wait_for(waiter, self.s.reply_timeout_s)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.s.reply_timeout_s):  # no task or extra future per wait, unlike wait_for
+                reply = await waiter
+        except TimeoutError:
             self.listener.forget(rid)
             metrics.REJECTED.labels("reply_timeout").inc()
             metrics.SESSIONS.labels("timeout").inc()
@@ -216,9 +234,10 @@ class Gateway:
 class GatewayApp:
     """The ASGI application uvicorn serves: CWMP POSTs on the CWMP port go straight to the
     gateway (the hot path: no router, no middleware stack); everything else, lifespan included,
-    goes to the FastAPI app with the admin endpoints."""
+    goes to the Starlette app with the admin endpoints (Starlette, not FastAPI: three plain
+    endpoints do not need FastAPI's and pydantic's ~12 MB of resident imports)."""
 
-    def __init__(self, gateway: Gateway, admin: FastAPI, cwmp_port: int, admin_port: int) -> None:
+    def __init__(self, gateway: Gateway, admin: Starlette, cwmp_port: int, admin_port: int) -> None:
         self.gateway = gateway
         self.admin = admin
         self._cwmp_port = cwmp_port
@@ -239,30 +258,28 @@ def create_app(settings: Settings) -> GatewayApp:
     gw = Gateway(settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: Starlette):
         await gw.start()
         try:
             yield
         finally:
             await gw.stop()
 
-    app = FastAPI(title="ACS session gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.gateway = gw
-
-    @app.get("/metrics")
     async def metrics_endpoint(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/healthz")
-    async def healthz() -> dict:
-        return {"status": "ok", "instance": settings.instance_id}
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "instance": settings.instance_id})
 
-    @app.get("/readyz")
-    async def readyz() -> Response:
+    async def readyz(request: Request) -> Response:
         checks = await gw.ready()
         ok = all(checks.values())
-        import orjson
-
         return Response(orjson.dumps({"ready": ok, **checks}), status_code=200 if ok else 503, media_type="application/json")
 
+    app = Starlette(lifespan=lifespan, routes=[
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ])
+    app.state.gateway = gw
     return GatewayApp(gw, app, settings.port, settings.admin_port)

@@ -26,6 +26,7 @@ class Settings:
     publish_timeout_s: float = 10.0
     max_body_bytes: int = 4 * 1024 * 1024
     session_max_age_s: int = 600
+    malloc_trim_interval_s: float = 1.0
     tls_certfile: str = ""
     tls_keyfile: str = ""
     mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
@@ -54,6 +55,7 @@ class Settings:
             publish_timeout_s=float(e.get("GATEWAY_PUBLISH_TIMEOUT_S", "10")),
             max_body_bytes=int(e.get("GATEWAY_MAX_BODY_BYTES", str(4 * 1024 * 1024))),
             session_max_age_s=int(e.get("GATEWAY_SESSION_MAX_AGE_S", "600")),
+            malloc_trim_interval_s=float(e.get("GATEWAY_MALLOC_TRIM_INTERVAL_S", "1")),
             tls_certfile=e.get("GATEWAY_TLS_CERTFILE", ""),
             tls_keyfile=e.get("GATEWAY_TLS_KEYFILE", ""),
             mongodb_uri=e.get("ACS_MONGODB_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),

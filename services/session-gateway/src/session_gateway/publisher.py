@@ -10,9 +10,15 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from acs_contracts.kafka_client import kafka_common_kwargs
-from acs_contracts.kafka_topics import SESSION_EVENTS, SessionEvent
+from acs_contracts.kafka_topics import SESSION_EVENTS
 
 from . import metrics
+
+
+# aiokafka has one produce request in flight per broker, carrying at most one batch per partition:
+# with the 16 KiB default a batch holds one or two Informs, so events queue (holding their bytes)
+# and time out under a burst. Larger batches drain the queue in a few round trips.
+_MAX_BATCH_BYTES = 512 * 1024
 
 
 class BrokerUnavailable(Exception):
@@ -32,7 +38,7 @@ class SessionEventPublisher:
         async with self._lock:
             if self._producer is None:
                 p = AIOKafkaProducer(**self._kw, acks="all", linger_ms=0, request_timeout_ms=int(self._timeout * 1000),
-                                     retry_backoff_ms=100, enable_idempotence=False)
+                                     retry_backoff_ms=100, enable_idempotence=False, max_batch_size=_MAX_BATCH_BYTES)
                 try:
                     await asyncio.wait_for(p.start(), self._timeout)
                 except (KafkaError, OSError, asyncio.TimeoutError) as e:
@@ -52,15 +58,16 @@ class SessionEventPublisher:
             await self._producer.stop()
             self._producer = None
 
-    async def publish(self, event: SessionEvent) -> None:
-        """Returns once the broker acknowledged the event (acks=all); raises BrokerUnavailable."""
+    async def publish(self, device_id: str, event: bytes) -> None:
+        """Publish an encoded ``SessionEvent`` keyed by its device id. Returns once the broker
+        acknowledged it (acks=all); raises BrokerUnavailable. Callers pass bytes so that a request
+        waiting for the acknowledgement holds no decoded message."""
         producer = await self._ensure()
         t0 = time.perf_counter()
         try:
-            await asyncio.wait_for(
-                producer.send_and_wait(SESSION_EVENTS, event.encode(), key=event.device_id.encode()), self._timeout
-            )
-        except (KafkaError, OSError, asyncio.TimeoutError) as e:
+            async with asyncio.timeout(self._timeout):  # no task per publish, unlike wait_for
+                await producer.send_and_wait(SESSION_EVENTS, event, key=device_id.encode())
+        except (KafkaError, OSError, TimeoutError) as e:
             raise BrokerUnavailable(str(e) or type(e).__name__) from e
         metrics.KAFKA_PUBLISH.observe(time.perf_counter() - t0)
 

@@ -1,0 +1,112 @@
+"""The CWMP hot path without a broker: what a request holds while it waits, and what it answers.
+
+A gateway with 10,000 open sessions keeps 10,000 requests waiting for the broker or the
+scheduler, so a waiting request must not keep its body or its parsed envelope alive.
+"""
+
+import asyncio
+import gc
+import time
+
+import orjson
+from starlette.requests import Request
+
+from acs_contracts.affinity import Reply
+from cwmp import messages as m
+from cwmp import soap
+from session_gateway.app import Gateway
+from session_gateway.config import Settings
+from session_gateway.publisher import BrokerUnavailable
+from session_gateway.session_cookie import COOKIE_NAME, SessionToken, encode_token
+
+SECRET = b"k" * 32
+NS = "urn:dslforum-org:cwmp-1-0"
+
+
+class FakePublisher:
+    """Records events; each publish waits until the test releases it (the broker's ack)."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.events: list[tuple[str, bytes]] = []
+        self.ack = asyncio.Event()
+        self.fail = fail
+
+    async def publish(self, device_id: str, event: bytes) -> None:
+        self.events.append((device_id, event))
+        await self.ack.wait()
+        if self.fail:
+            raise BrokerUnavailable("down")
+
+
+def _gateway(publisher: FakePublisher) -> Gateway:
+    gw = Gateway(Settings(secret=SECRET, reply_timeout_s=5, instance_id="gw-test"))
+    gw.publisher = publisher  # type: ignore[assignment]
+    return gw
+
+
+def _request(body: bytes, cookie: str = "") -> Request:
+    headers = [(b"content-length", str(len(body)).encode())]
+    if cookie:
+        headers.append((b"cookie", f"{COOKIE_NAME}={cookie}".encode()))
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers, "client": ("10.0.0.7", 4000),
+             "server": ("127.0.0.1", 7547), "query_string": b"", "scheme": "http", "root_path": ""}
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return Request(scope, receive)
+
+
+def _gpv_response(n: int) -> bytes:
+    params = [m.ParameterValueStruct(f"InternetGatewayDevice.X.{i}.Value", f"value-{i}") for i in range(n)]
+    return soap.build(m.Envelope(body=m.GetParameterValuesResponse(parameter_list=params), id="7", cwmp_ns=NS))
+
+
+def _alive(cls: type) -> int:
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if type(o) is cls)
+
+
+def _cookie() -> str:
+    return encode_token(SessionToken("OUI-PC-SN1", "s1", time.time(), NS, "1.0"), SECRET)
+
+
+async def test_waiting_request_holds_no_parsed_message_and_answers_with_the_reply():
+    pub = FakePublisher()
+    gw = _gateway(pub)
+    task = asyncio.create_task(gw.handle(_request(_gpv_response(200), _cookie())))
+    while not pub.events:
+        await asyncio.sleep(0)
+    assert _alive(m.GetParameterValuesResponse) == 0  # only the encoded event, awaiting the broker
+    device_id, raw = pub.events[0]
+    event = orjson.loads(raw)
+    assert device_id == "OUI-PC-SN1" and event["kind"] == "message" and len(event["body"]["parameter_list"]) == 200
+    pub.ack.set()
+    await asyncio.sleep(0.01)
+    assert not task.done() and gw.inflight == 1
+    assert gw.listener.deliver(Reply(request_id=event["request_id"], status=200, body=b"<next/>"))
+    resp = await task
+    assert resp.status_code == 200 and resp.body == b"<next/>" and gw.inflight == 0
+
+
+async def test_broker_down_answers_503_with_retry_after_and_forgets_the_request():
+    pub = FakePublisher(fail=True)
+    pub.ack.set()
+    gw = _gateway(pub)
+    resp = await gw.handle(_request(b"", _cookie()))
+    assert resp.status_code == 503 and resp.headers["retry-after"] == "10"
+    assert not gw.listener._waiting  # noqa: SLF001
+
+
+async def test_reply_timeout_ends_the_session_with_204():
+    pub = FakePublisher()
+    pub.ack.set()
+    gw = _gateway(pub)
+    gw.s = Settings(secret=SECRET, reply_timeout_s=0.05, instance_id="gw-test")
+    resp = await gw.handle(_request(b"", _cookie()))
+    assert resp.status_code == 204 and not gw.listener._waiting  # noqa: SLF001
