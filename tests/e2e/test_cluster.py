@@ -110,6 +110,32 @@ async def test_session_alternating_between_two_gateways(stack, db, http):
     await _gpv_then_spv_session(stack, db, http, "ALT1", [stack.cwmp_url(0), stack.cwmp_url(1)])
 
 
+def _counter(text: str, name: str, **labels: str) -> float:
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{") and want in line:
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_nothing_to_do_ends_at_the_inform(stack, db, http):
+    """A periodic session with nothing for the ACS: the scheduler says so in answer to the Inform
+    event, and the gateway answers the empty POST with 204 without publishing it. Sent to the
+    other gateway, the empty POST is published and still gets 204 (from the scheduler's memory)."""
+    sched = f"http://127.0.0.1:{stack.schedulers[0].admin_port}/metrics"
+    before = _counter((await http.get(sched)).text, "acs_scheduler_events_total", kind="empty")
+    cpe = ScriptedCpe("IDLE1", [stack.cwmp_url(0)])
+    for _ in range(3):
+        assert (await cpe.inform(http, ["2 PERIODIC"])).status == 200
+        assert (await cpe.empty(http)).status == 204
+    assert _counter((await http.get(sched)).text, "acs_scheduler_events_total", kind="empty") == before
+    other = ScriptedCpe("IDLE1", [stack.cwmp_url(0), stack.cwmp_url(1)])
+    assert (await other.inform(http, ["2 PERIODIC"])).status == 200
+    assert (await other.empty(http)).status == 204  # on the second gateway
+    assert _counter((await http.get(sched)).text, "acs_scheduler_events_total", kind="empty") == before + 1
+    assert await eventually(lambda: db.last_informs.find_one({"_id": "202BC1-BM632w-IDLE1"}))
+
+
 async def test_set_parameter_values_fault_9007_fails_the_task(stack, db, http):
     device = "202BC1-BM632w-FAULT1"
     tid = _task(db, device, "setParameterValues", parameterValues=[[f"{ROOT}.LANDevice.1.WLANConfiguration.1.Channel", 99, "xsd:unsignedInt"]])

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 class ReplyListener:
     def __init__(self) -> None:
         self._waiting: dict[str, asyncio.Future[Reply]] = {}
+        self._hints: dict[str, asyncio.Future[Reply]] = {}
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self, host: str, port: int) -> None:
@@ -38,6 +39,26 @@ class ReplyListener:
 
     def forget(self, request_id: str) -> None:
         self._waiting.pop(request_id, None)
+
+    def expect_hint(self, session_id: str, ttl_s: float) -> asyncio.Future[Reply]:
+        """Park the scheduler's answer to an Inform event (request id = session id) for the
+        session's next POST, should it reach this gateway; forgotten after ``ttl_s``."""
+        fut = self.expect(session_id)
+        self._hints[session_id] = fut
+        asyncio.get_running_loop().call_later(ttl_s, self._expire_hint, session_id, fut)
+        return fut
+
+    def take_hint(self, session_id: str) -> asyncio.Future[Reply] | None:
+        """The parked answer for this session (done or still coming), now the caller's."""
+        return self._hints.pop(session_id, None)
+
+    def _expire_hint(self, session_id: str, fut: asyncio.Future[Reply]) -> None:
+        if self._hints.get(session_id) is fut:
+            del self._hints[session_id]
+        if self._waiting.get(session_id) is fut:
+            del self._waiting[session_id]
+        if not fut.done():
+            fut.cancel()
 
     def deliver(self, reply: Reply) -> bool:
         fut = self._waiting.pop(reply.request_id, None)

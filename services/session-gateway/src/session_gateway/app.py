@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from acs_contracts.affinity import NO_MORE
 from acs_contracts.device_id import make_device_id
 from acs_contracts.kafka_topics import SessionEvent
 from cwmp import soap
@@ -162,17 +163,22 @@ class Gateway:
             return Response(soap.build(fault), media_type=XML) if fault else Response(status_code=204)
         answer = soap.build(session.respond(session.inform_response()))
         token = SessionToken(device_id, uuid.uuid4().hex, time.time(), session.cwmp_ns, session.cwmp_version)
+        hints = self.s.inform_hint_wait_s > 0
         event = SessionEvent(
-            device_id=device_id, session_id=token.session_id, kind="inform", request_id=uuid.uuid4().hex,
-            reply_to=None, received_at=time.time(), cwmp_ns=env.cwmp_ns, cwmp_version=token.cwmp_version,
-            source_ip=request.client.host if request.client else "", body=message_to_dict(inform),
-            headers=_headers_of(env), gateway_id=self.s.instance_id,
+            device_id=device_id, session_id=token.session_id, kind="inform", request_id=token.session_id,
+            reply_to=self.s.reply_advertise if hints else None, received_at=time.time(), cwmp_ns=env.cwmp_ns,
+            cwmp_version=token.cwmp_version, source_ip=request.client.host if request.client else "",
+            body=message_to_dict(inform), headers=_headers_of(env), gateway_id=self.s.instance_id,
         ).encode()
         event_codes = [str(ev.event_code) for ev in inform.events]
         del env, inform, d, session  # until the broker acknowledges, hold bytes only
+        if hints:  # the scheduler's "nothing to do" or "continue", for the session's empty POST
+            self._expect_hint(token.session_id)
         try:
             await self.publisher.publish(device_id, event)
         except BrokerUnavailable as e:
+            self.listener.take_hint(token.session_id)
+            self.listener.forget(token.session_id)
             log.warning("Inform from %s not published: %s", device_id, e)
             return self._unavailable("broker_unavailable", "inform")
         for code in event_codes:
@@ -182,7 +188,46 @@ class Gateway:
         resp.set_cookie(COOKIE_NAME, encode_token(token, self.s.secret), httponly=True, path="/")
         return resp
 
+    def _expect_hint(self, session_id: str) -> None:
+        t0 = time.perf_counter()
+        hint = self.listener.expect_hint(session_id, self.s.reply_timeout_s)
+        # Inform published -> scheduler -> answer back: the reply hop, measured on every session.
+        hint.add_done_callback(lambda f: None if f.cancelled() else metrics.REPLY_HOP.observe(time.perf_counter() - t0))
+
+    async def _hinted_end(self, token: SessionToken) -> Response | None:
+        """204 for an empty POST when the scheduler said at the Inform that it has nothing to send;
+        None when it said "continue", said nothing in time, or the answer went to another gateway."""
+        hint = self.listener.take_hint(token.session_id)
+        if hint is None:
+            return None
+        try:
+            async with asyncio.timeout(self.s.inform_hint_wait_s):
+                reply = await asyncio.shield(hint)
+        except TimeoutError:
+            return None
+        except asyncio.CancelledError:
+            if not hint.cancelled():
+                raise  # this request itself was cancelled
+            return None  # the answer expired unread
+        finally:
+            self.listener.forget(token.session_id)
+        if reply.status != NO_MORE:
+            return None
+        metrics.HTTP_REQUESTS.labels("empty", "204").inc()
+        metrics.SESSIONS.labels(reply.outcome).inc()
+        metrics.SESSION_DURATION.observe(time.time() - token.started_at)
+        resp = Response(status_code=204)
+        resp.delete_cookie(COOKIE_NAME, path="/")
+        return resp
+
     async def _in_session(self, request: Request, token: SessionToken, env: Envelope | None, kind: str) -> Response:
+        if kind == "empty":
+            ended = await self._hinted_end(token)
+            if ended is not None:
+                return ended
+        else:  # a CPE request or an RPC response: the Inform's answer no longer applies
+            self.listener.take_hint(token.session_id)
+            self.listener.forget(token.session_id)
         rid = uuid.uuid4().hex
         event = SessionEvent(
             device_id=token.device_id, session_id=token.session_id, kind=kind, request_id=rid,
