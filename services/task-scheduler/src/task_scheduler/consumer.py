@@ -3,6 +3,18 @@ in order, to the session driver, and commits offsets once their effects are dura
 
 Devices are independent: each has its own little queue and worker, so a slow device (a task
 waiting on a MongoDB read) never holds up another's session.
+
+Memory stays bounded whatever the backlog. A session in progress holds its provisioning run, the
+device document it read and what it learnt from the CPE (tens to hundreds of KB), and a backlog consumed at
+once would start every session in it together. So at most ``SCHEDULER_MAX_ACTIVE_SESSIONS``
+sessions run at a time: the events of a device with no session beyond that are *parked* as raw
+records (a few KB each, not decoded) and start, device by device in the order they came, as
+sessions end. Consuming goes on at the cap, because the next event of a session in progress (its
+CPE's answer) lies behind the backlog in the partition; events of devices in session are handled
+at once. Parked records are bounded as well (``SCHEDULER_MAX_PARKED_MB``), like writes waiting
+for the database (``SCHEDULER_MAX_PENDING_WRITES``): above either, the consumer stops taking
+records and the rest of the backlog stays in Kafka. A parked event is not done, so its offset is
+not committed before it is handled: a crash replays it.
 """
 
 from __future__ import annotations
@@ -10,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -25,6 +37,8 @@ from .offsets import OffsetTracker
 
 log = logging.getLogger(__name__)
 
+_PARKED_OVERHEAD = 200  # bytes a parked record costs besides its value (tuple, list slot, key)
+
 
 class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, owner: "SessionConsumer") -> None:
@@ -32,6 +46,7 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_revoked(self, revoked) -> None:
         await self.owner.commit()
+        self.owner.drop_parked(revoked)  # the new owner reads them again from the committed offset
         self.owner.tracker.forget(revoked)
         self.owner.driver.store.digests.clear()  # another scheduler may write those devices now
         for tp in revoked:
@@ -54,6 +69,11 @@ class SessionConsumer:
         self.writer = writer  # back-pressure: stop taking events while the database lags behind
         self.consumer: AIOKafkaConsumer = None  # type: ignore[assignment]  # made in start(): needs the loop
         self._queues: dict[str, deque] = {}
+        # Events of devices waiting for a session slot, raw and in order: device id -> [(tp, offset, value, consumed_at)].
+        self._parked: OrderedDict[str, list[tuple[TopicPartition, int, bytes, float]]] = OrderedDict()
+        self._parked_events = 0
+        self._parked_bytes = 0
+        self._starting = 0  # workers begun for a device with no session yet (its first event in hand)
         self._tasks: set[asyncio.Task] = set()
         self._running = False
         self._lag_labels: set[str] = set()
@@ -83,9 +103,10 @@ class SessionConsumer:
         housekeeping = asyncio.create_task(self._housekeeping())
         try:
             while self._running:
-                # When the database falls behind, stop taking events: Kafka keeps them (lag grows,
-                # gateways answer later, CPEs slow down) instead of this process's memory.
-                while self.writer is not None and self.writer.pending > self.s.max_pending_writes:
+                # When the database falls behind, or too many events wait for a session slot, stop
+                # taking records: Kafka keeps them (lag grows, gateways answer later, CPEs slow
+                # down) instead of this process's memory.
+                while self._running and self._must_wait():
                     await asyncio.sleep(0.01)
                 try:
                     batches = await self.consumer.getmany(timeout_ms=200)
@@ -97,35 +118,108 @@ class SessionConsumer:
                 for tp, records in batches.items():
                     for r in records:
                         self.tracker.add(tp, r.offset)
-                        try:
-                            ev = SessionEvent.decode(r.value)
-                        except SchemaError as e:
-                            log.error("skipping undecodable event at %s:%d: %s", tp, r.offset, e)
-                            self.tracker.done(tp, r.offset)
-                            continue
-                        self._dispatch(tp, r.offset, ev, now)
+                        self._take(tp, r.offset, r.key, r.value, now)
         finally:
             housekeeping.cancel()
+
+    # ------------------------------------------------------------------ admission
+    def _writes_behind(self) -> bool:
+        return self.writer is not None and self.writer.pending > self.s.max_pending_writes
+
+    def _must_wait(self) -> bool:
+        if self._parked:
+            self._unpark()
+        return self._writes_behind() or self._parked_bytes > self.s.max_parked_bytes
+
+    def active(self) -> int:
+        """Sessions in memory, plus devices whose first event is being handled (their session is
+        about to be)."""
+        return len(self.driver.sessions) + self._starting
+
+    def _has_room(self) -> bool:
+        return self.active() < self.s.max_active_sessions and not self._writes_behind()
+
+    def _take(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes, consumed_at: float) -> None:
+        """A record: straight to its device's worker, or parked while the sessions are at the cap."""
+        if not key:  # not from a gateway (they key by device id): handled at once, as always
+            self._decode_and_dispatch(tp, offset, value, consumed_at)
+            return
+        device_id = key.decode("utf-8", "replace")
+        parked = self._parked.get(device_id)
+        if parked is None:
+            if device_id in self._queues or device_id in self.driver.sessions or (not self._parked and self._has_room()):
+                self._decode_and_dispatch(tp, offset, value, consumed_at)
+                return
+            parked = self._parked[device_id] = []
+        parked.append((tp, offset, value, consumed_at))  # behind the device's earlier parked events
+        self._parked_events += 1
+        self._parked_bytes += len(value) + _PARKED_OVERHEAD
+        metrics.PARKED_EVENTS.set(self._parked_events)
+
+    def _unpark(self) -> None:
+        """Start parked devices' sessions, oldest first, while there is room."""
+        while self._parked and self._has_room():
+            _, events = self._parked.popitem(last=False)
+            for tp, offset, value, consumed_at in events:
+                self._parked_events -= 1
+                self._parked_bytes -= len(value) + _PARKED_OVERHEAD
+                self._decode_and_dispatch(tp, offset, value, consumed_at)
+        metrics.PARKED_EVENTS.set(self._parked_events)
+
+    def drop_parked(self, tps) -> None:
+        """Forget parked events of partitions given up (never handled here, never committed)."""
+        gone = set(tps)
+        for device_id in list(self._parked):
+            kept = [e for e in self._parked[device_id] if e[0] not in gone]
+            for e in self._parked[device_id]:
+                if e[0] in gone:
+                    self._parked_events -= 1
+                    self._parked_bytes -= len(e[2]) + _PARKED_OVERHEAD
+            if kept:
+                self._parked[device_id] = kept
+            else:
+                del self._parked[device_id]
+        metrics.PARKED_EVENTS.set(self._parked_events)
+
+    def _decode_and_dispatch(self, tp: TopicPartition, offset: int, value: bytes, consumed_at: float) -> None:
+        try:
+            ev = SessionEvent.decode(value)
+        except SchemaError as e:
+            log.error("skipping undecodable event at %s:%d: %s", tp, offset, e)
+            self.tracker.done(tp, offset)
+            return
+        self._dispatch(tp, offset, ev, consumed_at)
 
     def _dispatch(self, tp: TopicPartition, offset: int, ev: SessionEvent, consumed_at: float) -> None:
         q = self._queues.get(ev.device_id)
         if q is None:
             q = self._queues[ev.device_id] = deque()
-            t = asyncio.create_task(self._device_worker(ev.device_id, q))
+            starting = ev.device_id not in self.driver.sessions
+            self._starting += starting
+            t = asyncio.create_task(self._device_worker(ev.device_id, q, starting))
             self._tasks.add(t)
             t.add_done_callback(self._tasks.discard)
         q.append((tp, offset, ev, consumed_at))
 
-    async def _device_worker(self, device_id: str, q: deque) -> None:
-        while q:
-            tp, offset, ev, consumed_at = q.popleft()
-            try:
-                futs = await self.driver.handle(ev, consumed_at)
-            except Exception:
-                log.exception("event of %s at %s:%d failed", device_id, tp, offset)
-                futs = []
-            self._track(tp, offset, futs)
-        del self._queues[device_id]
+    async def _device_worker(self, device_id: str, q: deque, starting: bool = False) -> None:
+        try:
+            while q:
+                tp, offset, ev, consumed_at = q.popleft()
+                try:
+                    futs = await self.driver.handle(ev, consumed_at)
+                except Exception:
+                    log.exception("event of %s at %s:%d failed", device_id, tp, offset)
+                    futs = []
+                self._track(tp, offset, futs)
+                if starting:  # the session is in driver.sessions now, or over already
+                    starting = False
+                    self._starting -= 1
+                if self._parked:
+                    self._unpark()  # a session may have ended
+        finally:
+            if starting:
+                self._starting -= 1
+            del self._queues[device_id]
 
     def _track(self, tp: TopicPartition, offset: int, futs: list[asyncio.Future]) -> None:
         if not futs:
@@ -163,6 +257,8 @@ class SessionConsumer:
             await asyncio.sleep(0.25)
             tick += 1
             await self.commit()
+            if self._parked:
+                self._unpark()  # room made by sessions gone idle, or by writes acknowledged
             if tick % 20 == 0:
                 self.driver.expire_idle()
                 await self._update_lag()
