@@ -41,6 +41,7 @@ class FakeDriver:
 
 class FakeWriter:
     pending = 0
+    pending_fields = 0
 
 
 def _consumer(cap: int, parked_mb: int = 64, writer=None) -> tuple[SessionConsumer, FakeDriver]:

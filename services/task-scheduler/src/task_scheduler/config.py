@@ -18,6 +18,7 @@ class Settings:
     write_batch_ms: float = 5.0
     write_batch_max: int = 500
     max_pending_writes: int = 5000
+    max_pending_fields: int = 500_000
     max_active_sessions: int = 500
     max_parked_bytes: int = 64 << 20
     inform_digest_cache: int = 200_000
@@ -53,6 +54,7 @@ class Settings:
             write_batch_ms=float(e.get("SCHEDULER_WRITE_BATCH_MS", "5")),
             write_batch_max=int(e.get("SCHEDULER_WRITE_BATCH_MAX", "500")),
             max_pending_writes=int(e.get("SCHEDULER_MAX_PENDING_WRITES", "5000")),
+            max_pending_fields=int(e.get("SCHEDULER_MAX_PENDING_FIELDS", "500000")),
             max_active_sessions=max(1, int(e.get("SCHEDULER_MAX_ACTIVE_SESSIONS", "500"))),
             max_parked_bytes=int(e.get("SCHEDULER_MAX_PARKED_MB", "64")) << 20,
             inform_digest_cache=int(e.get("SCHEDULER_INFORM_DIGEST_CACHE", "200000")),

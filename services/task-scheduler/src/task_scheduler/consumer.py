@@ -124,7 +124,8 @@ class SessionConsumer:
 
     # ------------------------------------------------------------------ admission
     def _writes_behind(self) -> bool:
-        return self.writer is not None and self.writer.pending > self.s.max_pending_writes
+        return self.writer is not None and (self.writer.pending > self.s.max_pending_writes
+                                            or self.writer.pending_fields > self.s.max_pending_fields)
 
     def _must_wait(self) -> bool:
         if self._parked:

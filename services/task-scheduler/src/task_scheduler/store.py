@@ -94,6 +94,7 @@ class BatchWriter:
         self._ops: dict[str, list[tuple[Any, asyncio.Future]]] = {}
         self._count = 0
         self.pending = 0  # submitted, not yet acknowledged by the database
+        self.pending_fields = 0  # their size: one whole data model weighs as much as thousands of small writes
         # Documents a big update was applied to (a whole data model): the database's cost of any
         # update grows with the document (~30 ms on the development database for one holding
         # 1,000 parameters, against ~15 ms for a read and a replace), so later updates of these
@@ -119,13 +120,16 @@ class BatchWriter:
         self._ops.setdefault(collection, []).append((op, fut))
         self._count += 1
         self.pending += 1
+        fields = op.field_count if isinstance(op, DocUpdate) else 1
+        self.pending_fields += fields
         metrics.PENDING_WRITES.set(self.pending)
-        fut.add_done_callback(self._written)
+        fut.add_done_callback(lambda _f: self._written(fields))
         self._wake.set()
         return fut
 
-    def _written(self, _fut: asyncio.Future) -> None:
+    def _written(self, fields: int) -> None:
         self.pending -= 1
+        self.pending_fields -= fields
         metrics.PENDING_WRITES.set(self.pending)
 
     async def _run(self) -> None:
