@@ -1,5 +1,7 @@
 """The gateway's HTTP application: the CWMP endpoint (port 7547) and the admin endpoints
-(/metrics, /healthz, /readyz on the admin port), served by one uvicorn server on two sockets.
+(/metrics, /healthz, /readyz on the admin port). uvicorn serves the admin port; the CWMP port is
+served by the lean server of ``cwmp_http`` (``GATEWAY_HTTP_SERVER=native``, the default) or by
+the same uvicorn server on a second socket (``uvicorn``).
 
 The gateway keeps no session state: a signed cookie says which device a POST belongs to, the
 Inform is durably published before InformResponse goes out, and every later POST is published
@@ -12,7 +14,8 @@ import asyncio
 import logging
 import time
 import uuid
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -239,22 +242,23 @@ class Gateway:
         del env  # until the broker acknowledges, hold bytes only
         waiter = self.listener.expect(rid)
         t0 = time.perf_counter()
-        try:
-            await self.publisher.publish(token.device_id, event)
-        except BrokerUnavailable as e:
+        try:  # whatever ends this wait (answer, error, timeout, cancellation), nothing stays parked
+            try:
+                await self.publisher.publish(token.device_id, event)
+            except BrokerUnavailable as e:
+                log.warning("session event from %s not published: %s", token.device_id, e)
+                return self._unavailable("broker_unavailable", kind)
+            del event  # acknowledged: waiting for the scheduler holds nothing of the message
+            try:
+                async with asyncio.timeout(self.s.reply_timeout_s):  # no task or extra future per wait, unlike wait_for
+                    reply = await waiter
+            except TimeoutError:
+                metrics.REJECTED.labels("reply_timeout").inc()
+                metrics.SESSIONS.labels("timeout").inc()
+                metrics.HTTP_REQUESTS.labels(kind, "204").inc()
+                return Response(status_code=204)
+        finally:
             self.listener.forget(rid)
-            log.warning("session event from %s not published: %s", token.device_id, e)
-            return self._unavailable("broker_unavailable", kind)
-        del event  # acknowledged: waiting for the scheduler holds nothing of the message
-        try:
-            async with asyncio.timeout(self.s.reply_timeout_s):  # no task or extra future per wait, unlike wait_for
-                reply = await waiter
-        except TimeoutError:
-            self.listener.forget(rid)
-            metrics.REJECTED.labels("reply_timeout").inc()
-            metrics.SESSIONS.labels("timeout").inc()
-            metrics.HTTP_REQUESTS.labels(kind, "204").inc()
-            return Response(status_code=204)
         metrics.REPLY_HOP.observe(time.perf_counter() - t0)
         metrics.HTTP_REQUESTS.labels(kind, str(reply.status)).inc()
         if reply.end_session or reply.status == 204:
@@ -277,7 +281,8 @@ class Gateway:
 
 
 class GatewayApp:
-    """The ASGI application uvicorn serves: CWMP POSTs on the CWMP port go straight to the
+    """The ASGI application uvicorn serves with ``GATEWAY_HTTP_SERVER=uvicorn`` (with ``native``
+    it serves ``admin`` alone): CWMP POSTs on the CWMP port go straight to the
     gateway (the hot path: no router, no middleware stack); everything else, lifespan included,
     goes to the Starlette app with the admin endpoints (Starlette, not FastAPI: three plain
     endpoints do not need FastAPI's and pydantic's ~12 MB of resident imports)."""
@@ -299,14 +304,18 @@ class GatewayApp:
         await self.admin(scope, receive, send)
 
 
-def create_app(settings: Settings) -> GatewayApp:
+def create_app(settings: Settings,
+               serve_cwmp: Callable[[Gateway], AbstractAsyncContextManager[object]] | None = None) -> GatewayApp:
+    """The gateway and its admin app. ``serve_cwmp``, when given, serves the CWMP port from the
+    gateway's start to its stop (the admin app's lifespan), and stops it before the gateway."""
     gw = Gateway(settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         await gw.start()
         try:
-            yield
+            async with serve_cwmp(gw) if serve_cwmp is not None else nullcontext():
+                yield
         finally:
             await gw.stop()
 

@@ -14,6 +14,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 7547
     admin_port: int = 7549
+    http_server: str = "native"  # native (cwmp_http) | uvicorn: what serves the CWMP port
     reply_port: int = 7548
     reply_advertise: str = ""
     secret: bytes = b""
@@ -44,6 +45,7 @@ class Settings:
             host=e.get("GATEWAY_HOST", "0.0.0.0"),
             port=int(e.get("GATEWAY_PORT", "7547")),
             admin_port=int(e.get("GATEWAY_ADMIN_PORT", "7549")),
+            http_server=e.get("GATEWAY_HTTP_SERVER", "native").lower(),
             reply_port=reply_port,
             reply_advertise=e.get("GATEWAY_REPLY_ADVERTISE", f"127.0.0.1:{reply_port}"),
             secret=secret.encode() if secret else secrets.token_bytes(32),
