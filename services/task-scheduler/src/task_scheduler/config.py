@@ -20,7 +20,7 @@ class Settings:
     max_pending_writes: int = 5000
     max_pending_fields: int = 500_000
     max_active_sessions: int = 500
-    max_parked_bytes: int = 64 << 20
+    max_parked_bytes: int = 1024 << 20
     inform_digest_cache: int = 200_000
     max_task_attempts: int = 3
     max_rpcs_per_session: int = 256
@@ -56,7 +56,7 @@ class Settings:
             max_pending_writes=int(e.get("SCHEDULER_MAX_PENDING_WRITES", "5000")),
             max_pending_fields=int(e.get("SCHEDULER_MAX_PENDING_FIELDS", "500000")),
             max_active_sessions=max(1, int(e.get("SCHEDULER_MAX_ACTIVE_SESSIONS", "500"))),
-            max_parked_bytes=int(e.get("SCHEDULER_MAX_PARKED_MB", "64")) << 20,
+            max_parked_bytes=int(e.get("SCHEDULER_MAX_PARKED_MB", "1024")) << 20,
             inform_digest_cache=int(e.get("SCHEDULER_INFORM_DIGEST_CACHE", "200000")),
             max_task_attempts=int(e.get("SCHEDULER_MAX_TASK_ATTEMPTS", "3")),
             max_rpcs_per_session=int(e.get("SCHEDULER_MAX_RPCS_PER_SESSION", "256")),
