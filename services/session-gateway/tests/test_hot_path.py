@@ -79,10 +79,14 @@ def _cookie() -> str:
 async def test_waiting_request_holds_no_parsed_message_and_answers_with_the_reply():
     pub = FakePublisher()
     gw = _gateway(pub)
+    baseline = _alive(m.GetParameterValuesResponse)  # other tests' objects may still be around
     task = asyncio.create_task(gw.handle(_request(_gpv_response(200), _cookie())))
     while not pub.events:
         await asyncio.sleep(0)
-    assert _alive(m.GetParameterValuesResponse) == 0  # only the encoded event, awaiting the broker
+    # only the encoded event, awaiting the broker: no message object, none of its values
+    assert _alive(m.GetParameterValuesResponse) == baseline
+    assert not any(type(o) is m.ParameterValueStruct and o.name.startswith("InternetGatewayDevice.X.")
+                   for o in gc.get_objects())
     device_id, raw = pub.events[0]
     event = orjson.loads(raw)
     assert device_id == "OUI-PC-SN1" and event["kind"] == "message" and len(event["body"]["parameter_list"]) == 200
