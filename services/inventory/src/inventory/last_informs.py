@@ -12,6 +12,8 @@ from typing import Any
 
 from acs_contracts.mongo_collections import HOT_DEVICE_FIELDS, INFORM_HASH
 
+from .shapes import lookup
+
 log = logging.getLogger(__name__)
 
 # Above this many matching devices a condition on a last-contact field is evaluated on the device
@@ -65,9 +67,7 @@ async def overlay(last_informs: Any, docs: list[dict[str, Any]], proj: dict[str,
         if mine is not None and theirs is not None and mine > theirs:
             continue  # the device document is the newer one (it is written in the same session)
         for f in fields:
-            value: Any = li
-            for seg in f.split("."):
-                value = value.get(seg) if isinstance(value, dict) else None
+            value = lookup(li, f)
             if value is None:
                 continue
             node = doc

@@ -52,6 +52,11 @@ class ReplyListener:
         """The parked answer for this session (done or still coming), now the caller's."""
         return self._hints.pop(session_id, None)
 
+    def drop_hint(self, session_id: str) -> None:
+        """Forget the session's parked answer, whether it came or not."""
+        self._hints.pop(session_id, None)
+        self.forget(session_id)
+
     def _expire_hint(self, session_id: str, fut: asyncio.Future[Reply]) -> None:
         if self._hints.get(session_id) is fut:
             del self._hints[session_id]

@@ -180,8 +180,7 @@ class Gateway:
         try:
             await self.publisher.publish(device_id, event)
         except BrokerUnavailable as e:
-            self.listener.take_hint(token.session_id)
-            self.listener.forget(token.session_id)
+            self.listener.drop_hint(token.session_id)
             log.warning("Inform from %s not published: %s", device_id, e)
             return self._unavailable("broker_unavailable", "inform")
         for code in event_codes:
@@ -229,8 +228,7 @@ class Gateway:
             if ended is not None:
                 return ended
         else:  # a CPE request or an RPC response: the Inform's answer no longer applies
-            self.listener.take_hint(token.session_id)
-            self.listener.forget(token.session_id)
+            self.listener.drop_hint(token.session_id)
         rid = uuid.uuid4().hex
         event = SessionEvent(
             device_id=token.device_id, session_id=token.session_id, kind=kind, request_id=rid,
