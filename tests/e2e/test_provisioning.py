@@ -152,6 +152,8 @@ async def test_campaign_of_200_devices_pauses_at_its_threshold(prov_stack, prov_
     await fleet.start(boot_within_s=4)
     try:
         await eventually(lambda: prov_db.credentials.count_documents({"_id": {"$regex": "-CAMP"}}) == 200, timeout=60, interval=0.5)
+        # device documents are written as each first session ends, just after the credentials
+        await eventually(lambda: prov_db.devices.count_documents({"_id": {"$regex": "-CAMP"}}) == 200, timeout=30, interval=0.5)
         r = await nbi.put("/files/fw-campaign.bin", content=b"\x7fFW" * 2000, headers={"fileType": "1 Firmware Upgrade Image"})
         assert r.status_code == 201, r.text
         threshold = 0.03

@@ -45,6 +45,7 @@ class _Rebalance(ConsumerRebalanceListener):
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked) -> None:
+        await self.owner.release_sessions()
         await self.owner.commit()
         self.owner.drop_parked(revoked)  # the new owner reads them again from the committed offset
         self.owner.tracker.forget(revoked)
@@ -95,6 +96,7 @@ class SessionConsumer:
         self._running = False
         if self.consumer is None:
             return
+        await self.release_sessions()
         await self.commit()
         await self.consumer.stop()
 
@@ -237,6 +239,13 @@ class SessionConsumer:
 
         for f in futs:
             f.add_done_callback(one_done)
+
+    async def release_sessions(self, timeout_s: float = 5.0) -> None:
+        """Store what sessions in progress hold back, so their events' offsets can be committed
+        (before partitions move, or at shutdown); a session going on holds its later updates again."""
+        futs = self.driver.release_all()
+        if futs:
+            await asyncio.wait(futs, timeout=timeout_s)
 
     async def commit(self) -> None:
         points = self.tracker.commit_points()

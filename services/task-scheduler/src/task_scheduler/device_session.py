@@ -44,7 +44,7 @@ from .device_record import (data_model_root, inform_update, jsonable, jsonable_t
                             needs_full_write, now_utc)
 from .outbound import Outbound
 from .replies import ReplySender
-from .store import Store
+from .store import DeviceWrites, Store
 from .tasks import TaskArgumentError, TaskContext, TaskRun, discover_data_model
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class DeviceSession:
 
     __slots__ = ("device_id", "session_id", "acs", "started", "event_codes", "tasks", "task", "run",
                  "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request", "provision", "provision_done",
-                 "builtin")
+                 "builtin", "writes")
 
     def __init__(self, device_id: str, session_id: str) -> None:
         self.device_id = device_id
@@ -87,6 +87,7 @@ class DeviceSession:
         self.provision: Any = None  # the presets' ProvisionRun while it sends RPCs
         self.provision_done = False
         self.builtin: list[dict] = []  # the ACS's own runs (BOOTSTRAP discovery), before the device's tasks
+        self.writes = DeviceWrites(device_id)  # device updates held until the session ends or a task completes
 
 
 class SessionDriver:
@@ -154,8 +155,10 @@ class SessionDriver:
     # ------------------------------------------------------------------ Inform
     async def _inform(self, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
         old = self.sessions.pop(ev.device_id, None)
+        futs: list[asyncio.Future] = []
         if old is not None:
             metrics.SESSIONS.labels("superseded").inc()
+            futs += self.store.release(old.writes)
         inform = message_from_dict(ev.body or {})
         if not isinstance(inform, m.Inform):
             log.error("inform event from %s carries %s", ev.device_id, type(inform).__name__)
@@ -170,11 +173,6 @@ class SessionDriver:
             log.warning("Inform from %s refused by the session rules: %s", ev.device_id, v)
             return []
         s.event_codes = [str(e.event_code) for e in inform.events]
-        ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
-        update, unsets = inform_update(inform, source_ip=ev.source_ip,
-                                       cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
-        futs = self.store.record_inform(ev.device_id, update, unsets, needs_full_write(s.event_codes),
-                                        last_inform_doc(ts, s.event_codes))
         s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
         if EventCode.BOOTSTRAP in s.event_codes and self.s.bootstrap_discovery and self.s.bootstrap_defaults:
             # the whole data model, learnt afresh, before tasks and presets look at it
@@ -182,6 +180,13 @@ class SessionDriver:
         for code in _RESUMING_EVENTS.intersection(s.event_codes):
             if await self.store.wake_tasks(ev.device_id, code):
                 s.may_have_tasks = True
+        ends_here = bool(ev.reply_to) and self._has_nothing_to_do(s)
+        ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
+        update, unsets = inform_update(inform, source_ip=ev.source_ip,
+                                       cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
+        # A session that goes on holds the Inform's device update, to write it with the rest.
+        futs += self.store.record_inform(ev.device_id, update, unsets, needs_full_write(s.event_codes),
+                                         last_inform_doc(ts, s.event_codes), hold=None if ends_here else s.writes)
         self.sessions[ev.device_id] = s
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         d = inform.device_id
@@ -195,7 +200,7 @@ class SessionDriver:
                 changes=[{"name": p.name, "value": jsonable(p.value), "type": p.type, "previous": None}
                          for p in inform.parameter_list]), ev.device_id)
         if ev.reply_to:
-            futs += await self._answer_inform(s, ev, consumed_at)
+            futs += await self._answer_inform(s, ev, consumed_at, ends_here)
         return futs
 
     def _has_nothing_to_do(self, s: DeviceSession) -> bool:
@@ -204,12 +209,13 @@ class SessionDriver:
         return (not s.may_have_tasks and not s.builtin and not _CPE_REQUEST_EVENTS.intersection(s.event_codes)
                 and (self.provisioner is None or not self.provisioner.wants(s.device_id, s.event_codes)))
 
-    async def _answer_inform(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
+    async def _answer_inform(self, s: DeviceSession, ev: SessionEvent, consumed_at: float,
+                             ends_here: bool) -> list[asyncio.Future]:
         """Tell the gateway at once whether the session has anything for the ACS to send: if not,
         it answers the CPE's empty POST with 204 itself, and the session costs one event, not two.
         Should the CPE send a request or its empty POST elsewhere after all, that POST is published
         and handled as a session this scheduler recovers."""
-        if not self._has_nothing_to_do(s):
+        if not ends_here:
             await self._reply(ev, CONTINUE, b"", consumed_at)
             return []
         s.acs.receive(None)  # the empty POST the gateway will answer
@@ -266,8 +272,8 @@ class SessionDriver:
             return []
         merged = {**(task.get("result") or {}), **result}
         if fault.fault_code:
-            return self._finish_task(s.device_id, task, "fault", merged, cwmp_fault=(fault.fault_code, fault.fault_string, []))
-        return self._finish_task(s.device_id, task, "done", merged)
+            return self._finish_task(s, task, "fault", merged, cwmp_fault=(fault.fault_code, fault.fault_string, []))
+        return self._finish_task(s, task, "done", merged)
 
     # ------------------------------------------------------------------ tasks
     def _task_response(self, s: DeviceSession, response: m.Message) -> list[asyncio.Future]:
@@ -301,22 +307,27 @@ class SessionDriver:
         out = run.outcome
         futs: list[asyncio.Future] = []
         if status == "done" and (out.sets or out.unsets):
-            futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets, upsert=False)
+            futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets,
+                                             upsert=False, hold=s.writes)
         if status == "done" and out.changes and not task.get("builtin"):
             asyncio.ensure_future(self.outbound.emit(ParameterChanges(
                 device_id=s.device_id, timestamp=time.time(), source=task.get("name", ""), changes=out.changes), s.device_id))
         if task.get("builtin"):
-            return futs  # the ACS's own run: its effects are stored, there is no task document
+            return futs  # the ACS's own run: its effects are held with the session's, there is no task document
+        # Whoever waits for the task (the NBI) finds its effects stored: they are written first.
+        futs += self.store.release(s.writes)
         if status == "done" and out.awaiting_event:
             futs.append(self.store.update_task(task["_id"], {"$set": {"waitingFor": out.awaiting_event, "result": out.result}}))
             return futs
         if status == "done" and out.awaiting_transfer:
             futs.append(self.store.update_task(task["_id"], {"$set": {"transfer": "in_progress", "result": out.result}}))
             return futs
-        return futs + self._finish_task(s.device_id, task, status, out.result, cwmp_fault=cwmp_fault, local_fault=local_fault)
+        return futs + self._finish_task(s, task, status, out.result, cwmp_fault=cwmp_fault, local_fault=local_fault)
 
-    def _finish_task(self, device_id: str, task: dict, status: str, result: dict, *, cwmp_fault=None,
+    def _finish_task(self, s: DeviceSession, task: dict, status: str, result: dict, *, cwmp_fault=None,
                      local_fault=None) -> list[asyncio.Future]:
+        device_id = s.device_id
+        held = self.store.release(s.writes)  # the session's effects are stored before the task's status
         now = now_utc()
         fault_doc = None
         if cwmp_fault is not None:
@@ -327,7 +338,7 @@ class SessionDriver:
             fault_doc = {"code": local_fault[0], "message": local_fault[1], "detail": None}
         update = {"$set": {"status": status, "completedAt": now, "result": result or None, "fault": fault_doc},
                   "$unset": {"transfer": ""}}
-        futs = [self.store.update_task(task["_id"], update)]
+        futs = held + [self.store.update_task(task["_id"], update)]
         channel = f"task_{task['_id']}"
         if status == "fault":
             futs.append(self.store.upsert_fault(f"{device_id}:{channel}", {
@@ -342,7 +353,7 @@ class SessionDriver:
     async def _start_task(self, s: DeviceSession, task: dict) -> tuple[m.Message | None, list[asyncio.Future]]:
         attempts = int(task.get("attempts", 0))
         if attempts >= self.s.max_task_attempts:
-            return None, self._finish_task(s.device_id, task, "fault", {}, local_fault=(
+            return None, self._finish_task(s, task, "fault", {}, local_fault=(
                 "too_many_attempts", f"gave up after {attempts} attempts without completion"))
         futs = [] if task.get("builtin") else [self.store.update_task(task["_id"], {"$inc": {"attempts": 1}})]
         ctx = TaskContext(device_id=s.device_id, task_id=str(task["_id"] or "acs"), now=now_utc,
@@ -356,12 +367,12 @@ class SessionDriver:
         if task.get("name") == "setParameterValues":
             untyped = [p[0] for p in task.get("parameterValues") or [] if isinstance(p, list) and p and (len(p) < 3 or not p[2])]
             if untyped:
-                ctx.known_types = await self.store.device_types(s.device_id, untyped)
+                ctx.known_types = await self.store.device_types(s.device_id, untyped, s.writes)
         try:
             run = TaskRun(task, ctx, kind=discover_data_model if task.get("builtin") == "discovery" else None)
             first = run.start()
         except (TaskArgumentError, KeyError, TypeError, ValueError) as e:
-            return None, futs + self._finish_task(s.device_id, task, "fault", {}, local_fault=("invalid_arguments", str(e)))
+            return None, futs + self._finish_task(s, task, "fault", {}, local_fault=("invalid_arguments", str(e)))
         s.task, s.run = task, run
         if first is None:
             return None, futs + self._end_task(s, "done")
@@ -395,7 +406,7 @@ class SessionDriver:
         s.provision_done = True
         if not self.provisioner.wants(s.device_id, s.event_codes):
             return None, []
-        doc = await self.store.device_doc(s.device_id)
+        doc = await self.store.device_doc(s.device_id, s.writes)
         run = self.provisioner.session(s.device_id, doc, s.event_codes)
         if run is None:
             return None, []
@@ -420,7 +431,8 @@ class SessionDriver:
         out = run.outcome
         futs: list[asyncio.Future] = []
         if out.sets or out.unsets:
-            futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets, upsert=False)
+            futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets,
+                                             upsert=False, hold=s.writes)
         if out.credentials:
             futs.append(self.store.set_credentials(s.device_id, out.credentials))
         now = now_utc()
@@ -452,13 +464,14 @@ class SessionDriver:
         s.acs.end()
         if self.sessions.get(s.device_id) is s:
             del self.sessions[s.device_id]
+        futs = self.store.release(s.writes)
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         metrics.SESSIONS.labels(outcome).inc()
         await self._reply(ev, 204, b"", consumed_at, end=True, outcome=outcome)
         await self.outbound.emit(SessionEnded(
             device_id=s.device_id, session_id=s.session_id, timestamp=time.time(), outcome=outcome,
             rpc_count=s.acs.rpc_count, duration_s=time.monotonic() - s.started, event_codes=s.event_codes), s.device_id)
-        return []
+        return futs
 
     async def _violation(self, s: DeviceSession, ev: SessionEvent, v: ProtocolViolation, consumed_at: float) -> list[asyncio.Future]:
         log.info("protocol violation in session of %s: %s", s.device_id, v)
@@ -470,7 +483,7 @@ class SessionDriver:
                 del self.sessions[s.device_id]
             metrics.SESSIONS.labels("fault").inc()
             await self._reply(ev, 200, soap.build(answer), consumed_at, end=True, outcome="fault")
-            return []
+            return self.store.release(s.writes)
         await self._reply(ev, 200, soap.build(answer), consumed_at)
         return []
 
@@ -503,10 +516,19 @@ class SessionDriver:
         cutoff = time.monotonic() - self.s.session_idle_timeout_s
         stale = [d for d, s in self.sessions.items() if s.last_seen < cutoff]
         for d in stale:
-            del self.sessions[d]
+            self.store.release(self.sessions.pop(d).writes)  # what the session learnt is kept
             metrics.SESSIONS.labels("timeout").inc()
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         return len(stale)
+
+    def release_all(self, device_ids=None) -> list[asyncio.Future]:
+        """Write the held updates of every session (or of ``device_ids``'): before offsets are
+        committed for partitions given up, or at shutdown."""
+        futs: list[asyncio.Future] = []
+        for d, s in list(self.sessions.items()):
+            if device_ids is None or d in device_ids:
+                futs += self.store.release(s.writes)
+        return futs
 
 
 

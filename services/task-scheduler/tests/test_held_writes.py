@@ -1,0 +1,106 @@
+"""A session's device updates held until it ends (task_scheduler.store.DeviceWrites, Store.release)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from acs_contracts.mongo_collections import DEVICES, INFORM_HASH
+from task_scheduler.device_record import last_inform_doc
+from task_scheduler.store import DeviceWrites, DocUpdate, Store
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=importlib
+from test_inform_writes import DEV, TS, RecordingWriter, _inform  # noqa: E402
+
+ROOT = "InternetGatewayDevice"
+
+
+class Writer(RecordingWriter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.big: set = set()
+
+    def is_big(self, coll: str, doc_id: object) -> bool:
+        return (coll, doc_id) in self.big
+
+
+def _device_ops(w: Writer) -> list[DocUpdate]:
+    return [op for coll, op in w.ops if coll == DEVICES]  # type: ignore[misc]
+
+
+def _data_model(n: int) -> dict:
+    return {f"{ROOT}.X.{i}.Value._value": f"v{i}" for i in range(n)} | {f"{ROOT}.X.{i}.Value._type": "xsd:string" for i in range(n)}
+
+
+@pytest.mark.asyncio
+async def test_a_first_contact_is_one_write_of_the_whole_document():
+    w = Writer()
+    store = Store(None, w)  # type: ignore[arg-type]
+    held = DeviceWrites(DEV)
+    update, unsets = _inform("V1", "0 BOOTSTRAP", "1 BOOT")
+    futs = store.record_inform(DEV, update, unsets, True, last_inform_doc(TS, ["0 BOOTSTRAP"]), hold=held)
+    assert _device_ops(w) == []  # held: only last_informs went out
+    assert held.done in futs and not held.done.done()
+    discovered = store.update_device(DEV, {"$set": _data_model(300)}, upsert=False, hold=held)
+    provisioned = store.update_device(DEV, {"$set": {f"{ROOT}.ManagementServer.PeriodicInformInterval._value": 300}},
+                                      upsert=False, hold=held)
+    assert discovered == provisioned == [held.done]
+
+    # what the presets read meanwhile: the missing document with every held update applied
+    doc = held.overlay(None)
+    assert doc["_deviceId"]["_SerialNumber"] == "X1" and doc[ROOT]["X"]["299"]["Value"]["_value"] == "v299"
+    assert doc[ROOT]["ManagementServer"]["PeriodicInformInterval"]["_value"] == 300
+    assert doc["_acs"]["informHash"] == ""  # values other than the Inform's were written
+    assert held.known_type(f"{ROOT}.X.7.Value") == "xsd:string"
+
+    done = held.done
+    written = store.release(held)
+    (op,) = _device_ops(w)  # one read and one write (an insert, for a new device)
+    assert op.then and op.only_if is None
+    assert op.apply(None) == doc
+    await asyncio.gather(*written)
+    await asyncio.sleep(0)
+    assert done.done() and held.done is None and held.ops == []
+    assert store.release(held) == []  # nothing more held
+
+
+@pytest.mark.asyncio
+async def test_few_small_updates_go_as_they_are_and_the_inform_digest_survives_alone():
+    w = Writer()
+    store = Store(None, w)  # type: ignore[arg-type]
+    held = DeviceWrites(DEV)
+    update, unsets = _inform("V1", "2 PERIODIC")
+    store.record_inform(DEV, update, unsets, False, last_inform_doc(TS, ["2 PERIODIC"]), hold=held)
+    await asyncio.gather(*store.release(held))
+    (inform,) = _device_ops(w)
+    assert inform.only_if == (INFORM_HASH, update["$set"][INFORM_HASH]) and not inform.then
+    assert store.digests.get(DEV) == update["$set"][INFORM_HASH]  # remembered once written
+
+    w.ops.clear()
+    update, unsets = _inform("V2", "6 CONNECTION REQUEST")
+    store.record_inform(DEV, update, unsets, False, last_inform_doc(TS, ["6 CONNECTION REQUEST"]), hold=held)
+    store.update_device(DEV, {"$set": {f"{ROOT}.LANDevice.1.WLANConfiguration.1.SSID._value": "x"}},
+                        [f"{ROOT}.Old"], upsert=False, hold=held)
+    await asyncio.gather(*store.release(held))
+    ops = _device_ops(w)
+    assert [bool(op.only_if) for op in ops] == [True, False, False]  # in order, each as it was
+    assert list(ops[1].update) == ["$unset"] and ops[2].update["$set"][INFORM_HASH] == ""
+    assert store.digests.get(DEV) is None  # a set value blanked it
+
+
+@pytest.mark.asyncio
+async def test_a_document_known_big_gets_even_small_held_updates_folded():
+    w = Writer()
+    w.big.add((DEVICES, DEV))
+    store = Store(None, w)  # type: ignore[arg-type]
+    held = DeviceWrites(DEV)
+    for i in range(3):
+        store.update_device(DEV, {"$set": {f"{ROOT}.A.{i}._value": i}}, upsert=False, hold=held)
+    store.release(held)
+    (op,) = _device_ops(w)
+    assert len(op.steps()) == 3
+    assert op.apply({"_id": DEV})[ROOT]["A"] == {"0": {"_value": 0}, "1": {"_value": 1}, "2": {"_value": 2}}
+    assert op.apply(None) is None  # updates without upsert do not create a document
