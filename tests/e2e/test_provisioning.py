@@ -28,7 +28,7 @@ def prov_stack(tmp_path_factory):
     (functions / "spin.py").write_text("def provision(device, args):\n    while True:\n        pass\n")
     (functions / "broken.py").write_text("def provision(device, args):\n    return 1 / 0\n")
     with full_stack(SCHEDULER_PERIODIC_INFORM_INTERVAL_S="3600", SCHEDULER_PROVISIONS_DIR=str(functions),
-                    SCHEDULER_PROVISION_FUNCTION_TIMEOUT_S="0.3") as st:
+                    SCHEDULER_PROVISION_FUNCTION_TIMEOUT_S="0.3", SCHEDULER_PRESETS_POLL_S="0.2") as st:
         yield st
 
 

@@ -33,13 +33,15 @@ class Scheduler:
         self.mongo = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
         db = self.mongo[settings.mongodb_database]
         self.writer = BatchWriter(db, settings.write_batch_max, settings.write_batch_ms / 1000)
-        self.store = ReadYourWritesStore(db, self.writer, settings.inform_digest_cache)  # presets read what the Inform just wrote
+        self.store = ReadYourWritesStore(db, self.writer, settings.inform_digest_cache, tasks_poll_s=settings.tasks_poll_s,
+                                         tasks_refresh_s=settings.tasks_refresh_s)  # presets read what the Inform just wrote
         self.replies = ReplySender()
         self.outbound = Outbound(settings.kafka_env)
         self.provisioner = Provisioner(ProvisioningSettings(
             bootstrap_defaults=settings.bootstrap_defaults, periodic_inform_interval_s=settings.periodic_inform_interval_s,
             max_iterations=settings.provision_max_iterations, gpv_batch_size=settings.gpv_batch_size,
-            provisions_dir=settings.provisions_dir, function_timeout_s=settings.provision_function_timeout_s), db[PRESETS])
+            provisions_dir=settings.provisions_dir, function_timeout_s=settings.provision_function_timeout_s,
+            presets_poll_s=settings.presets_poll_s), db[PRESETS])
         self.driver = SessionDriver(settings, self.store, self.replies, self.outbound, provisioner=self.provisioner)
         self.consumer = SessionConsumer(settings, self.driver, self.writer)
         self._run_task: asyncio.Task | None = None
@@ -100,7 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> dict:
         prov = sched.provisioner
-        return {"status": "ok", "sessions": len(sched.driver.sessions), "tasks_change_stream": sched.store.watch_ok,
+        return {"status": "ok", "sessions": len(sched.driver.sessions), "tasks_poll": sched.store.watch_ok,
                 "presets": {"loaded": len(prov.presets), "rejected": prov.rejected, "generation": prov.generation}}
 
     @app.get("/readyz")

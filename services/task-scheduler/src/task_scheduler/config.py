@@ -22,6 +22,9 @@ class Settings:
     max_active_sessions: int = 500
     max_parked_bytes: int = 1024 << 20
     inform_digest_cache: int = 200_000
+    tasks_poll_s: float = 0.25
+    tasks_refresh_s: float = 60.0
+    presets_poll_s: float = 1.0
     max_task_attempts: int = 3
     max_rpcs_per_session: int = 256
     session_idle_timeout_s: float = 120.0
@@ -58,6 +61,9 @@ class Settings:
             max_active_sessions=max(1, int(e.get("SCHEDULER_MAX_ACTIVE_SESSIONS", "500"))),
             max_parked_bytes=int(e.get("SCHEDULER_MAX_PARKED_MB", "1024")) << 20,
             inform_digest_cache=int(e.get("SCHEDULER_INFORM_DIGEST_CACHE", "200000")),
+            tasks_poll_s=float(e.get("SCHEDULER_TASKS_POLL_S", "0.25")),
+            tasks_refresh_s=float(e.get("SCHEDULER_TASKS_REFRESH_S", "60")),
+            presets_poll_s=float(e.get("SCHEDULER_PRESETS_POLL_S", "1")),
             max_task_attempts=int(e.get("SCHEDULER_MAX_TASK_ATTEMPTS", "3")),
             max_rpcs_per_session=int(e.get("SCHEDULER_MAX_RPCS_PER_SESSION", "256")),
             session_idle_timeout_s=float(e.get("SCHEDULER_SESSION_IDLE_TIMEOUT_S", "120")),

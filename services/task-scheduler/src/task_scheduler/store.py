@@ -1,5 +1,5 @@
 """The scheduler's MongoDB access: batched writes across sessions, the few reads a session needs,
-and an in-memory index of devices with pending tasks fed by a change stream.
+and an in-memory index of devices with pending tasks, kept by polling.
 
 A periodic session with nothing to do costs two small writes, folded with other sessions' writes
 into bulk writes (so far less than one round trip per session), and no read: the pending-task
@@ -16,6 +16,7 @@ import asyncio
 import itertools
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 import logging
 import time
 from typing import Any
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 _ANY = object()  # an operation whose document the writer cannot tell: later conditionals stay behind it
 
 
+_TASKS_OVERLAP = timedelta(seconds=1)
 BIG_UPDATE_FIELDS = 256
 BIG_DOCS_REMEMBERED = 50_000
 DUPLICATE_KEY = 11000
@@ -382,51 +384,71 @@ class DeviceWrites:
 class Store:
     """Reads and writes of one scheduler instance."""
 
-    def __init__(self, db, writer: BatchWriter, digest_cache: int = 200_000) -> None:
+    def __init__(self, db, writer: BatchWriter, digest_cache: int = 200_000, tasks_poll_s: float = 0.25,
+                 tasks_refresh_s: float = 60.0) -> None:
         self.db = db
         self.writer = writer
         self.digests = InformDigests(digest_cache)
         self.pending_devices: set[str] = set()
+        self._poll_s = tasks_poll_s
+        self._refresh_s = tasks_refresh_s
         self._watch_task: asyncio.Task | None = None
-        self.watch_ok = False
+        self.watch_ok = False  # the last look at the tasks collection worked
 
     async def start(self) -> None:
-        t0 = time.perf_counter()
-        self.pending_devices = set(await self.db[TASKS].distinct("device", {"status": "pending"}))
-        metrics.MONGO_OP.labels("distinct_pending").observe(time.perf_counter() - t0)
-        self._watch_task = asyncio.create_task(self._watch(), name="tasks-change-stream")
+        await self._refresh()
+        self._watch_task = asyncio.create_task(self._watch(), name="tasks-poll")
 
     async def stop(self) -> None:
         if self._watch_task:
             self._watch_task.cancel()
 
-    async def _watch(self) -> None:
-        """Keep ``pending_devices`` current from the tasks collection's change stream.
+    async def _refresh(self) -> datetime:
+        """Every device with a pending task; returns when the look began."""
+        t0 = time.perf_counter()
+        began = datetime.now(timezone.utc)
+        self.pending_devices |= set(await self.db[TASKS].distinct("device", {"status": "pending"}))
+        metrics.MONGO_OP.labels("distinct_pending").observe(time.perf_counter() - t0)
+        return began
 
-        While the stream is down (database restarting or overloaded) the last known set stays in
-        use rather than sending every session to the database; on reconnect the set is reloaded,
-        so a task inserted meanwhile is found at that device's next session (connection
-        requests, the usual way tasks are hurried, always look).
+    async def _watch(self) -> None:
+        """Keep ``pending_devices`` current by looking for newly queued tasks every
+        ``tasks_poll_s`` (an indexed range query on status and timestamp that finds nothing
+        most of the time), and at every device with a pending task every ``tasks_refresh_s``
+        (tasks set pending again, or queued out of timestamp order).
+
+        A change stream would do this too, but the development database decodes every oplog
+        entry for every open stream, whole data models included: ~2.5 ms of its CPU per
+        first-contact session. Connection requests and BOOTSTRAP sessions always look tasks
+        up, so a task hurried by a connection request never waits for the index.
         """
-        pipeline = [{"$match": {"operationType": {"$in": ["insert", "update", "replace"]}}}]
-        first = True
+        since = datetime.now(timezone.utc) - _TASKS_OVERLAP
+        last_refresh = time.monotonic()
         while True:
+            await asyncio.sleep(self._poll_s)
             try:
-                async with await self.db[TASKS].watch(pipeline, full_document="updateLookup") as stream:
-                    if not first:
-                        self.pending_devices |= set(await self.db[TASKS].distinct("device", {"status": "pending"}))
-                    first = False
-                    self.watch_ok = True
-                    async for change in stream:
-                        doc = change.get("fullDocument") or {}
-                        if doc.get("status") == "pending" and doc.get("device"):
-                            self.pending_devices.add(doc["device"])
+                if time.monotonic() - last_refresh >= self._refresh_s:
+                    since = min(since, await self._refresh() - _TASKS_OVERLAP)
+                    last_refresh = time.monotonic()
+                t0 = time.perf_counter()
+                found = await self.db[TASKS].find({"status": "pending", "timestamp": {"$gte": since}},
+                                                  {"device": 1, "timestamp": 1}).to_list(None)
+                metrics.MONGO_OP.labels("find_new_tasks").observe(time.perf_counter() - t0)
+                newest = since + _TASKS_OVERLAP
+                for t in found:
+                    if t.get("device"):
+                        self.pending_devices.add(t["device"])
+                    ts = t.get("timestamp")
+                    if isinstance(ts, datetime):
+                        newest = max(newest, ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc))
+                since = newest - _TASKS_OVERLAP  # inserts landing a little out of timestamp order are found too
+                self.watch_ok = True
             except asyncio.CancelledError:
                 raise
-            except Exception as e:
+            except Exception as e:  # database restarting or overloaded: keep the set we have
+                if self.watch_ok:
+                    log.warning("looking for new tasks failed: %s", e)
                 self.watch_ok = False
-                log.warning("tasks change stream interrupted: %s", e)
-                await asyncio.sleep(1.0)
 
     def may_have_tasks(self, device_id: str) -> bool:
         return device_id in self.pending_devices

@@ -16,8 +16,8 @@ from ..store import DeviceWrites, Store
 
 
 class ReadYourWritesStore(Store):
-    def __init__(self, db, writer, digest_cache: int = 200_000) -> None:
-        super().__init__(db, writer, digest_cache)
+    def __init__(self, db, writer, digest_cache: int = 200_000, **kw) -> None:
+        super().__init__(db, writer, digest_cache, **kw)
         self._device_writes: dict[str, list[asyncio.Future]] = {}
 
     def _device_written(self, device_id: str, futs: list[asyncio.Future]) -> None:

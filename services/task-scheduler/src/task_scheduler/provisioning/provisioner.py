@@ -1,8 +1,8 @@
 """The scheduler's side of presets: which apply to a session, and the run that applies them.
 
-Presets live in MongoDB (``presets``); every scheduler keeps them compiled in memory and reloads
-them when the collection's change stream reports a change, so an NBI edit takes effect at each
-device's next session with no per-session read. ``wants()`` decides from the event codes alone
+Presets live in MongoDB (``presets``); every scheduler keeps them compiled in memory and reads
+the collection every ``presets_poll_s``, recompiling when it changed, so an NBI edit takes effect
+at each device's next session with no per-session read. ``wants()`` decides from the event codes alone
 (no I/O): a periodic session that no preset is triggered by costs no database read.
 """
 
@@ -34,6 +34,7 @@ class ProvisioningSettings:
     gpv_batch_size: int = 100
     provisions_dir: str = ""
     function_timeout_s: float = 1.0
+    presets_poll_s: float = 1.0
 
 
 class Provisioner:
@@ -50,6 +51,7 @@ class Provisioner:
         self._event_triggers: set[str] = set()
         self._scheduled = False
         self._watch: asyncio.Task | None = None
+        self._docs: list[dict] = []  # the preset documents last compiled, as read
         self.generation = 0  # bumped at each (re)load, shown by /healthz
 
     # ------------------------------------------------------------------ presets
@@ -74,28 +76,37 @@ class Provisioner:
         self.virtuals.update(self.functions.virtuals)
         if self.coll is None:
             return
-        await self._reload()
-        self._watch = asyncio.create_task(self._watch_presets(), name="presets-change-stream")
+        self._docs = await self.coll.find({}).to_list(None)
+        self.load(self._docs)
+        self._watch = asyncio.create_task(self._watch_presets(), name="presets-poll")
 
     async def stop(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
 
-    async def _reload(self) -> None:
-        self.load(await self.coll.find({}).to_list(None))
-
     async def _watch_presets(self) -> None:
+        """Read the presets every ``presets_poll_s`` and recompile them when they changed.
+
+        A handful of small documents, read about once a second, cost the database next to
+        nothing; a change stream would make the development database decode every oplog entry
+        (whole data models included) for this one consumer.
+        """
+        failing = False
         while True:
+            await asyncio.sleep(self.s.presets_poll_s)
             try:
-                async with await self.coll.watch([]) as stream:
-                    await self._reload()  # whatever changed while the stream was closed
-                    async for _ in stream:
-                        await self._reload()
+                docs = await self.coll.find({}).to_list(None)
             except asyncio.CancelledError:
                 raise
-            except Exception as e:  # the stream broke: keep the presets we have, reopen
-                log.warning("presets change stream interrupted: %s", e)
-                await asyncio.sleep(1.0)
+            except Exception as e:  # keep the presets we have
+                if not failing:
+                    log.warning("reading presets failed: %s", e)
+                failing = True
+                continue
+            failing = False
+            if docs != self._docs:
+                self._docs = docs
+                self.load(docs)
 
     # ------------------------------------------------------------------ the session hook
     def wants(self, device_id: str, event_codes: list[str]) -> bool:
