@@ -136,6 +136,34 @@ async def test_nothing_to_do_ends_at_the_inform(stack, db, http):
     assert await eventually(lambda: db.last_informs.find_one({"_id": "202BC1-BM632w-IDLE1"}))
 
 
+async def test_the_first_request_answers_the_empty_post_unpublished(stack, db, http):
+    """With something to do, the scheduler offers its first request in answer to the Inform event
+    and the gateway answers the empty POST with it, without publishing that POST. A CPE request
+    first (unannounced by the Inform) leaves the offer unused: it goes out at the empty POST."""
+    from cwmp import soap
+
+    sched = f"http://127.0.0.1:{stack.schedulers[0].admin_port}/metrics"
+    device, uptime = "202BC1-BM632w-OFFER1", f"{ROOT}.DeviceInfo.UpTime"
+    before = _counter((await http.get(sched)).text, "acs_scheduler_events_total", kind="empty")
+    cpe = ScriptedCpe("OFFER1", [stack.cwmp_url(0)])
+    for n, ask_first in enumerate((False, True)):
+        tid = _task(db, device, "getParameterValues", parameterNames=[uptime])
+        assert (await cpe.inform(http, ["6 CONNECTION REQUEST"])).status == 200
+        if ask_first:
+            r = await cpe.post(http, soap.build_message(m.GetRPCMethods(), id="g1"))
+            assert r.status == 200 and isinstance(r.body, m.GetRPCMethodsResponse)
+        req = await cpe.empty(http)
+        assert req.status == 200 and isinstance(req.body, m.GetParameterValues)
+        end = await cpe.respond(http, req, m.GetParameterValuesResponse([m.ParameterValueStruct(uptime, 7 + n, "xsd:unsignedInt")]))
+        assert end.status == 204
+        t = await eventually(lambda: db.tasks.find_one({"_id": tid, "status": "done"}))
+        assert t["result"]["parameterValues"] == [[uptime, 7 + n, "xsd:unsignedInt"]]
+        published = _counter((await http.get(sched)).text, "acs_scheduler_events_total", kind="empty") - before
+        assert published == n  # only the empty POST after the CPE's own request was published
+    dev = await eventually(lambda: db.devices.find_one({"_id": device, f"{uptime}._value": 8}))
+    assert dev["_acs"]["lastEvents"] == ["6 CONNECTION REQUEST"]
+
+
 async def test_set_parameter_values_fault_9007_fails_the_task(stack, db, http):
     device = "202BC1-BM632w-FAULT1"
     tid = _task(db, device, "setParameterValues", parameterValues=[[f"{ROOT}.LANDevice.1.WLANConfiguration.1.Channel", 99, "xsd:unsignedInt"]])

@@ -771,3 +771,53 @@ def test_unsupported_request_survives_a_move_before_it_is_answered():
     assert moved.awaiting_answer.RPC == "X_ACME_Probe"
     reply = moved.reject(exc)
     assert reply.id == "p1" and reply.body.fault_code == 8000 and moved.state is AcsState.CPE_TURN
+
+
+# ------------------------------------------------------------------ a request offered ahead
+
+
+def _after_inform() -> AcsSession:
+    acs = AcsSession()
+    acs.receive(Envelope(body=make_inform(), id="1", cwmp_ns=NS12, cwmp_version="1.2"))
+    acs.respond(acs.inform_response())
+    return acs
+
+
+def test_an_offered_request_answered_counts_as_sent_after_an_empty_post():
+    acs = _after_inform()
+    gpv = m.GetParameterValues(parameter_names=["Device."])
+    env = acs.offer_request(gpv)
+    assert env.body is gpv and env.id and acs.state is AcsState.CPE_TURN and acs.rpc_count == 0
+    ev = acs.receive(Envelope(body=m.GetParameterValuesResponse(parameter_list=[]), id=env.id, cwmp_ns=NS12))
+    assert isinstance(ev, ResponseReceived) and ev.request is gpv
+    assert acs.rpc_count == 1 and acs.offered is None and acs.state is AcsState.ACS_TURN
+    acs.end()
+    assert acs.ended_cleanly
+
+
+def test_an_offered_request_that_missed_the_cpe_waits_for_send_request():
+    acs = _after_inform()
+    gpv = m.GetParameterValues(parameter_names=["Device."])
+    offered = acs.offer_request(gpv)
+    # the CPE asks something first: the offer was not delivered, the CPE's turn goes on
+    ev = acs.receive(Envelope(body=m.GetRPCMethods(), id="r1", cwmp_ns=NS12))
+    assert isinstance(ev, CpeRequestReceived) and acs.offered is gpv
+    acs.respond(m.GetRPCMethodsResponse(method_list=["Inform"]))
+    assert isinstance(acs.receive(None), CpeTurnEnded)
+    sent = acs.send_request(acs.offered)
+    assert sent.id != offered.id and acs.offered is None and acs.rpc_count == 1
+    with pytest.raises(ProtocolViolation):  # an answer echoing the undelivered offer's cwmp:ID
+        acs.receive(Envelope(body=m.GetParameterValuesResponse(parameter_list=[]), id=offered.id, cwmp_ns=NS12))
+
+
+def test_a_fault_answering_an_offer_and_the_offer_in_a_snapshot():
+    acs = _after_inform()
+    env = acs.offer_request(m.Reboot(command_key="k"))
+    moved = AcsSession.from_dict(json.loads(json.dumps(acs.to_dict())))
+    assert isinstance(moved.offered, m.Reboot) and moved.offered_id == env.id
+    ev = moved.receive(Envelope(body=cpe_fault(9001), id=env.id, cwmp_ns=NS12))
+    assert ev.fault.fault_code == 9001 and moved.fault_count == 1
+    with pytest.raises(SessionStateError):  # only in the CPE's turn
+        moved.offer_request(m.Reboot(command_key="k"))
+    with pytest.raises(SessionStateError):
+        _after_inform().offer_request(m.GetRPCMethodsResponse(method_list=[]))

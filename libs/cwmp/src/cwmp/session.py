@@ -52,6 +52,12 @@ Headers the session owns:
   namespace too: 1.0 and 1.1 have their own, 1.2-1.4 share cwmp-1-2). Otherwise the session
   answers in the Inform's namespace and version.
 
+Offering the first request ahead: in the CPE's turn, :meth:`AcsSession.offer_request` builds
+the request the ACS will answer the CPE's empty POST with, without sending it, so whoever holds
+the CPE's connection can answer that POST at once. If the CPE's next message answers it, the
+empty POST and the request are taken as having happened. If an empty POST or a CPE request comes
+instead, the offer did not reach the CPE: it stays in ``offered`` until ``send_request`` sends it.
+
 ``AcsSession.to_dict()``/``from_dict()`` give a JSON-safe snapshot for moving a session between
 scheduler instances; the Inform, the outstanding ACS request and an unanswered CPE request are
 kept whole in the form of ``cwmp.serialize.message_to_dict``.
@@ -256,6 +262,8 @@ class AcsSession:
         self.inform: Inform | None = None
         self.outstanding: Message | None = None
         self.outstanding_id: str | None = None
+        self.offered: Message | None = None  # see offer_request()
+        self.offered_id: str | None = None
         self.hold_requests = False
         self.rpc_count = 0
         self.cpe_request_count = 0
@@ -290,6 +298,12 @@ class AcsSession:
             if not isinstance(envelope.body, Inform):
                 self._violate(8003, f"the session must start with Inform, got {envelope.body.RPC}", envelope)
             return self._take_inform(envelope.body, envelope)
+        if self.state is AcsState.CPE_TURN and self.offered is not None and message_kind(envelope.body) != "request":
+            # an answer to the offered request: the CPE's empty POST got it
+            self.state = AcsState.ACS_TURN
+            self.outstanding, self.outstanding_id = self.offered, self.offered_id
+            self.offered = self.offered_id = None
+            self.rpc_count += 1
         if self.state is AcsState.CPE_TURN:
             return self._receive_cpe_request(envelope.body, envelope)
         return self._receive_answer(envelope.body, envelope)
@@ -396,14 +410,31 @@ class AcsSession:
             raise SessionStateError(f"the ACS may send requests only in its turn (state {self.state.name})")
         if self.outstanding is not None:
             raise SessionStateError(f"{self.outstanding.RPC} still awaits its response")
-        if message_kind(message) != "request" or message.RPC not in ACS_REQUESTS:
-            raise SessionStateError(f"{message.RPC} is not an ACS request")
+        self._check_request(message)
+        self.offered = self.offered_id = None
         self._id_seq += 1
         request_id = f"{self._id_prefix}-{self._id_seq}"
         self.outstanding = message
         self.outstanding_id = request_id
         self.rpc_count += 1
         return self._envelope(message, request_id, hold_requests)
+
+    def offer_request(self, message: Message) -> Envelope:
+        """Build, in the CPE's turn, the request that will answer the CPE's empty POST (see the
+        module docstring). Nothing is sent: a CPE message answering it sends it retroactively;
+        otherwise it waits in ``offered`` for ``send_request``."""
+        if self.state is not AcsState.CPE_TURN:
+            raise SessionStateError(f"a request is offered in the CPE's turn (state {self.state.name})")
+        self._check_request(message)
+        self._id_seq += 1
+        self.offered, self.offered_id = message, f"{self._id_prefix}-{self._id_seq}"
+        return Envelope(body=message, id=self.offered_id, hold_requests=True if self.hold_requests else None,
+                        cwmp_ns=self.cwmp_ns, cwmp_version=self.cwmp_version)
+
+    @staticmethod
+    def _check_request(message: Message) -> None:
+        if message_kind(message) != "request" or message.RPC not in ACS_REQUESTS:
+            raise SessionStateError(f"{message.RPC} is not an ACS request")
 
     def end(self) -> None:
         """Nothing more to send: the caller answers HTTP 204. Also aborts a broken session."""
@@ -412,6 +443,7 @@ class AcsSession:
         )
         self.state = AcsState.ENDED
         self._pending = None
+        self.offered = self.offered_id = None
 
     def reject(self, violation: ProtocolViolation) -> Envelope | None:
         """The answer to a violation ``receive()`` raised: a Fault envelope, or None (HTTP 204).
@@ -513,6 +545,8 @@ class AcsSession:
             "inform": _to_json(self.inform),
             "outstanding": _to_json(self.outstanding),
             "outstanding_id": self.outstanding_id,
+            "offered": _to_json(self.offered),
+            "offered_id": self.offered_id,
             "pending": _to_json(self._pending),
             "pending_id": self._pending_id,
             "hold_requests": self.hold_requests,
@@ -538,6 +572,8 @@ class AcsSession:
         session.inform = inform if isinstance(inform, Inform) else None
         session.outstanding = _from_json(data["outstanding"])
         session.outstanding_id = data["outstanding_id"]
+        session.offered = _from_json(data.get("offered"))
+        session.offered_id = data.get("offered_id")
         session._pending = _from_json(data["pending"])
         session._pending_id = data["pending_id"]
         session.hold_requests = data["hold_requests"]

@@ -197,8 +197,9 @@ class Gateway:
         hint.add_done_callback(lambda f: None if f.cancelled() else metrics.REPLY_HOP.observe(time.perf_counter() - t0))
 
     async def _hinted_end(self, token: SessionToken) -> Response | None:
-        """204 for an empty POST when the scheduler said at the Inform that it has nothing to send;
-        None when it said "continue", said nothing in time, or the answer went to another gateway."""
+        """The answer to an empty POST the scheduler gave at the Inform: 204 when it has nothing
+        to send, its first request when it offered one; None when it said "continue", said
+        nothing in time, or the answer went to another gateway."""
         hint = self.listener.take_hint(token.session_id)
         if hint is None:
             return None
@@ -213,6 +214,9 @@ class Gateway:
             return None  # the answer expired unread
         finally:
             self.listener.forget(token.session_id)
+        if reply.status == 200 and reply.body:  # the first request (cwmp.session AcsSession.offer_request)
+            metrics.HTTP_REQUESTS.labels("empty", "200").inc()
+            return Response(reply.body, media_type=XML)
         if reply.status != NO_MORE:
             return None
         metrics.HTTP_REQUESTS.labels("empty", "204").inc()

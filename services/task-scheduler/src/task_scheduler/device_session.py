@@ -142,6 +142,9 @@ class SessionDriver:
             futs += more
             await self._reply(ev, 200, soap.build(s.acs.respond(answer)), consumed_at)
             return futs
+        if isinstance(event, (ResponseReceived, FaultReceived)) and event.request is s.pending_request:
+            s.pending_request = None  # the request offered at the Inform: the gateway delivered it
+            metrics.RPCS.labels(event.request.RPC).inc()
         if isinstance(event, ResponseReceived):
             self._observe_rpc(s, event.request)
             futs += self._task_response(s, event.response)
@@ -211,18 +214,30 @@ class SessionDriver:
 
     async def _answer_inform(self, s: DeviceSession, ev: SessionEvent, consumed_at: float,
                              ends_here: bool) -> list[asyncio.Future]:
-        """Tell the gateway at once whether the session has anything for the ACS to send: if not,
-        it answers the CPE's empty POST with 204 itself, and the session costs one event, not two.
-        Should the CPE send a request or its empty POST elsewhere after all, that POST is published
-        and handled as a session this scheduler recovers."""
+        """Tell the gateway at once how to answer the CPE's empty POST: with 204 when the ACS has
+        nothing to send (the session costs one event, not two), or with the first request (the
+        CPE's answer to it is the session's next event). When the Inform announces requests from
+        the CPE, "continue": the gateway publishes its POSTs as usual.
+
+        Should the CPE send a request, or its empty POST to another gateway, the answer goes
+        unused: that POST is published, and the offered request is sent in the usual way (or the
+        204, by a session this scheduler recovers)."""
+        futs: list[asyncio.Future] = []
         if not ends_here:
-            await self._reply(ev, CONTINUE, b"", consumed_at)
-            return []
+            if _CPE_REQUEST_EVENTS.intersection(s.event_codes):
+                await self._reply(ev, CONTINUE, b"", consumed_at)
+                return futs
+            request, futs = await self._next_request(s)
+            if request is not None:
+                s.pending_request = request
+                s.sent_at = time.monotonic()
+                await self._reply(ev, 200, soap.build(s.acs.offer_request(request)), consumed_at)
+                return futs
         s.acs.receive(None)  # the empty POST the gateway will answer
         self._ended_at_inform[s.session_id] = None
         while len(self._ended_at_inform) > _ENDED_AT_INFORM_REMEMBERED:
             self._ended_at_inform.popitem(last=False)
-        return await self._finish(s, ev, consumed_at, "ok")
+        return futs + await self._finish(s, ev, consumed_at, "ok")
 
     def _recover(self, ev: SessionEvent) -> DeviceSession:
         """Rebuild a session this instance never saw begin: resume in the ACS's turn."""
