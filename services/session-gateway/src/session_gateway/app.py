@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from acs_contracts import gc_tuning
 from acs_contracts.affinity import NO_MORE
 from acs_contracts.device_id import make_device_id
 from acs_contracts.kafka_topics import SessionEvent
@@ -317,6 +318,7 @@ def create_app(settings: Settings,
         await gw.start()
         try:
             async with serve_cwmp(gw) if serve_cwmp is not None else nullcontext():
+                gc_tuning.freeze_startup()
                 yield
         finally:
             await gw.stop()

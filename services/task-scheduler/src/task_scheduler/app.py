@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 
+from acs_contracts import gc_tuning
 from acs_contracts.kafka_client import ensure_topics
 from acs_contracts.mongo_collections import PRESETS, ensure_indexes
 
@@ -87,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         await sched.start()
+        gc_tuning.freeze_startup()
         try:
             yield
         finally:
