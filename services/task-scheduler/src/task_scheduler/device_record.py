@@ -187,18 +187,37 @@ def apply_update(doc: dict[str, Any] | None, update: dict[str, Any], doc_id: Any
             _put(doc, path, value)
     for path in (update.get("$unset") or {}):
         _drop(doc, path)
-    # A data model's $set lists each parameter's fields one after the other: walk to a parent once.
-    last_prefix, node = None, doc
+    # A data model's $set lists each parameter's fields one after the other, and names each
+    # object thousands of times: every object is walked to once.
+    nodes: dict[str, dict[str, Any]] = {"": doc}
+    last_prefix, node = "", doc
     for path, value in (update.get("$set") or {}).items():
         prefix, _, key = path.rpartition(".")
         if prefix != last_prefix:
-            node = _parent(doc, path)[0] if prefix else doc
+            node = nodes.get(prefix) or _node(nodes, prefix)
+            last_prefix = prefix
+        if path in nodes:  # an object replaced by a value: what was found under it is gone
+            nodes, last_prefix, node = {"": doc}, "", doc
+            node = _node(nodes, prefix) if prefix else doc
             last_prefix = prefix
         node[key] = value
     for path, value in (update.get("$inc") or {}).items():
         node, key = _parent(doc, path)
         node[key] = (node.get(key) or 0) + value
     return doc
+
+
+def _node(nodes: dict[str, dict[str, Any]], prefix: str) -> dict[str, Any]:
+    """The object at dotted ``prefix`` (made if missing), remembered in ``nodes`` with its parents."""
+    parent, _, seg = prefix.rpartition(".")
+    above = nodes.get(parent)
+    if above is None:
+        above = _node(nodes, parent)
+    node = above.get(seg)
+    if not isinstance(node, dict):
+        node = above[seg] = {}
+    nodes[prefix] = node
+    return node
 
 
 def _parent(doc: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
