@@ -52,7 +52,6 @@ def _consumer(cap: int, parked_mb: int = 64, writer=None) -> tuple[SessionConsum
 
 def _feed(c: SessionConsumer, records: list[tuple[str, str]], start: int = 0) -> None:
     for i, (device, kind) in enumerate(records, start):
-        c.tracker.add(TP, i)
         c._take(TP, i, device.encode(), _event(device, kind), 0.0)
 
 
@@ -97,14 +96,43 @@ async def test_events_of_devices_in_session_never_wait():
     assert list(c._parked) == ["b"]
 
 
+class FakeKafka:
+    def __init__(self) -> None:
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
 @pytest.mark.asyncio
-async def test_parked_bytes_limit_stops_taking_records():
-    c, _ = _consumer(cap=1, parked_mb=0)
-    _feed(c, [("a", "inform"), ("b", "inform")])
+async def test_beyond_the_parked_bytes_events_are_read_again_later_and_sessions_go_on():
+    """At the parked-bytes cap the consumer keeps consuming (sessions in progress need their CPEs'
+    answers, which lie behind the backlog) but leaves other devices' events in Kafka, then reads
+    the partition again from the first one left, skipping what it handled meanwhile."""
+    driver = FakeDriver()
+    room = len(_event("b", "inform")) + 200  # one parked Inform fits
+    c = SessionConsumer(replace(Settings(), max_active_sessions=1, max_parked_bytes=room), driver)
+    c.consumer = kafka = FakeKafka()  # type: ignore[assignment]
+    # a: in session; b: parked; c: spilled, and so is its next event (even were there room
+    # again, it stays behind its first); a's answer is handled at once
+    _feed(c, [("a", "inform"), ("b", "inform"), ("c", "inform"), ("a", "message"), ("c", "empty")])
     await _settle()
-    assert c._must_wait()  # the rest of the backlog stays in Kafka
-    c.driver.sessions.clear()
-    assert not c._must_wait()  # room again: b starts, nothing parked
+    assert driver.handled == [("a", "inform"), ("a", "message")]
+    assert list(c._parked) == ["b"] and c._spill_from == {TP: 2} and set(c._spilled_devices) == {"c"}
+    assert not c._must_wait()  # consuming goes on
+    assert kafka.seeks == [] and c.tracker.commit_points() == {TP: 1}  # never past b nor the spilled c
+
+    _feed(c, [("a", "empty")], start=5)  # a's session ends: b starts, the parked bytes are gone
+    await _settle()
+    assert ("b", "inform") in driver.handled and not c._parked
+    assert not c._must_wait() and kafka.seeks == [(TP, 2)] and not c._spill_from
+    # read again from offset 2: a's events at 3 and 5 are not handled twice; b's end (new, at 6)
+    # makes room for c, parked meanwhile
+    _feed(c, [("c", "inform"), ("a", "message"), ("c", "empty"), ("a", "empty"), ("b", "empty")], start=2)
+    await _settle()
+    assert driver.handled.count(("a", "message")) == 1 and driver.handled.count(("a", "empty")) == 1
+    assert driver.handled.index(("c", "inform")) < driver.handled.index(("c", "empty"))
+    assert not c._taken and c.tracker.commit_points() == {TP: 7}
 
 
 @pytest.mark.asyncio
@@ -126,12 +154,13 @@ async def test_revoked_partitions_forget_their_parked_events():
     c, _ = _consumer(cap=1)
     other = TopicPartition(TP.topic, 1)
     _feed(c, [("a", "inform"), ("b", "inform")])
-    c.tracker.add(other, 0)
     c._take(other, 0, b"c", _event("c", "inform"), 0.0)
     await _settle()
     assert list(c._parked) == ["b", "c"]
+    c._spill(TP, 2, "d")
     c.drop_parked([TP])
     assert list(c._parked) == ["c"] and c._parked_events == 1
+    assert not c._spill_from and not c._spilled_devices
 
 
 def test_settings_from_env():

@@ -104,3 +104,17 @@ async def test_a_document_known_big_gets_even_small_held_updates_folded():
     assert len(op.steps()) == 3
     assert op.apply({"_id": DEV})[ROOT]["A"] == {"0": {"_value": 0}, "1": {"_value": 1}, "2": {"_value": 2}}
     assert op.apply(None) is None  # updates without upsert do not create a document
+
+
+@pytest.mark.asyncio
+async def test_many_fields_in_small_updates_stay_in_the_bulk_writes():
+    """A BOOTSTRAP session of a device with a summary only: the Inform and the presets' values
+    add up to hundreds of fields, none a whole data model: they go as updates, batched."""
+    w = Writer()
+    store = Store(None, w)  # type: ignore[arg-type]
+    held = DeviceWrites(DEV)
+    for part in range(3):
+        store.update_device(DEV, {"$set": {f"{ROOT}.P{part}.{i}._value": i for i in range(200)}}, upsert=False, hold=held)
+    store.release(held)
+    ops = _device_ops(w)
+    assert len(ops) == 3 and not any(op.then for op in ops)

@@ -20,7 +20,7 @@ class Settings:
     max_pending_writes: int = 5000
     max_pending_fields: int = 500_000
     max_active_sessions: int = 500
-    max_parked_bytes: int = 1024 << 20
+    max_parked_bytes: int = 256 << 20
     inform_digest_cache: int = 200_000
     tasks_poll_s: float = 0.25
     tasks_refresh_s: float = 60.0
@@ -59,7 +59,7 @@ class Settings:
             max_pending_writes=int(e.get("SCHEDULER_MAX_PENDING_WRITES", "5000")),
             max_pending_fields=int(e.get("SCHEDULER_MAX_PENDING_FIELDS", "500000")),
             max_active_sessions=max(1, int(e.get("SCHEDULER_MAX_ACTIVE_SESSIONS", "500"))),
-            max_parked_bytes=int(e.get("SCHEDULER_MAX_PARKED_MB", "1024")) << 20,
+            max_parked_bytes=int(e.get("SCHEDULER_MAX_PARKED_MB", "256")) << 20,
             inform_digest_cache=int(e.get("SCHEDULER_INFORM_DIGEST_CACHE", "200000")),
             tasks_poll_s=float(e.get("SCHEDULER_TASKS_POLL_S", "0.25")),
             tasks_refresh_s=float(e.get("SCHEDULER_TASKS_REFRESH_S", "60")),

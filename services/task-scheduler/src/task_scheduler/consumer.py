@@ -11,10 +11,15 @@ sessions run at a time: the events of a device with no session beyond that are *
 records (a few KB each, not decoded) and start, device by device in the order they came, as
 sessions end. Consuming goes on at the cap, because the next event of a session in progress (its
 CPE's answer) lies behind the backlog in the partition; events of devices in session are handled
-at once. Parked records are bounded as well (``SCHEDULER_MAX_PARKED_MB``), like writes waiting
-for the database (``SCHEDULER_MAX_PENDING_WRITES``): above either, the consumer stops taking
-records and the rest of the backlog stays in Kafka. A parked event is not done, so its offset is
-not committed before it is handled: a crash replays it.
+at once. A parked event is not done, so its offset is not committed before it is handled: a crash
+replays it.
+
+Parked records are bounded as well (``SCHEDULER_MAX_PARKED_MB``). Above it, consuming still goes
+on (sessions in progress need their next events), but the events of devices neither in session
+nor parked are *spilled*: dropped, and so are that device's later events, and the partition is
+read again from the first one spilled once half the parked records have been started. Events
+handled meanwhile are skipped when read again; the commit point never passes a spilled event.
+Only writes waiting for the database (``SCHEDULER_MAX_PENDING_WRITES``) stop the consumer.
 """
 
 from __future__ import annotations
@@ -74,6 +79,12 @@ class SessionConsumer:
         self._parked: OrderedDict[str, list[tuple[TopicPartition, int, bytes, float]]] = OrderedDict()
         self._parked_events = 0
         self._parked_bytes = 0
+        # Spilled: partition -> first offset left to read again; device -> its partition (all its
+        # later events are spilled too, so they stay in order); partition -> offsets taken past
+        # the spill point (skipped when read again).
+        self._spill_from: dict[TopicPartition, int] = {}
+        self._spilled_devices: dict[str, TopicPartition] = {}
+        self._taken: dict[TopicPartition, set[int]] = {}
         self._starting = 0  # workers begun for a device with no session yet (its first event in hand)
         self._tasks: set[asyncio.Task] = set()
         self._running = False
@@ -119,7 +130,6 @@ class SessionConsumer:
                 now = time.perf_counter()
                 for tp, records in batches.items():
                     for r in records:
-                        self.tracker.add(tp, r.offset)
                         self._take(tp, r.offset, r.key, r.value, now)
         finally:
             housekeeping.cancel()
@@ -132,7 +142,9 @@ class SessionConsumer:
     def _must_wait(self) -> bool:
         if self._parked:
             self._unpark()
-        return self._writes_behind() or self._parked_bytes > self.s.max_parked_bytes
+        if self._spill_from and self._parked_bytes <= self.s.max_parked_bytes // 2:
+            self._rewind()
+        return self._writes_behind()
 
     def active(self) -> int:
         """Sessions in memory, plus devices whose first event is being handled (their session is
@@ -143,21 +155,59 @@ class SessionConsumer:
         return self.active() < self.s.max_active_sessions and not self._writes_behind()
 
     def _take(self, tp: TopicPartition, offset: int, key: bytes | None, value: bytes, consumed_at: float) -> None:
-        """A record: straight to its device's worker, or parked while the sessions are at the cap."""
+        """A record: straight to its device's worker, parked while the sessions are at the cap,
+        or spilled while parked records are at theirs."""
+        taken = self._taken.get(tp)
+        if taken is not None and offset in taken:  # read again after a rewind: handled already
+            taken.discard(offset)
+            if not taken:
+                del self._taken[tp]
+            return
+        self.tracker.add(tp, offset)
         if not key:  # not from a gateway (they key by device id): handled at once, as always
+            self._note_taken(tp, offset)
             self._decode_and_dispatch(tp, offset, value, consumed_at)
             return
         device_id = key.decode("utf-8", "replace")
         parked = self._parked.get(device_id)
-        if parked is None:
+        if parked is None and device_id not in self._spilled_devices:
             if device_id in self._queues or device_id in self.driver.sessions or (not self._parked and self._has_room()):
+                self._note_taken(tp, offset)
                 self._decode_and_dispatch(tp, offset, value, consumed_at)
                 return
+            if self._parked_bytes + len(value) + _PARKED_OVERHEAD > self.s.max_parked_bytes:
+                self._spill(tp, offset, device_id)
+                return
             parked = self._parked[device_id] = []
+        elif parked is None:
+            self._spill(tp, offset, device_id)
+            return
+        self._note_taken(tp, offset)
         parked.append((tp, offset, value, consumed_at))  # behind the device's earlier parked events
         self._parked_events += 1
         self._parked_bytes += len(value) + _PARKED_OVERHEAD
         metrics.PARKED_EVENTS.set(self._parked_events)
+
+    def _spill(self, tp: TopicPartition, offset: int, device_id: str) -> None:
+        """Leave the record in Kafka, to be read again (it stays pending: never committed past)."""
+        self._spilled_devices[device_id] = tp
+        if tp not in self._spill_from:
+            self._spill_from[tp] = offset
+        metrics.SPILLED_EVENTS.inc()
+
+    def _note_taken(self, tp: TopicPartition, offset: int) -> None:
+        if tp in self._spill_from:
+            self._taken.setdefault(tp, set()).add(offset)
+
+    def _rewind(self) -> None:
+        """Read the spilled partitions again from their first spilled event."""
+        for tp, offset in self._spill_from.items():
+            try:
+                self.consumer.seek(tp, offset)
+            except Exception as e:  # given up meanwhile: its new owner reads from the committed offset
+                log.info("no rewind of %s: %s", tp, e)
+        self._spill_from.clear()
+        self._spilled_devices.clear()
 
     def _unpark(self) -> None:
         """Start parked devices' sessions, oldest first, while there is room."""
@@ -170,8 +220,14 @@ class SessionConsumer:
         metrics.PARKED_EVENTS.set(self._parked_events)
 
     def drop_parked(self, tps) -> None:
-        """Forget parked events of partitions given up (never handled here, never committed)."""
+        """Forget parked and spilled events of partitions given up (never handled here, never
+        committed)."""
         gone = set(tps)
+        for tp in gone:
+            self._spill_from.pop(tp, None)
+            self._taken.pop(tp, None)
+        for device_id in [d for d, tp in self._spilled_devices.items() if tp in gone]:
+            del self._spilled_devices[device_id]
         for device_id in list(self._parked):
             kept = [e for e in self._parked[device_id] if e[0] not in gone]
             for e in self._parked[device_id]:

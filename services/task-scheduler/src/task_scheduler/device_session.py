@@ -165,7 +165,7 @@ class SessionDriver:
         inform = message_from_dict(ev.body or {})
         if not isinstance(inform, m.Inform):
             log.error("inform event from %s carries %s", ev.device_id, type(inform).__name__)
-            return []
+            return futs
         s = DeviceSession(ev.device_id, ev.session_id)
         env = m.Envelope(body=inform, id=ev.headers.get("id"), cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version,
                          supported_cwmp_versions=ev.headers.get("supported_cwmp_versions"))
@@ -174,7 +174,7 @@ class SessionDriver:
             s.acs.respond(s.acs.inform_response())  # the gateway already sent it, after the broker's ack
         except ProtocolViolation as v:
             log.warning("Inform from %s refused by the session rules: %s", ev.device_id, v)
-            return []
+            return futs
         s.event_codes = [str(e.event_code) for e in inform.events]
         s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
         if EventCode.BOOTSTRAP in s.event_codes and self.s.bootstrap_discovery and self.s.bootstrap_defaults:

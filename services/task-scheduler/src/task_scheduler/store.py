@@ -291,6 +291,9 @@ class BatchWriter:
 def _settle(done: asyncio.Future, gathered: asyncio.Future) -> None:
     if done.done():
         return
+    if gathered.cancelled():  # shutting down
+        done.cancel()
+        return
     errors = [r for r in gathered.result() if isinstance(r, BaseException)]
     if errors:
         done.set_exception(errors[0])
@@ -566,14 +569,16 @@ class Store:
         return futs
 
     def release(self, held: DeviceWrites) -> list[asyncio.Future]:
-        """Write a session's held device updates: as they are when they are few and the document
-        small, else folded into one read and one write of the document (an insert for a new
-        device). Resolves ``held.done`` once they are stored."""
+        """Write a session's held device updates. When one of them is a whole data model, or the
+        document holds one, they are folded into one read and one write of the document (an
+        insert for a new device): such a document is read and replaced anyway. Otherwise they go
+        as they are, in order, in the batched bulk writes (a read and a replace per session would
+        serialise what bulk writes do hundreds at a time). Resolves ``held.done`` once stored."""
         ops, held.ops = held.ops, []
         if not ops:
             return []
         device_id = held.device_id
-        if len(ops) > 1 and (sum(op.field_count for op in ops) > BIG_UPDATE_FIELDS
+        if len(ops) > 1 and (any(op.field_count > BIG_UPDATE_FIELDS for op in ops)
                              or self.writer.is_big(DEVICES, device_id)):
             steps = tuple(step for op in ops for step in op.steps())
             ops = [DocUpdate({"_id": device_id}, steps[0][0], steps[0][1], None, steps[1:])]
