@@ -14,8 +14,6 @@ from functools import partial
 
 import uvicorn
 
-from acs_contracts import gc_tuning
-
 from .app import Gateway, create_app
 from .config import Settings
 from .cwmp_http import CwmpServer
@@ -68,7 +66,6 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("ACS_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _raise_open_files_limit()
     settings = Settings.from_env()
-    gc_tuning.tune()
     if settings.http_server not in ("native", "uvicorn"):
         raise SystemExit(f"GATEWAY_HTTP_SERVER must be native or uvicorn, not {settings.http_server!r}")
     native = settings.http_server == "native"
