@@ -24,6 +24,9 @@ class RecordingWriter:
         self.ops: list[tuple[str, object]] = []
         self.inserted = False
 
+    def is_big(self, coll: str, doc_id: object) -> bool:
+        return False
+
     def submit(self, coll: str, op: object) -> asyncio.Future:
         self.ops.append((coll, op))
         fut = asyncio.get_running_loop().create_future()

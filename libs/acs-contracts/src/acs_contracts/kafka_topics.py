@@ -28,6 +28,7 @@ DEVICE_INFORMS = "acs.device-informs.v1"
 PARAMETER_CHANGES = "acs.parameter-changes.v1"
 TASK_RESULTS = "acs.task-results.v1"
 SESSION_ENDS = "acs.session-ends.v1"
+REPLY_WAIT = "reply_wait_s"  # SessionEvent.headers: seconds the gateway waits for the reply
 
 ALL_TOPICS = (SESSION_EVENTS, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS)
 
@@ -81,6 +82,9 @@ class SessionEvent(TopicMessage):
     reply_to: "host:port" of the gateway's session-affinity listener holding the HTTP request;
       None for "inform" (the gateway answers InformResponse itself; no reply expected).
     request_id: unique per HTTP request; the reply carries it back.
+    headers: the SOAP header fields (``id``, ``hold_requests``...) and, on events that wait for a
+      reply, ``REPLY_WAIT``: how long the gateway waits for it before answering the CPE 204 itself.
+      An event older than that is *stale*: the CPE's session is over (see ``is_stale``).
     """
 
     TOPIC: ClassVar[str] = SESSION_EVENTS
@@ -96,6 +100,12 @@ class SessionEvent(TopicMessage):
     body: dict[str, Any] | None = None
     headers: dict[str, Any] = field(default_factory=dict)  # hold_requests, session_timeout, ...
     gateway_id: str = ""
+
+    def is_stale(self, now: float) -> bool:
+        """The gateway stopped waiting for the reply to this event (the CPE got 204 instead), so
+        the session it belongs to is over: true only for events that say how long it waited."""
+        wait = self.headers.get(REPLY_WAIT) if self.reply_to else None
+        return isinstance(wait, (int, float)) and now - self.received_at > wait
 
 
 @dataclass(slots=True)

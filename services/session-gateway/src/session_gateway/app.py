@@ -28,7 +28,7 @@ from starlette.routing import Route
 from acs_contracts import gc_tuning
 from acs_contracts.affinity import NO_MORE
 from acs_contracts.device_id import make_device_id
-from acs_contracts.kafka_topics import SessionEvent
+from acs_contracts.kafka_topics import REPLY_WAIT, SessionEvent
 from cwmp import soap
 from cwmp.errors import HostileXmlError, SoapParseError
 from cwmp.messages import Envelope, Inform
@@ -240,7 +240,8 @@ class Gateway:
             reply_to=self.s.reply_advertise, received_at=time.time(), cwmp_ns=token.cwmp_ns,
             cwmp_version=token.cwmp_version, source_ip=request.client.host if request.client else "",
             body=message_to_dict(env.body) if env is not None and env.body is not None else None,
-            headers=_headers_of(env) if env is not None else {}, gateway_id=self.s.instance_id,
+            headers={**(_headers_of(env) if env is not None else {}), REPLY_WAIT: self.s.reply_timeout_s},
+            gateway_id=self.s.instance_id,
         ).encode()
         del env  # until the broker acknowledges, hold bytes only
         waiter = self.listener.expect(rid)

@@ -463,6 +463,11 @@ class SessionDriver:
         return futs
 
     async def _next(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
+        if ev.is_stale(time.time()):
+            # The gateway answered this POST with 204 long ago (a backlog): the CPE's session is
+            # over. What the event said is taken; sending more would only hold a session slot
+            # until the idle timeout, waiting for an answer that cannot come.
+            return await self._finish(s, ev, consumed_at, "stale")
         if s.acs.rpc_count >= self.s.max_rpcs_per_session:
             log.warning("session of %s hit the RPC limit (%d)", s.device_id, self.s.max_rpcs_per_session)
             return await self._finish(s, ev, consumed_at, "loop-limit")
