@@ -76,22 +76,3 @@ async def test_a_stale_empty_post_ends_the_session_without_a_request():
     assert [r.status for r in replies.sent] == [204] and replies.sent[0].outcome == "stale"
     assert DEV not in driver.sessions  # no slot held until the idle timeout
     await asyncio.sleep(0)
-
-
-@pytest.mark.asyncio
-async def test_a_late_inform_sends_no_offer_and_waits_briefly_for_its_next_post():
-    replies = Replies()
-    driver = SessionDriver(Settings(), Store(None, RecordingWriter()), replies, Outbound())  # type: ignore[arg-type]
-    inform = m.Inform(device_id=m.DeviceIdStruct("Huawei", "202BC1", "BM632w", "STALE1"),
-                      events=[m.EventStruct(EventCode("0 BOOTSTRAP"))], max_envelopes=1, retry_count=0, parameter_list=[])
-    await driver.handle(_event("inform", inform, age_s=10.0, wait_s=2.0), time.perf_counter())
-    assert replies.sent == []  # the gateway stopped waiting for this answer: its empty POST is published
-    s = driver.sessions[DEV]
-    assert isinstance(s.acs.offered, m.GetParameterValues)  # made all the same: a replay may answer it
-    assert s.idle_timeout_s is not None and s.idle_timeout_s < driver.s.session_idle_timeout_s
-    s.last_seen -= s.idle_timeout_s + 1  # the CPE went away: no empty POST comes
-    assert driver.expire_idle() == 1 and DEV not in driver.sessions
-
-    await driver.handle(_event("inform", inform, age_s=0.0, wait_s=2.0), time.perf_counter())
-    assert replies.sent[-1].status == 200 and b"GetParameterValues" in replies.sent[-1].body  # offered in time
-    assert driver.sessions[DEV].idle_timeout_s is None

@@ -172,8 +172,7 @@ class Gateway:
             device_id=device_id, session_id=token.session_id, kind="inform", request_id=token.session_id,
             reply_to=self.s.reply_advertise if hints else None, received_at=time.time(), cwmp_ns=env.cwmp_ns,
             cwmp_version=token.cwmp_version, source_ip=request.client.host if request.client else "",
-            body=message_to_dict(inform), gateway_id=self.s.instance_id,
-            headers={**_headers_of(env), **({REPLY_WAIT: self.s.inform_hint_wait_s} if hints else {})},
+            body=message_to_dict(inform), headers=_headers_of(env), gateway_id=self.s.instance_id,
         ).encode()
         event_codes = [str(ev.event_code) for ev in inform.events]
         del env, inform, d, session  # until the broker acknowledges, hold bytes only

@@ -57,9 +57,6 @@ _CHECK_TASKS_EVENTS = {EventCode.CONNECTION_REQUEST, EventCode.BOOTSTRAP}
 # Events that resume tasks waiting for them (TaskOutcome.awaiting_event).
 _RESUMING_EVENTS = {EventCode.DIAGNOSTICS_COMPLETE}
 _ENDED_AT_INFORM_REMEMBERED = 10_000
-# A session begun by an Inform the gateway stopped waiting an answer for (see _inform) waits this
-# long for its next event, not SCHEDULER_SESSION_IDLE_TIMEOUT_S.
-_LATE_INFORM_IDLE_S = 15.0
 # Events after which the CPE sends requests of its own in the session (TransferComplete...).
 _CPE_REQUEST_EVENTS = {EventCode.TRANSFER_COMPLETE, EventCode.AUTONOMOUS_TRANSFER_COMPLETE, EventCode.KICKED,
                        EventCode.DU_STATE_CHANGE_COMPLETE, EventCode.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE,
@@ -71,7 +68,7 @@ class DeviceSession:
 
     __slots__ = ("device_id", "session_id", "acs", "started", "event_codes", "tasks", "task", "run",
                  "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request", "provision", "provision_done",
-                 "builtin", "writes", "idle_timeout_s")
+                 "builtin", "writes")
 
     def __init__(self, device_id: str, session_id: str) -> None:
         self.device_id = device_id
@@ -91,7 +88,6 @@ class DeviceSession:
         self.provision_done = False
         self.builtin: list[dict] = []  # the ACS's own runs (BOOTSTRAP discovery), before the device's tasks
         self.writes = DeviceWrites(device_id)  # device updates held until the session ends or a task completes
-        self.idle_timeout_s: float | None = None  # None: SCHEDULER_SESSION_IDLE_TIMEOUT_S
 
 
 class SessionDriver:
@@ -127,7 +123,6 @@ class SessionDriver:
         if s is None or s.session_id != ev.session_id:
             s = self._recover(ev)
         s.last_seen = time.monotonic()
-        s.idle_timeout_s = None  # the CPE is there
         body = message_from_dict(ev.body) if ev.body else None
         env = m.Envelope(body=body, id=ev.headers.get("id"), cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version,
                          hold_requests=ev.headers.get("hold_requests"))
@@ -208,14 +203,7 @@ class SessionDriver:
                 changes=[{"name": p.name, "value": jsonable(p.value), "type": p.type, "previous": None}
                          for p in inform.parameter_list]), ev.device_id)
         if ev.reply_to:
-            late = ev.is_stale(time.time()) and not ends_here
-            if late:
-                # Reached after the gateway stopped waiting for the answer (a backlog): the CPE's
-                # next POST is in Kafka already, right behind, or never comes (the CPE went away).
-                # The session waits for it briefly; the offer is still made (a replay after a
-                # crash may hold the CPE's answer to it), just not sent.
-                s.idle_timeout_s = _LATE_INFORM_IDLE_S
-            futs += await self._answer_inform(s, ev, consumed_at, ends_here, send=not late)
+            futs += await self._answer_inform(s, ev, consumed_at, ends_here)
         return futs
 
     def _has_nothing_to_do(self, s: DeviceSession) -> bool:
@@ -225,7 +213,7 @@ class SessionDriver:
                 and (self.provisioner is None or not self.provisioner.wants(s.device_id, s.event_codes)))
 
     async def _answer_inform(self, s: DeviceSession, ev: SessionEvent, consumed_at: float,
-                             ends_here: bool, send: bool = True) -> list[asyncio.Future]:
+                             ends_here: bool) -> list[asyncio.Future]:
         """Tell the gateway at once how to answer the CPE's empty POST: with 204 when the ACS has
         nothing to send (the session costs one event, not two), or with the first request (the
         CPE's answer to it is the session's next event). When the Inform announces requests from
@@ -237,16 +225,13 @@ class SessionDriver:
         futs: list[asyncio.Future] = []
         if not ends_here:
             if _CPE_REQUEST_EVENTS.intersection(s.event_codes):
-                if send:
-                    await self._reply(ev, CONTINUE, b"", consumed_at)
+                await self._reply(ev, CONTINUE, b"", consumed_at)
                 return futs
             request, futs = await self._next_request(s)
             if request is not None:
                 s.pending_request = request
                 s.sent_at = time.monotonic()
-                offered = s.acs.offer_request(request)
-                if send:
-                    await self._reply(ev, 200, soap.build(offered), consumed_at)
+                await self._reply(ev, 200, soap.build(s.acs.offer_request(request)), consumed_at)
                 return futs
         s.acs.receive(None)  # the empty POST the gateway will answer
         self._ended_at_inform[s.session_id] = None
@@ -548,9 +533,8 @@ class SessionDriver:
 
     def expire_idle(self) -> int:
         """Drop sessions whose CPE went quiet (it closed the connection or the gateway timed out)."""
-        now = time.monotonic()
-        stale = [d for d, s in self.sessions.items()
-                 if now - s.last_seen > (s.idle_timeout_s or self.s.session_idle_timeout_s)]
+        cutoff = time.monotonic() - self.s.session_idle_timeout_s
+        stale = [d for d, s in self.sessions.items() if s.last_seen < cutoff]
         for d in stale:
             self.store.release(self.sessions.pop(d).writes)  # what the session learnt is kept
             metrics.SESSIONS.labels("timeout").inc()
