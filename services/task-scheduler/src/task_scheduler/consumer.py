@@ -169,8 +169,11 @@ class SessionConsumer:
             self._decode_and_dispatch(tp, offset, value, consumed_at)
             return
         device_id = key.decode("utf-8", "replace")
+        if device_id in self._spilled_devices:  # behind its first spilled event (never parked or in session)
+            self._spill(tp, offset, device_id)
+            return
         parked = self._parked.get(device_id)
-        if parked is None and device_id not in self._spilled_devices:
+        if parked is None:
             if device_id in self._queues or device_id in self.driver.sessions or (not self._parked and self._has_room()):
                 self._note_taken(tp, offset)
                 self._decode_and_dispatch(tp, offset, value, consumed_at)
@@ -179,9 +182,6 @@ class SessionConsumer:
                 self._spill(tp, offset, device_id)
                 return
             parked = self._parked[device_id] = []
-        elif parked is None:
-            self._spill(tp, offset, device_id)
-            return
         self._note_taken(tp, offset)
         parked.append((tp, offset, value, consumed_at))  # behind the device's earlier parked events
         self._parked_events += 1

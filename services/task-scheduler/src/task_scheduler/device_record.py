@@ -231,17 +231,21 @@ def _parent(doc: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
     return node, parts[-1]
 
 
+def lookup(doc: Any, path: str) -> Any:
+    """The value at dotted ``path`` in a document, None where it has none."""
+    node = doc
+    for seg in path.split("."):
+        node = node.get(seg) if isinstance(node, dict) else None
+    return node
+
+
 def _put(doc: dict[str, Any], path: str, value: Any) -> None:
     node, key = _parent(doc, path)
     node[key] = value
 
 
 def _drop(doc: dict[str, Any], path: str) -> None:
-    node: Any = doc
-    parts = path.split(".")
-    for seg in parts[:-1]:
-        node = node.get(seg) if isinstance(node, dict) else None
-        if node is None:
-            return
+    parent, _, key = path.rpartition(".")
+    node = lookup(doc, parent) if parent else doc
     if isinstance(node, dict):
-        node.pop(parts[-1], None)
+        node.pop(key, None)

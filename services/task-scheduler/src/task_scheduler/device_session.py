@@ -183,13 +183,13 @@ class SessionDriver:
         for code in _RESUMING_EVENTS.intersection(s.event_codes):
             if await self.store.wake_tasks(ev.device_id, code):
                 s.may_have_tasks = True
-        ends_here = bool(ev.reply_to) and self._has_nothing_to_do(s)
         ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
         update, unsets = inform_update(inform, source_ip=ev.source_ip,
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
-        # A session that goes on holds the Inform's device update, to write it with the rest.
+        # The Inform's device update is held, to be written with the rest of the session's (at
+        # once when the session ends at the Inform).
         futs += self.store.record_inform(ev.device_id, update, unsets, needs_full_write(s.event_codes),
-                                         last_inform_doc(ts, s.event_codes), hold=None if ends_here else s.writes)
+                                         last_inform_doc(ts, s.event_codes), hold=s.writes)
         self.sessions[ev.device_id] = s
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         d = inform.device_id
@@ -203,17 +203,10 @@ class SessionDriver:
                 changes=[{"name": p.name, "value": jsonable(p.value), "type": p.type, "previous": None}
                          for p in inform.parameter_list]), ev.device_id)
         if ev.reply_to:
-            futs += await self._answer_inform(s, ev, consumed_at, ends_here)
+            futs += await self._answer_inform(s, ev, consumed_at)
         return futs
 
-    def _has_nothing_to_do(self, s: DeviceSession) -> bool:
-        """Known without I/O at the Inform: no task, no built-in run, no preset can apply, and the
-        events announce no request from the CPE (the common periodic session)."""
-        return (not s.may_have_tasks and not s.builtin and not _CPE_REQUEST_EVENTS.intersection(s.event_codes)
-                and (self.provisioner is None or not self.provisioner.wants(s.device_id, s.event_codes)))
-
-    async def _answer_inform(self, s: DeviceSession, ev: SessionEvent, consumed_at: float,
-                             ends_here: bool) -> list[asyncio.Future]:
+    async def _answer_inform(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
         """Tell the gateway at once how to answer the CPE's empty POST: with 204 when the ACS has
         nothing to send (the session costs one event, not two), or with the first request (the
         CPE's answer to it is the session's next event). When the Inform announces requests from
@@ -221,18 +214,19 @@ class SessionDriver:
 
         Should the CPE send a request, or its empty POST to another gateway, the answer goes
         unused: that POST is published, and the offered request is sent in the usual way (or the
-        204, by a session this scheduler recovers)."""
-        futs: list[asyncio.Future] = []
-        if not ends_here:
-            if _CPE_REQUEST_EVENTS.intersection(s.event_codes):
-                await self._reply(ev, CONTINUE, b"", consumed_at)
-                return futs
-            request, futs = await self._next_request(s)
-            if request is not None:
-                s.pending_request = request
-                s.sent_at = time.monotonic()
-                await self._reply(ev, 200, soap.build(s.acs.offer_request(request)), consumed_at)
-                return futs
+        204, by a session this scheduler recovers).
+
+        The common periodic session (no task, no built-in run, no preset triggered) is known to
+        have nothing to do without I/O: the pending-task index and the presets' triggers say so."""
+        if _CPE_REQUEST_EVENTS.intersection(s.event_codes):
+            await self._reply(ev, CONTINUE, b"", consumed_at)
+            return []
+        request, futs = await self._next_request(s)
+        if request is not None:
+            s.pending_request = request
+            s.sent_at = time.monotonic()
+            await self._reply(ev, 200, soap.build(s.acs.offer_request(request)), consumed_at)
+            return futs
         s.acs.receive(None)  # the empty POST the gateway will answer
         self._ended_at_inform[s.session_id] = None
         while len(self._ended_at_inform) > _ENDED_AT_INFORM_REMEMBERED:
@@ -541,14 +535,10 @@ class SessionDriver:
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         return len(stale)
 
-    def release_all(self, device_ids=None) -> list[asyncio.Future]:
-        """Write the held updates of every session (or of ``device_ids``'): before offsets are
-        committed for partitions given up, or at shutdown."""
-        futs: list[asyncio.Future] = []
-        for d, s in list(self.sessions.items()):
-            if device_ids is None or d in device_ids:
-                futs += self.store.release(s.writes)
-        return futs
+    def release_all(self) -> list[asyncio.Future]:
+        """Write the held updates of every session: before offsets are committed for partitions
+        given up, or at shutdown."""
+        return [f for s in self.sessions.values() for f in self.store.release(s.writes)]
 
 
 

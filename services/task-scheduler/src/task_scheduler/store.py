@@ -28,7 +28,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, INFORM_HASH, LAST_INFORMS, TASKS
 
 from . import metrics
-from .device_record import apply_update
+from .device_record import apply_update, lookup
 
 log = logging.getLogger(__name__)
 _ANY = object()  # an operation whose document the writer cannot tell: later conditionals stay behind it
@@ -84,10 +84,7 @@ class DocUpdate:
         """True when ``doc`` already holds what this conditional update would write."""
         if self.only_if is None or doc is None:
             return False
-        node: Any = doc
-        for seg in self.only_if[0].split("."):
-            node = node.get(seg) if isinstance(node, dict) else None
-        return node == self.only_if[1]
+        return lookup(doc, self.only_if[0]) == self.only_if[1]
 
 
 def _skipped(err: dict, op: Any) -> bool:
@@ -475,9 +472,7 @@ class Store:
         proj = {f"{p}._type": 1 for p in paths}
         doc = await self.db[DEVICES].find_one({"_id": device_id}, proj) or {}
         for p in paths:
-            node: Any = doc
-            for seg in p.split("."):
-                node = node.get(seg) if isinstance(node, dict) else None
+            node = lookup(doc, p)
             if isinstance(node, dict) and node.get("_type"):
                 out[p] = node["_type"]
         return out
