@@ -67,6 +67,8 @@ class Gateway:
         self.creds = CredentialStore(self.mongo[settings.mongodb_database],
                                      auth.Credentials(settings.cpe_username, settings.cpe_password))
         self.inflight = 0
+        # Each event is copied to its partition's scheduler as it is published (GATEWAY_EVENT_COPIES).
+        self._copy = self.listener.forward if settings.event_copies else None
         self._trimmer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -179,11 +181,12 @@ class Gateway:
         if hints:  # the scheduler's "nothing to do" or "continue", for the session's empty POST
             self._expect_hint(token.session_id)
         try:
-            await self.publisher.publish(device_id, event)
+            await self.publisher.publish(device_id, event, token.session_id, self._copy)
         except BrokerUnavailable as e:
             self.listener.drop_hint(token.session_id)
             log.warning("Inform from %s not published: %s", device_id, e)
             return self._unavailable("broker_unavailable", "inform")
+        del event
         for code in event_codes:
             metrics.INFORMS.labels(code).inc()
         metrics.HTTP_REQUESTS.labels("inform", "200").inc()
@@ -192,10 +195,15 @@ class Gateway:
         return resp
 
     def _expect_hint(self, session_id: str) -> None:
+        self._time_hop(self.listener.expect_hint(session_id, self.s.reply_timeout_s))
+
+    @staticmethod
+    def _time_hop(reply: asyncio.Future) -> None:
+        """The reply hop: event sent (copied to the scheduler and published) -> the scheduler's
+        reply here, whether or not the broker has acknowledged the event yet (the CPE is answered
+        only once it has: ``acs_gateway_kafka_publish_seconds``)."""
         t0 = time.perf_counter()
-        hint = self.listener.expect_hint(session_id, self.s.reply_timeout_s)
-        # Inform published -> scheduler -> answer back: the reply hop, measured on every session.
-        hint.add_done_callback(lambda f: None if f.cancelled() else metrics.REPLY_HOP.observe(time.perf_counter() - t0))
+        reply.add_done_callback(lambda f: None if f.cancelled() else metrics.REPLY_HOP.observe(time.perf_counter() - t0))
 
     async def _hinted_end(self, token: SessionToken) -> Response | None:
         """The answer to an empty POST the scheduler gave at the Inform: 204 when it has nothing
@@ -245,10 +253,10 @@ class Gateway:
         ).encode()
         del env  # until the broker acknowledges, hold bytes only
         waiter = self.listener.expect(rid)
-        t0 = time.perf_counter()
+        self._time_hop(waiter)
         try:  # whatever ends this wait (answer, error, timeout, cancellation), nothing stays parked
             try:
-                await self.publisher.publish(token.device_id, event)
+                await self.publisher.publish(token.device_id, event, rid, self._copy)
             except BrokerUnavailable as e:
                 log.warning("session event from %s not published: %s", token.device_id, e)
                 return self._unavailable("broker_unavailable", kind)
@@ -263,7 +271,6 @@ class Gateway:
                 return Response(status_code=204)
         finally:
             self.listener.forget(rid)
-        metrics.REPLY_HOP.observe(time.perf_counter() - t0)
         metrics.HTTP_REQUESTS.labels(kind, str(reply.status)).inc()
         if reply.end_session or reply.status == 204:
             metrics.SESSIONS.labels(reply.outcome).inc()
