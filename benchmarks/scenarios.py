@@ -82,18 +82,35 @@ async def drain_writes(stack: Stack, timeout_s: float = 300.0) -> float:
     return time.perf_counter() - t0
 
 
-_BUCKET = re.compile(r'^acs_gateway_reply_hop_seconds_bucket\{le="([^"]+)"\} ([0-9.e+]+)$', re.M)
+def _bucket_re(histogram: str) -> re.Pattern:
+    return re.compile(r'^' + histogram + r'_bucket\{le="([^"]+)"\} ([0-9.e+]+)$', re.M)
 
 
-async def reply_hop_buckets(stack: Stack) -> list[tuple[float, float]]:
-    """Cumulative (le, count) of the gateways' reply-hop histograms, summed."""
+_BUCKET = _bucket_re("acs_gateway_reply_hop_seconds")
+_PUBLISH_BUCKET = _bucket_re("acs_gateway_kafka_publish_seconds")
+_COPIES = re.compile(r'^acs_scheduler_event_copies_total\{outcome="([^"]+)"\} ([0-9.e+]+)$', re.M)
+
+
+async def reply_hop_buckets(stack: Stack, pattern: re.Pattern = _BUCKET) -> list[tuple[float, float]]:
+    """Cumulative (le, count) of the gateways' reply-hop histograms (or another), summed."""
     total: dict[float, float] = {}
     async with httpx.AsyncClient() as c:
         for g in stack.gateways:
             text = (await c.get(f"http://127.0.0.1:{g.admin_port}/metrics")).text
-            for le, n in _BUCKET.findall(text):
+            for le, n in pattern.findall(text):
                 total[float(le)] = total.get(float(le), 0) + float(n)
     return sorted(total.items())
+
+
+async def event_copies(stack: Stack) -> dict[str, float]:
+    """What the schedulers did with the gateways' event copies, by outcome, summed."""
+    total: dict[str, float] = {}
+    async with httpx.AsyncClient() as c:
+        for s in stack.schedulers:
+            text = (await c.get(f"http://127.0.0.1:{s.admin_port}/metrics")).text
+            for outcome, n in _COPIES.findall(text):
+                total[outcome] = total.get(outcome, 0) + float(n)
+    return total
 
 
 def hist_quantile(before: list[tuple[float, float]], after: list[tuple[float, float]], q: float) -> float:
@@ -172,14 +189,19 @@ async def reply_hop_light(stack: Stack, model: DataModel, sessions: int) -> dict
     """Light load: one session at a time, so the hop shows its own latency, not queueing."""
     cpes = make_cpes(stack, 4, "HOP", model)
     await _sessions(cpes, ["0 BOOTSTRAP", "1 BOOT"], 1, None, once=True)
-    hop0 = await reply_hop_buckets(stack)
+    hop0, pub0, copies0 = await reply_hop_buckets(stack), await reply_hop_buckets(stack, _PUBLISH_BUCKET), await event_copies(stack)
     reports = []
     for i in range(sessions):
         reports.append(await cpes[i % 4].run_session(events=["2 PERIODIC"]))
-    hop1 = await reply_hop_buckets(stack)
+    hop1, pub1, copies1 = await reply_hop_buckets(stack), await reply_hop_buckets(stack, _PUBLISH_BUCKET), await event_copies(stack)
     durations = [r.duration_s for r in reports if r.ok]
+    copied = {k: v - copies0.get(k, 0) for k, v in copies1.items()}
     return {"sessions": len(durations), "reply_hop_p50_ms": round(hist_quantile(hop0, hop1, 0.50) * 1000, 2),
             "reply_hop_p99_ms": round(hist_quantile(hop0, hop1, 0.99) * 1000, 2),
+            # the CPE is answered once the broker acknowledged the event too: the later of the two
+            "publish_p50_ms": round(hist_quantile(pub0, pub1, 0.50) * 1000, 2),
+            "publish_p99_ms": round(hist_quantile(pub0, pub1, 0.99) * 1000, 2),
+            "events_taken_early_share": round(copied.get("taken", 0) / max(1, sum(copied.values())), 3),
             "session_p50_ms": round(pct(durations, 50) * 1000, 2), "session_p99_ms": round(pct(durations, 99) * 1000, 2)}
 
 

@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 _PARKED_OVERHEAD = 200  # bytes a parked record costs besides its value (tuple, list slot, key)
 _MAX_DEFERRED = 64  # copies per partition waiting for records already fetched to be handed over
+_RECENT_RIDS = 4096  # request ids remembered per partition (records fetched without a copy taken)
 _EARLY_TTL_S = 120.0  # an early event's record not fetched by then was never stored (publish failed)
 
 
@@ -119,6 +120,9 @@ class SessionConsumer:
         self._next: dict[TopicPartition, int] = {}
         self._early: dict[TopicPartition, dict[str, _Early]] = {}
         self._deferred: dict[TopicPartition, list[EventCopy]] = {}  # copies waiting for records fetched
+        # Partition -> request ids of the records last fetched and taken as usual: a copy that comes
+        # after its own record (held up on a busy connection) is not handled twice.
+        self._recent: dict[TopicPartition, dict[bytes, None]] = {}
         self._starting = 0  # workers begun for a device with no session yet (its first event in hand)
         self._tasks: set[asyncio.Task] = set()
         self._running = False
@@ -163,17 +167,28 @@ class SessionConsumer:
                     continue
                 now = time.perf_counter()
                 for tp, records in batches.items():
-                    early = self._early.get(tp)
-                    for r in records:
-                        if early and self._fetched_early(tp, r.offset, early, r.headers):
-                            continue
-                        self._take(tp, r.offset, r.key, r.value, now)
-                    if records:
-                        self._next[tp] = records[-1].offset + 1
-                        if self._deferred:
-                            self._after_batch(tp, records)
+                    self._take_batch(tp, records, now)
         finally:
             housekeeping.cancel()
+
+    def _take_batch(self, tp: TopicPartition, records, now: float) -> None:
+        """One partition's fetched records, in order: those of events taken early are tracked,
+        the others taken; then copies waiting for these records are looked at again."""
+        early = self._early.get(tp)
+        recent = self._recent.setdefault(tp, {})
+        for r in records:
+            rid = next((v for k, v in r.headers or () if k == REQUEST_ID_HEADER), None)
+            if early and rid is not None and self._fetched_early(tp, r.offset, early, rid):
+                continue
+            if rid is not None:
+                recent[rid] = None
+            self._take(tp, r.offset, r.key, r.value, now)
+        while len(recent) > _RECENT_RIDS:
+            del recent[next(iter(recent))]
+        if records:
+            self._next[tp] = records[-1].offset + 1
+            if self._deferred:
+                self._after_batch(tp)
 
     # ------------------------------------------------------------------ early copies
     def announce(self, partitions) -> None:
@@ -192,9 +207,9 @@ class SessionConsumer:
             if len(deferred) < _MAX_DEFERRED:
                 deferred.append(copy)
                 return False
-        return self._take_early(tp, copy, None)
+        return self._take_early(tp, copy)
 
-    def _take_early(self, tp: TopicPartition, copy: EventCopy, fetched_rids: set[bytes] | None) -> bool:
+    def _take_early(self, tp: TopicPartition, copy: EventCopy) -> bool:
         device_id = copy.key.decode("utf-8", "replace")
         nxt = self._next.get(tp)
         if nxt is None or tp in self._spill_from or self.consumer.highwater(tp) != nxt:
@@ -209,7 +224,7 @@ class SessionConsumer:
         except SchemaError:
             metrics.EVENT_COPIES.labels("invalid").inc()
             return False  # the fetch brings it, and says so
-        if fetched_rids is not None and ev.request_id.encode() in fetched_rids:
+        if ev.request_id.encode() in self._recent.get(tp, ()):
             metrics.EVENT_COPIES.labels("behind").inc()
             return False  # its record came first, and was taken as usual
         early = self._early.setdefault(tp, {})
@@ -221,19 +236,15 @@ class SessionConsumer:
         self._dispatch(tp, None, ev, time.perf_counter())
         return True
 
-    def _after_batch(self, tp: TopicPartition, records) -> None:
+    def _after_batch(self, tp: TopicPartition) -> None:
         """Copies that waited for these records: taken now if the partition is read to its end,
         unless their own record was among them."""
-        deferred = self._deferred.pop(tp, None)
-        if deferred:
-            rids = {v for r in records for k, v in r.headers or () if k == REQUEST_ID_HEADER}
-            for copy in deferred:
-                self._take_early(tp, copy, rids)
+        for copy in self._deferred.pop(tp, ()):
+            self._take_early(tp, copy)
 
-    def _fetched_early(self, tp: TopicPartition, offset: int, early: dict[str, _Early], headers) -> bool:
+    def _fetched_early(self, tp: TopicPartition, offset: int, early: dict[str, _Early], rid: bytes) -> bool:
         """The fetched record of an event taken early: tracked, not handled again."""
-        rid = next((v for k, v in headers or () if k == REQUEST_ID_HEADER), None)
-        e = early.get(rid.decode("utf-8", "replace")) if rid is not None else None
+        e = early.get(rid.decode("utf-8", "replace"))
         if e is None or e.offset is not None:
             return False
         taken = self._taken.get(tp)
@@ -361,6 +372,7 @@ class SessionConsumer:
             self._taken.pop(tp, None)
             self._next.pop(tp, None)
             self._deferred.pop(tp, None)
+            self._recent.pop(tp, None)
             self._early.pop(tp, None)  # their records are read again by the partition's new owner
         for device_id in [d for d, tp in self._spilled_devices.items() if tp in gone]:
             del self._spilled_devices[device_id]

@@ -72,7 +72,7 @@ class ReplySender:
                             try:
                                 self.on_copy(frame)
                             except Exception:  # one copy's trouble must not close the channel
-                                log.exception("event copy %d:%d not taken", frame.partition, frame.offset)
+                                log.exception("event copy for partition %d not taken", frame.partition)
                     else:
                         raise ValueError(f"unexpected {type(frame).__name__} from a gateway")
         except (ConnectionError, ValueError) as e:

@@ -101,7 +101,7 @@ class Stack:
     def add_scheduler(self, wait_ready: bool = True, **env: str) -> Service:
         admin = free_port()
         e = {**self.common_env(), "SCHEDULER_HOST": "127.0.0.1", "SCHEDULER_ADMIN_PORT": str(admin),
-             "SCHEDULER_FETCH_MAX_WAIT_MS": "1", "SCHEDULER_KAFKA_SESSION_TIMEOUT_MS": "6000",
+             "SCHEDULER_FETCH_MAX_WAIT_MS": "20", "SCHEDULER_KAFKA_SESSION_TIMEOUT_MS": "6000",
              "SCHEDULER_KAFKA_HEARTBEAT_MS": "500", "ACS_FILES_PUBLIC_URL": self.files_url, **self.scheduler_env, **env}
         svc = Service(f"scheduler-{len(self.schedulers)}", [_script("acs-task-scheduler")], admin,
                       self.workdir / f"scheduler-{len(self.schedulers)}-{admin}.log", e, admin_port=admin)
