@@ -58,7 +58,7 @@ async def test_new_tasks_are_found_by_polling_and_old_ones_by_the_refresh():
         assert store.may_have_tasks("A") and not store.may_have_tasks("B")  # loaded at start
         tasks.docs.append({"device": "B", "status": "pending", "timestamp": datetime.now(timezone.utc)})
         await _until(lambda: store.may_have_tasks("B"))
-        assert store.watch_ok
+        assert store.tasks_poll_ok
         # the window follows the newest task seen, one second back
         await _until(lambda: tasks.queries[-1]["timestamp"]["$gte"] >= tasks.docs[-1]["timestamp"] - timedelta(seconds=1))
 
@@ -69,9 +69,9 @@ async def test_new_tasks_are_found_by_polling_and_old_ones_by_the_refresh():
         await _until(lambda: store.may_have_tasks("C"))
 
         tasks.fail = True  # the database goes away: the set is kept
-        await _until(lambda: not store.watch_ok)
+        await _until(lambda: not store.tasks_poll_ok)
         assert store.may_have_tasks("A") and store.may_have_tasks("B")
         tasks.fail = False
-        await _until(lambda: store.watch_ok)
+        await _until(lambda: store.tasks_poll_ok)
     finally:
         await store.stop()

@@ -105,7 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> dict:
         prov = sched.provisioner
-        return {"status": "ok", "sessions": len(sched.driver.sessions), "tasks_poll": sched.store.watch_ok,
+        return {"status": "ok", "sessions": len(sched.driver.sessions), "tasks_poll": sched.store.tasks_poll_ok,
                 "presets": {"loaded": len(prov.presets), "rejected": prov.rejected, "generation": prov.generation}}
 
     @app.get("/readyz")

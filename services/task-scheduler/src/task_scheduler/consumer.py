@@ -201,18 +201,22 @@ class SessionConsumer:
         events in order (see the module's docstring), else left to the fetch. A copy that finds
         records fetched but not yet handed over waits for them (``_after_batch``)."""
         tp = TopicPartition(SESSION_EVENTS, copy.partition)
-        nxt = self._next.get(tp)  # only for partitions owned, and not being read again after a spill
-        if nxt is not None and tp not in self._spill_from and self.consumer.highwater(tp) != nxt:
+        if tp in self._next and tp not in self._spill_from and not self._read_to_end(tp):
             deferred = self._deferred.setdefault(tp, [])
             if len(deferred) < _MAX_DEFERRED:
                 deferred.append(copy)
                 return False
         return self._take_early(tp, copy)
 
+    def _read_to_end(self, tp: TopicPartition) -> bool:
+        """The last fetch read the partition to its end, and its records have been handed over.
+        False for a partition not fetched since it was assigned, or being read again after a spill."""
+        nxt = self._next.get(tp)
+        return nxt is not None and tp not in self._spill_from and self.consumer.highwater(tp) == nxt
+
     def _take_early(self, tp: TopicPartition, copy: EventCopy) -> bool:
         device_id = copy.key.decode("utf-8", "replace")
-        nxt = self._next.get(tp)
-        if nxt is None or tp in self._spill_from or self.consumer.highwater(tp) != nxt:
+        if not self._read_to_end(tp):
             metrics.EVENT_COPIES.labels("behind").inc()
             return False
         if (device_id in self._queues or device_id in self._parked or device_id in self._spilled_devices
@@ -244,7 +248,8 @@ class SessionConsumer:
 
     def _fetched_early(self, tp: TopicPartition, offset: int, early: dict[str, _Early], rid: bytes) -> bool:
         """The fetched record of an event taken early: tracked, not handled again."""
-        e = early.get(rid.decode("utf-8", "replace"))
+        request_id = rid.decode("utf-8", "replace")
+        e = early.get(request_id)
         if e is None or e.offset is not None:
             return False
         taken = self._taken.get(tp)
@@ -254,7 +259,7 @@ class SessionConsumer:
         self.tracker.add(tp, offset)
         self._note_taken(tp, offset)
         if e.futs is not None:
-            del early[rid.decode("utf-8", "replace")]
+            del early[request_id]
             self._track(tp, offset, e.futs)
         return True
 

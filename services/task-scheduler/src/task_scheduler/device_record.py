@@ -190,15 +190,16 @@ def apply_update(doc: dict[str, Any] | None, update: dict[str, Any], doc_id: Any
     # A data model's $set lists each parameter's fields one after the other, and names each
     # object thousands of times: every object is walked to once.
     nodes: dict[str, dict[str, Any]] = {"": doc}
-    last_prefix, node = "", doc
+    last_prefix: str | None = ""
+    node = doc
     for path, value in (update.get("$set") or {}).items():
         prefix, _, key = path.rpartition(".")
-        if prefix != last_prefix:
-            node = nodes.get(prefix) or _node(nodes, prefix)
-            last_prefix = prefix
         if path in nodes:  # an object replaced by a value: what was found under it is gone
-            nodes, last_prefix, node = {"": doc}, "", doc
-            node = _node(nodes, prefix) if prefix else doc
+            nodes, last_prefix = {"": doc}, None
+        if prefix != last_prefix:
+            node = nodes.get(prefix)
+            if node is None:
+                node = _node(nodes, prefix)
             last_prefix = prefix
         node[key] = value
     for path, value in (update.get("$inc") or {}).items():

@@ -392,16 +392,16 @@ class Store:
         self.pending_devices: set[str] = set()
         self._poll_s = tasks_poll_s
         self._refresh_s = tasks_refresh_s
-        self._watch_task: asyncio.Task | None = None
-        self.watch_ok = False  # the last look at the tasks collection worked
+        self._poll_task: asyncio.Task | None = None
+        self.tasks_poll_ok = False  # the last look at the tasks collection worked
 
     async def start(self) -> None:
         await self._refresh()
-        self._watch_task = asyncio.create_task(self._watch(), name="tasks-poll")
+        self._poll_task = asyncio.create_task(self._poll_tasks(), name="tasks-poll")
 
     async def stop(self) -> None:
-        if self._watch_task:
-            self._watch_task.cancel()
+        if self._poll_task:
+            self._poll_task.cancel()
 
     async def _refresh(self) -> datetime:
         """Every device with a pending task; returns when the look began."""
@@ -411,7 +411,7 @@ class Store:
         metrics.MONGO_OP.labels("distinct_pending").observe(time.perf_counter() - t0)
         return began
 
-    async def _watch(self) -> None:
+    async def _poll_tasks(self) -> None:
         """Keep ``pending_devices`` current by looking for newly queued tasks every
         ``tasks_poll_s`` (an indexed range query on status and timestamp that finds nothing
         most of the time), and at every device with a pending task every ``tasks_refresh_s``
@@ -442,13 +442,13 @@ class Store:
                     if isinstance(ts, datetime):
                         newest = max(newest, ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc))
                 since = newest - _TASKS_OVERLAP  # inserts landing a little out of timestamp order are found too
-                self.watch_ok = True
+                self.tasks_poll_ok = True
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # database restarting or overloaded: keep the set we have
-                if self.watch_ok:
+                if self.tasks_poll_ok:
                     log.warning("looking for new tasks failed: %s", e)
-                self.watch_ok = False
+                self.tasks_poll_ok = False
 
     def may_have_tasks(self, device_id: str) -> bool:
         return device_id in self.pending_devices

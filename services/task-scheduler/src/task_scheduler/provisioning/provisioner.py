@@ -50,7 +50,7 @@ class Provisioner:
         self._triggers_all = False
         self._event_triggers: set[str] = set()
         self._scheduled = False
-        self._watch: asyncio.Task | None = None
+        self._poll: asyncio.Task | None = None
         self._docs: list[dict] = []  # the preset documents last compiled, as read
         self.generation = 0  # bumped at each (re)load, shown by /healthz
 
@@ -78,13 +78,13 @@ class Provisioner:
             return
         self._docs = await self.coll.find({}).to_list(None)
         self.load(self._docs)
-        self._watch = asyncio.create_task(self._watch_presets(), name="presets-poll")
+        self._poll = asyncio.create_task(self._poll_presets(), name="presets-poll")
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
+        if self._poll is not None:
+            self._poll.cancel()
 
-    async def _watch_presets(self) -> None:
+    async def _poll_presets(self) -> None:
         """Read the presets every ``presets_poll_s`` and recompile them when they changed.
 
         A handful of small documents, read about once a second, cost the database next to
