@@ -68,6 +68,40 @@ async def test_a_first_contact_is_one_write_of_the_whole_document():
 
 
 @pytest.mark.asyncio
+async def test_a_new_devices_document_is_built_once_for_the_presets_and_the_write():
+    w = Writer()
+    store = Store(None, w)  # type: ignore[arg-type]
+    held = DeviceWrites(DEV)
+    update, unsets = _inform("V1", "0 BOOTSTRAP", "1 BOOT")
+    store.record_inform(DEV, update, unsets, True, last_inform_doc(TS, ["0 BOOTSTRAP"]), hold=held)
+    store.update_device(DEV, {"$set": _data_model(300)}, upsert=False, hold=held)
+    view = held.overlay(None)
+    view[ROOT]["X"]["3"]["Value"]["_value"] = "changed by the reader"  # the provisioning run changes its view
+    store.update_device(DEV, {"$set": {f"{ROOT}.X.4.Value._value": "set later"}}, upsert=False, hold=held)
+
+    store.release(held)
+    (op,) = _device_ops(w)
+    assert op.insert_doc is not None and held.built is None
+    assert op.insert_doc == op.apply(None)  # what building it from nothing gives, the reader's changes aside
+    assert op.insert_doc[ROOT]["X"]["3"]["Value"]["_value"] == "v3"
+    assert op.insert_doc[ROOT]["X"]["4"]["Value"]["_value"] == "set later"
+
+
+@pytest.mark.asyncio
+async def test_a_document_read_from_the_database_is_not_kept_for_the_write():
+    w = Writer()
+    store = Store(None, w)  # type: ignore[arg-type]
+    held = DeviceWrites(DEV)
+    store.update_device(DEV, {"$set": _data_model(300)}, upsert=False, hold=held)
+    store.update_device(DEV, {"$set": {f"{ROOT}.X.4.Value._value": "set later"}}, upsert=False, hold=held)
+    held.overlay({"_id": DEV, "stored": True})
+    assert held.built is None
+    store.release(held)
+    (op,) = _device_ops(w)
+    assert op.then and op.insert_doc is None
+
+
+@pytest.mark.asyncio
 async def test_few_small_updates_go_as_they_are_and_the_inform_digest_survives_alone():
     w = Writer()
     store = Store(None, w)  # type: ignore[arg-type]

@@ -57,6 +57,9 @@ class DocUpdate:
     # Further (update, upsert) steps applied after ``update``, in order: a session's held writes
     # (``DeviceWrites``) folded into one read and one write of the document.
     then: tuple[tuple[dict, bool], ...] = ()
+    # The document all the steps make from nothing, when already built: inserted as it is if the
+    # document does not exist (a new device's, see ``DeviceWrites.overlay``).
+    insert_doc: dict | None = None
 
     @property
     def field_count(self) -> int:
@@ -208,7 +211,10 @@ class BatchWriter:
             try:
                 t0 = time.perf_counter()
                 doc = await self._db[coll].find_one(flt)
-                new = None if op.unchanged(doc) else op.apply(doc)
+                if doc is None and op.insert_doc is not None:
+                    new = op.insert_doc
+                else:
+                    new = None if op.unchanged(doc) else op.apply(doc)
                 if new is not None and doc is None:
                     await self._db[coll].insert_one(new)
                 elif new is not None:
@@ -285,6 +291,12 @@ class BatchWriter:
                 f.set_result(i in inserted)
 
 
+def copy_document(doc: dict) -> dict:
+    """A copy of a document's objects and lists (its other values are immutable): about half the
+    cost of building it again from a whole data model's update."""
+    return {k: copy_document(v) if type(v) is dict else (list(v) if type(v) is list else v) for k, v in doc.items()}
+
+
 def _settle(done: asyncio.Future, gathered: asyncio.Future) -> None:
     if done.done():
         return
@@ -350,13 +362,16 @@ class DeviceWrites:
     them (``Store.release``), or the partition's commits stop there.
     """
 
-    __slots__ = ("device_id", "ops", "done", "digest")
+    __slots__ = ("device_id", "ops", "done", "digest", "built")
 
     def __init__(self, device_id: str) -> None:
         self.device_id = device_id
         self.ops: list[DocUpdate] = []
         self.done: asyncio.Future | None = None
         self.digest: str | None = None  # the Inform's digest, while nothing else was held after it
+        # A new device's document as the first ``built[0]`` held updates make it (a copy of what
+        # ``overlay`` built): its write then applies only the later ones.
+        self.built: tuple[int, dict] | None = None
 
     def hold(self, op: DocUpdate) -> asyncio.Future:
         self.ops.append(op)
@@ -366,10 +381,27 @@ class DeviceWrites:
 
     def overlay(self, doc: dict | None) -> dict:
         """``doc`` (as read from the database, None if missing) with the held updates applied:
-        what the document will be once they are written."""
+        what the document will be once they are written. A document built from nothing (a
+        first contact: a whole data model) is kept, copied, for the write: the caller may change
+        the one returned."""
+        new = doc is None
         for op in self.ops:
             doc = op.apply(doc)
-        return doc if doc is not None else {"_id": self.device_id}
+        if doc is None:
+            return {"_id": self.device_id}
+        if new:
+            self.built = (len(self.ops), copy_document(doc))
+        return doc
+
+    def built_with(self, ops: list[DocUpdate]) -> dict | None:
+        """The document ``ops`` make from nothing, from the copy ``overlay`` kept if they extend
+        the updates it was built from; None without one."""
+        if self.built is None:
+            return None
+        n, doc = self.built
+        for op in ops[n:]:
+            doc = op.apply(doc)
+        return doc
 
     def known_type(self, path: str) -> str | None:
         """The parameter type a held update sets for ``path``, the latest one."""
@@ -573,10 +605,11 @@ class Store:
         if not ops:
             return []
         device_id = held.device_id
+        built, held.built = held.built_with(ops), None
         if len(ops) > 1 and (any(op.field_count > BIG_UPDATE_FIELDS for op in ops)
                              or self.writer.is_big(DEVICES, device_id)):
             steps = tuple(step for op in ops for step in op.steps())
-            ops = [DocUpdate({"_id": device_id}, steps[0][0], steps[0][1], None, steps[1:])]
+            ops = [DocUpdate({"_id": device_id}, steps[0][0], steps[0][1], None, steps[1:], built)]
         futs = [self.writer.submit(DEVICES, op) for op in ops]
         self._device_written(device_id, futs)
         if held.digest is not None:

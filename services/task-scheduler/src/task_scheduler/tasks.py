@@ -146,11 +146,12 @@ def discover_data_model(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskG
     values = _expect(resp, m.GetParameterValuesResponse).parameter_list
     ts = ctx.now()
     objects: set[str] = set()
-    for p in values:
-        parts = p.name.split(".")[:-1]
-        for i in range(1, len(parts) + 1):
-            objects.add(".".join(parts[:i]))
-    for obj in objects:
+    for p in values:  # each value's object and those above it, walked up only to one already known
+        obj = p.name.rpartition(".")[0]
+        while obj and obj not in objects:
+            objects.add(obj)
+            obj = obj.rpartition(".")[0]
+    for obj in sorted(objects):  # in tree order: the document is built walking down, not back and forth
         out.sets[f"{obj}._object"] = True
         out.sets[f"{obj}._timestamp"] = ts
     out.sets.update(parameter_sets(values, ts))
