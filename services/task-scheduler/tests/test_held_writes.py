@@ -152,3 +152,57 @@ async def test_many_fields_in_small_updates_stay_in_the_bulk_writes():
     store.release(held)
     ops = _device_ops(w)
     assert len(ops) == 3 and not any(op.then for op in ops)
+
+
+class _Coll:
+    """Just enough of a collection for BatchWriter._replace: calls recorded, one document store."""
+
+    def __init__(self, stored: dict | None = None) -> None:
+        self.stored = stored
+        self.calls: list[str] = []
+
+    async def find_one(self, flt: dict) -> dict | None:
+        self.calls.append("find_one")
+        return self.stored
+
+    async def insert_one(self, doc: dict) -> None:
+        self.calls.append("insert_one")
+        if self.stored is not None:
+            from pymongo.errors import DuplicateKeyError
+
+            raise DuplicateKeyError("E11000 duplicate key")
+        self.stored = doc
+
+    async def replace_one(self, flt: dict, doc: dict, upsert: bool = False) -> None:
+        self.calls.append("replace_one")
+        self.stored = doc
+
+
+def _built_op() -> DocUpdate:
+    steps = ({"$set": {"a._value": 1}}, True), ({"$set": {"b._value": 2}}, False)
+    op = DocUpdate({"_id": DEV}, steps[0][0], steps[0][1], None, steps[1:])
+    return DocUpdate(op.filter, op.update, op.upsert, None, op.then, op.apply(None))
+
+
+@pytest.mark.asyncio
+async def test_a_built_document_is_inserted_without_a_read():
+    from task_scheduler.store import BatchWriter
+
+    coll = _Coll()
+    writer = BatchWriter({DEVICES: coll}, 500, 0.001)
+    op = _built_op()
+    fut = asyncio.get_running_loop().create_future()
+    await writer._replace(DEVICES, op, fut)
+    assert coll.calls == ["insert_one"] and coll.stored == op.insert_doc and fut.done()
+
+
+@pytest.mark.asyncio
+async def test_a_built_document_that_exists_after_all_gets_the_updates_applied():
+    from task_scheduler.store import BatchWriter
+
+    coll = _Coll({"_id": DEV, "kept": True})
+    writer = BatchWriter({DEVICES: coll}, 500, 0.001)
+    fut = asyncio.get_running_loop().create_future()
+    await writer._replace(DEVICES, _built_op(), fut)
+    assert coll.calls == ["insert_one", "find_one", "replace_one"]
+    assert coll.stored == {"_id": DEV, "kept": True, "a": {"_value": 1}, "b": {"_value": 2}}

@@ -210,7 +210,9 @@ class BatchWriter:
         for attempt in itertools.count():
             try:
                 t0 = time.perf_counter()
-                doc = await self._db[coll].find_one(flt)
+                # A document built already is inserted without a look first: it is missing but
+                # for a race, which the duplicate key error below turns into a read and a replace.
+                doc = None if attempt == 0 and op.insert_doc is not None else await self._db[coll].find_one(flt)
                 if doc is None and op.insert_doc is not None:
                     new = op.insert_doc
                 else:
