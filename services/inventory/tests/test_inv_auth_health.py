@@ -12,8 +12,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize("method, path", [
     ("GET", "/devices/"), ("GET", "/tasks/"), ("GET", "/faults/"), ("GET", "/files/"), ("GET", "/presets/"),
     ("POST", "/devices/x/tasks"), ("DELETE", "/devices/x"), ("PUT", "/files/a"), ("PUT", "/presets/p"),
-    ("GET", "/openapi.json"), ("GET", "/docs"),
-])
+])  # /docs and /openapi.json are public by default: test_inv_docs.py
 async def test_anonymous_is_refused(nbi, method, path):
     r = await nbi.request(method, path)
     assert r.status_code == 401

@@ -33,7 +33,7 @@ def _error(status: int, error: str, detail: object = None, headers: dict[str, st
 def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, e: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if e.status == 401 else None
+        headers = {"WWW-Authenticate": getattr(e, "challenge", "Bearer")} if e.status == 401 else None
         return _error(e.status, e.error, e.detail, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -81,6 +81,25 @@ def _install_health(app: FastAPI, runtime: Runtime) -> None:
         return _error(503, "not ready", "MongoDB ping failed")
 
 
+def _install_docs(app: FastAPI, settings: Settings) -> None:
+    """/docs (Swagger UI) and /openapi.json. Public by default: the page holds no data, and its
+    Authorize dialog takes the bearer token for the calls made from it (the HTTPBearer scheme
+    every protected route declares), kept across reloads. With NBI_DOCS_PUBLIC=false both need a
+    readonly token; a browser is then asked for it by a Basic challenge (token as password)."""
+    guard = [] if settings.docs_public else [auth.docs_reader]
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=guard)
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=guard)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="ACS NBI",
+            swagger_ui_parameters={"persistAuthorization": True},
+        )
+
+
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """The NBI. Without ``runtime`` the app owns one and starts it in its lifespan."""
     rt = runtime or Runtime(settings)
@@ -89,10 +108,12 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         title="ACS northbound API",
         version="1",
         description="GenieACS 1.2-compatible device, task, fault, file and preset API. "
-        "Authenticate with `Authorization: Bearer <token>` (NBI_TOKENS).",
+        "Authenticate with `Authorization: Bearer <token>` (NBI_TOKENS): on this page, "
+        "**Authorize** takes the token and *Try it out* sends it.",
         lifespan=_lifespan(rt, controller),
-        docs_url="/docs" if settings.docs_public else None,
-        openapi_url="/openapi.json" if settings.docs_public else None,
+        docs_url=None,  # served below, public or behind a token (NBI_DOCS_PUBLIC)
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.settings = settings
     app.state.rt = rt
@@ -104,15 +125,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(rt.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
-    if not settings.docs_public:
-        @app.get("/openapi.json", include_in_schema=False, dependencies=[auth.readonly])
-        async def openapi() -> JSONResponse:
-            return JSONResponse(app.openapi())
-
-        @app.get("/docs", include_in_schema=False, dependencies=[auth.readonly])
-        async def docs() -> Response:
-            return get_swagger_ui_html(openapi_url="/openapi.json", title="ACS NBI")
-
+    _install_docs(app, settings)
     for router in (devices.router, tasks.router, faults.router, files.router, presets.router, campaigns.router):
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=rt.metrics)

@@ -2,7 +2,8 @@
 
 readonly may read (GET); operator may also queue, retry and delete tasks, clear faults and tag
 devices; admin may do everything, including files, presets and deleting devices. Tokens come
-from NBI_TOKENS; without any, every call but /healthz, /readyz and /metrics is refused.
+from NBI_TOKENS; without any, every call but /healthz, /readyz, /metrics and the API's
+documentation (/docs, /openapi.json; behind a token too with NBI_DOCS_PUBLIC=false) is refused.
 """
 
 from __future__ import annotations
@@ -46,8 +47,17 @@ def _token_of(creds: HTTPAuthorizationCredentials | None) -> str | None:
     return None
 
 
-def require(role: str) -> Callable[..., str]:
-    """A FastAPI dependency admitting callers whose token has at least ``role``."""
+class Unauthenticated(ApiError):
+    """A 401 with its own ``WWW-Authenticate`` challenge (the NBI's routes answer ``Bearer``)."""
+
+    def __init__(self, error: str, detail: object = None, challenge: str = "Bearer") -> None:
+        super().__init__(401, error, detail)
+        self.challenge = challenge
+
+
+def require(role: str, challenge: str = "Bearer") -> Callable[..., str]:
+    """A FastAPI dependency admitting callers whose token has at least ``role``. ``challenge`` is
+    the ``WWW-Authenticate`` of a 401."""
 
     async def check(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
         # the Bearer dependency documents the scheme in OpenAPI; the header is read here to accept Basic too
@@ -55,10 +65,11 @@ def require(role: str) -> Callable[..., str]:
         scheme, _, value = header.partition(" ")
         token = _token_of(HTTPAuthorizationCredentials(scheme=scheme, credentials=value.strip())) if scheme else None
         if token is None:
-            raise ApiError(401, "authentication required", "send Authorization: Bearer <token> (or Basic with the token as password)")
+            raise Unauthenticated("authentication required",
+                                  "send Authorization: Bearer <token> (or Basic with the token as password)", challenge)
         have = role_of(request.app.state.settings.tokens, token)
         if have is None:
-            raise ApiError(401, "invalid token")
+            raise Unauthenticated("invalid token", None, challenge)
         if RANK[have] < RANK[role]:
             raise ApiError(403, "forbidden", f"needs role {role}, token has {have}")
         return have
@@ -69,3 +80,6 @@ def require(role: str) -> Callable[..., str]:
 readonly = Depends(require("readonly"))
 operator = Depends(require("operator"))
 admin = Depends(require("admin"))
+# /docs and /openapi.json when NBI_DOCS_PUBLIC=false: a Basic challenge makes a browser ask for
+# credentials (any user name, the token as password), so the page still opens in a browser.
+docs_reader = Depends(require("readonly", challenge='Basic realm="ACS NBI: any user name, the token as password", charset="UTF-8"'))

@@ -39,7 +39,7 @@ class Settings:
     nbi_host: str = "0.0.0.0"
     nbi_port: int = 7557
     tokens: Mapping[str, str] = field(default_factory=dict)
-    docs_public: bool = False
+    docs_public: bool = True  # /docs and /openapi.json without a token
     max_body_bytes: int = 1 << 20
     task_timeout_ms: int = 3000
     task_watch_linger_s: float = 60.0
@@ -71,7 +71,7 @@ class Settings:
             nbi_host=e.get("NBI_HOST", d.nbi_host),
             nbi_port=int(e.get("NBI_PORT", d.nbi_port)),
             tokens=parse_tokens(e.get("NBI_TOKENS", "")),
-            docs_public=_bool(e.get("NBI_DOCS_PUBLIC", "false")),
+            docs_public=_bool(e.get("NBI_DOCS_PUBLIC", "true")),
             max_body_bytes=int(e.get("NBI_MAX_BODY_BYTES", d.max_body_bytes)),
             task_timeout_ms=int(e.get("NBI_TASK_TIMEOUT_MS", d.task_timeout_ms)),
             task_watch_linger_s=float(e.get("NBI_TASK_WATCH_LINGER_S", d.task_watch_linger_s)),
