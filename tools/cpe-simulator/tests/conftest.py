@@ -9,18 +9,30 @@ import pytest
 # --import-mode=importlib, which does not put this folder on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cpesim_paths import IGD_CSV, TR181_CSV  # noqa: E402
+from cpesim_paths import IGD_CSV, TR181_CSV, missing_reason  # noqa: E402
+
+
+def _load(path):
+    from cpe_simulator.datamodel import DataModel
+
+    reason = missing_reason(path)
+    if reason:
+        pytest.skip(reason)
+    return DataModel.load(path)
 
 
 @pytest.fixture(scope="session")
 def igd_model():
-    from cpe_simulator.datamodel import DataModel
-
-    return DataModel.load(IGD_CSV)
+    return _load(IGD_CSV)
 
 
 @pytest.fixture(scope="session")
 def tr181_model():
+    return _load(TR181_CSV)
+
+
+@pytest.fixture(scope="session")
+def default_model():
     from cpe_simulator.datamodel import DataModel
 
-    return DataModel.load(TR181_CSV)
+    return DataModel.default()

@@ -12,7 +12,9 @@ from cwmp.values import decode_value
 from cpe_simulator.datamodel import DataModel
 from cpe_simulator.device import Device
 
-from cpesim_paths import ALL_CSVS, IGD_CSV, TR181_CSV
+from cpesim_paths import ALL_CSVS, IGD_CSV, TR181_CSV, needs_shared
+
+pytestmark = needs_shared  # every test here reads the shared dumps (the built-in model: test_default_model.py)
 
 _CANONICAL = {
     "xsd:string": "xsd:string",

@@ -16,7 +16,9 @@ from .fleet import Fleet
 from .httpauth import AUTH_MODES
 
 
-def _models(paths: list[str]) -> list[DataModel]:
+def _models(paths: list[str] | None) -> list[DataModel]:
+    if not paths:
+        return [DataModel.default()]
     files: list[Path] = []
     for p in map(Path, paths):
         files.extend(sorted(p.rglob("*.csv")) if p.is_dir() else [p])
@@ -29,7 +31,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="acs-cpe-sim", description=__doc__)
     ap.add_argument("--acs-url", required=True)
     ap.add_argument("--devices", type=int, default=1)
-    ap.add_argument("--datamodel", nargs="+", required=True, help="CSV dump(s) or folders of them; devices take them in turn")
+    ap.add_argument("--datamodel", nargs="+", default=None,
+                    help="CSV dump(s) or folders of them; devices take them in turn "
+                         "(default: the built-in InternetGatewayDevice model)")
     ap.add_argument("--periodic-interval", type=int, default=None, help="override PeriodicInformInterval (s)")
     ap.add_argument("--boot-storm", type=float, default=None, metavar="T",
                     help="every device boots within T seconds (default: a ramp of 100 boots/s)")  # fmt: skip

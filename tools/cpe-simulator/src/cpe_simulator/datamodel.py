@@ -5,17 +5,24 @@ and the 12-column GenieACS export); columns are found by header name, so either 
 are stored with a trailing dot, as CWMP writes them (``InternetGatewayDevice.DeviceInfo.``);
 parameter paths without. ``DeviceID.*`` pseudo-parameters become :class:`DeviceIdentity`;
 GenieACS bookkeeping rows (``Events.*``) are dropped.
+
+:meth:`DataModel.default` is the simulator's own model, shipped with the package
+(``data/default-igd.csv``, written by ``scripts/make_default_igd.py``): a TR-098 home gateway of a
+few hundred parameters, used when no dump is given.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from cwmp.values import INT_RANGES, STRING, XSD_TYPES, decode_value, normalize_type
 
 _PSEUDO_ROOTS = ("DeviceID", "Events", "Tags", "Downloads", "VirtualParameters")
+DEFAULT_DATAMODEL = "default-igd.csv"  # in the package's data folder
 
 
 def normalise_type(raw: str) -> str:
@@ -86,6 +93,12 @@ class DataModel:
         path = Path(path)
         with path.open(encoding="utf-8", newline="") as f:
             return cls.from_rows(csv.DictReader(f), source=str(path))
+
+    @classmethod
+    def default(cls) -> "DataModel":
+        """The built-in InternetGatewayDevice model (package data; no file outside the package)."""
+        text = resources.files(__package__).joinpath("data", DEFAULT_DATAMODEL).read_text(encoding="utf-8")
+        return cls.from_rows(csv.DictReader(io.StringIO(text, newline="")), source=f"builtin:{DEFAULT_DATAMODEL}")
 
     @classmethod
     def from_rows(cls, rows, *, source: str = "<rows>") -> "DataModel":

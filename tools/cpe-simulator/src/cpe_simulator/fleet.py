@@ -1,6 +1,7 @@
 """Many simulated CPEs in one process: shared templates, one connection request port, shared stats.
 
-Devices are numbered 0..count-1; device ``i`` uses ``models[i % len(models)]`` and gets a serial
+Devices are numbered 0..count-1; device ``i`` uses ``models[i % len(models)]`` (the built-in
+model, :meth:`DataModel.default`, when none is given) and gets a serial
 number (and optionally credentials) from format strings with ``{index}``, ``{oui}``,
 ``{product_class}`` and ``{serial}``. Fault injection picks an exact share of devices, seeded, so a
 run is repeatable.
@@ -21,7 +22,7 @@ from .stats import Stats
 class Fleet:
     def __init__(
         self,
-        models: DataModel | Sequence[DataModel],
+        models: DataModel | Sequence[DataModel] | None = None,
         *,
         count: int,
         acs_url: str,
@@ -37,6 +38,8 @@ class Fleet:
         seed: int = 0,
         **cpe_options,
     ) -> None:
+        if models is None:
+            models = DataModel.default()
         self.models = [models] if isinstance(models, DataModel) else list(models)
         if not self.models:
             raise ValueError("at least one data model")
