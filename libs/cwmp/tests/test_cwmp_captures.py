@@ -12,7 +12,10 @@ from cwmp import soap, versions
 from cwmp.errors import EncodeError
 from cwmp.events import EventCode
 
-from cwmp_xsd import CAPTURES
+from cwmp_xsd import CAPTURES, missing_reason
+
+if missing_reason(CAPTURES / "INDEX.tsv"):
+    pytest.skip(missing_reason(CAPTURES / "INDEX.tsv"), allow_module_level=True)
 
 with (CAPTURES / "INDEX.tsv").open(newline="") as fh:
     INDEX = list(csv.DictReader(fh, delimiter="\t"))
