@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import sys
 from pathlib import Path
 
@@ -35,22 +36,33 @@ def _data_model(n: int) -> dict:
     return {f"{ROOT}.X.{i}.Value._value": f"v{i}" for i in range(n)} | {f"{ROOT}.X.{i}.Value._type": "xsd:string" for i in range(n)}
 
 
+def _stored_by(ops: list[DocUpdate], doc: dict | None = None) -> dict | None:
+    """The document the database holds once ``ops`` are applied, in order."""
+    for op in ops:
+        doc = op.apply(doc)
+    return doc
+
+
 @pytest.mark.asyncio
-async def test_a_first_contact_is_one_write_of_the_whole_document():
+async def test_a_first_contact_writes_its_inform_at_once_and_the_rest_in_one_write():
     w = Writer()
     store = Store(None, w)  # type: ignore[arg-type]
     held = DeviceWrites(DEV)
     update, unsets = _inform("V1", "0 BOOTSTRAP", "1 BOOT")
-    futs = store.record_inform(DEV, update, unsets, True, last_inform_doc(TS, ["0 BOOTSTRAP"]), hold=held)
-    assert _device_ops(w) == []  # held: only last_informs went out
-    assert held.done in futs and not held.done.done()
+    store.record_inform(DEV, update, unsets, True, last_inform_doc(TS, ["0 BOOTSTRAP"]))
+    inform_ops = _device_ops(w)  # at once, whatever the session does next: the tree cleared, the Inform
+    assert [bool(op.update.get("$setOnInsert")) for op in inform_ops] == [False, True]
+    stored = _stored_by(inform_ops)
+    assert stored["_deviceId"]["_SerialNumber"] == "X1" and stored["_acs"]["bootstrapPending"] == TS
+    w.ops.clear()
+
     discovered = store.update_device(DEV, {"$set": _data_model(300)}, upsert=False, hold=held)
     provisioned = store.update_device(DEV, {"$set": {f"{ROOT}.ManagementServer.PeriodicInformInterval._value": 300}},
                                       upsert=False, hold=held)
-    assert discovered == provisioned == [held.done]
+    assert discovered == provisioned == [held.done] and _device_ops(w) == []  # held
 
-    # what the presets read meanwhile: the missing document with every held update applied
-    doc = held.overlay(None)
+    # what the presets read meanwhile: the stored document with every held update applied
+    doc = held.overlay(copy.deepcopy(stored))
     assert doc["_deviceId"]["_SerialNumber"] == "X1" and doc[ROOT]["X"]["299"]["Value"]["_value"] == "v299"
     assert doc[ROOT]["ManagementServer"]["PeriodicInformInterval"]["_value"] == 300
     assert doc["_acs"]["informHash"] == ""  # values other than the Inform's were written
@@ -58,9 +70,11 @@ async def test_a_first_contact_is_one_write_of_the_whole_document():
 
     done = held.done
     written = store.release(held)
-    (op,) = _device_ops(w)  # one read and one write (an insert, for a new device)
-    assert op.then and op.only_if is None
-    assert op.apply(None) == doc
+    (op,) = _device_ops(w)  # one write, no read: built for the presets already
+    assert op.then and op.only_if is None and op.insert_doc is None and op.built_doc == doc
+    assert op.apply(copy.deepcopy(stored)) == doc
+    top = op.top_level_update()
+    assert set(top["$set"]) == {ROOT, "_acs"} and "$unset" not in top  # _deviceId, _tags... left alone
     await asyncio.gather(*written)
     await asyncio.sleep(0)
     assert done.done() and held.done is None and held.ops == []
@@ -68,57 +82,58 @@ async def test_a_first_contact_is_one_write_of_the_whole_document():
 
 
 @pytest.mark.asyncio
-async def test_a_new_devices_document_is_built_once_for_the_presets_and_the_write():
+async def test_a_document_holding_a_new_data_model_is_built_once_for_the_presets_and_the_write():
     w = Writer()
     store = Store(None, w)  # type: ignore[arg-type]
     held = DeviceWrites(DEV)
     update, unsets = _inform("V1", "0 BOOTSTRAP", "1 BOOT")
-    store.record_inform(DEV, update, unsets, True, last_inform_doc(TS, ["0 BOOTSTRAP"]), hold=held)
+    store.record_inform(DEV, update, unsets, True, last_inform_doc(TS, ["0 BOOTSTRAP"]))
+    stored = _stored_by(_device_ops(w))
+    w.ops.clear()
     store.update_device(DEV, {"$set": _data_model(300)}, upsert=False, hold=held)
-    view = held.overlay(None)
+    view = held.overlay(copy.deepcopy(stored))
     view[ROOT]["X"]["3"]["Value"]["_value"] = "changed by the reader"  # the provisioning run changes its view
     store.update_device(DEV, {"$set": {f"{ROOT}.X.4.Value._value": "set later"}}, upsert=False, hold=held)
 
     store.release(held)
     (op,) = _device_ops(w)
-    assert op.insert_doc is not None and held.built is None
-    assert op.insert_doc == op.apply(None)  # what building it from nothing gives, the reader's changes aside
-    assert op.insert_doc[ROOT]["X"]["3"]["Value"]["_value"] == "v3"
-    assert op.insert_doc[ROOT]["X"]["4"]["Value"]["_value"] == "set later"
+    assert op.built_doc is not None and held.built is None
+    assert op.built_doc == op.apply(copy.deepcopy(stored))  # what applying them to it gives, the reader's changes aside
+    assert op.built_doc[ROOT]["X"]["3"]["Value"]["_value"] == "v3"
+    assert op.built_doc[ROOT]["X"]["4"]["Value"]["_value"] == "set later"
 
 
 @pytest.mark.asyncio
-async def test_a_document_read_from_the_database_is_not_kept_for_the_write():
+async def test_a_document_read_for_small_updates_is_not_kept_for_the_write():
     w = Writer()
     store = Store(None, w)  # type: ignore[arg-type]
     held = DeviceWrites(DEV)
-    store.update_device(DEV, {"$set": _data_model(300)}, upsert=False, hold=held)
-    store.update_device(DEV, {"$set": {f"{ROOT}.X.4.Value._value": "set later"}}, upsert=False, hold=held)
+    store.update_device(DEV, {"$set": {f"{ROOT}.X.3.Value._value": "a"}}, upsert=False, hold=held)
+    store.update_device(DEV, {"$set": {f"{ROOT}.X.4.Value._value": "b"}}, upsert=False, hold=held)
     held.overlay({"_id": DEV, "stored": True})
-    assert held.built is None
+    assert held.built is None  # no copy of a document for updates the bulk writes carry as they are
     store.release(held)
-    (op,) = _device_ops(w)
-    assert op.then and op.insert_doc is None
+    assert [bool(op.then) for op in _device_ops(w)] == [False, False]
 
 
 @pytest.mark.asyncio
-async def test_few_small_updates_go_as_they_are_and_the_inform_digest_survives_alone():
+async def test_the_inform_digest_is_remembered_once_written_unless_another_update_came():
     w = Writer()
     store = Store(None, w)  # type: ignore[arg-type]
-    held = DeviceWrites(DEV)
     update, unsets = _inform("V1", "2 PERIODIC")
-    store.record_inform(DEV, update, unsets, False, last_inform_doc(TS, ["2 PERIODIC"]), hold=held)
-    await asyncio.gather(*store.release(held))
+    await asyncio.gather(*store.record_inform(DEV, update, unsets, False, last_inform_doc(TS, ["2 PERIODIC"])))
     (inform,) = _device_ops(w)
     assert inform.only_if == (INFORM_HASH, update["$set"][INFORM_HASH]) and not inform.then
     assert store.digests.get(DEV) == update["$set"][INFORM_HASH]  # remembered once written
 
     w.ops.clear()
+    held = DeviceWrites(DEV)
     update, unsets = _inform("V2", "6 CONNECTION REQUEST")
-    store.record_inform(DEV, update, unsets, False, last_inform_doc(TS, ["6 CONNECTION REQUEST"]), hold=held)
+    futs = store.record_inform(DEV, update, unsets, False, last_inform_doc(TS, ["6 CONNECTION REQUEST"]))
+    # a task's value held before the Inform's write is acknowledged: that digest is not the last word
     store.update_device(DEV, {"$set": {f"{ROOT}.LANDevice.1.WLANConfiguration.1.SSID._value": "x"}},
                         [f"{ROOT}.Old"], upsert=False, hold=held)
-    await asyncio.gather(*store.release(held))
+    await asyncio.gather(*futs, *store.release(held))
     ops = _device_ops(w)
     assert [bool(op.only_if) for op in ops] == [True, False, False]  # in order, each as it was
     assert list(ops[1].update) == ["$unset"] and ops[2].update["$set"][INFORM_HASH] == ""
@@ -177,6 +192,17 @@ class _Coll:
         self.calls.append("replace_one")
         self.stored = doc
 
+    async def update_one(self, flt: dict, update: dict):
+        from types import SimpleNamespace
+
+        from task_scheduler.device_record import apply_update
+
+        self.calls.append("update_one")
+        if self.stored is None:
+            return SimpleNamespace(matched_count=0)
+        self.stored = apply_update(self.stored, update, DEV, False)
+        return SimpleNamespace(matched_count=1)
+
 
 def _built_op() -> DocUpdate:
     steps = ({"$set": {"a._value": 1}}, True), ({"$set": {"b._value": 2}}, False)
@@ -206,3 +232,35 @@ async def test_a_built_document_that_exists_after_all_gets_the_updates_applied()
     await writer._replace(DEVICES, _built_op(), fut)
     assert coll.calls == ["insert_one", "find_one", "replace_one"]
     assert coll.stored == {"_id": DEV, "kept": True, "a": {"_value": 1}, "b": {"_value": 2}}
+
+
+def _built_over(stored: dict) -> DocUpdate:
+    steps = ({"$set": {"a._value": 1, "_acs.informHash": ""}}, False), ({"$unset": {"gone": ""}}, False)
+    op = DocUpdate({"_id": DEV}, steps[0][0], steps[0][1], None, steps[1:])
+    return DocUpdate(op.filter, op.update, op.upsert, None, op.then, built_doc=op.apply(copy.deepcopy(stored)))
+
+
+@pytest.mark.asyncio
+async def test_a_document_built_over_the_stored_one_is_written_without_a_read_and_spares_other_fields():
+    from task_scheduler.store import BatchWriter
+
+    stored = {"_id": DEV, "_acs": {"informHash": "h", "lastEvents": ["0 BOOTSTRAP"]}, "gone": 1, "_tags": []}
+    op = _built_over(stored)
+    coll = _Coll({**copy.deepcopy(stored), "_tags": ["tagged meanwhile"]})  # through the NBI, after the presets read
+    writer = BatchWriter({DEVICES: coll}, 500, 0.001)
+    fut = asyncio.get_running_loop().create_future()
+    await writer._replace(DEVICES, op, fut)
+    assert coll.calls == ["update_one"] and fut.done()
+    assert coll.stored == {"_id": DEV, "_acs": {"informHash": "", "lastEvents": ["0 BOOTSTRAP"]}, "a": {"_value": 1},
+                           "_tags": ["tagged meanwhile"]}
+
+
+@pytest.mark.asyncio
+async def test_a_document_built_over_one_deleted_since_is_not_brought_back():
+    from task_scheduler.store import BatchWriter
+
+    coll = _Coll(None)  # deleted through the NBI during the session
+    writer = BatchWriter({DEVICES: coll}, 500, 0.001)
+    fut = asyncio.get_running_loop().create_future()
+    await writer._replace(DEVICES, _built_over({"_id": DEV}), fut)
+    assert coll.calls == ["update_one", "find_one"] and coll.stored is None and fut.done()

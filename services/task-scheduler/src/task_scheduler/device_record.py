@@ -17,6 +17,14 @@ from cwmp.messages import Inform, ParameterInfoStruct, ParameterValueStruct
 
 _INT64_MAX = 2**63 - 1
 
+# A BOOTSTRAP whose handling (the data model learnt afresh, the bootstrap defaults and presets) is
+# not finished yet: set, with the time of the BOOTSTRAP Inform, by that Inform's own update, and
+# unset by the write that ends the session's presets. A session cut short leaves it, and the
+# device's next session finishes the bootstrap whatever its Inform's events. ``BOOTSTRAP_DISCOVERED``
+# says the data model was learnt already (only the presets are left).
+BOOTSTRAP_PENDING = "_acs.bootstrapPending"
+BOOTSTRAP_DISCOVERED = "_acs.bootstrapDiscovered"
+
 
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
@@ -132,21 +140,24 @@ def inform_update(inform: Inform, *, source_ip: str, cwmp_ns: str, cwmp_version:
     if EventCode.BOOT in codes:
         sets["_lastBoot"] = ts
     unsets: list[str] = []
+    update: dict[str, Any] = {"$set": sets, "$setOnInsert": on_insert}
     if EventCode.BOOTSTRAP in codes:
         sets["_lastBootstrap"] = ts
         unsets.append(data_model_root(inform))  # the data model is learnt afresh after BOOTSTRAP
+        sets[BOOTSTRAP_PENDING] = ts  # until the session's presets are done (see above)
+        update["$unset"] = {BOOTSTRAP_DISCOVERED: ""}
     if EventCode.BOOTSTRAP in codes:  # a factory-reset device may report another manufacturer string
         sets["_deviceId._Manufacturer"] = d.manufacturer
         del on_insert["_deviceId"]
         sets.update({"_deviceId._OUI": d.oui, "_deviceId._ProductClass": d.product_class, "_deviceId._SerialNumber": d.serial_number})
     sets.update(parameter_sets(inform.parameter_list, ts, leaf=False))
     sets[INFORM_HASH] = inform_digest(sets)
-    return {"$set": sets, "$setOnInsert": on_insert}, unsets
+    return update, unsets
 
 
 # What changes on every session without saying anything new about the device: left out of the
 # digest, so a periodic Inform that repeats the last one leaves the device document alone.
-_VOLATILE = ("_lastInform", "_acs.lastEvents", "_lastBoot", "_lastBootstrap")
+_VOLATILE = ("_lastInform", "_acs.lastEvents", "_lastBoot", "_lastBootstrap", BOOTSTRAP_PENDING)
 
 
 def inform_digest(sets: dict[str, Any]) -> str:

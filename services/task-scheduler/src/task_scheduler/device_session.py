@@ -10,6 +10,15 @@ the consumer commits the event's offset only once its effects are durable.
 A session this instance does not know (another instance died or gave the partition up
 mid-session) is recovered: the driver resumes in the ACS's turn and runs the device's pending
 tasks again, so nothing in flight is lost.
+
+A CPE may vanish at any point after its InformResponse (reboot, NAT timeout, flaky firmware): by
+CWMP its events are delivered then, and it will not send them again. So the Inform's effects are
+written at once (device document, ``last_informs``, device-informs topic), not with the session's
+held updates. A session that hears nothing for ``session_idle_timeout_s`` ends (``expire_idle``):
+what it learnt is written, a task in flight stays pending for the next session, and a BOOTSTRAP
+it did not finish stays marked in the device document (``BOOTSTRAP_PENDING``, written with the
+Inform): the device's next session finishes it (discovery if still needed, bootstrap defaults
+and presets) whatever its Inform's events.
 """
 
 from __future__ import annotations
@@ -40,8 +49,8 @@ from cwmp.session import (
 
 from . import metrics
 from .config import Settings
-from .device_record import (data_model_root, inform_update, jsonable, jsonable_tree, last_inform_doc,
-                            needs_full_write, now_utc)
+from .device_record import (BOOTSTRAP_DISCOVERED, data_model_root, inform_update, jsonable, jsonable_tree,
+                            last_inform_doc, needs_full_write, now_utc)
 from .outbound import Outbound
 from .replies import ReplySender
 from .store import DeviceWrites, Store
@@ -68,7 +77,7 @@ class DeviceSession:
 
     __slots__ = ("device_id", "session_id", "acs", "started", "event_codes", "tasks", "task", "run",
                  "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request", "provision", "provision_done",
-                 "builtin", "writes")
+                 "builtin", "writes", "bootstrap", "codes")
 
     def __init__(self, device_id: str, session_id: str) -> None:
         self.device_id = device_id
@@ -88,6 +97,8 @@ class DeviceSession:
         self.provision_done = False
         self.builtin: list[dict] = []  # the ACS's own runs (BOOTSTRAP discovery), before the device's tasks
         self.writes = DeviceWrites(device_id)  # device updates held until the session ends or a task completes
+        self.bootstrap = False  # a BOOTSTRAP (this Inform's, or one a session cut short) to finish
+        self.codes: list[str] = []  # the events tasks and presets go by: the Inform's, and BOOTSTRAP when resumed
 
 
 class SessionDriver:
@@ -175,9 +186,19 @@ class SessionDriver:
         except ProtocolViolation as v:
             log.warning("Inform from %s refused by the session rules: %s", ev.device_id, v)
             return futs
-        s.event_codes = [str(e.event_code) for e in inform.events]
-        s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.event_codes))
-        if EventCode.BOOTSTRAP in s.event_codes and self.s.bootstrap_discovery and self.s.bootstrap_defaults:
+        s.event_codes = s.codes = [str(e.event_code) for e in inform.events]
+        s.bootstrap = EventCode.BOOTSTRAP in s.event_codes
+        resumed = None
+        if not s.bootstrap and self.store.may_have_bootstrap(ev.device_id):
+            # a session cut short left its BOOTSTRAP unfinished: this one finishes it
+            resumed = await self.store.pending_bootstrap(ev.device_id)
+            if resumed is not None:
+                log.info("%s: finishing the BOOTSTRAP of %s", ev.device_id, resumed["since"])
+                s.bootstrap, s.codes = True, [*s.event_codes, str(EventCode.BOOTSTRAP)]
+        if s.bootstrap:
+            self.store.bootstrap_begun(ev.device_id)
+        s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.codes))
+        if s.bootstrap and self.s.bootstrap_discovery and self.s.bootstrap_defaults and not (resumed or {}).get("discovered"):
             # the whole data model, learnt afresh, before tasks and presets look at it
             s.builtin.append({"_id": None, "builtin": "discovery", "root": data_model_root(inform)})
         for code in _RESUMING_EVENTS.intersection(s.event_codes):
@@ -186,10 +207,12 @@ class SessionDriver:
         ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
         update, unsets = inform_update(inform, source_ip=ev.source_ip,
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
-        # The Inform's device update is held, to be written with the rest of the session's (at
-        # once when the session ends at the Inform).
+        # Written at once, whatever the session does next: the CPE was answered InformResponse, so
+        # it considers these events delivered. The event is done once the session's later held
+        # updates are stored too (a crash replays the session from its Inform).
         futs += self.store.record_inform(ev.device_id, update, unsets, needs_full_write(s.event_codes),
-                                         last_inform_doc(ts, s.event_codes), hold=s.writes)
+                                         last_inform_doc(ts, s.event_codes))
+        futs.append(s.writes.pending())
         self.sessions[ev.device_id] = s
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         d = inform.device_id
@@ -279,6 +302,10 @@ class SessionDriver:
         if task is None or task.get("device") != s.device_id:
             log.info("%s reported completion of unknown CommandKey %r", s.device_id, command_key)
             return []
+        if task.get("status") != "pending":
+            # the CPE sends it again: it went away before our TransferCompleteResponse reached it
+            log.info("%s reported completion of task %s again", s.device_id, command_key)
+            return []
         merged = {**(task.get("result") or {}), **result}
         if fault.fault_code:
             return self._finish_task(s, task, "fault", merged, cwmp_fault=(fault.fault_code, fault.fault_string, []))
@@ -315,6 +342,8 @@ class SessionDriver:
             return []
         out = run.outcome
         futs: list[asyncio.Future] = []
+        if status == "done" and task.get("builtin") == "discovery" and s.bootstrap:
+            out.sets[BOOTSTRAP_DISCOVERED] = True  # should the session be cut short, its next one skips it
         if status == "done" and (out.sets or out.unsets):
             futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets,
                                              upsert=False, hold=s.writes)
@@ -402,6 +431,9 @@ class SessionDriver:
                 s.tasks = deque(await self.store.pending_tasks(s.device_id)) if s.may_have_tasks else deque()
             if not s.tasks:
                 first, more = await self._start_provisioning(s)
+                if first is None and s.bootstrap:  # discovery, tasks and presets done: so is the BOOTSTRAP
+                    s.bootstrap = False
+                    more += self.store.bootstrap_done(s.device_id, s.writes)
                 return first, futs + more
             first, more = await self._start_task(s, s.tasks.popleft())
             futs += more
@@ -413,10 +445,10 @@ class SessionDriver:
         if s.provision_done or self.provisioner is None:
             return None, []
         s.provision_done = True
-        if not self.provisioner.wants(s.device_id, s.event_codes):
+        if not self.provisioner.wants(s.device_id, s.codes):
             return None, []
         doc = await self.store.device_doc(s.device_id, s.writes)
-        run = self.provisioner.session(s.device_id, doc, s.event_codes)
+        run = self.provisioner.session(s.device_id, doc, s.codes)
         if run is None:
             return None, []
         s.provision = run
@@ -526,18 +558,30 @@ class SessionDriver:
         return file_urls.sign_upload_url(self.s.files_base_url, device_id, command_key, file_type, expires, self.s.files_secret)
 
     def expire_idle(self) -> int:
-        """Drop sessions whose CPE went quiet (it closed the connection or the gateway timed out)."""
+        """End the sessions whose CPE went quiet for ``session_idle_timeout_s`` (it went away, closed
+        the connection, or the gateway stopped waiting): what they learnt is written, a task in
+        flight stays pending (it runs again at the device's next session), and a BOOTSTRAP not
+        finished stays marked in the device document for the next session to finish."""
         cutoff = time.monotonic() - self.s.session_idle_timeout_s
         stale = [d for d, s in self.sessions.items() if s.last_seen < cutoff]
+        now = time.monotonic()
         for d in stale:
-            self.store.release(self.sessions.pop(d).writes)  # what the session learnt is kept
+            s = self.sessions.pop(d)
+            self.store.release(s.writes)  # what the session learnt is kept
             metrics.SESSIONS.labels("timeout").inc()
+            log.info("session %s of %s abandoned after %.0f s without a POST%s", s.session_id, d, now - s.last_seen,
+                     "; its BOOTSTRAP is finished at the next session" if s.bootstrap else "")
+            asyncio.ensure_future(self.outbound.emit(SessionEnded(
+                device_id=d, session_id=s.session_id, timestamp=time.time(), outcome="timeout",
+                rpc_count=s.acs.rpc_count, duration_s=now - s.started, event_codes=s.event_codes), d))
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         return len(stale)
 
     def release_all(self) -> list[asyncio.Future]:
         """Write the held updates of every session: before offsets are committed for partitions
-        given up, or at shutdown."""
+        given up, or at shutdown. Partitions move then: the devices whose BOOTSTRAP another
+        instance left unfinished are looked up again."""
+        self.store.look_up_bootstraps_soon()
         return [f for s in self.sessions.values() for f in self.store.release(s.writes)]
 
 

@@ -28,13 +28,14 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, INFORM_HASH, LAST_INFORMS, TASKS
 
 from . import metrics
-from .device_record import apply_update, lookup
+from .device_record import BOOTSTRAP_DISCOVERED, BOOTSTRAP_PENDING, apply_update, lookup
 
 log = logging.getLogger(__name__)
 _ANY = object()  # an operation whose document the writer cannot tell: later conditionals stay behind it
 
 
 _TASKS_OVERLAP = timedelta(seconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 BIG_UPDATE_FIELDS = 256
 BIG_DOCS_REMEMBERED = 50_000
 DUPLICATE_KEY = 11000
@@ -60,6 +61,10 @@ class DocUpdate:
     # The document all the steps make from nothing, when already built: inserted as it is if the
     # document does not exist (a new device's, see ``DeviceWrites.overlay``).
     insert_doc: dict | None = None
+    # The document all the steps make from the stored one the session read, when already built
+    # (a BOOTSTRAP's data model laid over the document its Inform wrote): written without a read,
+    # as a ``$set`` of the top-level fields the steps touch (see ``top_level_update``).
+    built_doc: dict | None = None
 
     @property
     def field_count(self) -> int:
@@ -82,6 +87,21 @@ class DocUpdate:
         assert not self.then, "a multi-step update is applied as a read and a replace"
         flt = self.filter if self.only_if is None else {**self.filter, self.only_if[0]: {"$ne": self.only_if[1]}}
         return UpdateOne(flt, self.update, upsert=self.upsert)
+
+    def touched(self) -> set[str]:
+        """The top-level fields the steps change in a stored document."""
+        return {path.split(".", 1)[0] for u, _ in self.steps() for op in ("$set", "$unset", "$inc") for path in u.get(op) or ()}
+
+    def top_level_update(self) -> dict:
+        """``built_doc`` as an update of the top-level fields the steps touch: the same document as
+        a replace would leave, but the database writes only those fields (on the development
+        database a new data model set this way over a small document costs about half of replacing
+        it), and fields nobody here touched (the NBI's ``_tags``) are left as they are."""
+        doc = self.built_doc or {}
+        touched = self.touched() - {"_id"}
+        sets = {k: doc[k] for k in touched if k in doc}
+        unsets = {k: "" for k in touched if k not in doc}
+        return {**({"$set": sets} if sets else {}), **({"$unset": unsets} if unsets else {})}
 
     def unchanged(self, doc: dict | None) -> bool:
         """True when ``doc`` already holds what this conditional update would write."""
@@ -210,6 +230,15 @@ class BatchWriter:
         for attempt in itertools.count():
             try:
                 t0 = time.perf_counter()
+                if attempt == 0 and op.built_doc is not None and not self.is_big(coll, op.doc_id):
+                    # Built over the stored document this session read: no read again. A document
+                    # gone meanwhile (deleted through the NBI) matches nothing: then as below.
+                    update = op.top_level_update()
+                    if not update or (await self._db[coll].update_one(flt, update)).matched_count:
+                        self._remember_big(coll, op)
+                        metrics.MONGO_OP.labels(f"replace_{coll}").observe(time.perf_counter() - t0)
+                        break
+                    continue
                 # A document built already is inserted without a look first: it is missing but
                 # for a race, which the duplicate key error below turns into a read and a replace.
                 doc = None if attempt == 0 and op.insert_doc is not None else await self._db[coll].find_one(flt)
@@ -326,6 +355,20 @@ class InformDigests:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self._d: OrderedDict[str, str] = OrderedDict()
+        # Digests being written, by device: remembered once written, unless another update of the
+        # document came meanwhile (``drop``), which blanks the stored digest.
+        self._writing: dict[str, str] = {}
+
+    def writing(self, device_id: str, digest: str) -> None:
+        self._writing[device_id] = digest
+
+    def written(self, device_id: str, digest: str, ok: bool = True) -> None:
+        """The write of ``digest`` is over (``ok``: acknowledged): remembered if nothing else was
+        written to the document since."""
+        if self._writing.get(device_id) == digest:
+            del self._writing[device_id]
+            if ok:
+                self.put(device_id, digest)
 
     def get(self, device_id: str) -> str | None:
         digest = self._d.get(device_id)
@@ -343,67 +386,94 @@ class InformDigests:
 
     def drop(self, device_id: str) -> None:
         self._d.pop(device_id, None)
+        self._writing.pop(device_id, None)
 
     def clear(self) -> None:
         self._d.clear()
+        self._writing.clear()
 
     def __len__(self) -> int:
         return len(self._d)
 
 
 class DeviceWrites:
-    """A session's device-document updates, held back and written together when the session ends
-    or one of its tasks completes.
+    """A session's device-document updates after its Inform, held back and written together when
+    the session ends (normally, at the idle timeout, superseded, or its partition given up) or one
+    of its tasks completes.
 
-    A first contact learns the Inform, the whole data model and the presets' values one RPC apart;
-    written as they come, that is an insert, a replace and another read and replace of a 100 KB
-    document (~40 ms of the development database's CPU). Held, it is one insert (~5 ms).
+    The Inform's own update is not held: it is written at once (``Store.record_inform``), so what
+    the CPE was acknowledged is stored whatever happens to the session after its InformResponse.
+    What the session learns later is held: a first contact learns the whole data model and the
+    presets' values one RPC apart; written as they come, that is a replace and another read and
+    replace of a 100 KB document. Held, it is one write, built from the document the presets read
+    (no read of its own).
 
-    Every event whose updates are held gets ``done`` among its write futures, so its Kafka offset
-    is committed only once the held updates are stored. Whoever ends a session must ``release``
-    them (``Store.release``), or the partition's commits stop there.
+    Every event whose updates are held gets ``done`` among its write futures (the Inform's event
+    too: ``pending``), so its Kafka offset is committed only once the held updates are stored.
+    Whoever ends a session must ``release`` them (``Store.release``), or the partition's commits
+    stop there.
     """
 
-    __slots__ = ("device_id", "ops", "done", "digest", "built")
+    __slots__ = ("device_id", "ops", "done", "built")
 
     def __init__(self, device_id: str) -> None:
         self.device_id = device_id
         self.ops: list[DocUpdate] = []
         self.done: asyncio.Future | None = None
-        self.digest: str | None = None  # the Inform's digest, while nothing else was held after it
-        # A new device's document as the first ``built[0]`` held updates make it (a copy of what
-        # ``overlay`` built): its write then applies only the later ones.
-        self.built: tuple[int, dict] | None = None
+        # The document as the first ``built[0]`` held updates make it from the stored one (a copy
+        # of what ``overlay`` built; ``built[2]``: the stored one existed): its write then applies
+        # only the later ones, and reads nothing.
+        self.built: tuple[int, dict, bool] | None = None
 
-    def hold(self, op: DocUpdate) -> asyncio.Future:
-        self.ops.append(op)
+    def pending(self) -> asyncio.Future:
+        """Resolved once what is held now or later (until the next ``release``) is stored."""
         if self.done is None:
             self.done = asyncio.get_running_loop().create_future()
         return self.done
 
+    def hold(self, op: DocUpdate) -> asyncio.Future:
+        self.ops.append(op)
+        return self.pending()
+
+    def unset(self, paths: list[str]) -> asyncio.Future:
+        """Hold the removal of ``paths`` (fields no update sets but as a whole), in the last held
+        update when there is one: no further operation."""
+        last = self.ops[-1] if self.ops else None
+        in_built = self.built is not None and len(self.ops) <= self.built[0]  # applied to the copy already
+        if last is None or last.only_if is not None or last.then or in_built:
+            return self.hold(DocUpdate({"_id": self.device_id}, {"$unset": {p: "" for p in paths}}))
+        update = dict(last.update)
+        if "$set" in update:  # a path set and unset by the same update conflicts: unset wins
+            update["$set"] = {k: v for k, v in update["$set"].items() if k not in paths}
+        update["$unset"] = {**(update.get("$unset") or {}), **{p: "" for p in paths}}
+        last.update = update
+        return self.pending()
+
     def overlay(self, doc: dict | None) -> dict:
         """``doc`` (as read from the database, None if missing) with the held updates applied:
         what the document will be once they are written. A document built from nothing (a
-        first contact: a whole data model) is kept, copied, for the write: the caller may change
-        the one returned."""
+        first contact) or holding a whole data model just learnt is kept, copied, for the write:
+        the caller may change the one returned."""
         new = doc is None
         for op in self.ops:
             doc = op.apply(doc)
         if doc is None:
             return {"_id": self.device_id}
-        if new:
-            self.built = (len(self.ops), copy_document(doc))
+        if new or any(op.field_count > BIG_UPDATE_FIELDS for op in self.ops):
+            self.built = (len(self.ops), copy_document(doc), not new)
         return doc
 
-    def built_with(self, ops: list[DocUpdate]) -> dict | None:
-        """The document ``ops`` make from nothing, from the copy ``overlay`` kept if they extend
-        the updates it was built from; None without one."""
+    def built_with(self, ops: list[DocUpdate]) -> tuple[dict, bool] | None:
+        """The document ``ops`` make, from the copy ``overlay`` kept if they extend the updates it
+        was built from, and whether it was built over a stored document; None without one."""
         if self.built is None:
             return None
-        n, doc = self.built
+        n, doc, stored = self.built
         for op in ops[n:]:
             doc = op.apply(doc)
-        return doc
+        if doc is None:
+            return None
+        return doc, stored
 
     def known_type(self, path: str) -> str | None:
         """The parameter type a held update sets for ``path``, the latest one."""
@@ -428,14 +498,22 @@ class Store:
         self._refresh_s = tasks_refresh_s
         self._poll_task: asyncio.Task | None = None
         self.tasks_poll_ok = False  # the last look at the tasks collection worked
+        # Devices whose BOOTSTRAP may not be finished (``BOOTSTRAP_PENDING`` in their document):
+        # those this instance began, and those found in the database at start, every
+        # ``tasks_refresh_s`` and when partitions move. A session checks the document before
+        # finishing a bootstrap, so an entry left behind costs one small read at most.
+        self.bootstraps: set[str] = set()
+        self._bootstraps_look: asyncio.Task | None = None
 
     async def start(self) -> None:
         await self._refresh()
+        await self._look_up_bootstraps(create_index=True)
         self._poll_task = asyncio.create_task(self._poll_tasks(), name="tasks-poll")
 
     async def stop(self) -> None:
-        if self._poll_task:
-            self._poll_task.cancel()
+        for task in (self._poll_task, self._bootstraps_look):
+            if task:
+                task.cancel()
 
     async def _refresh(self) -> datetime:
         """Every device with a pending task; returns when the look began."""
@@ -463,6 +541,7 @@ class Store:
             try:
                 if time.monotonic() - last_refresh >= self._refresh_s:
                     since = min(since, await self._refresh() - _TASKS_OVERLAP)
+                    await self._look_up_bootstraps()
                     last_refresh = time.monotonic()
                 t0 = time.perf_counter()
                 found = await self.db[TASKS].find({"status": "pending", "timestamp": {"$gte": since}},
@@ -486,6 +565,51 @@ class Store:
 
     def may_have_tasks(self, device_id: str) -> bool:
         return device_id in self.pending_devices
+
+    # ---- BOOTSTRAPs not finished (a session cut short)
+    async def _look_up_bootstraps(self, create_index: bool = False) -> None:
+        """Add the devices whose document says a BOOTSTRAP is pending to ``bootstraps``: an
+        indexed query that finds only those (a sparse index: other documents have no entry)."""
+        try:
+            t0 = time.perf_counter()
+            if create_index:  # (belongs with acs_contracts.mongo_collections.INDEXES)
+                await self.db[DEVICES].create_index([(BOOTSTRAP_PENDING, 1)], sparse=True)
+            found = await self.db[DEVICES].find({BOOTSTRAP_PENDING: {"$gte": _EPOCH}}, {"_id": 1}).to_list(None)
+            self.bootstraps.update(d["_id"] for d in found)
+            metrics.MONGO_OP.labels("find_bootstraps").observe(time.perf_counter() - t0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # the next look (tasks_refresh_s) tries again
+            log.warning("looking for unfinished bootstraps failed: %s", e)
+
+    def look_up_bootstraps_soon(self) -> None:
+        """Partitions move: devices another instance began a bootstrap of may be this one's now."""
+        if self.db is not None and (self._bootstraps_look is None or self._bootstraps_look.done()):
+            self._bootstraps_look = asyncio.ensure_future(self._look_up_bootstraps())
+
+    def may_have_bootstrap(self, device_id: str) -> bool:
+        return device_id in self.bootstraps
+
+    def bootstrap_begun(self, device_id: str) -> None:
+        self.bootstraps.add(device_id)
+
+    async def pending_bootstrap(self, device_id: str) -> dict | None:
+        """What the device document says of an unfinished BOOTSTRAP: ``{"since": <date>,
+        "discovered": bool}``, or None (then the device is forgotten here)."""
+        await self._settled(device_id)
+        t0 = time.perf_counter()
+        doc = await self.db[DEVICES].find_one({"_id": device_id}, {BOOTSTRAP_PENDING: 1, BOOTSTRAP_DISCOVERED: 1})
+        metrics.MONGO_OP.labels("find_bootstrap").observe(time.perf_counter() - t0)
+        since = lookup(doc, BOOTSTRAP_PENDING)
+        if since is None:
+            self.bootstraps.discard(device_id)
+            return None
+        return {"since": since, "discovered": bool(lookup(doc, BOOTSTRAP_DISCOVERED))}
+
+    def bootstrap_done(self, device_id: str, held: DeviceWrites) -> list[asyncio.Future]:
+        """The session finished the device's BOOTSTRAP: the mark goes with its held updates."""
+        self.bootstraps.discard(device_id)
+        return [held.unset([BOOTSTRAP_PENDING, BOOTSTRAP_DISCOVERED])]
 
     async def pending_tasks(self, device_id: str) -> list[dict]:
         t0 = time.perf_counter()
@@ -519,8 +643,13 @@ class Store:
         metrics.MONGO_OP.labels("wake_tasks").observe(time.perf_counter() - t0)
         return r.modified_count
 
+    async def _settled(self, device_id: str) -> None:
+        """Hook: wait for the device's writes submitted and not yet acknowledged (see
+        ReadYourWritesStore)."""
+
     async def device_doc(self, device_id: str, held: DeviceWrites | None = None) -> dict:
         """The device document, with the session's ``held`` updates applied."""
+        await self._settled(device_id)
         t0 = time.perf_counter()
         doc = await self.db[DEVICES].find_one({"_id": device_id})
         metrics.MONGO_OP.labels("find_device").observe(time.perf_counter() - t0)
@@ -544,20 +673,18 @@ class Store:
 
     # ---- writes (batched)
     def record_inform(self, device_id: str, update: dict, unsets: list[str], full: bool,
-                      last_inform: dict, hold: DeviceWrites | None = None) -> list[asyncio.Future]:
-        """The writes of one Inform: ``last_informs`` always, at once; the device document when
-        ``full`` (BOOT, BOOTSTRAP), or when the Inform's digest differs from the one stored there
-        (known from the cache: then no device write at all; unknown: a conditional update). With
-        ``hold`` the device update waits there for the rest of the session's."""
+                      last_inform: dict) -> list[asyncio.Future]:
+        """The writes of one Inform, at once (in the next batch, whatever the session does next):
+        ``last_informs`` always; the device document when ``full`` (BOOT, BOOTSTRAP), or when the
+        Inform's digest differs from the one stored there (known from the cache: then no device
+        write at all; unknown: a conditional update)."""
         digest = update["$set"][INFORM_HASH]
         hot = self.writer.submit(LAST_INFORMS, ReplaceOne({"_id": device_id}, last_inform, upsert=True))
         if not full and self.digests.get(device_id) == digest:
             return [asyncio.ensure_future(self._unless_new(device_id, update, hot))]
-        futs = self.update_device(device_id, update, unsets, only_if=None if full else (INFORM_HASH, digest), hold=hold)
-        if hold is not None:
-            hold.digest = digest
-        else:
-            futs[-1].add_done_callback(lambda f: self._remember(device_id, digest, f))
+        futs = self.update_device(device_id, update, unsets, only_if=None if full else (INFORM_HASH, digest))
+        self.digests.writing(device_id, digest)
+        futs[-1].add_done_callback(lambda f: self._remember(device_id, digest, f))
         return futs + [hot]
 
     async def _unless_new(self, device_id: str, update: dict, hot: asyncio.Future) -> None:
@@ -568,8 +695,7 @@ class Store:
             await asyncio.gather(*self.update_device(device_id, update))
 
     def _remember(self, device_id: str, digest: str, fut: asyncio.Future) -> None:
-        if not fut.cancelled() and fut.exception() is None:
-            self.digests.put(device_id, digest)
+        self.digests.written(device_id, digest, not fut.cancelled() and fut.exception() is None)
 
     def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True,
                       only_if: tuple[str, str] | None = None, hold: DeviceWrites | None = None) -> list[asyncio.Future]:
@@ -584,8 +710,6 @@ class Store:
         if update and (sets is None or INFORM_HASH not in sets):
             update = {**update, "$set": {**(sets or {}), INFORM_HASH: ""}}
             self.digests.drop(device_id)
-            if hold is not None:
-                hold.digest = None
         ops = []
         if unsets:
             ops.append(DocUpdate({"_id": device_id}, {"$unset": {u: "" for u in unsets}}))
@@ -599,25 +723,28 @@ class Store:
 
     def release(self, held: DeviceWrites) -> list[asyncio.Future]:
         """Write a session's held device updates. When one of them is a whole data model, or the
-        document holds one, they are folded into one read and one write of the document (an
-        insert for a new device): such a document is read and replaced anyway. Otherwise they go
-        as they are, in order, in the batched bulk writes (a read and a replace per session would
-        serialise what bulk writes do hundreds at a time). Resolves ``held.done`` once stored."""
+        document holds one, they are folded into one write of the document: built already when
+        the presets read it (an insert for a new device, else an update of the top-level fields
+        they touch), else a read and a replace (such a document is read and replaced anyway).
+        Otherwise they go as they are, in order, in the batched bulk writes (a read and a replace
+        per session would serialise what bulk writes do hundreds at a time). Resolves
+        ``held.done`` once stored (at once when nothing was held)."""
         ops, held.ops = held.ops, []
+        done, held.done = held.done, None
+        built, held.built = held.built_with(ops) if ops else None, None
         if not ops:
+            if done is not None and not done.done():
+                done.set_result(None)
             return []
         device_id = held.device_id
-        built, held.built = held.built_with(ops), None
-        if len(ops) > 1 and (any(op.field_count > BIG_UPDATE_FIELDS for op in ops)
-                             or self.writer.is_big(DEVICES, device_id)):
+        if built is not None or (len(ops) > 1 and (any(op.field_count > BIG_UPDATE_FIELDS for op in ops)
+                                                   or self.writer.is_big(DEVICES, device_id))):
             steps = tuple(step for op in ops for step in op.steps())
-            ops = [DocUpdate({"_id": device_id}, steps[0][0], steps[0][1], None, steps[1:], built)]
+            doc, stored = built if built is not None else (None, False)
+            ops = [DocUpdate({"_id": device_id}, steps[0][0], steps[0][1], None, steps[1:],
+                             insert_doc=None if stored else doc, built_doc=doc if stored else None)]
         futs = [self.writer.submit(DEVICES, op) for op in ops]
         self._device_written(device_id, futs)
-        if held.digest is not None:
-            digest = held.digest
-            futs[-1].add_done_callback(lambda f: self._remember(device_id, digest, f))
-        done, held.done, held.digest = held.done, None, None
         if done is not None:
             gathered = asyncio.gather(*futs, return_exceptions=True)
             gathered.add_done_callback(lambda g: _settle(done, g))

@@ -1,10 +1,11 @@
 """Read-your-writes for the device document the provisioning reads.
 
-A session's own device updates are held until it ends (``store.DeviceWrites``) and laid over the
-document it reads. Updates already submitted, but not yet acknowledged (a previous session's, or
-an Inform written at once), are in the batch writer for a few milliseconds: a new device would
-look empty and a BOOTSTRAP one would show its old tree. This store remembers each device's
-unacknowledged writes and lets ``device_doc`` wait for them. No extra database round trip: the
+A session's own device updates after its Inform are held until it ends (``store.DeviceWrites``)
+and laid over the document it reads. Updates already submitted, but not yet acknowledged (the
+session's Inform, always written at once, or a previous session's), are in the batch writer for a
+few milliseconds: a new device would look empty and a BOOTSTRAP one would show its old tree. This
+store remembers each device's unacknowledged writes and lets the session's reads of the device
+document (``device_doc``, ``pending_bootstrap``) wait for them. No extra database round trip: the
 read waits for the flush already under way.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ..store import DeviceWrites, Store
+from ..store import Store
 
 
 class ReadYourWritesStore(Store):
@@ -31,8 +32,7 @@ class ReadYourWritesStore(Store):
         if pending is not None and all(f.done() for f in pending):
             del self._device_writes[device_id]
 
-    async def device_doc(self, device_id: str, held: DeviceWrites | None = None) -> dict:
+    async def _settled(self, device_id: str) -> None:
         pending = self._device_writes.get(device_id)
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-        return await super().device_doc(device_id, held)

@@ -120,8 +120,11 @@ class Provisioner:
 
     def session(self, device_id: str, doc: dict, event_codes: list[str]) -> ProvisionRun | None:
         codes = [str(c) for c in event_codes]
-        if EventCode.BOOTSTRAP in codes and EventCode.BOOTSTRAP not in ((doc.get("_acs") or {}).get("lastEvents") or []):
+        acs = doc.get("_acs") or {}
+        if EventCode.BOOTSTRAP in codes and EventCode.BOOTSTRAP not in (acs.get("lastEvents") or []) \
+                and not acs.get("bootstrapPending"):
             # this session's Inform is not stored yet: what the document holds predates BOOTSTRAP
+            # (a bootstrap a session cut short is finished later: its Inform cleared the tree)
             for root in ("InternetGatewayDevice", "Device"):
                 if isinstance(doc.get(root), dict):
                     doc[root] = {}
