@@ -26,8 +26,22 @@ def kafka_common_kwargs(env: dict[str, str] | None = None) -> dict[str, Any]:
     return kw
 
 
+def durable_producer_kwargs(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """What every producer of the ACS promises: ``acks=all`` (the record is on every in-sync
+    replica, at least ``min.insync.replicas``, before it counts as sent) and the idempotent
+    producer, so a retry after a lost acknowledgement or a leader change writes the record once,
+    in order. ``ACS_KAFKA_IDEMPOTENCE=off`` only for a broker without it (the ``tansu`` fallback)."""
+    env = dict(os.environ) if env is None else env
+    idempotent = env.get("ACS_KAFKA_IDEMPOTENCE", "on").strip().lower() not in ("off", "0", "false", "no")
+    return {"acks": "all", "enable_idempotence": idempotent}
+
+
 async def ensure_topics(partitions: int | None = None, env: dict[str, str] | None = None) -> None:
-    """Create the ACS topics if missing (session events with ``partitions``; others with 3)."""
+    """Create the ACS topics if missing (session events with ``partitions``; others with 3).
+
+    Replicas: ``ACS_KAFKA_REPLICATION_FACTOR``, or when unset as many as there are brokers, up
+    to 3. ``ACS_KAFKA_MIN_INSYNC_REPLICAS`` sets the topics' ``min.insync.replicas`` (else the
+    broker's default), which with ``acks=all`` decides how many copies an acknowledged event has."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
@@ -39,7 +53,14 @@ async def ensure_topics(partitions: int | None = None, env: dict[str, str] | Non
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        new = [NewTopic(t, partitions if t == SESSION_EVENTS else 3, 1) for t in ALL_TOPICS if t not in existing]
+        rf = int(env.get("ACS_KAFKA_REPLICATION_FACTOR") or 0)
+        if rf <= 0:
+            rf = min(3, len((await admin.describe_cluster()).get("brokers", [])) or 1)
+        configs = {}
+        if env.get("ACS_KAFKA_MIN_INSYNC_REPLICAS"):
+            configs["min.insync.replicas"] = env["ACS_KAFKA_MIN_INSYNC_REPLICAS"]
+        new = [NewTopic(t, partitions if t == SESSION_EVENTS else 3, rf, topic_configs=configs)
+               for t in ALL_TOPICS if t not in existing]
         if new:
             try:
                 await admin.create_topics(new)

@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
-from acs_contracts.kafka_client import kafka_common_kwargs
+from acs_contracts.kafka_client import durable_producer_kwargs, kafka_common_kwargs
 from acs_contracts.kafka_topics import REQUEST_ID_HEADER, SESSION_EVENTS
 
 from . import metrics
@@ -29,7 +29,7 @@ class BrokerUnavailable(Exception):
 
 class SessionEventPublisher:
     def __init__(self, kafka_env: dict[str, str], timeout_s: float) -> None:
-        self._kw = kafka_common_kwargs(kafka_env or None)
+        self._kw = {**kafka_common_kwargs(kafka_env or None), **durable_producer_kwargs(kafka_env or None)}
         self._timeout = timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
@@ -40,8 +40,8 @@ class SessionEventPublisher:
             return self._producer
         async with self._lock:
             if self._producer is None:
-                p = AIOKafkaProducer(**self._kw, acks="all", linger_ms=0, request_timeout_ms=int(self._timeout * 1000),
-                                     retry_backoff_ms=100, enable_idempotence=False, max_batch_size=_MAX_BATCH_BYTES)
+                p = AIOKafkaProducer(**self._kw, linger_ms=0, request_timeout_ms=int(self._timeout * 1000),
+                                     retry_backoff_ms=100, max_batch_size=_MAX_BATCH_BYTES)
                 try:
                     await asyncio.wait_for(p.start(), self._timeout)
                 except (KafkaError, OSError, asyncio.TimeoutError) as e:

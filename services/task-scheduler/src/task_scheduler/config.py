@@ -11,7 +11,7 @@ class Settings:
     group_id: str = "acs-scheduler"
     session_events_partitions: int = 12
     admin_port: int = 7550
-    fetch_max_wait_ms: int = 5
+    fetch_max_wait_ms: int = 500
     max_poll_records: int = 500
     session_timeout_ms: int = 10000
     heartbeat_interval_ms: int = 1000
@@ -50,7 +50,7 @@ class Settings:
             group_id=e.get("SCHEDULER_GROUP_ID", "acs-scheduler"),
             session_events_partitions=int(e.get("ACS_SESSION_EVENTS_PARTITIONS", "12")),
             admin_port=int(e.get("SCHEDULER_ADMIN_PORT", "7550")),
-            fetch_max_wait_ms=int(e.get("SCHEDULER_FETCH_MAX_WAIT_MS", "5")),
+            fetch_max_wait_ms=int(e.get("SCHEDULER_FETCH_MAX_WAIT_MS", "500")),
             max_poll_records=int(e.get("SCHEDULER_MAX_POLL_RECORDS", "500")),
             session_timeout_ms=int(e.get("SCHEDULER_KAFKA_SESSION_TIMEOUT_MS", "10000")),
             heartbeat_interval_ms=int(e.get("SCHEDULER_KAFKA_HEARTBEAT_MS", "1000")),

@@ -1,8 +1,9 @@
 """Real Kafka-protocol and MongoDB-protocol servers as child processes on free ports.
 
-Tests, ``make run`` and ``make bench`` use these; with ``ACS_TEST_DOCKER=1`` and a Docker
-engine, ``containers.py`` gives the same interface backed by real Apache Kafka and MongoDB
-images through testcontainers.
+Tests, ``make run`` and ``make bench`` use these: Apache Kafka (``kafka.py``) where a JVM is
+found, the ``tansu`` broker only where none is (or with ``ACS_KAFKA_IMPL=tansu``); with
+``ACS_TEST_DOCKER=1`` and a Docker engine, ``containers.py`` gives the same interface backed by
+real Apache Kafka and MongoDB images through testcontainers.
 """
 
 from __future__ import annotations
@@ -105,13 +106,27 @@ class Server:
             self.proc.wait()
 
 
-def kafka_broker(workdir: Path, port: int | None = None) -> Server:
-    """The tansu broker with in-memory storage (its data is gone when it stops)."""
+def kafka_impl() -> str:
+    """``apache`` (the real broker, the default where a JVM is found) or ``tansu`` (fallback)."""
+    from . import kafka
+
+    want = os.environ.get("ACS_KAFKA_IMPL", "").lower()
+    if want in ("apache", "tansu"):
+        return want
+    return "apache" if kafka.available() else "tansu"
+
+
+def tansu_broker(workdir: Path, port: int | None = None) -> Server:
+    """The tansu broker with in-memory storage (its data is gone when it stops): only where no
+    JVM exists. It answers a waiting fetch only when ``fetch.max.wait`` runs out and has no
+    idempotent producer, so the ACS runs on it with those turned down (see ``Stack``)."""
     port = port or free_port()
     url = f"tcp://127.0.0.1:{port}"
     argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
             "--storage-engine", "memory://tansu/"]
-    return Server("kafka", argv, port, workdir / f"kafka-{port}.log")
+    srv = Server("kafka", argv, port, workdir / f"kafka-{port}.log")
+    srv.bootstrap = f"127.0.0.1:{port}"  # type: ignore[attr-defined]
+    return srv
 
 
 def mongo_server(workdir: Path, port: int | None = None, sync_on_commit: bool = False) -> Server:

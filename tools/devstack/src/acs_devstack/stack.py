@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from .servers import Server, free_port, kafka_broker, mongo_server, mongo_uri, new_workdir
+from .kafka import KafkaCluster
+from .servers import Server, free_port, kafka_impl, mongo_server, mongo_uri, new_workdir, tansu_broker
 
 
 def _script(name: str) -> str:
@@ -51,10 +52,12 @@ class Service(Server):
 class Stack:
     workdir: Path = field(default_factory=new_workdir)
     partitions: int = 4
+    kafka_brokers: int = 1  # 3 for the failover tests (replication factor 3, min.insync.replicas 2)
     gateway_env: dict[str, str] = field(default_factory=dict)
     scheduler_env: dict[str, str] = field(default_factory=dict)
     inventory_env: dict[str, str] = field(default_factory=dict)
-    kafka: Server | None = None
+    kafka: KafkaCluster | Server | None = None
+    kafka_kind: str = ""
     mongo: Server | None = None
     gateways: list[Service] = field(default_factory=list)
     schedulers: list[Service] = field(default_factory=list)
@@ -69,15 +72,28 @@ class Stack:
             from .containers import kafka_container, mongo_container
 
             self.kafka, self.mongo = kafka_container(), mongo_container()  # type: ignore[assignment]
+            self.kafka_kind = "apache (container)"
         else:
-            self.kafka = kafka_broker(self.workdir).start()
+            self.kafka_kind = kafka_impl()
+            if self.kafka_kind == "apache":
+                heap = 512 if self.kafka_brokers == 1 else 320
+                self.kafka = KafkaCluster(self.workdir, n=self.kafka_brokers, partitions=self.partitions,
+                                          heap_mb=heap).start()
+            else:
+                self.kafka = tansu_broker(self.workdir).start()
             self.mongo = mongo_server(self.workdir).start()
         return self
 
+    def broker_env(self) -> dict[str, str]:
+        """What the stand-in broker cannot do is turned down for it, and only for it."""
+        if self.kafka_kind == "tansu":
+            return {"ACS_KAFKA_IDEMPOTENCE": "off"}
+        return {}
+
     def common_env(self) -> dict[str, str]:
         assert self.kafka and self.mongo
-        return {
-            "ACS_KAFKA_BOOTSTRAP": f"127.0.0.1:{self.kafka.port}",
+        return {**self.broker_env(),
+            "ACS_KAFKA_BOOTSTRAP": getattr(self.kafka, "bootstrap", f"127.0.0.1:{self.kafka.port}"),
             "ACS_MONGODB_URI": mongo_uri(self.mongo.port),
             "ACS_SESSION_EVENTS_PARTITIONS": str(self.partitions),
             "ACS_FILES_SECRET": self.files_secret,
@@ -101,7 +117,8 @@ class Stack:
     def add_scheduler(self, wait_ready: bool = True, **env: str) -> Service:
         admin = free_port()
         e = {**self.common_env(), "SCHEDULER_HOST": "127.0.0.1", "SCHEDULER_ADMIN_PORT": str(admin),
-             "SCHEDULER_FETCH_MAX_WAIT_MS": "20", "SCHEDULER_KAFKA_SESSION_TIMEOUT_MS": "6000",
+             **({"SCHEDULER_FETCH_MAX_WAIT_MS": "20"} if self.kafka_kind == "tansu" else {}),
+             "SCHEDULER_KAFKA_SESSION_TIMEOUT_MS": "6000",
              "SCHEDULER_KAFKA_HEARTBEAT_MS": "500", "ACS_FILES_PUBLIC_URL": self.files_url, **self.scheduler_env, **env}
         svc = Service(f"scheduler-{len(self.schedulers)}", [_script("acs-task-scheduler")], admin,
                       self.workdir / f"scheduler-{len(self.schedulers)}-{admin}.log", e, admin_port=admin)
