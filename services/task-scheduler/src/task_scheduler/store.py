@@ -617,7 +617,9 @@ class Store:
                                       "waitingFor": {"$exists": False}}).sort("timestamp", 1)
         tasks = await cursor.to_list(None)
         metrics.MONGO_OP.labels("find_tasks").observe(time.perf_counter() - t0)
-        if not tasks:
+        if tasks:  # (a task queued since the last poll, found by a connection request's session)
+            self.pending_devices.add(device_id)
+        else:
             self.pending_devices.discard(device_id)
         return tasks
 
