@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PKGS   := libs/cwmp libs/acs-contracts services/session-gateway services/task-scheduler services/inventory tools/devstack tools/cpe-simulator
+PKGS   := libs/cwmp libs/acs-contracts services/session-gateway services/task-scheduler services/inventory tools/devstack tools/cpe-simulator tools/acs-cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PKGS)) requirements-dev.txt
 
 .PHONY: install run test test-fast bench bench-short lint clean

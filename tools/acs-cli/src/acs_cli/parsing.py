@@ -95,12 +95,13 @@ def parse_assignment(text: str) -> ParameterValue:
         raise UsageError(f"{text!r}: expected Path=value or Path=value:xsd:type")
     check_path(name, partial=False)
     xsd = None
-    head, colon, tail = rest.rpartition(":xsd:")
-    if colon:
+    cut = rest.lower().rfind(":xsd:")
+    if cut >= 0:
+        tail = rest[cut + 5:]
         known = _XSD_BY_LOWER.get("xsd:" + tail.lower())
         if known is None:
             raise UsageError(f"{name}: unknown type xsd:{tail} (one of {', '.join(XSD_TYPES)})")
-        rest, xsd = head, known
+        rest, xsd = rest[:cut], known
     return ParameterValue(name, _typed(rest, xsd, name) if xsd else rest, xsd)
 
 
