@@ -449,17 +449,18 @@ class DeviceWrites:
         last.update = update
         return self.pending()
 
-    def overlay(self, doc: dict | None) -> dict:
+    def overlay(self, doc: dict | None, keep: bool = True) -> dict:
         """``doc`` (as read from the database, None if missing) with the held updates applied:
         what the document will be once they are written. A document built from nothing (a
-        first contact) or holding a whole data model just learnt is kept, copied, for the write:
-        the caller may change the one returned."""
+        first contact) or holding a whole data model just learnt is kept, copied, for the write
+        (unless not ``keep``: a document written by a read and a replace anyway); the caller may
+        change the one returned."""
         new = doc is None
         for op in self.ops:
             doc = op.apply(doc)
         if doc is None:
             return {"_id": self.device_id}
-        if new or any(op.field_count > BIG_UPDATE_FIELDS for op in self.ops):
+        if new or (keep and any(op.field_count > BIG_UPDATE_FIELDS for op in self.ops)):
             self.built = (len(self.ops), copy_document(doc), not new)
         return doc
 
@@ -656,7 +657,7 @@ class Store:
         doc = await self.db[DEVICES].find_one({"_id": device_id})
         metrics.MONGO_OP.labels("find_device").observe(time.perf_counter() - t0)
         if held is not None:
-            return held.overlay(doc)
+            return held.overlay(doc, keep=not self.writer.is_big(DEVICES, device_id))
         return doc or {"_id": device_id}
 
     def set_credentials(self, device_id: str, sets: dict) -> asyncio.Future:
