@@ -31,8 +31,8 @@ from cwmp import messages as m
 from .conftest import eventually, full_stack, inventory_db
 from .scripted_cpe import ROOT, Answer, ScriptedCpe
 
-IDLE_S = 4.0  # the scheduler's session idle timeout here
-PROMPT_S = 3.0  # a write must be seen within this of the CPE's last POST (less than IDLE_S)
+IDLE_S = 6.0  # the scheduler's session idle timeout here
+PROMPT_S = 5.0  # a write must be seen within this of the CPE's last POST (less than IDLE_S)
 OUI, PRODUCT_CLASS = "00a0c5", "ZNID6718"  # lower case, as sent
 ANY_PARAM = object()
 
