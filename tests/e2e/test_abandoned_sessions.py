@@ -270,6 +270,7 @@ async def test_the_idle_timeout_ends_a_session_and_keeps_what_it_learnt(st, db, 
     spv = await cpe.answer(http, await cpe.empty(http))  # the data model, answered
     assert isinstance(spv.body, m.SetParameterValues)  # the bootstrap defaults: the CPE goes away
     await shown(nbi, cpe, ["0 BOOTSTRAP", "1 BOOT"])
+    await topics.wait(DEVICE_INFORMS, informed(cpe, ["0 BOOTSTRAP", "1 BOOT"]))
 
     # the idle timeout (checked every few seconds) ends the session, and writes what it learnt
     [end] = await topics.wait(SESSION_ENDS, lambda x: x.device_id == cpe.id, timeout=IDLE_S + 15)
@@ -323,6 +324,7 @@ async def test_a_known_device_gone_after_each_request_keeps_its_events_and_its_t
     second = await cpe.answer(http, await cpe.empty(http))
     assert isinstance(second.body, m.SetParameterValues)
     await shown(nbi, cpe, ["2 PERIODIC"])
+    await topics.wait(DEVICE_INFORMS, informed(cpe, ["2 PERIODIC"]))
     got = await eventually(lambda: db.tasks.find_one({"_id": _oid(get_id), "status": "done"}))
     assert got["result"]["parameterValues"][0][1] == 12
     assert db.tasks.find_one({"_id": _oid(set_id)})["status"] == "pending"
@@ -346,6 +348,7 @@ async def test_a_download_survives_the_cpe_going_away_during_it_and_mid_transfer
     await cpe.inform(http, ["6 CONNECTION REQUEST"])
     assert isinstance((await cpe.empty(http)).body, m.Download)
     await shown(nbi, cpe, ["6 CONNECTION REQUEST"])
+    await topics.wait(DEVICE_INFORMS, informed(cpe, ["6 CONNECTION REQUEST"]))
     assert db.tasks.find_one({"_id": tid})["status"] == "pending"
     await cpe.inform(http, ["6 CONNECTION REQUEST"])
     await cpe.serve(http, await cpe.empty(http))

@@ -550,3 +550,26 @@ async def test_round_trips_per_session():
         assert (await cpe.inform("2 PERIODIC")).status == 204
         await sched.drained()
         assert db.trips == [(LAST_INFORMS, "bulk_write")]
+
+
+@pytest.mark.asyncio
+async def test_a_cpe_that_faults_the_discovery_and_goes_away_gets_it_again_next_time():
+    db = MemoryDb()
+    async with Scheduler(db) as sched:
+        cpe = Cpe(sched, "ZHN00009")
+        offer = await cpe.inform("0 BOOTSTRAP", "1 BOOT")
+        fault = m.Fault(fault_code=9002, fault_string="Internal error", faultcode="Server")
+        nxt = await cpe._send(cpe._event("message", fault, soap.parse(offer.body).id))
+        assert nxt.status == 200  # the session goes on (the presets read what they need)...
+        await sched.expire_all()  # ...but the CPE is gone
+        await sched.drained()
+        doc = db.doc(DEVICES, cpe.id)
+        assert lookup(doc, BOOTSTRAP_PENDING) and lookup(doc, BOOTSTRAP_DISCOVERED) is None
+        [ended] = sched.outbound.of(SessionEnded, cpe.id)
+        assert ended.outcome == "timeout"
+
+        assert (await cpe.serve(await cpe.inform("2 PERIODIC"))).status == 204
+        assert cpe.rpcs == ["GetParameterValues", "SetParameterValues"]  # the discovery again, then the defaults
+        await sched.drained()
+        doc = db.doc(DEVICES, cpe.id)
+        assert lookup(doc, BOOTSTRAP_PENDING) is None and doc[ROOT]["LANDevice"]["1"]["_object"] is True
