@@ -381,7 +381,7 @@ class AckingPublisher:
     def __init__(self) -> None:
         self.events: list[bytes] = []
 
-    async def publish(self, device_id: str, event: bytes, request_id: str, copy=None) -> None:
+    async def publish(self, device_id: str, event: bytes) -> None:
         self.events.append(event)
 
 

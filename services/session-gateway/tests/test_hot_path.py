@@ -31,7 +31,7 @@ class FakePublisher:
         self.ack = asyncio.Event()
         self.fail = fail
 
-    async def publish(self, device_id: str, event: bytes, request_id: str, copy=None) -> None:
+    async def publish(self, device_id: str, event: bytes) -> None:
         self.events.append((device_id, event))
         await self.ack.wait()
         if self.fail:

@@ -1,6 +1,7 @@
-"""Framing of the session-affinity channel (acs_contracts.affinity): every frame kind survives a
-round trip through FrameDecoder however the bytes are cut, version-1 bare-JSON replies still
-decode, and malformed input raises ValueError (the connection is then closed).
+"""Framing of the session-affinity channel (acs_contracts.affinity): replies survive a round
+trip through FrameDecoder however the bytes are cut, version-1 bare-JSON replies still decode,
+version-2 announcement and event-copy frames are skipped, and malformed input raises ValueError
+(the connection is then closed).
 
 (Lives here because libs/acs-contracts has no tests directory collected by pytest.ini.)"""
 
@@ -11,17 +12,13 @@ import struct
 import orjson
 import pytest
 
-from acs_contracts.affinity import MAX_FRAME, VERSION, Assignment, EventCopy, FrameDecoder, Reply
-from acs_contracts.kafka_topics import SESSION_EVENTS
+from acs_contracts.affinity import MAX_FRAME, FrameDecoder, Reply
 
 FRAMES = [
     Reply("req-1", 200, "<soap:Envelope>é</soap:Envelope>".encode(), end_session=False, outcome="ok"),
     Reply("req-2", 204, b"", end_session=True, outcome="fault"),
-    Assignment(SESSION_EVENTS, (0, 3, 7)),
-    Assignment(SESSION_EVENTS, ()),
-    EventCopy(5, b"OUI-PC-SERIAL", b'{"schema":"x","v":1}'),
-    EventCopy(0, b"", b""),  # empty key and value: the header alone
-    EventCopy(-1, "dév".encode(), bytes(range(256))),  # any bytes in the value
+    Reply("req-3", 100, b"", end_session=False, outcome="ok"),
+    Reply("rég-4", 200, bytes(range(32, 127)), end_session=True, outcome="stale"),
 ]
 
 
@@ -29,12 +26,12 @@ def _frame_raw(payload: bytes, kind: bytes = b"") -> bytes:
     return struct.pack(">I", len(kind) + len(payload)) + kind + payload
 
 
-@pytest.mark.parametrize("frame", FRAMES, ids=lambda f: type(f).__name__)
+@pytest.mark.parametrize("frame", FRAMES, ids=lambda f: f.request_id)
 def test_round_trip_fed_whole(frame):
     assert FrameDecoder().feed(frame.encode_frame()) == [frame]
 
 
-@pytest.mark.parametrize("frame", FRAMES, ids=lambda f: type(f).__name__)
+@pytest.mark.parametrize("frame", FRAMES, ids=lambda f: f.request_id)
 def test_round_trip_fed_byte_by_byte(frame):
     data = frame.encode_frame()
     d = FrameDecoder()
@@ -56,10 +53,14 @@ def test_several_frames_in_one_chunk_and_one_split_across_chunks():
         assert d.feed(data[:cut]) + d.feed(data[cut:]) == FRAMES
 
 
-def test_assignment_carries_the_channel_version():
-    a = FrameDecoder().feed(Assignment("t", (1,), version=VERSION + 1).encode_frame())[0]
-    assert a == Assignment("t", (1,), VERSION + 1) and a.version != VERSION
-    assert Assignment(SESSION_EVENTS, (1,)).version == VERSION
+def test_version_2_announcements_and_event_copies_are_skipped():
+    """A scheduler or gateway of the previous release may still send them during an upgrade."""
+    announcement = _frame_raw(b'{"v":2,"topic":"acs.session-events.v1","partitions":[0,3]}', kind=b"A")
+    copy = _frame_raw(struct.pack(">iH", 5, 3) + b"key" + b'{"schema":"x"}', kind=b"E")
+    data = announcement + FRAMES[0].encode_frame() + copy + FRAMES[1].encode_frame()
+    assert FrameDecoder().feed(data) == FRAMES[:2]
+    d = FrameDecoder()
+    assert [f for i in range(len(data)) for f in d.feed(data[i : i + 1])] == FRAMES[:2]
 
 
 def test_version_1_bare_json_reply_still_decodes():
@@ -69,7 +70,7 @@ def test_version_1_bare_json_reply_still_decodes():
     # end and outcome were optional
     minimal = _frame_raw(orjson.dumps({"rid": "r2", "status": 204, "body": ""}))
     assert FrameDecoder().feed(minimal) == [Reply("r2", 204, b"", end_session=False, outcome="ok")]
-    # mixed with version-2 frames, byte by byte
+    # mixed with frames of a kind, byte by byte
     data = v1 + FRAMES[0].encode_frame() + v1
     d = FrameDecoder()
     out = [f for i in range(len(data)) for f in d.feed(data[i : i + 1])]
@@ -86,12 +87,7 @@ def test_version_1_bare_json_reply_still_decodes():
         pytest.param(_frame_raw(b'{"rid": "x"}', kind=b"R"), id="reply-missing-fields"),
         pytest.param(_frame_raw(b"[1, 2]", kind=b"R"), id="reply-not-an-object"),
         pytest.param(_frame_raw(b'{"rid":"x","status":200,"body":5}', kind=b"R"), id="reply-body-not-text"),
-        pytest.param(_frame_raw(b"{oops", kind=b"A"), id="assignment-malformed-json"),
-        pytest.param(_frame_raw(b'{"topic":"t","partitions":[1]}', kind=b"A"), id="assignment-no-version"),
-        pytest.param(_frame_raw(b'{"v":2,"topic":"t","partitions":["x"]}', kind=b"A"), id="assignment-bad-partition"),
         pytest.param(_frame_raw(b"{not json either"), id="v1-malformed-json"),
-        pytest.param(_frame_raw(struct.pack(">iH", 1, 10) + b"abc", kind=b"E"), id="copy-shorter-than-key"),
-        pytest.param(_frame_raw(b"\x00\x01", kind=b"E"), id="copy-shorter-than-header"),
         pytest.param(_frame_raw(b"", kind=b"R"), id="reply-kind-only"),
     ],
 )
@@ -109,11 +105,11 @@ def test_an_oversized_frame_is_refused_from_its_length_alone():
 
 
 def test_a_frame_of_exactly_max_frame_is_accepted():
-    value = b"v" * (MAX_FRAME - 1 - 6 - 1)  # kind byte, copy header, one-byte key
-    data = EventCopy(2, b"k", value).encode_frame()
+    overhead = len(Reply("r", 200, b"").encode_frame()) - 4  # kind byte and JSON around the body
+    data = Reply("r", 200, b"v" * (MAX_FRAME - overhead)).encode_frame()
     assert struct.unpack(">I", data[:4])[0] == MAX_FRAME
     (out,) = FrameDecoder().feed(data)
-    assert out.partition == 2 and out.key == b"k" and len(out.value) == len(value)
+    assert out.request_id == "r" and len(out.body) == MAX_FRAME - overhead
 
 
 def test_an_incomplete_frame_waits_for_the_rest():

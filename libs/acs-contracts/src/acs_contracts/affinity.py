@@ -1,32 +1,20 @@
 """The session-affinity channel: how a scheduler's answer reaches the one gateway instance that
-holds the CPE's HTTP request, and how that gateway hands the scheduler its next event early.
+holds the CPE's HTTP request.
 
 Each gateway listens on a TCP port and advertises ``host:port`` in every session event it
 publishes (``SessionEvent.reply_to``). A scheduler keeps one persistent connection per gateway
-it has heard from. On it the scheduler writes:
+it has heard from and writes ``Reply`` frames on it: the answer to one CPE POST.
 
-* ``Assignment`` frames: the session-events partitions its consumer owns, sent when it connects
-  and again after every rebalance;
-* ``Reply`` frames: the answer to one CPE POST.
+Frames are a 4-byte big-endian length, a 1-byte kind, then the payload (JSON for ``Reply``).
+There is no acknowledgement (a lost reply is a gateway timeout, which ends the CPE's session
+cleanly and leaves its tasks pending for the next session).
 
-and the gateway writes ``EventCopy`` frames: a session event, sent to the scheduler that
-announced its partition at the moment the gateway publishes it, so that the scheduler handles it
-while the broker stores it rather than after its next fetch (a development broker answers a
-waiting fetch only when ``fetch.max.wait`` runs out). The gateway still answers the CPE only once
-the broker has acknowledged the event, so nothing reaches a CPE that is not durable. The copy is
-taken only when that cannot reorder the device's events (see task_scheduler.consumer); the record
-itself, when fetched, is recognised by its request id header and not handled twice. Nothing is
-lost if a copy is dropped: the fetch brings the record.
-
-Frames are a 4-byte big-endian length, a 1-byte kind, then the payload: JSON for ``Reply`` and
-``Assignment``, a fixed header then raw key and value for ``EventCopy``. There is no
-acknowledgement (a lost reply is a gateway timeout, which ends the CPE's session cleanly and
-leaves its tasks pending for the next session).
-
-This module is sans-I/O: framing and the frame schemas only. ``VERSION`` is the channel's
-version, announced in every ``Assignment``; a gateway ignores announcements of a version it does
-not speak (and so sends that scheduler no copies). Version 1 had replies only, as bare JSON with
-no kind byte; they are still read, so gateways can be upgraded before schedulers.
+This module is sans-I/O: framing and the frame schema only. ``VERSION`` 3 carries replies only.
+Version 2 also carried partition announcements (kind ``A``) and early event copies (kind ``E``)
+for a development broker that answered a waiting fetch only when ``fetch.max.wait`` ran out;
+on Apache Kafka they saved the CPE nothing (see docs/architecture.md), so they went. Frames of
+those kinds from a version-2 peer are skipped, and version-1 replies (bare JSON, no kind byte)
+are still read, so services of either release can share a cluster during an upgrade.
 """
 
 from __future__ import annotations
@@ -36,7 +24,7 @@ from dataclasses import dataclass
 
 import orjson
 
-VERSION = 2
+VERSION = 3
 MAX_FRAME = 16 * 1024 * 1024
 # The answer to an Inform event (whose request id is the session id): ``NO_MORE`` (204 with
 # ``end_session``) says the ACS has nothing for this session, so the gateway answers the CPE's
@@ -44,8 +32,8 @@ MAX_FRAME = 16 * 1024 * 1024
 CONTINUE = 100
 NO_MORE = 204
 _LEN = struct.Struct(">I")
-_COPY = struct.Struct(">iH")  # partition, key length
-_REPLY, _ASSIGNMENT, _EVENT = b"R", b"A", b"E"
+_REPLY = b"R"
+_VERSION_2_KINDS = (b"A", b"E")  # partition announcements, event copies: skipped
 
 
 @dataclass(slots=True)
@@ -70,33 +58,6 @@ class Reply:
              "end": self.end_session, "outcome": self.outcome}))
 
 
-@dataclass(slots=True)
-class Assignment:
-    """The session-events partitions a scheduler's consumer owns now (all of them, not a change)."""
-
-    topic: str
-    partitions: tuple[int, ...]
-    version: int = VERSION
-
-    def encode_frame(self) -> bytes:
-        return _frame(_ASSIGNMENT, orjson.dumps({"v": self.version, "topic": self.topic, "partitions": list(self.partitions)}))
-
-
-@dataclass(slots=True)
-class EventCopy:
-    """A session event being published: the partition it goes to, its key and value."""
-
-    partition: int
-    key: bytes
-    value: bytes
-
-    def encode_frame(self) -> bytes:
-        return _frame(_EVENT, _COPY.pack(self.partition, len(self.key)) + self.key + self.value)
-
-
-Frame = Reply | Assignment | EventCopy
-
-
 def _frame(kind: bytes, payload: bytes) -> bytes:
     return _LEN.pack(len(payload) + 1) + kind + payload
 
@@ -108,9 +69,9 @@ class FrameDecoder:
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes) -> list[Reply]:
         self._buf += data
-        out: list[Frame] = []
+        out: list[Reply] = []
         while len(self._buf) >= 4:
             (n,) = _LEN.unpack_from(self._buf)
             if n > MAX_FRAME or n == 0:
@@ -121,25 +82,18 @@ class FrameDecoder:
             if kind == b"{":  # version 1: a reply, JSON only
                 kind, payload = _REPLY, kind + payload
             del self._buf[: 4 + n]
+            if kind in _VERSION_2_KINDS:
+                continue
             out.append(_decode(kind, payload))
         return out
 
 
-def _decode(kind: bytes, payload: bytes) -> Frame:
+def _decode(kind: bytes, payload: bytes) -> Reply:
+    if kind != _REPLY:
+        raise ValueError(f"unknown frame kind {kind!r}")
     try:
-        if kind == _REPLY:
-            d = orjson.loads(payload)
-            return Reply(request_id=d["rid"], status=d["status"], body=d["body"].encode("utf-8"),
-                         end_session=d.get("end", False), outcome=d.get("outcome", "ok"))
-        if kind == _ASSIGNMENT:
-            d = orjson.loads(payload)
-            return Assignment(topic=d["topic"], partitions=tuple(int(p) for p in d["partitions"]), version=int(d["v"]))
-        if kind == _EVENT:
-            partition, klen = _COPY.unpack_from(payload)
-            start = _COPY.size
-            if len(payload) < start + klen:
-                raise ValueError("event copy shorter than its key")
-            return EventCopy(partition, payload[start : start + klen], payload[start + klen :])
-    except (orjson.JSONDecodeError, KeyError, TypeError, struct.error, AttributeError) as e:
+        d = orjson.loads(payload)
+        return Reply(request_id=d["rid"], status=d["status"], body=d["body"].encode("utf-8"),
+                     end_session=d.get("end", False), outcome=d.get("outcome", "ok"))
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"malformed {kind!r} frame: {e}") from e
-    raise ValueError(f"unknown frame kind {kind!r}")

@@ -29,9 +29,6 @@ PARAMETER_CHANGES = "acs.parameter-changes.v1"
 TASK_RESULTS = "acs.task-results.v1"
 SESSION_ENDS = "acs.session-ends.v1"
 REPLY_WAIT = "reply_wait_s"  # SessionEvent.headers: seconds the gateway waits for the reply
-# Kafka record header of every SESSION_EVENTS record: its request id, so a scheduler that took the
-# event early from the gateway's copy (acs_contracts.affinity) knows the record without decoding it.
-REQUEST_ID_HEADER = "rid"
 
 ALL_TOPICS = (SESSION_EVENTS, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS)
 

@@ -1,12 +1,8 @@
-"""Gateway end of the session-affinity channel: a TCP listener that resolves waiting requests
-and hands each scheduler early copies of the events of the partitions it owns.
+"""Gateway end of the session-affinity channel: a TCP listener that resolves waiting requests.
 
 A request that published a session event parks a Future under its request id; scheduler
 connections deliver ``Reply`` frames (acs_contracts.affinity) that complete it. Replies for
-requests no longer waiting (timed out, CPE gone) are dropped. Schedulers announce the partitions
-they own (``Assignment``); each event is copied to its partition's owner as it is published
-(``forward``), which then need not wait for its fetch. A copy that cannot go at once (no owner
-known, its connection backed up) is simply not sent: the scheduler reads the event from Kafka.
+requests no longer waiting (timed out, CPE gone) are dropped.
 """
 
 from __future__ import annotations
@@ -14,23 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from acs_contracts.affinity import VERSION, Assignment, EventCopy, FrameDecoder, Reply
-from acs_contracts.kafka_topics import SESSION_EVENTS
-
-from . import metrics
+from acs_contracts.affinity import FrameDecoder, Reply
 
 log = logging.getLogger(__name__)
-
-# Above this many bytes queued toward a scheduler, copies are not sent (it reads from Kafka).
-_COPY_BACKLOG_BYTES = 4 << 20
 
 
 class ReplyListener:
     def __init__(self) -> None:
         self._waiting: dict[str, asyncio.Future[Reply]] = {}
         self._hints: dict[str, asyncio.Future[Reply]] = {}
-        # session-events partition -> the connection of the scheduler that announced it last
-        self._owners: dict[int, asyncio.StreamWriter] = {}
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self, host: str, port: int) -> None:
@@ -84,46 +72,13 @@ class ReplyListener:
         fut.set_result(reply)
         return True
 
-    def forward(self, partition: int, key: bytes, value: bytes) -> bool:
-        """Copy an event being published to the scheduler owning its partition, if one is known
-        and keeping up; never waits."""
-        w = self._owners.get(partition)
-        if w is None or w.is_closing():
-            metrics.EVENT_COPIES.labels("no_owner").inc()
-            return False
-        if w.transport.get_write_buffer_size() > _COPY_BACKLOG_BYTES:
-            metrics.EVENT_COPIES.labels("backlog").inc()
-            return False
-        w.write(EventCopy(partition, key, value).encode_frame())
-        metrics.EVENT_COPIES.labels("sent").inc()
-        return True
-
-    def _assign(self, writer: asyncio.StreamWriter, a: Assignment) -> None:
-        self._unassign(writer)
-        if a.version != VERSION or a.topic != SESSION_EVENTS:
-            log.warning("scheduler announced %s v%d, not %s v%d: no event copies to it", a.topic, a.version,
-                        SESSION_EVENTS, VERSION)
-            return
-        for p in a.partitions:
-            self._owners[p] = writer
-
-    def _unassign(self, writer: asyncio.StreamWriter) -> None:
-        for p in [p for p, w in self._owners.items() if w is writer]:
-            del self._owners[p]
-
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = FrameDecoder()
         try:
             while data := await reader.read(65536):
                 for frame in decoder.feed(data):
-                    if isinstance(frame, Reply):
-                        self.deliver(frame)
-                    elif isinstance(frame, Assignment):
-                        self._assign(writer, frame)
-                    else:
-                        raise ValueError(f"unexpected {type(frame).__name__} from a scheduler")
+                    self.deliver(frame)
         except (ConnectionError, ValueError) as e:
             log.warning("reply channel connection dropped: %s", e)
         finally:
-            self._unassign(writer)
             writer.close()

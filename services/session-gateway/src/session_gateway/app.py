@@ -67,8 +67,6 @@ class Gateway:
         self.creds = CredentialStore(self.mongo[settings.mongodb_database],
                                      auth.Credentials(settings.cpe_username, settings.cpe_password))
         self.inflight = 0
-        # Each event is copied to its partition's scheduler as it is published (GATEWAY_EVENT_COPIES).
-        self._copy = self.listener.forward if settings.event_copies else None
         self._trimmer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -181,7 +179,7 @@ class Gateway:
         if hints:  # the scheduler's "nothing to do" or "continue", for the session's empty POST
             self._expect_hint(token.session_id)
         try:
-            await self.publisher.publish(device_id, event, token.session_id, self._copy)
+            await self.publisher.publish(device_id, event)
         except BrokerUnavailable as e:
             self.listener.drop_hint(token.session_id)
             log.warning("Inform from %s not published: %s", device_id, e)
@@ -256,7 +254,7 @@ class Gateway:
         self._time_hop(waiter)
         try:  # whatever ends this wait (answer, error, timeout, cancellation), nothing stays parked
             try:
-                await self.publisher.publish(token.device_id, event, rid, self._copy)
+                await self.publisher.publish(token.device_id, event)
             except BrokerUnavailable as e:
                 log.warning("session event from %s not published: %s", token.device_id, e)
                 return self._unavailable("broker_unavailable", kind)

@@ -25,7 +25,6 @@ class Settings:
     retry_after_s: int = 10
     reply_timeout_s: float = 20.0
     inform_hint_wait_s: float = 2.0
-    event_copies: bool = True
     publish_timeout_s: float = 10.0
     max_body_bytes: int = 4 * 1024 * 1024
     session_max_age_s: int = 600
@@ -57,7 +56,6 @@ class Settings:
             retry_after_s=int(e.get("GATEWAY_RETRY_AFTER_S", "10")),
             reply_timeout_s=float(e.get("GATEWAY_REPLY_TIMEOUT_S", "20")),
             inform_hint_wait_s=float(e.get("GATEWAY_INFORM_HINT_WAIT_MS", "2000")) / 1000,
-            event_copies=e.get("GATEWAY_EVENT_COPIES", "on").strip().lower() in ("on", "1", "true", "yes"),
             publish_timeout_s=float(e.get("GATEWAY_PUBLISH_TIMEOUT_S", "10")),
             max_body_bytes=int(e.get("GATEWAY_MAX_BODY_BYTES", str(4 * 1024 * 1024))),
             session_max_age_s=int(e.get("GATEWAY_SESSION_MAX_AGE_S", "600")),

@@ -15,11 +15,7 @@ SESSION_DURATION = Histogram("acs_gateway_session_duration_seconds", "Inform to 
 _HOP = (0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.005, 0.006, 0.0075, 0.01, 0.015,
         0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 REPLY_HOP = Histogram("acs_gateway_reply_hop_seconds", "Session event published to scheduler reply received", buckets=_HOP)
-EVENT_COPIES = Counter("acs_gateway_event_copies_total",
-                      "Session events copied, as they are published, to the scheduler owning their partition", ["outcome"])
 KAFKA_PUBLISH = Histogram("acs_gateway_kafka_publish_seconds", "Produce with acks=all until acknowledged", buckets=_FAST)
 
 for _r in ("auth", "backpressure", "bad_request", "broker_unavailable", "reply_timeout"):
     REJECTED.labels(_r)
-for _o in ("sent", "no_owner", "backlog"):
-    EVENT_COPIES.labels(_o)

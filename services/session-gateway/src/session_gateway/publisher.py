@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 
 from acs_contracts.kafka_client import durable_producer_kwargs, kafka_common_kwargs
-from acs_contracts.kafka_topics import REQUEST_ID_HEADER, SESSION_EVENTS
+from acs_contracts.kafka_topics import SESSION_EVENTS
 
 from . import metrics
 
@@ -33,7 +30,6 @@ class SessionEventPublisher:
         self._timeout = timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
-        self._partitioner = DefaultPartitioner()  # aiokafka's own: the partition is chosen here, so it is known before sending
 
     async def _ensure(self) -> AIOKafkaProducer:
         if self._producer is not None:
@@ -61,24 +57,16 @@ class SessionEventPublisher:
             await self._producer.stop()
             self._producer = None
 
-    async def publish(self, device_id: str, event: bytes, request_id: str,
-                      copy: Callable[[int, bytes, bytes], object] | None = None) -> None:
-        """Publish an encoded ``SessionEvent`` keyed by its device id, its request id in a record
-        header. Returns once the broker acknowledged it (acks=all); raises BrokerUnavailable.
-        ``copy(partition, key, event)`` is called just before it is sent, with the partition it
-        goes to (the affinity channel's early copy). Callers pass bytes so that a request waiting
-        for the acknowledgement holds no decoded message."""
+    async def publish(self, device_id: str, event: bytes) -> None:
+        """Publish an encoded ``SessionEvent`` keyed by its device id (so a device's events stay
+        in order on one partition). Returns once the broker acknowledged it (acks=all); raises
+        BrokerUnavailable. Callers pass bytes so that a request waiting for the acknowledgement
+        holds no decoded message."""
         producer = await self._ensure()
-        key = device_id.encode()
         t0 = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):  # no task per publish, unlike wait_for
-                partitions = sorted(await producer.partitions_for(SESSION_EVENTS))
-                partition = self._partitioner(key, partitions, partitions)
-                if copy is not None:
-                    copy(partition, key, event)
-                await producer.send_and_wait(SESSION_EVENTS, event, key=key, partition=partition,
-                                             headers=[(REQUEST_ID_HEADER, request_id.encode())])
+                await producer.send_and_wait(SESSION_EVENTS, event, key=device_id.encode())
         except (KafkaError, OSError, TimeoutError) as e:
             raise BrokerUnavailable(str(e) or type(e).__name__) from e
         metrics.KAFKA_PUBLISH.observe(time.perf_counter() - t0)

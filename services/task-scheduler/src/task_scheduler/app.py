@@ -44,8 +44,7 @@ class Scheduler:
             provisions_dir=settings.provisions_dir, function_timeout_s=settings.provision_function_timeout_s,
             presets_poll_s=settings.presets_poll_s), db[PRESETS])
         self.driver = SessionDriver(settings, self.store, self.replies, self.outbound, provisioner=self.provisioner)
-        self.consumer = SessionConsumer(settings, self.driver, self.writer, self.replies)
-        self.replies.on_copy = self.consumer.take_copy
+        self.consumer = SessionConsumer(settings, self.driver, self.writer)
         self._run_task: asyncio.Task | None = None
 
     async def start(self) -> None:

@@ -20,17 +20,6 @@ nor parked are *spilled*: dropped, and so are that device's later events, and th
 read again from the first one spilled once half the parked records have been started. Events
 handled meanwhile are skipped when read again; the commit point never passes a spilled event.
 Only writes waiting for the database (``SCHEDULER_MAX_PENDING_WRITES``) stop the consumer.
-
-Gateways copy each event, as they publish it, to the scheduler owning its partition over the
-session-affinity channel (acs_contracts.affinity), so a session's next step runs while the broker
-stores the event instead of after the next fetch. A copy is taken *early* only when that cannot
-reorder its device's events: the partition was read to its end by the last fetch (so any older
-event of the device still unread would be younger than that fetch, which CWMP's one-request-at-a-
-time rules out: its answer came from this scheduler) and the device has nothing queued, parked
-or spilled. Any other copy is ignored, and the fetch brings the record as usual. The record of an
-event taken early is recognised when fetched by its request id header and not handled again: its
-offset is then tracked with the writes the early handling left pending. A copy whose record never
-comes (the broker refused it, and the CPE was answered 503) is forgotten after a while.
 """
 
 from __future__ import annotations
@@ -41,11 +30,12 @@ import time
 from collections import OrderedDict, deque
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from acs_contracts.affinity import EventCopy
 from acs_contracts.kafka_client import kafka_common_kwargs
-from acs_contracts.kafka_topics import REQUEST_ID_HEADER, SESSION_EVENTS, SchemaError, SessionEvent
+from acs_contracts.kafka_topics import SESSION_EVENTS, SchemaError, SessionEvent
 
 from . import metrics
 from .config import Settings
@@ -55,20 +45,6 @@ from .offsets import OffsetTracker
 log = logging.getLogger(__name__)
 
 _PARKED_OVERHEAD = 200  # bytes a parked record costs besides its value (tuple, list slot, key)
-_MAX_DEFERRED = 64  # copies per partition waiting for records already fetched to be handed over
-_RECENT_RIDS = 4096  # request ids remembered per partition (records fetched without a copy taken)
-_EARLY_TTL_S = 120.0  # an early event's record not fetched by then was never stored (publish failed)
-
-
-class _Early:
-    """An event taken early from a gateway's copy, until its record is fetched and its writes done."""
-
-    __slots__ = ("at", "futs", "offset")
-
-    def __init__(self, at: float) -> None:
-        self.at = at
-        self.futs: list[asyncio.Future] | None = None  # once handled
-        self.offset: int | None = None  # once fetched
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -76,7 +52,6 @@ class _Rebalance(ConsumerRebalanceListener):
         self.owner = owner
 
     async def on_partitions_revoked(self, revoked) -> None:
-        self.owner.announce(())  # no more copies of events this member may no longer own
         await self.owner.release_sessions()
         await self.owner.commit()
         self.owner.drop_parked(revoked)  # the new owner reads them again from the committed offset
@@ -91,15 +66,13 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned) -> None:
         self.owner.assigned_once = True  # joined the group: ready, even with no partition to own
-        self.owner.announce(assigned)
         log.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
 
 
 class SessionConsumer:
-    def __init__(self, settings: Settings, driver: SessionDriver, writer=None, replies=None) -> None:
+    def __init__(self, settings: Settings, driver: SessionDriver, writer=None) -> None:
         self.s = settings
         self.driver = driver
-        self.replies = replies  # the affinity channel: announces partitions owned, brings gateways' copies
         self.tracker = OffsetTracker()
         self.writer = writer  # back-pressure: stop taking events while the database lags behind
         self.consumer: AIOKafkaConsumer = None  # type: ignore[assignment]  # made in start(): needs the loop
@@ -114,15 +87,6 @@ class SessionConsumer:
         self._spill_from: dict[TopicPartition, int] = {}
         self._spilled_devices: dict[str, TopicPartition] = {}
         self._taken: dict[TopicPartition, set[int]] = {}
-        # Partition -> the offset after the last record fetched (with the partition's high
-        # watermark, whether the last fetch read it to its end); partition -> request id -> an
-        # event taken early from a gateway's copy, until its record is fetched and its writes done.
-        self._next: dict[TopicPartition, int] = {}
-        self._early: dict[TopicPartition, dict[str, _Early]] = {}
-        self._deferred: dict[TopicPartition, list[EventCopy]] = {}  # copies waiting for records fetched
-        # Partition -> request ids of the records last fetched and taken as usual: a copy that comes
-        # after its own record (held up on a busy connection) is not handled twice.
-        self._recent: dict[TopicPartition, dict[bytes, None]] = {}
         self._starting = 0  # workers begun for a device with no session yet (its first event in hand)
         self._tasks: set[asyncio.Task] = set()
         self._running = False
@@ -137,6 +101,10 @@ class SessionConsumer:
             max_poll_records=settings.max_poll_records, session_timeout_ms=settings.session_timeout_ms,
             heartbeat_interval_ms=settings.heartbeat_interval_ms, rebalance_timeout_ms=settings.session_timeout_ms,
             max_poll_interval_ms=300000,
+            # A member joining or leaving moves only the partitions it must (aiokafka has no
+            # cooperative protocol: the rebalance still pauses every member for its duration).
+            # Range too, so members of the previous release (range only) share the group.
+            partition_assignment_strategy=(StickyPartitionAssignor, RangePartitionAssignor),
         )
         await self.consumer.start()
         self.consumer.subscribe([SESSION_EVENTS], listener=_Rebalance(self))
@@ -172,115 +140,9 @@ class SessionConsumer:
             housekeeping.cancel()
 
     def _take_batch(self, tp: TopicPartition, records, now: float) -> None:
-        """One partition's fetched records, in order: those of events taken early are tracked,
-        the others taken; then copies waiting for these records are looked at again."""
-        early = self._early.get(tp)
-        recent = self._recent.setdefault(tp, {})
+        """One partition's fetched records, in order."""
         for r in records:
-            rid = next((v for k, v in r.headers or () if k == REQUEST_ID_HEADER), None)
-            if early and rid is not None and self._fetched_early(tp, r.offset, early, rid):
-                continue
-            if rid is not None:
-                recent[rid] = None
             self._take(tp, r.offset, r.key, r.value, now)
-        while len(recent) > _RECENT_RIDS:
-            del recent[next(iter(recent))]
-        if records:
-            self._next[tp] = records[-1].offset + 1
-            if self._deferred:
-                self._after_batch(tp)
-
-    # ------------------------------------------------------------------ early copies
-    def announce(self, partitions) -> None:
-        """Tell the gateways which partitions to copy events of to this member."""
-        if self.replies is not None:
-            self.replies.announce(sorted(tp.partition for tp in partitions if tp.topic == SESSION_EVENTS))
-
-    def take_copy(self, copy: EventCopy) -> bool:
-        """A gateway's copy of an event being published: handled now when that keeps its device's
-        events in order (see the module's docstring), else left to the fetch. A copy that finds
-        records fetched but not yet handed over waits for them (``_after_batch``)."""
-        tp = TopicPartition(SESSION_EVENTS, copy.partition)
-        if tp in self._next and tp not in self._spill_from and not self._read_to_end(tp):
-            deferred = self._deferred.setdefault(tp, [])
-            if len(deferred) < _MAX_DEFERRED:
-                deferred.append(copy)
-                return False
-        return self._take_early(tp, copy)
-
-    def _read_to_end(self, tp: TopicPartition) -> bool:
-        """The last fetch read the partition to its end, and its records have been handed over.
-        False for a partition not fetched since it was assigned, or being read again after a spill."""
-        nxt = self._next.get(tp)
-        return nxt is not None and tp not in self._spill_from and self.consumer.highwater(tp) == nxt
-
-    def _take_early(self, tp: TopicPartition, copy: EventCopy) -> bool:
-        device_id = copy.key.decode("utf-8", "replace")
-        if not self._read_to_end(tp):
-            metrics.EVENT_COPIES.labels("behind").inc()
-            return False
-        if (device_id in self._queues or device_id in self._parked or device_id in self._spilled_devices
-                or not (device_id in self.driver.sessions or (not self._parked and self._has_room()))):
-            metrics.EVENT_COPIES.labels("busy").inc()
-            return False
-        try:
-            ev = SessionEvent.decode(copy.value)
-        except SchemaError:
-            metrics.EVENT_COPIES.labels("invalid").inc()
-            return False  # the fetch brings it, and says so
-        if ev.request_id.encode() in self._recent.get(tp, ()):
-            metrics.EVENT_COPIES.labels("behind").inc()
-            return False  # its record came first, and was taken as usual
-        early = self._early.setdefault(tp, {})
-        if ev.device_id != device_id or ev.request_id in early:  # (the same request copied twice: the first stands)
-            metrics.EVENT_COPIES.labels("invalid").inc()
-            return False
-        early[ev.request_id] = _Early(time.monotonic())
-        metrics.EVENT_COPIES.labels("taken").inc()
-        self._dispatch(tp, None, ev, time.perf_counter())
-        return True
-
-    def _after_batch(self, tp: TopicPartition) -> None:
-        """Copies that waited for these records: taken now if the partition is read to its end,
-        unless their own record was among them."""
-        for copy in self._deferred.pop(tp, ()):
-            self._take_early(tp, copy)
-
-    def _fetched_early(self, tp: TopicPartition, offset: int, early: dict[str, _Early], rid: bytes) -> bool:
-        """The fetched record of an event taken early: tracked, not handled again."""
-        request_id = rid.decode("utf-8", "replace")
-        e = early.get(request_id)
-        if e is None or e.offset is not None:
-            return False
-        taken = self._taken.get(tp)
-        if taken is not None and offset in taken:  # read again after a rewind: tracked already
-            return False
-        e.offset = offset
-        self.tracker.add(tp, offset)
-        self._note_taken(tp, offset)
-        if e.futs is not None:
-            del early[request_id]
-            self._track(tp, offset, e.futs)
-        return True
-
-    def _handled_early(self, tp: TopicPartition, request_id: str, futs: list[asyncio.Future]) -> None:
-        early = self._early.get(tp)
-        e = early.get(request_id) if early else None
-        if e is None:  # its partition was given up meanwhile
-            return
-        e.futs = futs
-        if e.offset is not None:
-            del early[request_id]
-            self._track(tp, e.offset, futs)
-
-    def _forget_early(self) -> None:
-        """Early events whose record never came: the broker refused them."""
-        cutoff = time.monotonic() - _EARLY_TTL_S
-        for tp, early in list(self._early.items()):
-            for rid in [rid for rid, e in early.items() if e.offset is None and e.at < cutoff]:
-                del early[rid]
-            if not early:
-                del self._early[tp]
 
     # ------------------------------------------------------------------ admission
     def _writes_behind(self) -> bool:
@@ -350,7 +212,6 @@ class SessionConsumer:
     def _rewind(self) -> None:
         """Read the spilled partitions again from their first spilled event."""
         for tp, offset in self._spill_from.items():
-            self._next.pop(tp, None)  # no early copies until the fetch has caught up again
             try:
                 self.consumer.seek(tp, offset)
             except Exception as e:  # given up meanwhile: its new owner reads from the committed offset
@@ -375,10 +236,6 @@ class SessionConsumer:
         for tp in gone:
             self._spill_from.pop(tp, None)
             self._taken.pop(tp, None)
-            self._next.pop(tp, None)
-            self._deferred.pop(tp, None)
-            self._recent.pop(tp, None)
-            self._early.pop(tp, None)  # their records are read again by the partition's new owner
         for device_id in [d for d, tp in self._spilled_devices.items() if tp in gone]:
             del self._spilled_devices[device_id]
         for device_id in list(self._parked):
@@ -402,8 +259,8 @@ class SessionConsumer:
             return
         self._dispatch(tp, offset, ev, consumed_at)
 
-    def _dispatch(self, tp: TopicPartition, offset: int | None, ev: SessionEvent, consumed_at: float) -> None:
-        """To the device's worker; ``offset`` None for an event taken early (its record not fetched yet)."""
+    def _dispatch(self, tp: TopicPartition, offset: int, ev: SessionEvent, consumed_at: float) -> None:
+        """To the device's worker."""
         q = self._queues.get(ev.device_id)
         if q is None:
             q = self._queues[ev.device_id] = deque()
@@ -423,10 +280,7 @@ class SessionConsumer:
                 except Exception:
                     log.exception("event of %s at %s:%s failed", device_id, tp, offset)
                     futs = []
-                if offset is None:
-                    self._handled_early(tp, ev.request_id, futs)
-                else:
-                    self._track(tp, offset, futs)
+                self._track(tp, offset, futs)
                 if starting:  # the session is in driver.sessions now, or over already
                     starting = False
                     self._starting -= 1
@@ -484,7 +338,6 @@ class SessionConsumer:
                 self._unpark()  # room made by sessions gone idle, or by writes acknowledged
             if tick % 20 == 0:
                 self.driver.expire_idle()
-                self._forget_early()
                 await self._update_lag()
 
     async def _update_lag(self) -> None:

@@ -21,9 +21,3 @@ PENDING_WRITES = Gauge("acs_scheduler_pending_writes", "Store writes queued or i
 SPILLED_EVENTS = Counter("acs_scheduler_spilled_events_total",
                          "Session events left in Kafka, to be read again, because parked events reached SCHEDULER_MAX_PARKED_MB")
 PARKED_EVENTS = Gauge("acs_scheduler_parked_events", "Session events waiting for a session slot (SCHEDULER_MAX_ACTIVE_SESSIONS)")
-EVENT_COPIES = Counter("acs_scheduler_event_copies_total",
-                       "Gateways' copies of session events: taken early, or not (behind: the fetch has not read the "
-                       "partition to its end; busy: the device has events waiting; invalid) and the fetch brings the record",
-                       ["outcome"])
-for _o in ("taken", "behind", "busy", "invalid"):
-    EVENT_COPIES.labels(_o)

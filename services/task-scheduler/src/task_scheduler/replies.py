@@ -3,10 +3,6 @@
 One TCP connection per gateway address (``SessionEvent.reply_to``), opened on first use and
 reused; a broken one is reopened once per reply. A reply that cannot be written is dropped:
 the gateway's timeout ends that CPE session cleanly and its tasks stay pending.
-
-Each connection also carries the other way the gateway's early copies of the events of the
-partitions this scheduler owns: it announces them on connecting and after every rebalance, and
-hands each copy to ``on_copy`` (the consumer decides whether to take it).
 """
 
 from __future__ import annotations
@@ -14,31 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Callable
 
-from acs_contracts.affinity import Assignment, EventCopy, FrameDecoder, Reply
-from acs_contracts.kafka_topics import SESSION_EVENTS
+from acs_contracts.affinity import Reply
 
 log = logging.getLogger(__name__)
 
 
 class ReplySender:
-    def __init__(self, connect_timeout_s: float = 2.0, on_copy: Callable[[EventCopy], object] | None = None) -> None:
+    def __init__(self, connect_timeout_s: float = 2.0) -> None:
         self._conns: dict[str, asyncio.StreamWriter] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._readers: set[asyncio.Task] = set()
         self._timeout = connect_timeout_s
-        self._assignment = Assignment(SESSION_EVENTS, ())
-        self.on_copy = on_copy
-
-    def announce(self, partitions: list[int]) -> None:
-        """The partitions this scheduler owns now, told to every gateway connected (and to each
-        one connected later)."""
-        self._assignment = Assignment(SESSION_EVENTS, tuple(partitions))
-        frame = self._assignment.encode_frame()
-        for w in self._conns.values():
-            if not w.is_closing():
-                w.write(frame)
 
     async def _writer(self, addr: str) -> asyncio.StreamWriter:
         w = self._conns.get(addr)
@@ -54,7 +37,6 @@ class ReplySender:
             sock = w.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            w.write(self._assignment.encode_frame())
             self._conns[addr] = w
             t = asyncio.create_task(self._read(addr, r, w), name=f"affinity-{addr}")
             self._readers.add(t)
@@ -62,20 +44,11 @@ class ReplySender:
             return w
 
     async def _read(self, addr: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """The gateway's side of the connection: event copies, handed over as they come."""
-        decoder = FrameDecoder()
+        """Notices the gateway going away (it sends nothing), so the next reply reconnects."""
         try:
-            while data := await reader.read(1 << 18):
-                for frame in decoder.feed(data):
-                    if isinstance(frame, EventCopy):
-                        if self.on_copy is not None:
-                            try:
-                                self.on_copy(frame)
-                            except Exception:  # one copy's trouble must not close the channel
-                                log.exception("event copy for partition %d not taken", frame.partition)
-                    else:
-                        raise ValueError(f"unexpected {type(frame).__name__} from a gateway")
-        except (ConnectionError, ValueError) as e:
+            while await reader.read(1 << 16):
+                pass
+        except ConnectionError as e:
             log.warning("affinity connection to %s dropped: %s", addr, e)
         finally:
             writer.close()
