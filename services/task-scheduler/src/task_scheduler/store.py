@@ -436,8 +436,8 @@ class DeviceWrites:
         return self.pending()
 
     def unset(self, paths: list[str]) -> asyncio.Future:
-        """Hold the removal of ``paths`` (fields no update sets but as a whole), in the last held
-        update when there is one: no further operation."""
+        """Hold the removal of ``paths`` (leaves: nothing is set below them), merged into the last
+        held update when there is one (no further operation), else as an update of its own."""
         last = self.ops[-1] if self.ops else None
         in_built = self.built is not None and len(self.ops) <= self.built[0]  # applied to the copy already
         if last is None or last.only_if is not None or last.then or in_built:
