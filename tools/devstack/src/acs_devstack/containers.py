@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-KAFKA_IMAGE = "apache/kafka:3.9.1"
+KAFKA_IMAGE = "apache/kafka:4.1.0"
 MONGO_IMAGE = "mongo:8.0.12"
 
 
