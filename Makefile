@@ -21,12 +21,14 @@ run: install
 
 test: install
 	bash deploy/checks/install-tools.sh
+	$(BIN)/python -m acs_devstack.kafka
 	$(BIN)/python -m pytest
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e and not deploy"
 
 bench: install
+	$(BIN)/python -m acs_devstack.kafka
 	$(BIN)/python -m benchmarks
 
 bench-short: install

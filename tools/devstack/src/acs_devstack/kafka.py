@@ -302,3 +302,17 @@ async def _wait_brokers(bootstrap: str, want: int, timeout: float) -> None:
             await admin.close()
         await asyncio.sleep(0.2)
     raise TimeoutError(f"Kafka at {bootstrap} did not show {want} brokers within {timeout}s: {last}")
+
+
+def main() -> int:
+    """``python -m acs_devstack.kafka``: fetch the broker now (``make test`` and ``make bench`` do,
+    so a missing registry shows up as such, before any test), or say why the fallback is used."""
+    if java() is None:
+        print("no java found: the local stack falls back to the tansu broker")
+        return 0
+    print(f"Apache Kafka {KAFKA_VERSION}: {resolve_jars()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
