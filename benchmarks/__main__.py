@@ -17,8 +17,6 @@ import platform
 import sys
 from pathlib import Path
 
-from cpe_simulator import DataModel
-
 from acs_devstack.stack import Stack
 
 from . import memory as mem
@@ -57,8 +55,8 @@ def _stack(**scheduler_env: str) -> Stack:
 
 async def run(short: bool) -> dict:
     n = (lambda full, small: small if short else full)
-    model = DataModel.load(sc.IGD_MODEL)
-    results: dict = {}
+    model = sc.igd_model()
+    results: dict = {"datamodel": {"igd": model.source}}
     # First, on a quiet machine: "one core" means one core, not one shared with a stack winding down.
     results["codec"] = codec_figures(short)
     # Stack 1: devices registered with their summary only (SCHEDULER_BOOTSTRAP_DISCOVERY=off), so
@@ -75,7 +73,7 @@ async def run(short: bool) -> dict:
         print("periodic", results["periodic"], flush=True)
         results["set_with_connection_request"] = await sc.set_with_connection_request(stack, model, devices=n(10, 2), operations=n(100, 6))
         print("set_with_connection_request", results["set_with_connection_request"], flush=True)
-        models = [DataModel.load(p) for p in sorted((sc.SHARED / "anlix-io_genieacs-sim" / "models").glob("*.csv"))[:4]]
+        models = sc.boot_storm_models()
         results["memory"] = await sc.memory(stack, models, devices=n(10000, 300), boot_within_s=n(30, 3))
         print("memory", results["memory"], flush=True)
         results["concurrent_sessions"] = await mem.concurrent_sessions(stack, models, devices=n(10000, 300))

@@ -151,14 +151,14 @@ async def concurrent_sessions(stack: Stack, model_or_models: DataModel | Sequenc
 
 
 def main() -> None:
-    from .scenarios import SHARED
+    from .scenarios import boot_storm_models
 
     ap = argparse.ArgumentParser(prog="benchmarks.memory")
     ap.add_argument("--devices", type=int, default=10_000)
     args = ap.parse_args()
     os.environ.setdefault("ACS_LOG_LEVEL", "WARNING")
     raise_nofile_limit(args.devices + 1024)
-    models = [DataModel.load(p) for p in sorted((SHARED / "anlix-io_genieacs-sim" / "models").glob("*.csv"))[:4]]
+    models = boot_storm_models()
     stack = Stack(partitions=4, scheduler_env={"SCHEDULER_BOOTSTRAP_DISCOVERY": "off"}).start_servers()
     try:
         stack.add_inventory()

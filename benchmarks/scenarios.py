@@ -26,6 +26,18 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "datamodels"
 IGD_MODEL = SHARED / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
 
 
+def igd_model() -> DataModel:
+    """A real device's dump where ../shared is beside the repository, else the simulator's
+    built-in gateway model (the report says which)."""
+    return DataModel.load(IGD_MODEL) if IGD_MODEL.exists() else DataModel.default()
+
+
+def boot_storm_models() -> list[DataModel]:
+    """Several real models for the memory scenarios, or the built-in one."""
+    paths = sorted((SHARED / "anlix-io_genieacs-sim" / "models").glob("*.csv"))[:4]
+    return [DataModel.load(p) for p in paths] or [DataModel.default()]
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
