@@ -41,9 +41,12 @@ Misuse by the caller (receiving twice without answering, sending in the CPE's tu
 
 Headers the session owns:
 
-* cwmp:ID: answers echo the request's ID; ACS requests get a fresh "<8 hex>-<n>". A missing
-  cwmp:ID in a CPE response is accepted (some CPEs send no SOAP Header at all); a present but
-  different one is a violation.
+* cwmp:ID: answers echo the request's ID; ACS requests get a fresh "<8 hex>-<n>", or
+  "<8 hex>-<n>.<tag>" when the caller tags them (``send_request(..., tag=)``: what the request
+  is for, e.g. a task id and step, short and in ``[A-Za-z0-9_.:]``; :func:`request_tag` reads it
+  back from the ID a CPE echoes). IDs stay under :data:`MAX_REQUEST_ID_LENGTH` characters. A
+  missing cwmp:ID in a CPE response is accepted (some CPEs send no SOAP Header at all); a present
+  but different one is a violation.
 * HoldRequests: while ``hold_requests`` is true every ACS envelope carries HoldRequests=true; the
   first envelope after the release carries an explicit false, later ones omit the header. CPEs
   that read the header per envelope and those that read it as sticky behave the same.
@@ -58,6 +61,11 @@ the CPE's connection can answer that POST at once. If the CPE's next message ans
 empty POST and the request are taken as having happened. If an empty POST or a CPE request comes
 instead, the offer did not reach the CPE: it stays in ``offered`` until ``send_request`` sends it.
 
+Resuming another process's request: a session rebuilt elsewhere (a scheduler that never saw it
+begin) can take up the request another process sent, with :meth:`AcsSession.resume_request`
+(the request and the cwmp:ID it went out with); the CPE's answer is then received as if this
+session had sent it.
+
 ``AcsSession.to_dict()``/``from_dict()`` give a JSON-safe snapshot for moving a session between
 scheduler instances; the Inform, the outstanding ACS request and an unanswered CPE request are
 kept whole in the form of ``cwmp.serialize.message_to_dict``.
@@ -68,6 +76,7 @@ The CPE side, :class:`cwmp.session_cpe.CpeSession`, is re-exported here.
 from __future__ import annotations
 
 import enum
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, Final, NoReturn, Union
@@ -97,7 +106,10 @@ __all__ = [
     "acs_fault",
     "cpe_fault",
     "message_kind",
+    "request_tag",
     "response_rpc",
+    "MAX_REQUEST_ID_LENGTH",
+    "MAX_TAG_LENGTH",
 ]
 
 # ------------------------------------------------------------------------------------ errors
@@ -179,6 +191,24 @@ def _requests(direction: str) -> frozenset[str]:
 CPE_REQUESTS: Final[frozenset[str]] = _requests("cpe")
 #: Requests an ACS may send to a CPE (GetParameterValues, Download, GetRPCMethods, ...).
 ACS_REQUESTS: Final[frozenset[str]] = _requests("acs")
+
+
+#: ACS request IDs (cwmp:ID) are shorter than this: a CPE must echo them.
+MAX_REQUEST_ID_LENGTH: Final[int] = 64
+#: The longest tag an ACS request ID may carry (``send_request(..., tag=)``).
+MAX_TAG_LENGTH: Final[int] = 40
+_TAG = re.compile(r"[A-Za-z0-9_.:]{1,%d}" % MAX_TAG_LENGTH)
+_TAGGED_ID = re.compile(r"[0-9a-f]{1,16}-[0-9]{1,12}\.(?P<tag>[A-Za-z0-9_.:]{1,%d})" % MAX_TAG_LENGTH)
+
+
+def request_tag(request_id: str | None) -> str | None:
+    """The tag of an ACS request ID built with ``send_request(..., tag=)`` or
+    ``offer_request(..., tag=)`` (as the CPE echoes it in its answer), or None: no ID, an
+    untagged one, or one this module did not build."""
+    if not request_id or len(request_id) >= MAX_REQUEST_ID_LENGTH:
+        return None
+    match = _TAGGED_ID.fullmatch(request_id)
+    return match.group("tag") if match else None
 
 
 def response_rpc(request: Message | str) -> str:
@@ -404,32 +434,61 @@ class AcsSession:
         self._pending_id = None
         return envelope
 
-    def send_request(self, message: Message, *, hold_requests: bool | None = None) -> Envelope:
-        """Send an ACS request (in the ACS's turn, one at a time) with a fresh cwmp:ID."""
+    def send_request(self, message: Message, *, hold_requests: bool | None = None, tag: str | None = None) -> Envelope:
+        """Send an ACS request (in the ACS's turn, one at a time) with a fresh cwmp:ID; ``tag``
+        (up to ``MAX_TAG_LENGTH`` of ``[A-Za-z0-9_.:]``) is carried in the ID, for
+        :func:`request_tag` to read back from the CPE's answer."""
         if self.state is not AcsState.ACS_TURN:
             raise SessionStateError(f"the ACS may send requests only in its turn (state {self.state.name})")
         if self.outstanding is not None:
             raise SessionStateError(f"{self.outstanding.RPC} still awaits its response")
         self._check_request(message)
+        request_id = self._next_id(tag)
         self.offered = self.offered_id = None
-        self._id_seq += 1
-        request_id = f"{self._id_prefix}-{self._id_seq}"
         self.outstanding = message
         self.outstanding_id = request_id
         self.rpc_count += 1
         return self._envelope(message, request_id, hold_requests)
 
-    def offer_request(self, message: Message) -> Envelope:
+    def offer_request(self, message: Message, *, tag: str | None = None) -> Envelope:
         """Build, in the CPE's turn, the request that will answer the CPE's empty POST (see the
         module docstring). Nothing is sent: a CPE message answering it sends it retroactively;
-        otherwise it waits in ``offered`` for ``send_request``."""
+        otherwise it waits in ``offered`` for ``send_request``. ``tag`` as for ``send_request``."""
         if self.state is not AcsState.CPE_TURN:
             raise SessionStateError(f"a request is offered in the CPE's turn (state {self.state.name})")
         self._check_request(message)
-        self._id_seq += 1
-        self.offered, self.offered_id = message, f"{self._id_prefix}-{self._id_seq}"
+        self.offered, self.offered_id = message, self._next_id(tag)
         return Envelope(body=message, id=self.offered_id, hold_requests=True if self.hold_requests else None,
                         cwmp_ns=self.cwmp_ns, cwmp_version=self.cwmp_version)
+
+    def resume_request(self, message: Message, request_id: str) -> None:
+        """Take up a request another process sent in this session: ``message`` went out with
+        cwmp:ID ``request_id`` (e.g. from a scheduler that gave the session up mid-way) and awaits
+        the CPE's answer. For a session rebuilt after its Inform (in the CPE's or the ACS's turn,
+        nothing outstanding or awaiting ``respond()``): it moves to the ACS's turn with that
+        request outstanding, counted as sent, so the next ``receive`` takes its response or fault
+        as if this session had sent it (a response of another type, or another cwmp:ID, is the
+        usual 8003). An offered request that was not sent is dropped."""
+        if self.state not in (AcsState.CPE_TURN, AcsState.ACS_TURN):
+            raise SessionStateError(f"a request is resumed after the Inform (state {self.state.name})")
+        if self._pending is not None:
+            raise SessionStateError(f"answer the CPE's {self._pending.RPC} with respond() first")
+        if self.outstanding is not None:
+            raise SessionStateError(f"{self.outstanding.RPC} still awaits its response")
+        self._check_request(message)
+        if not request_id:
+            raise ValueError("the cwmp:ID the request went out with is needed")
+        self.state = AcsState.ACS_TURN
+        self.offered = self.offered_id = None
+        self.outstanding, self.outstanding_id = message, request_id
+        self.rpc_count += 1
+
+    def _next_id(self, tag: str | None) -> str:
+        if tag is not None and not _TAG.fullmatch(tag):
+            raise ValueError(f"a request tag is 1-{MAX_TAG_LENGTH} characters of [A-Za-z0-9_.:], not {tag!r}")
+        self._id_seq += 1
+        request_id = f"{self._id_prefix}-{self._id_seq}"
+        return request_id if tag is None else f"{request_id}.{tag}"
 
     @staticmethod
     def _check_request(message: Message) -> None:

@@ -9,7 +9,15 @@ the consumer commits the event's offset only once its effects are durable.
 
 A session this instance does not know (another instance died or gave the partition up
 mid-session) is recovered: the driver resumes in the ACS's turn and runs the device's pending
-tasks again, so nothing in flight is lost.
+tasks again, so nothing in flight is lost. Tasks are idempotent by task id across that move: the
+cwmp:ID of every request a task sends carries the task id and the request's step in the task
+(``<prefix>-<n>.<task id>.<step>``, which the CPE echoes), so when the event that reaches this
+instance first answers the *first* request of a task still pending for the device, the task's
+run is rebuilt (its first request is deterministic), the session resumes with that request
+outstanding (``AcsSession.resume_request``) and the answer completes the task, or faults it, as
+if this instance had sent the request: the CPE does not execute it twice. A later step of a
+multi-step task, a task no longer pending (a replayed event) or a response that does not answer
+the rebuilt request's RPC falls back to the plain recovery.
 
 A CPE may vanish at any point after its InformResponse (reboot, NAT timeout, flaky firmware): by
 CWMP its events are delivered then, and it will not send them again. So the Inform's effects are
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import OrderedDict, deque
 from datetime import datetime, timezone
@@ -45,6 +54,8 @@ from cwmp.session import (
     ProtocolViolation,
     ResponseReceived,
     SessionStateError,
+    request_tag,
+    response_rpc,
 )
 
 from . import metrics
@@ -70,6 +81,28 @@ _ENDED_AT_INFORM_REMEMBERED = 10_000
 _CPE_REQUEST_EVENTS = {EventCode.TRANSFER_COMPLETE, EventCode.AUTONOMOUS_TRANSFER_COMPLETE, EventCode.KICKED,
                        EventCode.DU_STATE_CHANGE_COMPLETE, EventCode.AUTONOMOUS_DU_STATE_CHANGE_COMPLETE,
                        EventCode.REQUEST_DOWNLOAD}
+# Task ids that go into request tags: ObjectIds (24 hex), which keeps cwmp:IDs short.
+_TASK_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def task_tag(task: dict | None, run: TaskRun | None) -> str | None:
+    """The cwmp:ID tag of the request ``run`` just gave out: "<task id>.<step>" (None for the
+    ACS's own runs and tasks whose id is not an ObjectId)."""
+    if task is None or run is None or task.get("builtin"):
+        return None
+    task_id = str(task.get("_id"))
+    return f"{task_id}.{run.step}" if _TASK_ID.fullmatch(task_id) and run.step >= 0 else None
+
+
+def tagged_task(request_id: str | None) -> tuple[str, int] | None:
+    """(task id, step) from the cwmp:ID a CPE echoed, or None when the request was no task's."""
+    tag = request_tag(request_id)
+    if tag is None:
+        return None
+    task_id, _, step = tag.partition(".")
+    if not _TASK_ID.fullmatch(task_id) or not step.isdigit():
+        return None
+    return task_id, int(step)
 
 
 class DeviceSession:
@@ -140,7 +173,8 @@ class SessionDriver:
         if s.recovered:
             s.recovered = False
             if ev.kind == "empty" or not isinstance(body, m.Message) or body.RPC.endswith("Response") or isinstance(body, m.Fault):
-                return futs + await self._next(s, ev, consumed_at)
+                if not await self._resume_task(s, env):
+                    return futs + await self._next(s, ev, consumed_at)
         try:
             event = s.acs.receive(env)
         except ProtocolViolation as v:
@@ -248,7 +282,7 @@ class SessionDriver:
         if request is not None:
             s.pending_request = request
             s.sent_at = time.monotonic()
-            await self._reply(ev, 200, soap.build(s.acs.offer_request(request)), consumed_at)
+            await self._reply(ev, 200, soap.build(s.acs.offer_request(request, tag=self._tag(s))), consumed_at)
             return futs
         s.acs.receive(None)  # the empty POST the gateway will answer
         self._ended_at_inform[s.session_id] = None
@@ -257,7 +291,8 @@ class SessionDriver:
         return futs + await self._finish(s, ev, consumed_at, "ok")
 
     def _recover(self, ev: SessionEvent) -> DeviceSession:
-        """Rebuild a session this instance never saw begin: resume in the ACS's turn."""
+        """Rebuild a session this instance never saw begin: resume in the ACS's turn (then
+        ``_resume_task`` may take up the task request the event answers)."""
         oui, product_class, serial = split_device_id(ev.device_id)
         s = DeviceSession(ev.device_id, ev.session_id)
         inform = m.Inform(device_id=m.DeviceIdStruct("", oui, product_class, serial), events=[])
@@ -272,6 +307,41 @@ class SessionDriver:
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         log.info("recovered session %s of %s", ev.session_id, ev.device_id)
         return s
+
+    async def _resume_task(self, s: DeviceSession, env: m.Envelope) -> bool:
+        """A recovered session whose first event answers (response or fault) the first request of
+        a task still pending for the device, as its cwmp:ID says: take that request up as if this
+        instance had sent it (the task's run rebuilt, the request outstanding again) and say
+        True; the event is then received as usual and completes or faults the task, so the CPE
+        does not execute it a second time. False (the plain recovery: the ACS's turn, the
+        device's pending tasks from the start) for anything else: no task tag, a later step of
+        the task (its run cannot be rebuilt half-way), a task no longer pending (a replayed
+        event: it completed already), or a response that does not answer the rebuilt request."""
+        tagged = tagged_task(env.id)
+        if tagged is None or env.body is None:
+            return False
+        task_id, step = tagged
+        s.tasks = deque(await self.store.pending_tasks(s.device_id))  # read once: the session needs them anyway
+        task = next((t for t in s.tasks if str(t.get("_id")) == task_id), None)
+        if step != 0 or task is None:
+            log.info("%s: answer to step %d of task %s, %s: recovered in the ACS's turn", s.device_id, step, task_id,
+                     "a later step" if task is not None else "no longer pending")
+            return False
+        try:
+            run = TaskRun(task, await self._task_context(s, task))
+            request = run.start()
+        except (TaskArgumentError, KeyError, TypeError, ValueError) as e:
+            log.info("%s: task %s cannot be rebuilt (%s): recovered in the ACS's turn", s.device_id, task_id, e)
+            return False
+        if request is None or (not isinstance(env.body, m.Fault) and env.body.RPC != response_rpc(request)):
+            log.warning("%s: %s does not answer the first request of task %s (%s): recovered in the ACS's turn",
+                        s.device_id, env.body.RPC, task_id, request.RPC if request is not None else "none")
+            return False
+        s.acs.resume_request(request, env.id)
+        s.task, s.run = task, run
+        s.tasks.remove(task)
+        log.info("%s: resumed task %s (%s) from the answer to its request", s.device_id, task_id, request.RPC)
+        return True
 
     # ------------------------------------------------------------------ CPE requests
     async def _cpe_request(self, s: DeviceSession, msg: m.Message) -> tuple[m.Message, list[asyncio.Future]]:
@@ -394,6 +464,19 @@ class SessionDriver:
             return None, self._finish_task(s, task, "fault", {}, local_fault=(
                 "too_many_attempts", f"gave up after {attempts} attempts without completion"))
         futs = [] if task.get("builtin") else [self.store.update_task(task["_id"], {"$inc": {"attempts": 1}})]
+        ctx = await self._task_context(s, task)
+        try:
+            run = TaskRun(task, ctx, kind=discover_data_model if task.get("builtin") == "discovery" else None)
+            first = run.start()
+        except (TaskArgumentError, KeyError, TypeError, ValueError) as e:
+            return None, futs + self._finish_task(s, task, "fault", {}, local_fault=("invalid_arguments", str(e)))
+        s.task, s.run = task, run
+        if first is None:
+            return None, futs + self._end_task(s, "done")
+        return first, futs
+
+    async def _task_context(self, s: DeviceSession, task: dict) -> TaskContext:
+        """What a task's run needs besides its document (the same for a run rebuilt elsewhere)."""
         ctx = TaskContext(device_id=s.device_id, task_id=str(task["_id"] or "acs"), now=now_utc,
                           gpv_batch_size=self.s.gpv_batch_size, partial_path_values=self.s.partial_path_values,
                           phase=int(task.get("phase", 1)),
@@ -406,15 +489,7 @@ class SessionDriver:
             untyped = [p[0] for p in task.get("parameterValues") or [] if isinstance(p, list) and p and (len(p) < 3 or not p[2])]
             if untyped:
                 ctx.known_types = await self.store.device_types(s.device_id, untyped, s.writes)
-        try:
-            run = TaskRun(task, ctx, kind=discover_data_model if task.get("builtin") == "discovery" else None)
-            first = run.start()
-        except (TaskArgumentError, KeyError, TypeError, ValueError) as e:
-            return None, futs + self._finish_task(s, task, "fault", {}, local_fault=("invalid_arguments", str(e)))
-        s.task, s.run = task, run
-        if first is None:
-            return None, futs + self._end_task(s, "done")
-        return first, futs
+        return ctx
 
     async def _next_request(self, s: DeviceSession) -> tuple[m.Message | None, list[asyncio.Future]]:
         futs: list[asyncio.Future] = []
@@ -500,7 +575,7 @@ class SessionDriver:
         request, futs = await self._next_request(s)
         if request is None:
             return futs + await self._finish(s, ev, consumed_at, "ok")
-        env = s.acs.send_request(request)
+        env = s.acs.send_request(request, tag=self._tag(s))
         s.sent_at = time.monotonic()
         metrics.RPCS.labels(request.RPC).inc()
         await self._reply(ev, 200, soap.build(env), consumed_at)
@@ -534,6 +609,12 @@ class SessionDriver:
         return []
 
     # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _tag(s: DeviceSession) -> str | None:
+        """The cwmp:ID tag of the request about to go out: the task's id and step when it is the
+        running task's (a preset's request, or the ACS's own, is not tagged)."""
+        return None if s.provision is not None else task_tag(s.task, s.run)
+
     def _observe_rpc(self, s: DeviceSession, request: m.Message) -> None:
         if s.sent_at:
             metrics.RPC_DURATION.labels(request.RPC).observe(time.monotonic() - s.sent_at)

@@ -355,7 +355,13 @@ TASK_KINDS: dict[str, Callable[[dict, TaskContext, TaskOutcome], TaskGen]] = {
 
 
 class TaskRun:
-    """Drives one task's generator: ``start()`` and ``feed(response)`` give the next request or None."""
+    """Drives one task's generator: ``start()`` and ``feed(response)`` give the next request or None.
+
+    ``step`` numbers the requests given out, from 0 (the first, ``start()``'s): the session driver
+    tags each request's cwmp:ID with the task id and step. A task's first request depends only on
+    the task document and the context (the same task run again asks for the same RPC), so a
+    scheduler that takes over a session can rebuild the run of a task whose first request another
+    one sent, and feed it the CPE's answer."""
 
     def __init__(self, task: dict, ctx: TaskContext, kind: Callable[[dict, TaskContext, TaskOutcome], TaskGen] | None = None) -> None:
         kind = kind or TASK_KINDS.get(task.get("name", ""))
@@ -363,17 +369,23 @@ class TaskRun:
             raise TaskArgumentError(f"unknown task name {task.get('name')!r}")
         self.task = task
         self.outcome = TaskOutcome()
+        self.step = -1  # the last request given out: 0 for the first
         self._gen = kind(task, ctx, self.outcome)
 
     def start(self) -> m.Message | None:
         try:
-            return next(self._gen)
+            return self._given(next(self._gen))
         except StopIteration:
             return None
 
     def feed(self, response: m.Message) -> m.Message | None:
         try:
-            return self._gen.send(response)
+            return self._given(self._gen.send(response))
         except StopIteration:
             return None
+
+    def _given(self, request: m.Message | None) -> m.Message | None:
+        if request is not None:
+            self.step += 1
+        return request
 from .diagnostics import DIAGNOSTICS_KINDS as _D; TASK_KINDS.update(_D)  # noqa: E402
