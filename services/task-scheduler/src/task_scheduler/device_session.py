@@ -338,8 +338,10 @@ class SessionDriver:
                         s.device_id, env.body.RPC, task_id, request.RPC if request is not None else "none")
             return False
         s.acs.resume_request(request, env.id)
-        s.task, s.run = task, run
         s.tasks.remove(task)
+        # its attempt was counted by the instance that sent the request: the task as that one read it
+        task["attempts"] = max(0, int(task.get("attempts", 0)) - 1)
+        s.task, s.run = task, run
         log.info("%s: resumed task %s (%s) from the answer to its request", s.device_id, task_id, request.RPC)
         return True
 
