@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PKGS   := libs/cwmp libs/acs-contracts services/session-gateway services/task-scheduler services/inventory tools/devstack tools/cpe-simulator tools/acs-cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PKGS)) requirements-dev.txt
 
-.PHONY: install run test test-fast bench bench-short lint clean
+.PHONY: install run clean-data test test-fast bench bench-short lint clean
 
 install: $(STAMP)
 
@@ -16,8 +16,13 @@ $(STAMP): $(PYPROJECTS)
 	$(BIN)/pip install -q -r requirements-dev.txt $(foreach p,$(PKGS),-e $(p))
 	touch $(STAMP)
 
+# The ACS on this machine, data in ./var (ACS_DATA_DIR); options: make run ARGS="--fresh --cwmp-http"
 run: install
-	$(BIN)/acs-devstack run
+	$(BIN)/acs-devstack run $(ARGS)
+
+# Deletes the data of `make run` (devices, tasks, files, secrets, certificate); refused while it runs.
+clean-data: install
+	$(BIN)/acs-devstack clean-data
 
 test: install
 	bash deploy/checks/install-tools.sh

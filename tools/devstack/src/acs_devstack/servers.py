@@ -26,6 +26,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> str | None:
+    """Why ``port`` cannot be listened on at ``host`` (None when it can): binds it the way the
+    servers do (``SO_REUSEADDR``, so a port left in TIME_WAIT counts as free)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            return e.strerror or str(e)
+    return None
+
+
+def local_host(host: str) -> str:
+    """The address to reach a server listening on ``host`` from this machine."""
+    return "127.0.0.1" if host in ("", "0.0.0.0") else ("::1" if host == "::" else host)
+
+
 def wait_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -61,15 +79,16 @@ class Server:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
+    host: str = "127.0.0.1"  # where it listens (waited for at local_host(host))
 
     def start(self, timeout: float = 30.0) -> "Server":
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
-            start_new_session=True,
-        )
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
+                start_new_session=True,
+            )
         try:
-            wait_port(self.port, timeout)
+            wait_port(self.port, timeout, local_host(self.host))
         except TimeoutError:
             self.stop()
             raise RuntimeError(f"{self.name} did not start; see {self.log_path}") from None
@@ -116,32 +135,35 @@ def kafka_impl() -> str:
     return "apache" if kafka.available() else "tansu"
 
 
-def tansu_broker(workdir: Path, port: int | None = None) -> Server:
+def tansu_broker(workdir: Path, port: int | None = None, host: str = "127.0.0.1", advertised_host: str = "",
+                 log_dir: Path | None = None) -> Server:
     """The tansu broker with in-memory storage (its data is gone when it stops): only where no
     JVM exists. It answers a waiting fetch only when ``fetch.max.wait`` runs out and has no
     idempotent producer, so the ACS runs on it with those turned down (see ``Stack``)."""
     port = port or free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    argv = [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+    advertised = f"tcp://{advertised_host or local_host(host)}:{port}"
+    argv = [tansu_binary(), "broker", "--listener-url", f"tcp://{host}:{port}", "--advertised-listener-url", advertised,
             "--storage-engine", "memory://tansu/"]
-    srv = Server("kafka", argv, port, workdir / f"kafka-{port}.log")
-    srv.bootstrap = f"127.0.0.1:{port}"  # type: ignore[attr-defined]
+    srv = Server("kafka", argv, port, (log_dir or workdir) / f"kafka-{port}.log", host=host)
+    srv.bootstrap = f"{local_host(host)}:{port}"  # type: ignore[attr-defined]
     return srv
 
 
-def mongo_server(workdir: Path, port: int | None = None, sync_on_commit: bool = False) -> Server:
-    """SecantusDB, a single-node replica set speaking the MongoDB wire protocol."""
+def mongo_server(workdir: Path, port: int | None = None, sync_on_commit: bool = False, host: str = "127.0.0.1",
+                 data_dir: Path | None = None, log_dir: Path | None = None) -> Server:
+    """SecantusDB, a single-node replica set speaking the MongoDB wire protocol. Its files go to
+    ``data_dir`` (reopened intact by the next start), by default ``<workdir>/mongo-<port>``."""
     port = port or free_port()
-    data = workdir / f"mongo-{port}"
+    data = data_dir or workdir / f"mongo-{port}"
     data.mkdir(parents=True, exist_ok=True)
-    argv = [_bin("secantusd-py"), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data)]
+    argv = [_bin("secantusd-py"), "--host", host, "--port", str(port), "--storage-path", str(data)]
     if sync_on_commit:
         argv.append("--sync-on-commit")
-    return Server("mongodb", argv, port, workdir / f"mongo-{port}.log")
+    return Server("mongodb", argv, port, (log_dir or workdir) / f"mongo-{port}.log", host=host)
 
 
-def mongo_uri(port: int) -> str:
-    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+def mongo_uri(port: int, host: str = "127.0.0.1") -> str:
+    return f"mongodb://{local_host(host)}:{port}/?directConnection=true"
 
 
 def new_workdir(prefix: str = "acs-") -> Path:

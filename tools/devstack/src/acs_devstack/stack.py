@@ -1,8 +1,10 @@
 """The whole ACS on one machine: broker, database, gateways, schedulers, inventory.
 
 Services run as child processes from their console scripts with the same environment variables
-an operator sets in production (docs/configuration.md), on free ports. Used by ``make run``,
-the end-to-end tests and ``make bench``.
+an operator sets in production (docs/configuration.md), on free ports in a temporary folder: the
+end-to-end tests and ``make bench`` use it so. ``make run`` (``node.py``) gives it fixed ports,
+hosts, a data folder that is kept and a certificate for the CWMP port instead; every such field
+left at its default keeps the free-port, temporary behaviour.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from .kafka import KafkaCluster
-from .servers import Server, free_port, kafka_impl, mongo_server, mongo_uri, new_workdir, tansu_broker
+from .servers import Server, free_port, kafka_impl, local_host, mongo_server, mongo_uri, new_workdir, tansu_broker
 
 
 def _script(name: str) -> str:
@@ -30,6 +32,19 @@ class Service(Server):
     """A service process with an admin port that answers /readyz."""
 
     admin_port: int = 0
+    tls: bool = False  # a gateway serving HTTPS: its admin port (uvicorn, same certificate) is HTTPS too
+
+    @property
+    def admin_url(self) -> str:
+        return f"{'https' if self.tls else 'http'}://{local_host(self.host)}:{self.admin_port}"
+
+    def readiness(self, timeout: float = 2.0) -> tuple[bool, str]:
+        """(ready, detail) from the service's /readyz."""
+        try:
+            r = httpx.get(f"{self.admin_url}/readyz", timeout=timeout, verify=False)
+        except httpx.HTTPError as e:
+            return False, str(e) or type(e).__name__
+        return r.status_code == 200, r.text
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -37,13 +52,9 @@ class Service(Server):
         while time.monotonic() < deadline:
             if not self.running:
                 raise RuntimeError(f"{self.name} exited; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                r = httpx.get(f"http://127.0.0.1:{self.admin_port}/readyz", timeout=2)
-                if r.status_code == 200:
-                    return
-                last = r.text
-            except httpx.HTTPError as e:
-                last = str(e)
+            ok, last = self.readiness()
+            if ok:
+                return
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not ready after {timeout}s: {last}; see {self.log_path}")
 
@@ -65,10 +76,29 @@ class Stack:
     secret: str = field(default_factory=lambda: secrets.token_hex(16))
     files_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     nbi_token: str = field(default_factory=lambda: secrets.token_hex(12))
-
+    # Fixed ports and hosts (``make run``); 0 and the defaults keep free ports on 127.0.0.1.
+    cwmp_port: int = 0            # the first gateway's CWMP port
+    gateway_admin_port: int = 0   # the first gateway's admin port
+    gateway_reply_port: int = 0   # the first gateway's reply listener
+    scheduler_admin_port: int = 0  # the first scheduler's admin port
+    nbi_port: int = 0
+    files_port: int = 0
+    kafka_port: int = 0
+    mongo_port: int = 0
+    listen_host: str = "127.0.0.1"  # CWMP port, gateway admin port and CPE file server
+    nbi_host: str = "127.0.0.1"
+    kafka_host: str = "127.0.0.1"
+    mongo_host: str = "127.0.0.1"
+    public_host: str = ""  # how CPEs reach this machine (CWMP URL, file URLs); local_host(listen_host) if empty
+    tls_certfile: str = ""  # gateways serve HTTPS with it (unless one is added with tls=False)
+    tls_keyfile: str = ""
+    persistent: bool = False  # data in fixed folders of workdir, kept by the next start; never containers
+    log_dir: Path | None = None  # service and database logs (default: workdir)
     # ---- infrastructure
     def start_servers(self) -> "Stack":
-        if os.environ.get("ACS_TEST_DOCKER") == "1":
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        if os.environ.get("ACS_TEST_DOCKER") == "1" and not self.persistent:
             from .containers import kafka_container, mongo_container
 
             self.kafka, self.mongo = kafka_container(), mongo_container()  # type: ignore[assignment]
@@ -77,12 +107,35 @@ class Stack:
             self.kafka_kind = kafka_impl()
             if self.kafka_kind == "apache":
                 heap = 512 if self.kafka_brokers == 1 else 320
-                self.kafka = KafkaCluster(self.workdir, n=self.kafka_brokers, partitions=self.partitions,
-                                          heap_mb=heap).start()
+                self.kafka = self.kafka_cluster(heap).start()
             else:
-                self.kafka = tansu_broker(self.workdir).start()
-            self.mongo = mongo_server(self.workdir).start()
+                self.kafka = tansu_broker(self.workdir, self.kafka_port or None, self.kafka_host,
+                                          self._advertised(self.kafka_host), self.log_dir).start()
+            self.mongo = mongo_server(self.workdir, self.mongo_port or None, host=self.mongo_host,
+                                      data_dir=self.workdir / "mongo" if self.persistent else None,
+                                      log_dir=self.log_dir).start()
         return self
+
+    def kafka_cluster(self, heap_mb: int = 512) -> KafkaCluster:
+        """The Apache Kafka nodes, not started (``start_servers`` starts them). Their data stays
+        in ``<workdir>/kafka``; a fixed ``kafka_port`` serves one node."""
+        ports = [self.kafka_port] if self.kafka_port and self.kafka_brokers == 1 else None
+        cluster = KafkaCluster(self.workdir, n=self.kafka_brokers, partitions=self.partitions, heap_mb=heap_mb,
+                               ports=ports)
+        if self.kafka_host != "127.0.0.1":
+            for node in cluster.nodes:  # kafka.py listens on 127.0.0.1: the client listener moves
+                props = node.properties
+                props["listeners"] = props["listeners"].replace(f"PLAINTEXT://127.0.0.1:{node.port}",
+                                                                f"PLAINTEXT://{self.kafka_host}:{node.port}")
+                props["advertised.listeners"] = f"PLAINTEXT://{self._advertised(self.kafka_host)}:{node.port}"
+                node.host = self.kafka_host
+        return cluster
+
+    def _advertised(self, host: str) -> str:
+        """The address a server listening on ``host`` gives its clients."""
+        if host in ("0.0.0.0", "::"):
+            return self.public_host or local_host(host)
+        return local_host(host)
 
     def broker_env(self) -> dict[str, str]:
         """What the stand-in broker cannot do is turned down for it, and only for it."""
@@ -94,7 +147,7 @@ class Stack:
         assert self.kafka and self.mongo
         return {**self.broker_env(),
             "ACS_KAFKA_BOOTSTRAP": getattr(self.kafka, "bootstrap", f"127.0.0.1:{self.kafka.port}"),
-            "ACS_MONGODB_URI": mongo_uri(self.mongo.port),
+            "ACS_MONGODB_URI": mongo_uri(self.mongo.port, self.mongo_host),
             "ACS_SESSION_EVENTS_PARTITIONS": str(self.partitions),
             "ACS_FILES_SECRET": self.files_secret,
             "ACS_LOG_LEVEL": os.environ.get("ACS_LOG_LEVEL", "INFO"),
@@ -102,26 +155,36 @@ class Stack:
         }
 
     # ---- services
-    def add_gateway(self, **env: str) -> Service:
-        port, admin, reply = free_port(), free_port(), free_port()
-        e = {**self.common_env(), "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(admin),
+    def add_gateway(self, *, port: int = 0, admin_port: int = 0, reply_port: int = 0, tls: bool | None = None,
+                    wait_ready: bool = True, **env: str) -> Service:
+        """A gateway; the first one takes the stack's fixed ports where set. ``tls`` (default:
+        whether the stack has a certificate) serves HTTPS on its CWMP port."""
+        first = not self.gateways
+        port = port or (self.cwmp_port if first else 0) or free_port()
+        admin = admin_port or (self.gateway_admin_port if first else 0) or free_port()
+        reply = reply_port or (self.gateway_reply_port if first else 0) or free_port()
+        tls = bool(self.tls_certfile) if tls is None else tls
+        tls_env = {"GATEWAY_TLS_CERTFILE": self.tls_certfile, "GATEWAY_TLS_KEYFILE": self.tls_keyfile} if tls else {}
+        e = {**self.common_env(), "GATEWAY_HOST": self.listen_host, "GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(admin),
              "GATEWAY_REPLY_PORT": str(reply), "GATEWAY_REPLY_ADVERTISE": f"127.0.0.1:{reply}", "GATEWAY_SECRET": self.secret,
-             **self.gateway_env, **env}
-        svc = Service(f"gateway-{len(self.gateways)}", [_script("acs-session-gateway")], port,
-                      self.workdir / f"gateway-{len(self.gateways)}-{port}.log", e, admin_port=admin)
+             **tls_env, **self.gateway_env, **env}
+        name = f"gateway-{len(self.gateways)}"
+        svc = Service(name, [_script("acs-session-gateway")], port, self._log(f"{name}-{port}.log"), e,
+                      host=self.listen_host, admin_port=admin, tls=bool(e.get("GATEWAY_TLS_CERTFILE")))
         svc.start()
-        svc.wait_ready()
+        if wait_ready:
+            svc.wait_ready()
         self.gateways.append(svc)
         return svc
 
     def add_scheduler(self, wait_ready: bool = True, **env: str) -> Service:
-        admin = free_port()
+        admin = (self.scheduler_admin_port if not self.schedulers else 0) or free_port()
         e = {**self.common_env(), "SCHEDULER_HOST": "127.0.0.1", "SCHEDULER_ADMIN_PORT": str(admin),
              **({"SCHEDULER_FETCH_MAX_WAIT_MS": "20"} if self.kafka_kind == "tansu" else {}),
              "SCHEDULER_KAFKA_SESSION_TIMEOUT_MS": "6000",
              "SCHEDULER_KAFKA_HEARTBEAT_MS": "500", "ACS_FILES_PUBLIC_URL": self.files_url, **self.scheduler_env, **env}
         svc = Service(f"scheduler-{len(self.schedulers)}", [_script("acs-task-scheduler")], admin,
-                      self.workdir / f"scheduler-{len(self.schedulers)}-{admin}.log", e, admin_port=admin)
+                      self._log(f"scheduler-{len(self.schedulers)}-{admin}.log"), e, admin_port=admin)
         svc.start()
         if wait_ready:
             svc.wait_ready()
@@ -130,29 +193,37 @@ class Stack:
 
     @property
     def files_url(self) -> str:
-        return f"http://127.0.0.1:{self._fs_port}"
+        """The file server as CPEs reach it (Download and Upload URLs are signed under it)."""
+        return f"http://{self.public_host or local_host(self.listen_host)}:{self._fs_port}"
 
     def __post_init__(self) -> None:
-        self._fs_port = free_port()
-        self._nbi_port = free_port()
+        self._fs_port = self.files_port or free_port()
+        self._nbi_port = self.nbi_port or free_port()
 
-    def add_inventory(self, **env: str) -> Service:
+    def _log(self, name: str) -> Path:
+        return (self.log_dir or self.workdir) / name
+
+    def add_inventory(self, wait_ready: bool = True, **env: str) -> Service:
         port = self._nbi_port
-        e = {**self.common_env(), "NBI_HOST": "127.0.0.1", "NBI_PORT": str(port), "FS_PORT": str(self._fs_port),
-             "FS_HOST": "127.0.0.1", "ACS_FILES_PUBLIC_URL": self.files_url, "NBI_TOKENS": f"{self.nbi_token}:admin",
+        e = {**self.common_env(), "NBI_HOST": self.nbi_host, "NBI_PORT": str(port), "FS_PORT": str(self._fs_port),
+             "FS_HOST": self.listen_host, "ACS_FILES_PUBLIC_URL": self.files_url, "NBI_TOKENS": f"{self.nbi_token}:admin",
              **self.inventory_env, **env}
-        svc = Service("inventory", [_script("acs-inventory")], port, self.workdir / f"inventory-{port}.log", e, admin_port=port)
+        svc = Service("inventory", [_script("acs-inventory")], port, self._log(f"inventory-{port}.log"), e,
+                      host=self.nbi_host, admin_port=port)
         svc.start()
-        svc.wait_ready()
+        if wait_ready:
+            svc.wait_ready()
         self.inventory = svc
         return svc
 
     @property
     def nbi_url(self) -> str:
-        return f"http://127.0.0.1:{self._nbi_port}"
+        return f"http://{local_host(self.nbi_host)}:{self._nbi_port}"
 
     def cwmp_url(self, i: int = 0) -> str:
-        return f"http://127.0.0.1:{self.gateways[i].port}/"
+        """The i-th gateway's CWMP URL as CPEs reach it."""
+        g = self.gateways[i]
+        return f"{'https' if g.tls else 'http'}://{self.public_host or local_host(self.listen_host)}:{g.port}/"
 
     def stop(self) -> None:
         for svc in [*self.gateways, *self.schedulers, *( [self.inventory] if self.inventory else [])]:
