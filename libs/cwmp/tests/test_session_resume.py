@@ -166,3 +166,22 @@ def test_a_resumed_request_survives_a_snapshot():
     moved = AcsSession.from_dict(s.to_dict())
     event = moved.receive(answer(GPV_RESPONSE, f"a1b2c3d4-1.{TASK_ID}.0"))
     assert isinstance(event, ResponseReceived) and event.request == GPV
+
+
+def test_replace_takes_the_place_of_a_request_that_reached_nobody():
+    s = informed()
+    own = s.send_request(GPV, tag=f"{TASK_ID}.0")  # the same request again, after a replayed Inform
+    s.resume_request(GPV, f"a1b2c3d4-1.{TASK_ID}.0", replace=True)  # the one the CPE got
+    assert s.rpc_count == 1 and s.outstanding_id == f"a1b2c3d4-1.{TASK_ID}.0"
+    with pytest.raises(ProtocolViolation):
+        AcsSession.from_dict(s.to_dict()).receive(answer(GPV_RESPONSE, own.id))  # not the one outstanding now
+    event = s.receive(answer(GPV_RESPONSE, f"a1b2c3d4-1.{TASK_ID}.0"))
+    assert isinstance(event, ResponseReceived) and event.request is GPV
+
+
+def test_resuming_an_offered_request_under_the_id_another_process_gave_it():
+    s = informed(acs_turn=False)
+    offered = s.offer_request(GPV, tag=f"{TASK_ID}.0")
+    s.resume_request(s.offered, f"a1b2c3d4-1.{TASK_ID}.0")
+    assert s.offered is None and s.outstanding is GPV and s.rpc_count == 1 and offered.id != s.outstanding_id
+    assert isinstance(s.receive(answer(GPV_RESPONSE, f"a1b2c3d4-1.{TASK_ID}.0")), ResponseReceived)

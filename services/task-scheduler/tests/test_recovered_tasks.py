@@ -38,9 +38,9 @@ def results(sched: Scheduler, device_id: str) -> list[tuple[str, str]]:
     return [(r.task_id, r.status) for r in sched.outbound.of(TaskResult, device_id)]
 
 
-async def known(sched: Scheduler, serial: str) -> Cpe:
+async def known(sched: Scheduler, serial: str, cls: type = Cpe) -> Cpe:
     """A device past its first contact (the BOOTSTRAP's discovery and defaults done)."""
-    cpe = Cpe(sched, serial)
+    cpe = cls(sched, serial)
     assert (await cpe.serve(await cpe.inform("0 BOOTSTRAP", "1 BOOT"))).status == 204
     await sched.drained()
     cpe.rpcs.clear()
@@ -243,3 +243,107 @@ async def test_an_answer_reached_after_the_gateway_gave_up_still_completes_the_t
         await b.drained()
         assert db.doc(TASKS, tid)["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]
         assert [e.outcome for e in b.outbound.of(SessionEnded, cpe.id)] == ["stale"]
+
+
+# ------------------------------------------------------------- a session rebuilt from its replayed Inform
+class ReplayableCpe(Cpe):
+    """Keeps the session events it sent: a scheduler taking the partition over reads those not
+    committed yet again (the Inform's offset is committed only once the session's held writes are)."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.sent: list = []
+
+    async def _send(self, ev):
+        self.sent.append(ev)
+        return await super()._send(ev)
+
+    async def replay(self, *events):
+        """``events`` read again by the scheduler now owning the partition; its last reply."""
+        sent = len(self.sched.replies.sent)
+        for ev in events:
+            self.futs += await self.sched.driver.handle(ev, 0.0)
+        replies = self.sched.replies.sent[sent:]
+        return replies[-1] if replies else None
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("same_scheduler", [False, True], ids=["moved", "reassigned-to-itself"])
+async def test_an_answer_to_the_offer_of_a_session_replayed_from_its_inform_completes_the_task_once(same_scheduler):
+    db = MemoryDb()
+    async with Scheduler(db) as a, Scheduler(db) as b:
+        cpe = await known(a, "REC00010", ReplayableCpe)
+        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+        offer = await cpe.inform("6 CONNECTION REQUEST")  # the CPE's empty POST gets this one
+        inform = cpe.sent[-1]
+        await a.drained()
+
+        cpe.sched = a if same_scheduler else b  # the partition moves before the Inform's offset was committed
+        again = await cpe.replay(inform)  # the session is rebuilt: it offers the task again, to nobody
+        assert isinstance(request_of(again), m.GetParameterValues)
+        assert request_id(again) != request_id(offer) and tagged_task(request_id(again)) == tagged_task(request_id(offer))
+        end = await cpe.answer(offer)  # the CPE answers the request it got
+        assert end.status == 204 and cpe.rpcs == ["GetParameterValues"]
+        await cpe.sched.drained()
+        task = db.doc(TASKS, tid)
+        assert task["status"] == "done" and task["attempts"] == 1
+        assert results(a, cpe.id) + results(b, cpe.id) == [(str(tid), "done")]
+
+
+@pytest.mark.asyncio
+async def test_an_answer_to_a_request_sent_again_by_a_replayed_session_completes_the_task_once():
+    """The Inform and the empty POST are replayed: the rebuilt session sent the task's request
+    again (to a gateway that stopped waiting long ago); the CPE answers the first one."""
+    db = MemoryDb()
+    async with Scheduler(db) as a, Scheduler(db) as b:
+        cpe = await known(a, "REC00011", ReplayableCpe)
+        first = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+        second = new_task(db, cpe.id, "reboot")
+        await cpe.inform("6 CONNECTION REQUEST", reply_to=None)
+        gpv = await cpe.empty()
+        inform, empty = cpe.sent[-2:]
+        cpe.sched = b
+        resent = await cpe.replay(inform, empty)
+        assert isinstance(request_of(resent), m.GetParameterValues) and request_id(resent) != request_id(gpv)
+        reboot = await cpe.answer(gpv)
+        assert isinstance(request_of(reboot), m.Reboot) and tagged_task(request_id(reboot)) == (str(second), 0)
+        assert (await cpe.serve(reboot)).status == 204
+        assert cpe.rpcs == ["GetParameterValues", "Reboot"]
+        await b.drained()
+        assert [(db.doc(TASKS, t)["status"], db.doc(TASKS, t)["attempts"]) for t in (first, second)] == [("done", 1), ("done", 1)]
+        assert results(b, cpe.id) == [(str(first), "done"), (str(second), "done")]
+
+
+@pytest.mark.asyncio
+async def test_a_fault_to_the_first_copy_faults_the_task_as_usual():
+    db = MemoryDb()
+    async with Scheduler(db) as a, Scheduler(db) as b:
+        cpe = await known(a, "REC00012", ReplayableCpe)
+        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[f"{ROOT}.No.Such.Parameter"])
+        offer = await cpe.inform("6 CONNECTION REQUEST")
+        await a.drained()
+        cpe.sched = b
+        await cpe.replay(cpe.sent[-1])
+        assert (await cpe.answer(offer)).status == 204
+        await b.drained()
+        task = db.doc(TASKS, tid)
+        assert task["status"] == "fault" and task["attempts"] == 1
+        assert db.doc(FAULTS, f"{cpe.id}:task_{tid}")["retries"] == 0
+        assert results(b, cpe.id) == [(str(tid), "fault")]
+
+
+@pytest.mark.asyncio
+async def test_an_answer_to_another_step_or_rpc_than_the_replayed_sessions_is_refused_as_before():
+    db = MemoryDb()
+    async with Scheduler(db) as a, Scheduler(db) as b:
+        cpe = await known(a, "REC00013", ReplayableCpe)
+        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+        offer = await cpe.inform("6 CONNECTION REQUEST")
+        inform = cpe.sent[-1]
+        cpe.sched = b
+        await cpe.replay(inform)
+        wrong = cpe._event("message", m.RebootResponse(), request_id(offer))  # the same tag, another RPC
+        assert (await cpe._send(wrong)).status == 204  # 8003 as before: the session ends
+        assert [e.outcome for e in b.outbound.of(SessionEnded, cpe.id)] == ["fault"]
+        await b.drained()
+        assert db.doc(TASKS, tid)["status"] == "pending" and results(b, cpe.id) == []

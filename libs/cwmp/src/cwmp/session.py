@@ -64,7 +64,8 @@ instead, the offer did not reach the CPE: it stays in ``offered`` until ``send_r
 Resuming another process's request: a session rebuilt elsewhere (a scheduler that never saw it
 begin) can take up the request another process sent, with :meth:`AcsSession.resume_request`
 (the request and the cwmp:ID it went out with); the CPE's answer is then received as if this
-session had sent it.
+session had sent it. With ``replace=True`` it takes the place of a request this session sent
+itself that never reached the CPE (a session rebuilt from a replayed Inform asked again).
 
 ``AcsSession.to_dict()``/``from_dict()`` give a JSON-safe snapshot for moving a session between
 scheduler instances; the Inform, the outstanding ACS request and an unanswered CPE request are
@@ -461,27 +462,33 @@ class AcsSession:
         return Envelope(body=message, id=self.offered_id, hold_requests=True if self.hold_requests else None,
                         cwmp_ns=self.cwmp_ns, cwmp_version=self.cwmp_version)
 
-    def resume_request(self, message: Message, request_id: str) -> None:
+    def resume_request(self, message: Message, request_id: str, *, replace: bool = False) -> None:
         """Take up a request another process sent in this session: ``message`` went out with
         cwmp:ID ``request_id`` (e.g. from a scheduler that gave the session up mid-way) and awaits
         the CPE's answer. For a session rebuilt after its Inform (in the CPE's or the ACS's turn,
-        nothing outstanding or awaiting ``respond()``): it moves to the ACS's turn with that
-        request outstanding, counted as sent, so the next ``receive`` takes its response or fault
-        as if this session had sent it (a response of another type, or another cwmp:ID, is the
-        usual 8003). An offered request that was not sent is dropped."""
+        nothing awaiting ``respond()``): it moves to the ACS's turn with that request
+        outstanding, counted as sent, so the next ``receive`` takes its response or fault as if
+        this session had sent it (a response of another type, or another cwmp:ID, is the usual
+        8003). An offered request is dropped (it did not reach the CPE).
+
+        A request of this session's own outstanding is an error, unless ``replace``: then the
+        session sent its request to nobody (it was rebuilt from a replayed Inform and asked
+        again for what the other process had asked, on an HTTP request nobody waits for any
+        more) and ``message`` takes its place, counted once."""
         if self.state not in (AcsState.CPE_TURN, AcsState.ACS_TURN):
             raise SessionStateError(f"a request is resumed after the Inform (state {self.state.name})")
         if self._pending is not None:
             raise SessionStateError(f"answer the CPE's {self._pending.RPC} with respond() first")
-        if self.outstanding is not None:
+        if self.outstanding is not None and not replace:
             raise SessionStateError(f"{self.outstanding.RPC} still awaits its response")
         self._check_request(message)
         if not request_id:
             raise ValueError("the cwmp:ID the request went out with is needed")
+        if self.outstanding is None:
+            self.rpc_count += 1
         self.state = AcsState.ACS_TURN
         self.offered = self.offered_id = None
         self.outstanding, self.outstanding_id = message, request_id
-        self.rpc_count += 1
 
     def _next_id(self, tag: str | None) -> str:
         if tag is not None and not _TAG.fullmatch(tag):

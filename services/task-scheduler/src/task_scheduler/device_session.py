@@ -175,6 +175,8 @@ class SessionDriver:
             if ev.kind == "empty" or not isinstance(body, m.Message) or body.RPC.endswith("Response") or isinstance(body, m.Fault):
                 if not await self._resume_task(s, env):
                     return futs + await self._next(s, ev, consumed_at)
+        elif isinstance(body, m.Fault) or (isinstance(body, m.Message) and body.RPC.endswith("Response")):
+            futs += self._answer_to_a_copy(s, env)
         try:
             event = s.acs.receive(env)
         except ProtocolViolation as v:
@@ -344,6 +346,34 @@ class SessionDriver:
         s.task, s.run = task, run
         log.info("%s: resumed task %s (%s) from the answer to its request", s.device_id, task_id, request.RPC)
         return True
+
+    def _answer_to_a_copy(self, s: DeviceSession, env: m.Envelope) -> list[asyncio.Future]:
+        """An answer whose cwmp:ID names the same task and step as the request this session
+        offered or sent, under another ID: the session was rebuilt from its replayed Inform
+        (partitions moved, to another instance or back to this one, before the Inform's offset
+        was committed), and it asked again for what the first AcsSession had asked, on an HTTP
+        request nobody waits for any more. The CPE answers the first one: take that one up
+        (``AcsSession.resume_request``), so the answer completes the step once and the CPE is
+        not asked again; the task's attempt counted a second time at the replayed start is
+        given back. Anything else is left to the session rules (8003 for another cwmp:ID)."""
+        acs = s.acs
+        offered = acs.offered is not None and acs.outstanding is None
+        request, own_id = (acs.offered, acs.offered_id) if offered else (acs.outstanding, acs.outstanding_id)
+        if request is None or not env.id or env.id == own_id:
+            return []
+        theirs = tagged_task(env.id)
+        if theirs is None or theirs != tagged_task(own_id):
+            return []
+        if not isinstance(env.body, m.Fault) and env.body.RPC != response_rpc(request):
+            return []
+        acs.resume_request(request, env.id, replace=not offered)
+        log.info("%s: answer to step %d of task %s sent under another cwmp:ID (a replayed session): taken up",
+                 s.device_id, theirs[1], theirs[0])
+        task = s.task
+        if theirs[1] != 0 or task is None or str(task.get("_id")) != theirs[0]:
+            return []
+        task["attempts"] = max(0, int(task.get("attempts", 0)) - 1)
+        return [self.store.update_task(task["_id"], {"$inc": {"attempts": -1}})]
 
     # ------------------------------------------------------------------ CPE requests
     async def _cpe_request(self, s: DeviceSession, msg: m.Message) -> tuple[m.Message, list[asyncio.Future]]:
