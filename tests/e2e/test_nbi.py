@@ -9,14 +9,15 @@ import json
 import httpx
 import pytest
 
-from cpe_simulator import DataModel, SimulatedCpe
+from cpe_simulator import SimulatedCpe
 
-from .conftest import SHARED_MODELS, eventually, full_stack, inventory_db
+from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db
 
 IGD = "InternetGatewayDevice"
 SERIAL = "NBI0001"
-DEVICE = f"202BC1-BM632w-{SERIAL}"
-MODEL = SHARED_MODELS / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
+MODEL = igd_model()  # the real BM632w dump where ../shared has it, else the simulator's built-in gateway
+DEVICE = cpe_device_id(MODEL, SERIAL)
+SOFTWARE_VERSION = MODEL.node(f"{IGD}.DeviceInfo.SoftwareVersion").value
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def nbi_db(nbi_stack):
 
 @pytest.fixture(scope="module")
 async def cpe(nbi_stack, nbi_db):
-    device = SimulatedCpe(DataModel.load(MODEL), acs_url=nbi_stack.cwmp_url(0), serial=SERIAL)
+    device = SimulatedCpe(MODEL, acs_url=nbi_stack.cwmp_url(0), serial=SERIAL)
     # what the bootstrap provisioning stores for later connection requests
     nbi_db.credentials.update_one({"_id": DEVICE}, {"$set": {"connectionRequest": {"username": SERIAL, "password": f"cr-{SERIAL}"}}}, upsert=True)
     await device.start()
@@ -59,9 +60,9 @@ async def test_devices_query_genieacs_style(nbi, cpe):
                                            "projection": f"_deviceId,_lastInform,{IGD}.DeviceInfo.SoftwareVersion"})
     assert r.status_code == 200
     [doc] = r.json()
-    assert doc["_id"] == DEVICE and doc["_deviceId"]["_OUI"] == "202BC1"
-    assert doc[IGD]["DeviceInfo"]["SoftwareVersion"]["_value"] == "V100R001IRQC56B017"
-    r = await nbi.get("/devices/", params={"query": json.dumps({f"{IGD}.DeviceInfo.SoftwareVersion": "V100R001IRQC56B017"})})
+    assert doc["_id"] == DEVICE and doc["_deviceId"]["_OUI"] == MODEL.identity.oui
+    assert doc[IGD]["DeviceInfo"]["SoftwareVersion"]["_value"] == SOFTWARE_VERSION
+    r = await nbi.get("/devices/", params={"query": json.dumps({f"{IGD}.DeviceInfo.SoftwareVersion": SOFTWARE_VERSION})})
     assert [d["_id"] for d in r.json()] == [DEVICE]
     assert (await nbi.get("/devices/", params={"query": "{not json"})).status_code == 400
 
@@ -104,7 +105,7 @@ async def test_refresh_object_rediscovers_a_subtree(nbi, cpe, nbi_db):
     assert r.status_code == 200, r.text
     doc = nbi_db.devices.find_one({"_id": DEVICE})
     host1 = doc[IGD]["LANDevice"]["1"]["Hosts"]["Host"]["1"]
-    assert host1["_object"] is True and host1["IPAddress"]["_value"] == "192.168.1.2"
+    assert host1["_object"] is True and host1["IPAddress"]["_value"] == MODEL.node(f"{IGD}.LANDevice.1.Hosts.Host.1.IPAddress").value
 
 
 async def test_add_then_delete_object(nbi, cpe, nbi_db):
@@ -134,7 +135,7 @@ async def test_reboot_and_the_cpe_comes_back_with_boot_events(nbi, cpe, nbi_db):
 async def test_firmware_download_completes_on_transfer_complete(nbi_stack, nbi, cpe, nbi_db):
     firmware = b"\x7fFIRMWARE" + bytes(range(256)) * 64
     r = await nbi.put("/files/fw-e2e.bin", content=firmware,
-                      headers={"fileType": "1 Firmware Upgrade Image", "oui": "202BC1", "productClass": "BM632w", "version": "2.0"})
+                      headers={"fileType": "1 Firmware Upgrade Image", "oui": MODEL.identity.oui, "productClass": MODEL.identity.product_class, "version": "2.0"})
     assert r.status_code in (200, 201), r.text
     r = await run_task(nbi, {"name": "download", "fileName": "fw-e2e.bin", "fileType": "1 Firmware Upgrade Image"}, timeout_ms=30000)
     assert r.status_code == 200, r.text
