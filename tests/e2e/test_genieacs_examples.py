@@ -10,12 +10,12 @@ from pymongo import MongoClient
 
 from acs_devstack.servers import mongo_uri
 from acs_devstack.stack import Stack
-from cpe_simulator import DataModel, SimulatedCpe
+from cpe_simulator import SimulatedCpe
 
-from .conftest import SHARED_MODELS, eventually
+from .conftest import cpe_device_id, eventually, igd_model
 
 REPO = Path(__file__).resolve().parents[2]
-MODEL = SHARED_MODELS / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
+MAC = "InternetGatewayDevice.WANDevice.1.WANConnectionDevice.1.WANIPConnection.1.MACAddress"
 
 
 def _examples():
@@ -34,17 +34,21 @@ async def test_genieacs_documented_examples():
         st.add_scheduler()
         st.add_gateway()
         db = MongoClient(mongo_uri(st.mongo.port)).acs
-        model = DataModel.load(MODEL)
-        for serial in ("0000000", "SR552NA084-0003269"):
+        # the BM632w dump the documentation uses where ../shared has it, else the built-in gateway
+        model = igd_model()
+        serials = ("0000000", "SR552NA084-0003269")
+        for serial in serials:
             cpe = SimulatedCpe(model, acs_url=st.cwmp_url(0), serial=serial)
-            did = f"202BC1-BM632w-{serial.replace('-', '%2D')}"
+            did = cpe_device_id(model, serial)
             db.credentials.update_one({"_id": did}, {"$set": {"connectionRequest": {"username": serial, "password": f"cr-{serial}"}}}, upsert=True)
             await cpe.start()
             cpes.append(cpe)
             await eventually(lambda: db.devices.find_one({"_id": did}), timeout=20)
         for cpe in cpes:
             await cpe.wait_idle()
-        checks = await _examples().run(st.nbi_url, st.nbi_token, "202BC1-BM632w-0000000", "202BC1-BM632w-SR552NA084%2D0003269")
+        device, device_with_dash = (cpe_device_id(model, s) for s in serials)
+        assert device_with_dash.endswith("SR552NA084%2D0003269")
+        checks = await _examples().run(st.nbi_url, st.nbi_token, device, device_with_dash, mac=cpes[0].get(MAC))
         failed = [f"{c.example}: {c.detail}" for c in checks if not c.ok]
         assert not failed, "\n".join(failed)
         assert len(checks) >= 30

@@ -12,12 +12,11 @@ import httpx
 import pytest
 
 from acs_devstack.stack import Stack
-from cpe_simulator import DataModel, Fleet, SimulatedCpe
+from cpe_simulator import Fleet, SimulatedCpe
 
-from .conftest import SHARED_MODELS, eventually, full_stack, inventory_db
+from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db, requires_shared, tr181_model
 
-IGD_MODEL = SHARED_MODELS / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
-TR181_MODEL = SHARED_MODELS / "anlix-io_genieacs-sim" / "models" / "device-1C61B4-EX220-2226469000523.csv"
+IGD_MODEL = igd_model()  # the real BM632w dump where ../shared has it, else the simulator's built-in gateway
 SSID = "InternetGatewayDevice.LANDevice.*.WLANConfiguration.*.SSID"
 SSID1 = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID"
 
@@ -64,7 +63,7 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
         "weight": 10, "events": ["0 BOOTSTRAP", "2 PERIODIC"],
         "declarations": [{"path": SSID, "value": "acs-one"},
                          {"path": "InternetGatewayDevice.ManagementServer.PeriodicInformInterval", "value": 1800}]})
-    cpe = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="PROV0001")
+    cpe = SimulatedCpe(IGD_MODEL, acs_url=prov_stack.cwmp_url(0), serial="PROV0001")
     report = await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
     assert report.ok, report.error
     # the whole data model learnt in one RPC (every value by the root's partial path), then
@@ -73,7 +72,7 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
     assert cpe.get(SSID1) == "acs-one"
     assert cpe.get("InternetGatewayDevice.ManagementServer.PeriodicInformInterval") == 1800  # the preset outweighs the default
     assert cpe.get("InternetGatewayDevice.ManagementServer.PeriodicInformEnable") is True
-    device = "202BC1-BM632w-PROV0001"
+    device = cpe_device_id(IGD_MODEL, "PROV0001")
     creds = await eventually(lambda: prov_db.credentials.find_one({"_id": device}), timeout=10)
     assert (creds["connectionRequest"]["username"], creds["connectionRequest"]["password"]) == cpe.connection_request_credentials()
     doc = await eventually(lambda: prov_db.devices.find_one({"_id": device, "VirtualParameters.WanIp": {"$exists": True}}))
@@ -82,10 +81,6 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
     r = await nbi.get("/devices/", params={"query": json.dumps({"VirtualParameters.WanIp": doc["VirtualParameters"]["WanIp"]["_value"]})})
     assert device in [d["_id"] for d in r.json()]  # virtual parameters are queryable
 
-    tr181 = SimulatedCpe(DataModel.load(TR181_MODEL), acs_url=prov_stack.cwmp_url(0), serial="PROV0181")
-    report = await tr181.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
-    assert report.ok and report.rpcs == ["GetParameterValues", "SetParameterValues"]  # the IGD preset resolves to nothing
-    assert tr181.get("Device.ManagementServer.PeriodicInformInterval") == 3600
 
     # a preset change reaches the device at its next periodic Inform: one SetParameterValues
     await put_preset(prov_stack, nbi, "wifi", {
@@ -99,6 +94,23 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
     await put_preset(prov_stack, nbi, "wifi", None)
 
 
+@requires_shared
+async def test_bootstrap_of_a_tr181_device_with_igd_presets(prov_stack, nbi):
+    """A TR-181 device (a real dump: the simulator has no built-in one) bootstraps in the same two
+    RPCs while the presets name InternetGatewayDevice paths only: they resolve to nothing."""
+    await put_preset(prov_stack, nbi, "wifi", {
+        "weight": 10, "events": ["0 BOOTSTRAP", "2 PERIODIC"],
+        "declarations": [{"path": SSID, "value": "acs-one"},
+                         {"path": "InternetGatewayDevice.ManagementServer.PeriodicInformInterval", "value": 1800}]})
+    try:
+        tr181 = SimulatedCpe(tr181_model(), acs_url=prov_stack.cwmp_url(0), serial="PROV0181")
+        report = await tr181.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
+        assert report.ok and report.rpcs == ["GetParameterValues", "SetParameterValues"]  # the IGD preset resolves to nothing
+        assert tr181.get("Device.ManagementServer.PeriodicInformInterval") == 3600
+    finally:
+        await put_preset(prov_stack, nbi, "wifi", None)
+
+
 async def test_a_provision_function_that_hangs_or_raises_faults_only_its_channel(prov_stack, prov_db, nbi):
     only = {"_deviceId._SerialNumber": "FUNC0001"}
     await put_preset(prov_stack, nbi, "spin", {"channel": "spin", "events": ["2 PERIODIC"], "precondition": only,
@@ -107,17 +119,17 @@ async def test_a_provision_function_that_hangs_or_raises_faults_only_its_channel
                                                  "configurations": [{"type": "provision", "name": "broken"}]})
     await put_preset(prov_stack, nbi, "fine", {"channel": "fine", "events": ["2 PERIODIC"], "precondition": only,
                                                "declarations": [{"path": SSID1, "value": "still-works"}]})
-    cpe = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="FUNC0001")
+    cpe = SimulatedCpe(IGD_MODEL, acs_url=prov_stack.cwmp_url(0), serial="FUNC0001")
     assert (await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])).ok
     report = await cpe.run_session(events=["2 PERIODIC"])
     assert report.ok and report.duration_s < 5 and report.rpcs == ["SetParameterValues"]
     assert cpe.get(SSID1) == "still-works"  # the other preset of the same device still applied
-    device = "202BC1-BM632w-FUNC0001"
+    device = cpe_device_id(IGD_MODEL, "FUNC0001")
     faults = await eventually(lambda: {f["channel"]: f for f in prov_db.faults.find({"device": device})}
                               if prov_db.faults.count_documents({"device": device}) == 2 else None)
     assert faults["spin"]["code"] == "timeout" and faults["broken"]["code"] == "provision_error"
     assert "ZeroDivisionError" in faults["broken"]["message"]
-    other = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="FUNC0002")
+    other = SimulatedCpe(IGD_MODEL, acs_url=prov_stack.cwmp_url(0), serial="FUNC0002")
     assert (await other.run_session(events=["0 BOOTSTRAP", "1 BOOT"])).ok  # other devices are not affected
     for name in ("spin", "broken"):
         await put_preset(prov_stack, nbi, name, None)
@@ -128,10 +140,10 @@ async def test_a_provision_function_that_hangs_or_raises_faults_only_its_channel
 
 
 async def test_ping_diagnostics_returns_results(prov_stack, prov_db, nbi):
-    cpe = SimulatedCpe(DataModel.load(IGD_MODEL), acs_url=prov_stack.cwmp_url(0), serial="PING0001")
+    cpe = SimulatedCpe(IGD_MODEL, acs_url=prov_stack.cwmp_url(0), serial="PING0001")
     await cpe.start()  # BOOTSTRAP: the defaults store the connection request credentials
     try:
-        device = "202BC1-BM632w-PING0001"
+        device = cpe_device_id(IGD_MODEL, "PING0001")
         await eventually(lambda: prov_db.credentials.find_one({"_id": device}), timeout=20)
         await cpe.wait_idle()
         r = await nbi.post(f"/devices/{device}/tasks", params={"connection_request": "", "timeout": 30000},
@@ -147,7 +159,7 @@ async def test_ping_diagnostics_returns_results(prov_stack, prov_db, nbi):
 
 
 async def test_campaign_of_200_devices_pauses_at_its_threshold(prov_stack, prov_db, nbi):
-    fleet = Fleet(DataModel.load(IGD_MODEL), count=200, acs_url=prov_stack.cwmp_url(0), serial_format="CAMP{index:05d}",
+    fleet = Fleet(IGD_MODEL, count=200, acs_url=prov_stack.cwmp_url(0), serial_format="CAMP{index:05d}",
                   fail_downloads=0.05, seed=7, boot_delay_s=0.1)
     await fleet.start(boot_within_s=4)
     try:
@@ -163,8 +175,8 @@ async def test_campaign_of_200_devices_pauses_at_its_threshold(prov_stack, prov_
             "connectionRequestRate": 200})
         assert r.status_code == 201, r.text
         # the wave in which the failing devices first pass the threshold (waves of 10, 20, 40, 80, 50 in id order)
-        failing = {f"202BC1-BM632w-{c.serial}" for c in fleet if c.fail_downloads}
-        ids = sorted(f"202BC1-BM632w-{c.serial}" for c in fleet)
+        failing = {cpe_device_id(IGD_MODEL, c.serial) for c in fleet if c.fail_downloads}
+        ids = sorted(cpe_device_id(IGD_MODEL, c.serial) for c in fleet)
         assert len(failing) == 10
         start, size, index, expected = 0, 10, 0, None
         while start < 200:

@@ -4,8 +4,11 @@ GenieACS gives (status code and document shape).
     python tools/genieacs-compat/nbi_examples.py --nbi http://127.0.0.1:7557 --token T \\
         --device 202BC1-BM632w-0000000 --device-with-dash 202BC1-BM632w-SR552NA084%2D0003269
 
-The devices must be online (connection requests reach them) and follow the data model of the
-examples (TR-098 InternetGatewayDevice, the BM632w dump the GenieACS documentation uses).
+The devices must be online (connection requests reach them) and have a TR-098
+InternetGatewayDevice data model with the parameters the examples use (the BM632w dump the
+GenieACS documentation uses, or the CPE simulator's built-in gateway model). The file's OUI and
+product class come from the device id; the MAC address searched for is ``--mac``, by default the
+device's own WANIPConnection MAC address as the NBI has it (the documentation's is 20:2B:C1:E0:06:65).
 Exits non-zero when an example does not get GenieACS's answer.
 """
 
@@ -16,7 +19,7 @@ import asyncio
 import json
 import sys
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -34,9 +37,22 @@ def q(obj: dict) -> str:
     return json.dumps(obj)
 
 
-async def run(nbi: str, token: str, device: str, device_with_dash: str | None = None) -> list[Check]:
+async def _value(c: httpx.AsyncClient, device: str, path: str) -> object:
+    """A parameter's value in the device document, or None."""
+    r = await c.get("/devices/", params={"query": q({"_id": device}), "projection": path})
+    node: object = r.json()[0] if r.status_code == 200 and r.json() else {}
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node.get("_value") if isinstance(node, dict) else None
+
+
+async def run(nbi: str, token: str, device: str, device_with_dash: str | None = None,
+              mac: str | None = None) -> list[Check]:
+    """``mac``: the WANIPConnection.1.MACAddress of ``device`` (default: read from its document)."""
     out: list[Check] = []
     enc = quote(device, safe="")
+    parts = [unquote(part) for part in device.split("-")]  # OUI-ProductClass-Serial (or OUI-Serial)
+    oui, product_class = parts[0], parts[1] if len(parts) == 3 else ""
 
     def check(example: str, cond: bool, detail: object = "") -> None:
         out.append(Check(example, bool(cond), str(detail)[:300]))
@@ -49,8 +65,10 @@ async def run(nbi: str, token: str, device: str, device_with_dash: str | None = 
         # GET /devices/?query=... find by id, by MAC address, by last inform
         r = await c.get("/devices/", params={"query": q({"_id": device})})
         check("find a device by its ID", r.status_code == 200 and [d["_id"] for d in r.json()] == [device], r.text[:200])
-        mac = f"{IGD}.WANDevice.1.WANConnectionDevice.1.WANIPConnection.1.MACAddress"
-        r = await c.get("/devices/", params={"query": q({mac: "20:2B:C1:E0:06:65"})})
+        mac_path = f"{IGD}.WANDevice.1.WANConnectionDevice.1.WANIPConnection.1.MACAddress"
+        if mac is None:
+            mac = await _value(c, device, mac_path) or "20:2B:C1:E0:06:65"
+        r = await c.get("/devices/", params={"query": q({mac_path: mac})})
         check("find a device by its MAC address", r.status_code == 200 and device in [d["_id"] for d in r.json()], r.text[:200])
         r = await c.get("/devices/", params={"query": q({"_lastInform": {"$lt": "2017-12-11 13:16:23 +0000"}})})
         check("devices with no inform since 2017-12-11 (none: it informed now)", r.status_code == 200 and device not in [d["_id"] for d in r.json()], r.text[:200])
@@ -133,7 +151,7 @@ async def run(nbi: str, token: str, device: str, device_with_dash: str | None = 
 
         # files, download
         r = await c.put("/files/new_firmware_v1.0.bin", content=b"\x00firmware" * 1000,
-                        headers={"fileType": "1 Firmware Upgrade Image", "oui": "202BC1", "productClass": "BM632w", "version": "1.0"})
+                        headers={"fileType": "1 Firmware Upgrade Image", "oui": oui, "productClass": product_class, "version": "1.0"})
         check("PUT /files/<name> with metadata headers -> 200/201", r.status_code in (200, 201), r.text)
         r = await c.get("/files/", params={"query": q({"filename": "new_firmware_v1.0.bin"})})
         files = r.json() if r.status_code == 200 else []
@@ -173,8 +191,9 @@ def main() -> int:
     ap.add_argument("--token", required=True)
     ap.add_argument("--device", required=True)
     ap.add_argument("--device-with-dash")
+    ap.add_argument("--mac", help="the device's WANIPConnection.1.MACAddress (default: read through the NBI)")
     a = ap.parse_args()
-    checks = asyncio.run(run(a.nbi, a.token, a.device, a.device_with_dash))
+    checks = asyncio.run(run(a.nbi, a.token, a.device, a.device_with_dash, a.mac))
     for ch in checks:
         print(f"{'ok  ' if ch.ok else 'FAIL'} {ch.example}{'' if ch.ok else '  ' + ch.detail}")
     return 0 if all(ch.ok for ch in checks) else 1
