@@ -32,6 +32,7 @@ import struct
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -443,13 +444,21 @@ class Node:
         self.out(f"starting the ACS; data in {self.data_dir}, logs in {self.data_dir / 'logs'}")
         st.start_servers()
         self.out(f"  {self.kafka_description()} on {st.kafka_host}:{st.kafka.port}, "
-                 f"SecantusDB (MongoDB protocol) on {st.mongo_host}:{st.mongo.port}")
-        st.add_inventory()
-        for _ in range(int(self.cfg["schedulers"])):
-            st.add_scheduler()
-        st.add_gateway()
-        if int(self.cfg["cwmp_http_port"]):
-            st.add_gateway(port=int(self.cfg["cwmp_http_port"]), tls=False)
+                 f"SecantusDB (MongoDB protocol) on {st.mongo_host}:{st.mongo.port}: up in {time.monotonic() - t0:.1f} s")
+
+        def schedulers() -> None:
+            for _ in range(int(self.cfg["schedulers"])):
+                st.add_scheduler()
+
+        def gateways() -> None:
+            st.add_gateway()
+            if int(self.cfg["cwmp_http_port"]):
+                st.add_gateway(port=int(self.cfg["cwmp_http_port"]), tls=False)
+
+        # The three kinds at once (each waits for its /readyz): none needs another to be ready.
+        with ThreadPoolExecutor(3, thread_name_prefix="start") as ex:
+            for f in [ex.submit(st.add_inventory), ex.submit(schedulers), ex.submit(gateways)]:
+                f.result()
         self.ready_s = time.monotonic() - t0
         self.urls = {"cwmp": st.cwmp_url(0), "nbi": st.nbi_url, "files": st.files_url}
         if int(self.cfg["cwmp_http_port"]):
@@ -465,7 +474,7 @@ class Node:
 
             return f"Apache Kafka {KAFKA_VERSION} (KRaft, data in {self.data_dir / 'kafka'})"
         if kind == "tansu":
-            return "tansu, a Kafka-protocol stand-in (no JVM found; its events are in memory only)"
+            return "tansu, a Kafka-protocol stand-in (no JVM, or ACS_KAFKA_IMPL=tansu; events in memory only)"
         return f"Kafka ({kind})"
 
     def _units(self) -> list[Unit]:
@@ -474,8 +483,29 @@ class Node:
         kafka = st.kafka
         nodes = getattr(kafka, "nodes", None)
         kafka_log = nodes[0].log_path if nodes else kafka.log_path
-        kafka_restart = (lambda: kafka.restart(0)) if nodes else kafka.start  # type: ignore[union-attr]
-        units = [
+        units: list[Unit] = []
+
+        def kafka_restart() -> None:
+            if nodes:
+                kafka.restart(0)  # type: ignore[union-attr]
+                return
+            kafka.start()
+            # tansu keeps everything in memory: the topics are gone. The schedulers and gateways
+            # create them at start, so they start again too (schedulers first: their partitions).
+            users = [u for u in units if u.name.startswith(("scheduler-", "gateway-"))]
+            self.out(f"{now_str()}  tansu lost its topics with its memory: starting the schedulers and gateways again")
+            for u in users:
+                u.held, u.state = True, "restarting"
+            try:
+                for u in users:
+                    u.target.stop()
+                    u.target.start()
+                    u.restarts += 1
+            finally:
+                for u in users:
+                    u.held, u.state = False, "starting"
+
+        units += [
             Unit("kafka", kafka, kafka_restart, port_probe(local_host(st.kafka_host), kafka.port), kafka_log,
                  endpoint=f"{st.kafka_host}:{kafka.port}"),
             Unit("mongodb", st.mongo, st.mongo.start, port_probe(local_host(st.mongo_host), st.mongo.port),

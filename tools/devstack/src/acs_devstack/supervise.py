@@ -45,7 +45,8 @@ class Unit:
     backoff: float = 0.0
     up_since: float = field(default_factory=time.monotonic)
     thread: threading.Thread | None = None
-    last_exit: str = ""
+    held: bool = False  # another unit's restart is restarting this one: leave it alone meanwhile
+    shown: tuple[str, int | None] = ("", None)  # the state and pid last printed
 
     @property
     def pid(self) -> int | None:
@@ -98,17 +99,17 @@ class Supervisor:
     # ---- one round: crashes, restarts due, health
     def tick(self) -> None:
         now = time.monotonic()
-        before = {u.name: u.state for u in self.units}
         for u in self.units:
             self._supervise(u, now)
-        probed = [u for u in self.units
-                  if u.state in ("starting", "ready", "not ready") and u.thread is None and u.next_start is None]
+        probed = [u for u in self.units if not u.held and u.state in ("starting", "ready", "not ready")
+                  and u.thread is None and u.next_start is None]
         if probed:  # at once: a probe waiting on a hung service does not delay the others
             for u, (ok, detail) in zip(probed, self._pool.map(lambda u: u.probe(), probed)):
-                if u.thread is None and u.next_start is None and u.target.running:
+                if u.thread is None and u.next_start is None and u.target.running and not u.held:
                     u.state, u.detail = ("ready" if ok else "not ready"), ("" if ok else _short(detail))
-        changed = [u for u in self.units if u.state != before[u.name]]
+        changed = [u for u in self.units if (u.state, u.pid) != u.shown]
         for u in changed:
+            u.shown = (u.state, u.pid)
             self.out(self.line(u))
         if changed and self.on_change:
             self.on_change()
@@ -116,7 +117,7 @@ class Supervisor:
             self.summary()
 
     def _supervise(self, u: Unit, now: float) -> None:
-        if self.stopping:
+        if self.stopping or u.held:
             return
         if u.thread is not None:
             if u.thread.is_alive():
