@@ -347,3 +347,24 @@ async def test_an_answer_to_another_step_or_rpc_than_the_replayed_sessions_is_re
         assert [e.outcome for e in b.outbound.of(SessionEnded, cpe.id)] == ["fault"]
         await b.drained()
         assert db.doc(TASKS, tid)["status"] == "pending" and results(b, cpe.id) == []
+
+
+@pytest.mark.asyncio
+async def test_a_session_right_after_the_one_that_completed_a_task_does_not_find_it_pending():
+    """Events read in a backlog (after a move, the gateway long gone): the answer that completes
+    the task, then the CPE's next Inform at once, before the batch writer stored the task's
+    status. The next session's look at the device's tasks waits for that write."""
+    db = MemoryDb()
+    async with Scheduler(db) as a, Scheduler(db) as b:
+        cpe = await known(a, "REC00014", ReplayableCpe)
+        b.writer._max_delay = 0.05  # a database a little slow to answer
+        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+        offer = await cpe.inform("6 CONNECTION REQUEST")
+        cpe.sched = b
+        late = cpe._event("message", cpe.dev.handle(request_of(offer)), request_id(offer))
+        late.received_at -= 60
+        assert (await cpe._send(late)).outcome == "stale"
+        assert db.doc(TASKS, tid)["status"] == "pending"  # not stored yet
+        assert (await cpe.inform("6 CONNECTION REQUEST")).status == 204  # nothing left to do
+        await b.drained()
+        assert db.doc(TASKS, tid)["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]

@@ -373,7 +373,7 @@ class SessionDriver:
         if theirs[1] != 0 or task is None or str(task.get("_id")) != theirs[0]:
             return []
         task["attempts"] = max(0, int(task.get("attempts", 0)) - 1)
-        return [self.store.update_task(task["_id"], {"$inc": {"attempts": -1}})]
+        return [self.store.update_task(task["_id"], {"$inc": {"attempts": -1}}, s.device_id)]
 
     # ------------------------------------------------------------------ CPE requests
     async def _cpe_request(self, s: DeviceSession, msg: m.Message) -> tuple[m.Message, list[asyncio.Future]]:
@@ -457,10 +457,12 @@ class SessionDriver:
         # Whoever waits for the task (the NBI) finds its effects stored: they are written first.
         futs += self.store.release(s.writes)
         if status == "done" and out.awaiting_event:
-            futs.append(self.store.update_task(task["_id"], {"$set": {"waitingFor": out.awaiting_event, "result": out.result}}))
+            futs.append(self.store.update_task(task["_id"], {"$set": {"waitingFor": out.awaiting_event, "result": out.result}},
+                                                s.device_id))
             return futs
         if status == "done" and out.awaiting_transfer:
-            futs.append(self.store.update_task(task["_id"], {"$set": {"transfer": "in_progress", "result": out.result}}))
+            futs.append(self.store.update_task(task["_id"], {"$set": {"transfer": "in_progress", "result": out.result}},
+                                                s.device_id))
             return futs
         return futs + self._finish_task(s, task, status, out.result, cwmp_fault=cwmp_fault, local_fault=local_fault)
 
@@ -478,7 +480,7 @@ class SessionDriver:
             fault_doc = {"code": local_fault[0], "message": local_fault[1], "detail": None}
         update = {"$set": {"status": status, "completedAt": now, "result": result or None, "fault": fault_doc},
                   "$unset": {"transfer": ""}}
-        futs = held + [self.store.update_task(task["_id"], update)]
+        futs = held + [self.store.update_task(task["_id"], update, device_id)]
         channel = f"task_{task['_id']}"
         if status == "fault":
             futs.append(self.store.upsert_fault(f"{device_id}:{channel}", {
@@ -495,7 +497,7 @@ class SessionDriver:
         if attempts >= self.s.max_task_attempts:
             return None, self._finish_task(s, task, "fault", {}, local_fault=(
                 "too_many_attempts", f"gave up after {attempts} attempts without completion"))
-        futs = [] if task.get("builtin") else [self.store.update_task(task["_id"], {"$inc": {"attempts": 1}})]
+        futs = [] if task.get("builtin") else [self.store.update_task(task["_id"], {"$inc": {"attempts": 1}}, s.device_id)]
         ctx = await self._task_context(s, task)
         try:
             run = TaskRun(task, ctx, kind=discover_data_model if task.get("builtin") == "discovery" else None)

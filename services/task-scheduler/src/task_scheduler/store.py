@@ -505,6 +505,9 @@ class Store:
         # finishing a bootstrap, so an entry left behind costs one small read at most.
         self.bootstraps: set[str] = set()
         self._bootstraps_look: asyncio.Task | None = None
+        # Task writes of each device submitted and not yet acknowledged: its pending tasks are
+        # read only once they are stored (a task just completed is not read back as pending).
+        self._task_writes: dict[str, list[asyncio.Future]] = {}
 
     async def start(self) -> None:
         await self._refresh()
@@ -613,6 +616,12 @@ class Store:
         return [held.unset([BOOTSTRAP_PENDING, BOOTSTRAP_DISCOVERED])]
 
     async def pending_tasks(self, device_id: str) -> list[dict]:
+        """The device's pending tasks, in order, once this instance's writes of its tasks are
+        stored: a session that follows at once the one that completed a task (events read in a
+        backlog, a session taken over after a move) does not find that task still pending."""
+        writes = self._task_writes.get(device_id)
+        if writes:
+            await asyncio.gather(*writes, return_exceptions=True)
         t0 = time.perf_counter()
         cursor = self.db[TASKS].find({"device": device_id, "status": "pending", "transfer": {"$exists": False},
                                       "waitingFor": {"$exists": False}}).sort("timestamp", 1)
@@ -757,8 +766,20 @@ class Store:
         """Hook: device writes submitted to the database (see ReadYourWritesStore)."""
 
 
-    def update_task(self, task_id: Any, update: dict) -> asyncio.Future:
-        return self.writer.submit(TASKS, UpdateOne({"_id": task_id}, update))
+    def update_task(self, task_id: Any, update: dict, device_id: str | None = None) -> asyncio.Future:
+        """Update a task; with ``device_id``, the device's next ``pending_tasks`` waits for it."""
+        fut = self.writer.submit(TASKS, UpdateOne({"_id": task_id}, update))
+        if device_id is not None and not fut.done():
+            self._task_writes.setdefault(device_id, []).append(fut)
+            fut.add_done_callback(lambda _f, d=device_id: self._task_written(d))
+        return fut
+
+    def _task_written(self, device_id: str) -> None:
+        pending = [f for f in self._task_writes.get(device_id, ()) if not f.done()]
+        if pending:
+            self._task_writes[device_id] = pending
+        else:
+            self._task_writes.pop(device_id, None)
 
     def upsert_fault(self, fault_id: str, doc: dict) -> asyncio.Future:
         return self.writer.submit(FAULTS, UpdateOne({"_id": fault_id}, {"$set": doc}, upsert=True))
