@@ -35,7 +35,7 @@ def shared_missing_reason(*paths: Path) -> str | None:
             "beside the repository (or ACS_SHARED_DIR pointing at a shared folder)")
 
 
-_SHARED_REASON = shared_missing_reason(IGD_DUMP, TR181_DUMP)
+_SHARED_REASON = shared_missing_reason(TR181_DUMP, IGD_DUMP)
 # For what only a real dump has (e.g. a TR-181 device); everything else runs on igd_model().
 requires_shared = pytest.mark.skipif(_SHARED_REASON is not None, reason=_SHARED_REASON or "")
 
