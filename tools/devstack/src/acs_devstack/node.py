@@ -387,6 +387,8 @@ class Node:
             clean_data_dir(d, self.out)
         new = init_data_dir(d)
         self._lock = take_lock(d)
+        if new:
+            self.out(f"new data folder {d}")
         _stop_leftovers(d, self.out)
         from .servers import kafka_impl
 
@@ -404,8 +406,6 @@ class Node:
         cert = key = ""
         if self.cfg["cwmp_tls"]:
             cert, key = self._certificate(public)
-        if new:
-            self.out(f"new data folder {d}")
         self.stack = Stack(
             workdir=d, partitions=int(self.cfg["partitions"]), persistent=True, log_dir=d / "logs",
             secret=creds.gateway_secret, files_secret=creds.files_secret, nbi_token=creds.nbi_token,

@@ -58,6 +58,14 @@ class Service(Server):
             time.sleep(0.2)
         raise TimeoutError(f"{self.name} not ready after {timeout}s: {last}; see {self.log_path}")
 
+    def wait_ready_or_stop(self, timeout: float = 60.0) -> None:
+        """``wait_ready``; a service that never gets ready is stopped (the stack does not hold it yet)."""
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
 
 @dataclass
 class Stack:
@@ -94,6 +102,7 @@ class Stack:
     tls_keyfile: str = ""
     persistent: bool = False  # data in fixed folders of workdir, kept by the next start; never containers
     log_dir: Path | None = None  # service and database logs (default: workdir)
+
     # ---- infrastructure
     def start_servers(self) -> "Stack":
         if self.log_dir is not None:
@@ -173,7 +182,7 @@ class Stack:
                       host=self.listen_host, admin_port=admin, tls=bool(e.get("GATEWAY_TLS_CERTFILE")))
         svc.start()
         if wait_ready:
-            svc.wait_ready()
+            svc.wait_ready_or_stop()
         self.gateways.append(svc)
         return svc
 
@@ -187,7 +196,7 @@ class Stack:
                       self._log(f"scheduler-{len(self.schedulers)}-{admin}.log"), e, admin_port=admin)
         svc.start()
         if wait_ready:
-            svc.wait_ready()
+            svc.wait_ready_or_stop()
         self.schedulers.append(svc)
         return svc
 
@@ -212,7 +221,7 @@ class Stack:
                       host=self.nbi_host, admin_port=port)
         svc.start()
         if wait_ready:
-            svc.wait_ready()
+            svc.wait_ready_or_stop()
         self.inventory = svc
         return svc
 
