@@ -184,7 +184,7 @@ def _lock_holder(d: Path) -> int | None:
 
 def take_lock(d: Path):
     """Hold ``run/lock`` for this run: a second run on the same folder is refused."""
-    f = open(d / "run" / "lock", "a+")
+    f = open(d / "run" / "lock", "a+")  # noqa: SIM115 - held open for the whole run
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

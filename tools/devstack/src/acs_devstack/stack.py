@@ -19,7 +19,16 @@ from pathlib import Path
 import httpx
 
 from .kafka import KafkaCluster
-from .servers import Server, free_port, kafka_impl, local_host, mongo_server, mongo_uri, new_workdir, tansu_broker
+from .servers import (
+    Server,
+    free_port,
+    kafka_impl,
+    local_host,
+    mongo_server,
+    mongo_uri,
+    new_workdir,
+    tansu_broker,
+)
 
 
 def _script(name: str) -> str:

@@ -44,7 +44,7 @@ def make_self_signed(cert_path: Path, key_path: Path, hosts: list[str]) -> None:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else "localhost"),
                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ACS single node (self-signed)")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject).issuer_name(subject)
