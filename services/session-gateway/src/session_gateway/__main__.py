@@ -80,10 +80,12 @@ def main() -> None:
         asgi, sockets = app, [cwmp_sock]
         if settings.admin_port != settings.port:
             sockets.append(_bind(settings.host, settings.admin_port))
+    # With the native server, uvicorn serves only the admin port: plain HTTP, as probes and
+    # Prometheus expect it (the certificate is the CPEs', on the CWMP port).
+    tls = {} if native else {"ssl_certfile": settings.tls_certfile or None, "ssl_keyfile": settings.tls_keyfile or None}
     config = uvicorn.Config(
         asgi, loop="uvloop", http="httptools", access_log=False, log_level="warning",
-        timeout_keep_alive=int(KEEP_ALIVE_S), ssl_certfile=settings.tls_certfile or None,
-        ssl_keyfile=settings.tls_keyfile or None, backlog=BACKLOG,
+        timeout_keep_alive=int(KEEP_ALIVE_S), backlog=BACKLOG, **tls,
     )
     uvicorn.Server(config).run(sockets=sockets)  # run(), not asyncio.run(serve()): the loop is the configured uvloop
 

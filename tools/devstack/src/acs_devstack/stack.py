@@ -41,11 +41,11 @@ class Service(Server):
     """A service process with an admin port that answers /readyz."""
 
     admin_port: int = 0
-    tls: bool = False  # a gateway serving HTTPS: its admin port (uvicorn, same certificate) is HTTPS too
+    tls: bool = False  # a gateway serving HTTPS on its CWMP port (its admin port stays plain HTTP)
 
     @property
     def admin_url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://{local_host(self.host)}:{self.admin_port}"
+        return f"http://{local_host(self.host)}:{self.admin_port}"
 
     def readiness(self, timeout: float = 2.0) -> tuple[bool, str]:
         """(ready, detail) from the service's /readyz."""
