@@ -17,7 +17,13 @@ run is rebuilt (its first request is deterministic), the session resumes with th
 outstanding (``AcsSession.resume_request``) and the answer completes the task, or faults it, as
 if this instance had sent the request: the CPE does not execute it twice. A later step of a
 multi-step task, a task no longer pending (a replayed event) or a response that does not answer
-the rebuilt request's RPC falls back to the plain recovery.
+the rebuilt request's RPC falls back to the plain recovery. So does the same answer in a session
+rebuilt from its replayed Inform (the partition moved before the Inform's offset was committed):
+it asked again for the same task step under another cwmp:ID, and takes the first one up instead.
+Neither applies to an answer that reaches this instance after its gateway stopped waiting (a
+stale event: the CPE was answered 204, its session is over, as when a scheduler dies and its
+partitions move only after the gateways' reply timeout): that task runs again at the device's
+next session, as before.
 
 A CPE may vanish at any point after its InformResponse (reboot, NAT timeout, flaky firmware): by
 CWMP its events are delivered then, and it will not send them again. So the Inform's effects are
@@ -173,9 +179,10 @@ class SessionDriver:
         if s.recovered:
             s.recovered = False
             if ev.kind == "empty" or not isinstance(body, m.Message) or body.RPC.endswith("Response") or isinstance(body, m.Fault):
-                if not await self._resume_task(s, env):
+                if ev.is_stale(time.time()) or not await self._resume_task(s, env):
                     return futs + await self._next(s, ev, consumed_at)
-        elif isinstance(body, m.Fault) or (isinstance(body, m.Message) and body.RPC.endswith("Response")):
+        elif (isinstance(body, m.Fault) or (isinstance(body, m.Message) and body.RPC.endswith("Response"))) \
+                and not ev.is_stale(time.time()):
             futs += self._answer_to_a_copy(s, env)
         try:
             event = s.acs.receive(env)
@@ -318,7 +325,8 @@ class SessionDriver:
         does not execute it a second time. False (the plain recovery: the ACS's turn, the
         device's pending tasks from the start) for anything else: no task tag, a later step of
         the task (its run cannot be rebuilt half-way), a task no longer pending (a replayed
-        event: it completed already), or a response that does not answer the rebuilt request."""
+        event: it completed already), or a response that does not answer the rebuilt request.
+        (A stale event is not taken up: see the module docstring.)"""
         tagged = tagged_task(env.id)
         if tagged is None or env.body is None:
             return False
@@ -355,7 +363,8 @@ class SessionDriver:
         request nobody waits for any more. The CPE answers the first one: take that one up
         (``AcsSession.resume_request``), so the answer completes the step once and the CPE is
         not asked again; the task's attempt counted a second time at the replayed start is
-        given back. Anything else is left to the session rules (8003 for another cwmp:ID)."""
+        given back. Anything else is left to the session rules (8003 for another cwmp:ID); a
+        stale event is not taken up (see the module docstring)."""
         acs = s.acs
         offered = acs.offered is not None and acs.outstanding is None
         request, own_id = (acs.offered, acs.offered_id) if offered else (acs.outstanding, acs.outstanding_id)
