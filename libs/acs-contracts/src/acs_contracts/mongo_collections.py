@@ -7,7 +7,8 @@ devices (``_id`` = device id, see ``device_id.py``), GenieACS 1.2 shape so NBI u
       "_registered": <date>, "_lastInform": <date>, "_lastBoot": <date>, "_lastBootstrap": <date>,
       "_tags": ["lab", ...],
       "_acs": {"cwmpVersion": "1.4", "cwmpNs": "urn:dslforum-org:cwmp-1-2", "sourceIp": "...",
-               "lastEvents": ["2 PERIODIC"], "informHash": "..."},
+               "lastEvents": ["2 PERIODIC"], "informHash": "...",
+               "bootstrapPending": <date>, "bootstrapDiscovered": true},  # only while a BOOTSTRAP is unfinished
       # the parameter tree, nested by path segment; leaves and objects carry attributes:
       "InternetGatewayDevice": {"_object": true, "_writable": false, "_timestamp": <date>,
          "DeviceInfo": {"_object": true,
@@ -70,6 +71,10 @@ HOT_DEVICE_FIELDS = ("_lastInform", "_acs.lastEvents")
 # The digest of the Inform that last changed a device document; present on every document the
 # scheduler writes, so it also says "this device has a last_informs document".
 INFORM_HASH = "_acs.informHash"
+# When a BOOTSTRAP was acknowledged whose session did not finish it yet (the scheduler's
+# device_record.BOOTSTRAP_PENDING): set by the BOOTSTRAP Inform's write, removed with the presets'.
+# Only such documents carry it, so a sparse index finds them without touching the others.
+BOOTSTRAP_PENDING = "_acs.bootstrapPending"
 PRESETS = "presets"
 CAMPAIGNS = "campaigns"
 CAMPAIGN_DEVICES = "campaign_devices"
@@ -82,6 +87,7 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
     (LAST_INFORMS, [("_lastInform", 1)], {}),
     (DEVICES, [("_deviceId._SerialNumber", 1)], {}),
     (DEVICES, [("_deviceId._ProductClass", 1), ("_deviceId._OUI", 1)], {}),
+    (DEVICES, [(BOOTSTRAP_PENDING, 1)], {"sparse": True}),  # the schedulers' look for unfinished BOOTSTRAPs
     (TASKS, [("device", 1), ("status", 1), ("timestamp", 1)], {}),
     (TASKS, [("status", 1), ("timestamp", 1)], {}),
     (TASKS, [("campaign", 1), ("status", 1)], {}),

@@ -511,7 +511,7 @@ class Store:
 
     async def start(self) -> None:
         await self._refresh()
-        await self._look_up_bootstraps(create_index=True)
+        await self._look_up_bootstraps()
         self._poll_task = asyncio.create_task(self._poll_tasks(), name="tasks-poll")
 
     async def stop(self) -> None:
@@ -571,13 +571,12 @@ class Store:
         return device_id in self.pending_devices
 
     # ---- BOOTSTRAPs not finished (a session cut short)
-    async def _look_up_bootstraps(self, create_index: bool = False) -> None:
+    async def _look_up_bootstraps(self) -> None:
         """Add the devices whose document says a BOOTSTRAP is pending to ``bootstraps``: an
-        indexed query that finds only those (a sparse index: other documents have no entry)."""
+        indexed query that finds only those (a sparse index, in
+        ``acs_contracts.mongo_collections.INDEXES``: other documents have no entry)."""
         try:
             t0 = time.perf_counter()
-            if create_index:  # (belongs with acs_contracts.mongo_collections.INDEXES)
-                await self.db[DEVICES].create_index([(BOOTSTRAP_PENDING, 1)], sparse=True)
             found = await self.db[DEVICES].find({BOOTSTRAP_PENDING: {"$gte": _EPOCH}}, {"_id": 1}).to_list(None)
             self.bootstraps.update(d["_id"] for d in found)
             metrics.MONGO_OP.labels("find_bootstraps").observe(time.perf_counter() - t0)
