@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cwmp import messages as m
 from cwmp.events import EventCode
 from cwmp.messages import Envelope

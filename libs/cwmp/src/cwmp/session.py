@@ -90,6 +90,8 @@ from .versions import VERSIONS, choose_version, namespace_for, version_for_names
 
 __all__ = [
     "ACS_REQUESTS",
+    "MAX_REQUEST_ID_LENGTH",
+    "MAX_TAG_LENGTH",
     "AcsEvent",
     "AcsSession",
     "AcsState",
@@ -109,8 +111,6 @@ __all__ = [
     "message_kind",
     "request_tag",
     "response_rpc",
-    "MAX_REQUEST_ID_LENGTH",
-    "MAX_TAG_LENGTH",
 ]
 
 # ------------------------------------------------------------------------------------ errors
@@ -198,8 +198,8 @@ ACS_REQUESTS: Final[frozenset[str]] = _requests("acs")
 MAX_REQUEST_ID_LENGTH: Final[int] = 64
 #: The longest tag an ACS request ID may carry (``send_request(..., tag=)``).
 MAX_TAG_LENGTH: Final[int] = 40
-_TAG = re.compile(r"[A-Za-z0-9_.:]{1,%d}" % MAX_TAG_LENGTH)
-_TAGGED_ID = re.compile(r"[0-9a-f]{1,16}-[0-9]{1,12}\.(?P<tag>[A-Za-z0-9_.:]{1,%d})" % MAX_TAG_LENGTH)
+_TAG = re.compile(rf"[A-Za-z0-9_.:]{{1,{MAX_TAG_LENGTH}}}")
+_TAGGED_ID = re.compile(rf"[0-9a-f]{{1,16}}-[0-9]{{1,12}}\.(?P<tag>{_TAG.pattern})")
 
 
 def request_tag(request_id: str | None) -> str | None:

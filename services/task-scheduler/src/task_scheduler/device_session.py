@@ -178,9 +178,9 @@ class SessionDriver:
                          hold_requests=ev.headers.get("hold_requests"))
         if s.recovered:
             s.recovered = False
-            if ev.kind == "empty" or not isinstance(body, m.Message) or body.RPC.endswith("Response") or isinstance(body, m.Fault):
-                if ev.is_stale(time.time()) or not await self._resume_task(s, env):
-                    return futs + await self._next(s, ev, consumed_at)
+            acs_turn = ev.kind == "empty" or not isinstance(body, m.Message) or body.RPC.endswith("Response") or isinstance(body, m.Fault)
+            if acs_turn and (ev.is_stale(time.time()) or not await self._resume_task(s, env)):
+                return futs + await self._next(s, ev, consumed_at)
         elif (isinstance(body, m.Fault) or (isinstance(body, m.Message) and body.RPC.endswith("Response"))) \
                 and not ev.is_stale(time.time()):
             futs += self._answer_to_a_copy(s, env)
