@@ -573,3 +573,21 @@ async def test_a_cpe_that_faults_the_discovery_and_goes_away_gets_it_again_next_
         await sched.drained()
         doc = db.doc(DEVICES, cpe.id)
         assert lookup(doc, BOOTSTRAP_PENDING) is None and doc[ROOT]["LANDevice"]["1"]["_object"] is True
+
+
+@pytest.mark.asyncio
+async def test_releasing_sessions_settles_what_their_events_offsets_wait_for():
+    """Before partitions are given up, the sessions in progress write what they hold; what the
+    consumer waits for includes the futures its offset tracking waits on, so the commit that
+    follows counts those events (else the next owner replays the sessions from their Informs)."""
+    db = MemoryDb()
+    async with Scheduler(db) as sched:
+        cpe = Cpe(sched, "ZHN00077")
+        offer = await cpe.inform("0 BOOTSTRAP", "1 BOOT")
+        reply = await cpe.answer(offer)  # the discovery's answer: the data model is held with the session
+        assert request_of(reply) is not None and cpe.id in sched.driver.sessions
+        held = sched.driver.sessions[cpe.id].writes.done
+        assert held is not None and not held.done() and held in cpe.futs
+        futs = sched.driver.release_all()
+        await asyncio.wait(futs, timeout=5)
+        assert held.done(), "the consumer would commit before the held writes' future settles"

@@ -706,7 +706,13 @@ class SessionDriver:
         given up, or at shutdown. Partitions move then: the devices whose BOOTSTRAP another
         instance left unfinished are looked up again."""
         self.store.look_up_bootstraps_soon()
-        return [f for s in self.sessions.values() for f in self.store.release(s.writes)]
+        futs: list[asyncio.Future] = []
+        for s in self.sessions.values():
+            done = s.writes.done  # what the session's events' offsets wait for: settled after the writes
+            futs += self.store.release(s.writes)
+            if done is not None:
+                futs.append(done)
+        return futs
 
 
 
