@@ -17,7 +17,7 @@ import platform
 import sys
 import time
 import timeit
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from lxml import etree
@@ -49,12 +49,12 @@ def inform_40() -> bytes:
         elif kind == "int":
             params.append(m.ParameterValueStruct(base + "X_ACME_RSSI", -60 - i, "xsd:int"))
         else:
-            params.append(m.ParameterValueStruct(base + "X_ACME_LastSeen", datetime(2024, 5, 17, 8, 30, i, tzinfo=timezone.utc), "xsd:dateTime"))
+            params.append(m.ParameterValueStruct(base + "X_ACME_LastSeen", datetime(2024, 5, 17, 8, 30, i, tzinfo=UTC), "xsd:dateTime"))
     inform = m.Inform(
         device_id=m.DeviceIdStruct("Acme Networks", "00D09E", "HGW-1", "SN0123456789"),
         events=[m.EventStruct(EventCode.PERIODIC)],
         max_envelopes=1,
-        current_time=datetime(2024, 5, 17, 8, 30, 12, tzinfo=timezone.utc),
+        current_time=datetime(2024, 5, 17, 8, 30, 12, tzinfo=UTC),
         retry_count=0,
         parameter_list=params,
     )

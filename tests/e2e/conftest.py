@@ -6,9 +6,9 @@ import asyncio
 import functools
 import os
 import time
-from pathlib import Path
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 import pytest

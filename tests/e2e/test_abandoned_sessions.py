@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,8 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from acs_contracts.device_id import make_device_id
 from acs_contracts.kafka_client import kafka_common_kwargs
-from acs_contracts.kafka_topics import (DEVICE_INFORMS, SESSION_ENDS, TASK_RESULTS, DeviceInformed, SessionEnded,
-                                        TaskResult)
+from acs_contracts.kafka_topics import DEVICE_INFORMS, SESSION_ENDS, TASK_RESULTS, DeviceInformed, SessionEnded, TaskResult
 from cwmp import messages as m
 
 from .conftest import eventually, full_stack, inventory_db
@@ -217,7 +216,7 @@ async def shown(nbi, cpe: Cpe, events: list[str], **fields: Any) -> dict:
 
 def new_task(db, device_id: str, name: str, **args: Any):
     return db.tasks.insert_one({"device": device_id, "name": name, "status": "pending",
-                                "timestamp": datetime.now(timezone.utc), **args}).inserted_id
+                                "timestamp": datetime.now(UTC), **args}).inserted_id
 
 
 # ---------------------------------------------------------------------------------- new devices
@@ -357,7 +356,7 @@ async def test_a_download_survives_the_cpe_going_away_during_it_and_mid_transfer
 
     # the firmware is applied; the CPE reports it, and goes away before its TransferComplete
     transfer = m.TransferComplete(command_key=str(tid)[:32], fault=m.FaultStruct(),
-                                  start_time=datetime.now(timezone.utc), complete_time=datetime.now(timezone.utc))
+                                  start_time=datetime.now(UTC), complete_time=datetime.now(UTC))
     events = ["7 TRANSFER COMPLETE", "M Download", "1 BOOT"]
     cpe.params[f"{ROOT}.DeviceInfo.SoftwareVersion"] = ("S3L-2.0", "xsd:string")
     await cpe.inform(http, events)

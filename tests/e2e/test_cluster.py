@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from bson import ObjectId
@@ -15,7 +15,7 @@ from .scripted_cpe import ROOT, ScriptedCpe
 
 
 def _task(db, device: str, name: str, **args) -> ObjectId:
-    doc = {"device": device, "name": name, "timestamp": datetime.now(timezone.utc), "status": "pending", **args}
+    doc = {"device": device, "name": name, "timestamp": datetime.now(UTC), "status": "pending", **args}
     return db.tasks.insert_one(doc).inserted_id
 
 

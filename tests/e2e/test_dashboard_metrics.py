@@ -6,7 +6,6 @@ import importlib.util
 import re
 from pathlib import Path
 
-
 from acs_devstack.stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]

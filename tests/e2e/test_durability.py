@@ -16,7 +16,7 @@ import asyncio
 import collections
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -239,7 +239,7 @@ async def test_single_broker_killed_and_restarted_loses_nothing():
 
 
 def _tasks(db, serials: list[str]) -> dict[str, object]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ids = db.tasks.insert_many([{"device": device_id(s), "name": "getParameterValues", "status": "pending",
                                  "timestamp": now, "parameterNames": [UPTIME]} for s in serials]).inserted_ids
     return {s: i for s, i in zip(serials, ids)}

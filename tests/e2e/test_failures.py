@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pymongo import MongoClient
 
@@ -23,7 +23,7 @@ async def test_scheduler_killed_mid_session_task_completes_later(http):
         db = MongoClient(mongo_uri(st.mongo.port)).acs
         device = "202BC1-BM632w-KILL1"
         tid = db.tasks.insert_one({"device": device, "name": "getParameterValues", "status": "pending",
-                                   "timestamp": datetime.now(timezone.utc),
+                                   "timestamp": datetime.now(UTC),
                                    "parameterNames": [f"{ROOT}.DeviceInfo.UpTime"]}).inserted_id
         cpe = ScriptedCpe("KILL1", [st.cwmp_url(0)])
         await cpe.inform(http, ["6 CONNECTION REQUEST"])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from cwmp import messages as m
 from cwmp.events import EventCode
 
-T0 = datetime(2024, 5, 17, 8, 30, 12, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 17, 8, 30, 12, tzinfo=UTC)
 T1 = datetime(2024, 5, 17, 8, 31, 2, 250000, tzinfo=timezone(timedelta(hours=2)))
 UUID = "3f2a9b1c-5d4e-4f6a-8b7c-9d0e1f2a3b4c"
 IGD = "InternetGatewayDevice."

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
@@ -28,7 +28,7 @@ ints = st.integers(min_value=-(2**31), max_value=2**32 - 1)
 
 _offsets = st.one_of(
     st.none(),
-    st.just(timezone.utc),
+    st.just(UTC),
     st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda mins: timezone(timedelta(minutes=mins))),
 )
 

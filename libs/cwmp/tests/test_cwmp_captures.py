@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+from cwmp_xsd import CAPTURES, missing_reason
 
 from cwmp import messages as m
 from cwmp import soap, versions
 from cwmp.errors import EncodeError
 from cwmp.events import EventCode
-
-from cwmp_xsd import CAPTURES, missing_reason
 
 if missing_reason(CAPTURES / "INDEX.tsv"):
     pytest.skip(missing_reason(CAPTURES / "INDEX.tsv"), allow_module_level=True)
@@ -144,4 +143,4 @@ def test_unsynced_clock_current_time_is_kept() -> None:
     inform = _parse("freeacs_freeacs/tr069/src/test/resources/digest/1_inform.xml").body
     assert isinstance(inform, m.Inform)
     assert inform.current_time == datetime(1970, 1, 2, 0, 8, 34)
-    assert inform.current_time.replace(tzinfo=timezone.utc).year == 1970
+    assert inform.current_time.replace(tzinfo=UTC).year == 1970

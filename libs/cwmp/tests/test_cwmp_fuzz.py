@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cwmp_samples import representative
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -9,8 +10,6 @@ from lxml import etree
 from cwmp import messages as m
 from cwmp import soap, versions
 from cwmp.errors import SoapParseError
-
-from cwmp_samples import representative
 
 SEEDS = [
     soap.build_message(representative(cls), id="1", cwmp_ns=versions.CWMP_1_2)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from cwmp_strategies import for_class, messages, text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cwmp import messages as m
 from cwmp import soap, versions
 from cwmp.serialize import message_from_dict, message_to_dict
-
-from cwmp_strategies import for_class, messages, text
 
 ALL = sorted(m.MESSAGE_TYPES.values(), key=lambda c: c.RPC)
 QUICK = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
+from cwmp_samples import representative
 
 from cwmp import messages as m
 from cwmp.events import EventCode
 from cwmp.serialize import message_from_dict, message_to_dict
-
-from cwmp_samples import representative
 
 
 @pytest.mark.parametrize("cls", sorted(m.MESSAGE_TYPES.values(), key=lambda c: c.RPC), ids=lambda c: c.RPC)
@@ -25,7 +24,7 @@ def test_inform_dict_shape() -> None:
     inform = m.Inform(
         device_id=m.DeviceIdStruct("Acme", "00D09E", "HGW", "S1"),
         events=[m.EventStruct(EventCode.BOOT, "")],
-        current_time=datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        current_time=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
         parameter_list=[
             m.ParameterValueStruct("a", 5, "xsd:unsignedInt"),
             m.ParameterValueStruct("b", datetime(2024, 1, 2), "xsd:dateTime"),

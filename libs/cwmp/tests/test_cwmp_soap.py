@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -57,7 +57,7 @@ def test_basic_inform() -> None:
     assert inform.device_id == m.DeviceIdStruct("Acme", "00D09E", "HGW", "S1")
     assert inform.events == [m.EventStruct(EventCode.BOOT, "")]
     assert isinstance(inform.events[0].event_code, EventCode)
-    assert inform.current_time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert inform.current_time == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert inform.parameter_list == [m.ParameterValueStruct("IGD.DeviceInfo.UpTime", 42, "xsd:unsignedInt")]
     assert (env.cwmp_ns, env.cwmp_version, env.extra) == (versions.CWMP_1_0, "1.0", {})
 

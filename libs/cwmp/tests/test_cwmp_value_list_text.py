@@ -6,6 +6,8 @@ from __future__ import annotations
 from unittest import mock
 
 import pytest
+from cwmp_samples import representative
+from cwmp_strategies import for_class
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,9 +16,6 @@ from cwmp import soap, versions
 from cwmp._decode import read_value_list
 from cwmp.errors import SoapParseError
 from cwmp.xmlsafe import text_encoding
-
-from cwmp_samples import representative
-from cwmp_strategies import for_class
 
 ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from cwmp_strategies import datetimes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cwmp.errors import EncodeError
 from cwmp.values import decode_value, encode_value, infer_type, normalize_type, parse_datetime
 
-from cwmp_strategies import datetimes
-
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.mark.parametrize(

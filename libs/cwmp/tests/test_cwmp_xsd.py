@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from cwmp_samples import representative
+from cwmp_xsd import errors
 from lxml import etree
 
 from cwmp import messages as m
 from cwmp import soap, versions
 from cwmp.errors import EncodeError
-
-from cwmp_samples import representative
-from cwmp_xsd import errors
 
 CASES = [
     (version, cls)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 
@@ -44,7 +44,7 @@ def make_inform(*codes: str) -> m.Inform:
     return m.Inform(
         device_id=m.DeviceIdStruct("Acme", "00D09E", "HG8245", "SN0001"),
         events=[m.EventStruct(EventCode(code)) for code in codes or ("2 PERIODIC",)],
-        current_time=datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc),
+        current_time=datetime(2026, 11, 26, 6, 0, tzinfo=UTC),
         parameter_list=[
             m.ParameterValueStruct("Device.DeviceInfo.SoftwareVersion", "1.2.3"),
             m.ParameterValueStruct("Device.ManagementServer.PeriodicInformInterval", 300, "xsd:unsignedInt"),
@@ -160,8 +160,8 @@ def test_periodic_session_with_nothing_to_do():
 def test_cpe_sends_transfer_complete_and_get_rpc_methods():
     done = m.TransferComplete(
         command_key="fw-7",
-        start_time=datetime(2026, 11, 26, 5, 0, tzinfo=timezone.utc),
-        complete_time=datetime(2026, 11, 26, 5, 1, tzinfo=timezone.utc),
+        start_time=datetime(2026, 11, 26, 5, 0, tzinfo=UTC),
+        complete_time=datetime(2026, 11, 26, 5, 1, tzinfo=UTC),
     )
     acs, cpe = AcsSession(), cpe_session(requests=[done, m.GetRPCMethods()], codes=("7 TRANSFER COMPLETE", "M Download"))
     wire: list = []
@@ -560,7 +560,7 @@ def test_to_dict_round_trip_mid_session_at_every_step():
     """Move the ACS end to a fresh instance after every single step; the session must not notice."""
     spv = m.SetParameterValues(
         [
-            m.ParameterValueStruct("Device.Time", datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "xsd:dateTime"),
+            m.ParameterValueStruct("Device.Time", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "xsd:dateTime"),
             m.ParameterValueStruct("Device.Blob", b"\x00\xffcert", "xsd:base64"),
             m.ParameterValueStruct("Device.Enable", False, "xsd:boolean"),
             m.ParameterValueStruct("Device.Count", 42, "xsd:unsignedInt"),
@@ -582,7 +582,7 @@ def test_to_dict_round_trip_mid_session_at_every_step():
         if isinstance(event, InformReceived):
             assert acs.inform.events[0].event_code == EventCode.PERIODIC
             assert isinstance(acs.inform.events[0].event_code, EventCode)
-            assert acs.inform.current_time == datetime(2026, 11, 26, 6, 0, tzinfo=timezone.utc)
+            assert acs.inform.current_time == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
             reply = acs.respond(acs.inform_response())
         elif isinstance(event, CpeRequestReceived):
             reply = acs.respond(acs_answer(event.message))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from cwmp import messages as m
 from cwmp.events import EventCode
 from cwmp.messages import Envelope

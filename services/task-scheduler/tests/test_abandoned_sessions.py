@@ -14,7 +14,7 @@ import copy
 import itertools
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -323,7 +323,7 @@ def param(doc: dict, path: str) -> Any:
 def new_task(db: MemoryDb, device_id: str, name: str, **args: Any) -> ObjectId:
     tid = ObjectId()
     db[TASKS].docs[tid] = {"_id": tid, "device": device_id, "name": name, "status": "pending",
-                           "timestamp": datetime.now(timezone.utc), **args}
+                           "timestamp": datetime.now(UTC), **args}
     return tid
 
 
@@ -482,8 +482,8 @@ async def test_a_transfer_complete_sent_again_completes_its_task_once():
 
         # the CPE applies it, reboots, and reports it; it goes away before the TransferCompleteResponse
         key = str(tid)[:32]
-        transfer = m.TransferComplete(command_key=key, fault=m.FaultStruct(), start_time=datetime.now(timezone.utc),
-                                      complete_time=datetime.now(timezone.utc))
+        transfer = m.TransferComplete(command_key=key, fault=m.FaultStruct(), start_time=datetime.now(UTC),
+                                      complete_time=datetime.now(UTC))
         assert (await cpe.inform("7 TRANSFER COMPLETE", "M Download", "1 BOOT")).status == CONTINUE
         doc = await until(lambda: db.doc(DEVICES, cpe.id)["_acs"]["lastEvents"] == ["7 TRANSFER COMPLETE", "M Download", "1 BOOT"]
                           and db.doc(DEVICES, cpe.id))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from test_provisioning_support import IGD_MODEL, TR181_MODEL, device  # noqa: E4
 
 
 def ctx(phase: int = 1) -> TaskContext:
-    return TaskContext(device_id="dev", task_id="65f000000000000000000001", now=lambda: datetime.now(timezone.utc), phase=phase)
+    return TaskContext(device_id="dev", task_id="65f000000000000000000001", now=lambda: datetime.now(UTC), phase=phase)
 
 
 def run_task(task: dict, dev, phase: int = 1):

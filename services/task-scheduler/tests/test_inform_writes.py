@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from cwmp.events import EventCode
 from task_scheduler.device_record import inform_update, last_inform_doc
 from task_scheduler.store import DocUpdate, Store
 
-TS = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+TS = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 DEV = "202BC1-BM632w-X1"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -14,7 +14,7 @@ DOC = {
     "_id": "202BC1-BM632w-X1",
     "_deviceId": {"_OUI": "202BC1", "_ProductClass": "BM632w", "_SerialNumber": "X1"},
     "_tags": ["lab", "north"],
-    "_lastInform": datetime(2026, 5, 1, tzinfo=timezone.utc),
+    "_lastInform": datetime(2026, 5, 1, tzinfo=UTC),
     "InternetGatewayDevice": {
         "_object": True,
         "DeviceInfo": {"SoftwareVersion": {"_value": "V100R001", "_type": "xsd:string"},
@@ -86,10 +86,10 @@ def test_bad_patterns(bad):
 
 def test_schedule_windows():
     s = Schedule("3600 0 2 * * *")
-    assert s.active(datetime(2026, 5, 1, 2, 30, tzinfo=timezone.utc))
-    assert not Schedule("3600 0 2 * * *").active(datetime(2026, 5, 1, 3, 30, tzinfo=timezone.utc))
-    assert Schedule("*/15 * * * 1-5").active(datetime(2026, 5, 1, 9, 15, 20, tzinfo=timezone.utc))  # a Friday
-    assert not Schedule("*/15 * * * 0,6").active(datetime(2026, 5, 1, 9, 15, 20, tzinfo=timezone.utc))
+    assert s.active(datetime(2026, 5, 1, 2, 30, tzinfo=UTC))
+    assert not Schedule("3600 0 2 * * *").active(datetime(2026, 5, 1, 3, 30, tzinfo=UTC))
+    assert Schedule("*/15 * * * 1-5").active(datetime(2026, 5, 1, 9, 15, 20, tzinfo=UTC))  # a Friday
+    assert not Schedule("*/15 * * * 0,6").active(datetime(2026, 5, 1, 9, 15, 20, tzinfo=UTC))
     for bad in ("daily", "61 * * * *", "30 0 2 * * *", "* * * *"):
         with pytest.raises(ScheduleError):
             Schedule(bad)

@@ -4,16 +4,16 @@ ProvisionRun, and the device document kept the way the store would keep it."""
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cpe_simulator.datamodel import DataModel
 from cpe_simulator.device import Device
 from cwmp import messages as m
 from cwmp.events import EventCode
-
 from task_scheduler.device_record import inform_update
 
 SHARED = Path(os.environ.get("ACS_SHARED_DIR") or Path(__file__).resolve().parents[3] / ".." / "shared")
@@ -61,7 +61,7 @@ def inform(dev: Device, events: list[str], doc: dict | None = None) -> tuple[dic
     msg = dev.build_inform()
     dev.inform_delivered(msg.events)
     update, unsets = inform_update(msg, source_ip="127.0.0.1", cwmp_ns="urn:dslforum-org:cwmp-1-2",
-                                   cwmp_version="1.2", ts=datetime.now(timezone.utc))
+                                   cwmp_version="1.2", ts=datetime.now(UTC))
     if doc is None:
         doc = {"_id": "dev"}
         apply(doc, update.get("$setOnInsert", {}))

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from acs_contracts.kafka_topics import SessionEnded, TaskResult
 from acs_contracts.mongo_collections import FAULTS, TASKS
 from cwmp import messages as m

@@ -1,6 +1,6 @@
 """Each task kind becomes the right RPCs and records what the CPE answered."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -8,7 +8,7 @@ from cwmp import messages as m
 from task_scheduler.device_record import inform_update, to_bson_value
 from task_scheduler.tasks import TASK_KINDS, TaskArgumentError, TaskContext, TaskRun
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def ctx(**kw) -> TaskContext:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -50,13 +50,13 @@ async def _until(cond, timeout: float = 2.0) -> None:
 @pytest.mark.asyncio
 async def test_new_tasks_are_found_by_polling_and_old_ones_by_the_refresh():
     tasks = FakeTasks()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     tasks.docs.append({"device": "A", "status": "pending", "timestamp": now - timedelta(days=1)})
     store = Store({TASKS: tasks}, writer=None, tasks_poll_s=0.02, tasks_refresh_s=0.3)  # type: ignore[arg-type]
     await store.start()
     try:
         assert store.may_have_tasks("A") and not store.may_have_tasks("B")  # loaded at start
-        tasks.docs.append({"device": "B", "status": "pending", "timestamp": datetime.now(timezone.utc)})
+        tasks.docs.append({"device": "B", "status": "pending", "timestamp": datetime.now(UTC)})
         await _until(lambda: store.may_have_tasks("B"))
         assert store.tasks_poll_ok
         # the window follows the newest task seen, one second back

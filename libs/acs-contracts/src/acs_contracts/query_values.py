@@ -8,7 +8,7 @@ preconditions in memory) must agree on the coercions, so they are defined once, 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -30,7 +30,7 @@ def parse_date(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(value / 1000, tz=UTC)
     if not isinstance(value, str) or not value[:4].isdigit():
         return None
     text = value.strip().replace("Z", "+00:00")
@@ -39,7 +39,7 @@ def parse_date(value: Any) -> datetime | None:
             dt = datetime.fromisoformat(candidate)
         except ValueError:
             continue
-        return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     return None
 
 

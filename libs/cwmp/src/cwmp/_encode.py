@@ -10,8 +10,9 @@ the ``cwmp`` prefix bound by the envelope.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from . import messages as m
 from ._layout import (

@@ -18,8 +18,9 @@ import binascii
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from . import messages as m
 from .events import EventCode

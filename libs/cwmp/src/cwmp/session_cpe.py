@@ -39,8 +39,9 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, NoReturn, Union
+from typing import NoReturn, Union
 
 from .messages import Envelope, Fault, Inform, InformResponse, Message
 from .session import ACS_REQUESTS, ProtocolViolation, SessionStateError, cpe_fault, message_kind, response_rpc

@@ -24,7 +24,7 @@ from ._decode import decode_fault, decode_struct, local_name, read_value_list
 from ._encode import encode_body
 from .errors import BodyTooLarge, CwmpError, EncodeError, SoapParseError, UnknownMethod
 from .messages import Envelope, Message
-from .values import decode_boolean, parse_int
+from .values import STRING, decode_boolean, parse_int
 from .versions import (
     CWMP_1_0,
     CWMP_1_2,
@@ -35,7 +35,6 @@ from .versions import (
     rpc_available,
     version_for_namespace,
 )
-from .values import STRING
 from .xmlsafe import DEFAULT_MAX_BYTES, SOAP_ENC, SOAP_ENV, XSD, XSI, escape, parse_document, text_encoding
 
 __all__ = ["parse", "build", "build_message", "Envelope", "DEFAULT_MAX_BYTES"]

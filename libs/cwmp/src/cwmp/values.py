@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import binascii
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 
 from .errors import EncodeError
 from .messages import Value
@@ -128,10 +128,10 @@ def parse_datetime(text: str) -> datetime | None:
         tz = None
         if zone is not None:
             if zone == "Z":
-                tz = timezone.utc
+                tz = UTC
             else:
                 delta = timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
-                tz = timezone.utc if not delta else timezone(-delta if zone[0] == "-" else delta)
+                tz = UTC if not delta else timezone(-delta if zone[0] == "-" else delta)
         micro = int((frac + "00000")[:6]) if frac else 0
         return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
     except (ValueError, OverflowError):  # year 0, month 13, hour 24, offset >= 24h, year 10**30 ...

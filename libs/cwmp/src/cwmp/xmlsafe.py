@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 from lxml import etree
 

@@ -32,8 +32,8 @@ from acs_contracts.kafka_topics import REPLY_WAIT, SessionEvent
 from cwmp import soap
 from cwmp.errors import HostileXmlError, SoapParseError
 from cwmp.messages import Envelope, Inform
-from cwmp.session import AcsSession, ProtocolViolation
 from cwmp.serialize import message_to_dict
+from cwmp.session import AcsSession, ProtocolViolation
 
 from . import auth, malloc, metrics
 from .affinity import ReplyListener

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
@@ -12,7 +13,6 @@ from acs_contracts.kafka_client import durable_producer_kwargs, kafka_common_kwa
 from acs_contracts.kafka_topics import SESSION_EVENTS
 
 from . import metrics
-
 
 # aiokafka has one produce request in flight per broker, carrying at most one batch per partition:
 # with the 16 KiB default a batch holds one or two Informs, so events queue (holding their bytes)
@@ -40,7 +40,7 @@ class SessionEventPublisher:
                                      retry_backoff_ms=100, max_batch_size=_MAX_BATCH_BYTES)
                 try:
                     await asyncio.wait_for(p.start(), self._timeout)
-                except (KafkaError, OSError, asyncio.TimeoutError) as e:
+                except (TimeoutError, KafkaError, OSError) as e:
                     await p.stop()
                     raise BrokerUnavailable(str(e) or type(e).__name__) from e
                 self._producer = p
@@ -76,5 +76,5 @@ class SessionEventPublisher:
             p = await self._ensure()
             await asyncio.wait_for(p.client.fetch_all_metadata(), 3)
             return True
-        except (BrokerUnavailable, KafkaError, OSError, asyncio.TimeoutError):
+        except (TimeoutError, BrokerUnavailable, KafkaError, OSError):
             return False

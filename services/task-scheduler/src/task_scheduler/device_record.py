@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from acs_contracts.mongo_collections import INFORM_HASH
@@ -27,7 +27,7 @@ BOOTSTRAP_DISCOVERED = "_acs.bootstrapDiscovered"
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_bson_value(value: Any) -> Any:

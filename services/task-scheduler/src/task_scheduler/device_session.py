@@ -42,7 +42,7 @@ import logging
 import re
 import time
 from collections import OrderedDict, deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from acs_contracts.affinity import CONTINUE, Reply
@@ -66,8 +66,16 @@ from cwmp.session import (
 
 from . import metrics
 from .config import Settings
-from .device_record import (BOOTSTRAP_DISCOVERED, data_model_root, inform_update, jsonable, jsonable_tree,
-                            last_inform_doc, needs_full_write, now_utc)
+from .device_record import (
+    BOOTSTRAP_DISCOVERED,
+    data_model_root,
+    inform_update,
+    jsonable,
+    jsonable_tree,
+    last_inform_doc,
+    needs_full_write,
+    now_utc,
+)
 from .outbound import Outbound
 from .replies import ReplySender
 from .store import DeviceWrites, Store
@@ -247,7 +255,7 @@ class SessionDriver:
         for code in _RESUMING_EVENTS.intersection(s.event_codes):
             if await self.store.wake_tasks(ev.device_id, code):
                 s.may_have_tasks = True
-        ts = datetime.fromtimestamp(ev.received_at, timezone.utc)
+        ts = datetime.fromtimestamp(ev.received_at, UTC)
         update, unsets = inform_update(inform, source_ip=ev.source_ip,
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
         # Written at once, whatever the session does next: the CPE was answered InformResponse, so

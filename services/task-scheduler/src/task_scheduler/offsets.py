@@ -7,7 +7,7 @@ the highest seen when all are done. Sans-I/O, so the consumer loop stays simple.
 
 from __future__ import annotations
 
-from typing import Hashable
+from collections.abc import Hashable
 
 
 class OffsetTracker:

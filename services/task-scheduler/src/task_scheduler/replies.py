@@ -64,7 +64,7 @@ class ReplySender:
                 if w.transport.get_write_buffer_size() > 1 << 20:
                     await w.drain()
                 return True
-            except (OSError, asyncio.TimeoutError, ConnectionError) as e:
+            except (TimeoutError, OSError, ConnectionError) as e:
                 self._conns.pop(addr, None)
                 if attempt == 2:
                     log.warning("reply to gateway %s dropped: %s", addr, e)

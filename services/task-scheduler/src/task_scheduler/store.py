@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 import logging
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -35,7 +35,7 @@ _ANY = object()  # an operation whose document the writer cannot tell: later con
 
 
 _TASKS_OVERLAP = timedelta(seconds=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BIG_UPDATE_FIELDS = 256
 BIG_DOCS_REMEMBERED = 50_000
 DUPLICATE_KEY = 11000
@@ -441,11 +441,11 @@ class DeviceWrites:
         last = self.ops[-1] if self.ops else None
         in_built = self.built is not None and len(self.ops) <= self.built[0]  # applied to the copy already
         if last is None or last.only_if is not None or last.then or in_built:
-            return self.hold(DocUpdate({"_id": self.device_id}, {"$unset": {p: "" for p in paths}}))
+            return self.hold(DocUpdate({"_id": self.device_id}, {"$unset": dict.fromkeys(paths, "")}))
         update = dict(last.update)
         if "$set" in update:  # a path set and unset by the same update conflicts: unset wins
             update["$set"] = {k: v for k, v in update["$set"].items() if k not in paths}
-        update["$unset"] = {**(update.get("$unset") or {}), **{p: "" for p in paths}}
+        update["$unset"] = {**(update.get("$unset") or {}), **dict.fromkeys(paths, "")}
         last.update = update
         return self.pending()
 
@@ -522,7 +522,7 @@ class Store:
     async def _refresh(self) -> datetime:
         """Every device with a pending task; returns when the look began."""
         t0 = time.perf_counter()
-        began = datetime.now(timezone.utc)
+        began = datetime.now(UTC)
         self.pending_devices |= set(await self.db[TASKS].distinct("device", {"status": "pending"}))
         metrics.MONGO_OP.labels("distinct_pending").observe(time.perf_counter() - t0)
         return began
@@ -538,7 +538,7 @@ class Store:
         first-contact session. Connection requests and BOOTSTRAP sessions always look tasks
         up, so a task hurried by a connection request never waits for the index.
         """
-        since = datetime.now(timezone.utc) - _TASKS_OVERLAP
+        since = datetime.now(UTC) - _TASKS_OVERLAP
         last_refresh = time.monotonic()
         while True:
             await asyncio.sleep(self._poll_s)
@@ -557,7 +557,7 @@ class Store:
                         self.pending_devices.add(t["device"])
                     ts = t.get("timestamp")
                     if isinstance(ts, datetime):
-                        newest = max(newest, ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc))
+                        newest = max(newest, ts if ts.tzinfo else ts.replace(tzinfo=UTC))
                 since = newest - _TASKS_OVERLAP  # inserts landing a little out of timestamp order are found too
                 self.tasks_poll_ok = True
             except asyncio.CancelledError:
@@ -723,7 +723,7 @@ class Store:
             self.digests.drop(device_id)
         ops = []
         if unsets:
-            ops.append(DocUpdate({"_id": device_id}, {"$unset": {u: "" for u in unsets}}))
+            ops.append(DocUpdate({"_id": device_id}, {"$unset": dict.fromkeys(unsets, "")}))
         if update:
             ops.append(DocUpdate({"_id": device_id}, update, upsert, only_if))
         if hold is not None:

@@ -16,7 +16,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cwmp import messages as m
@@ -79,7 +79,7 @@ def coerce(value: Any, xsd: str) -> Any:
 def _aware(ts: Any) -> datetime | None:
     if not isinstance(ts, datetime):
         return None
-    return ts if ts.tzinfo else ts.replace(tzinfo=timezone.utc)
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _set_node(doc: dict, path: str, attrs: dict[str, Any]) -> None:
@@ -118,7 +118,7 @@ class ProvisionRun:
                  extra: list[Declaration] = (), functions: ProvisionFunctions | None = None,
                  virtuals: dict[str, VirtualParameter] | None = None, credentials: dict[str, Any] | None = None,
                  gpv_batch_size: int = 100, max_iterations: int = 16,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
                  stored_virtuals: dict | None = None) -> None:
         self.device_id = device_id
         self.stored_virtuals = stored_virtuals

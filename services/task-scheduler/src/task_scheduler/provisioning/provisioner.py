@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cwmp.events import EventCode
 
@@ -39,7 +39,7 @@ class ProvisioningSettings:
 
 class Provisioner:
     def __init__(self, settings: ProvisioningSettings, presets_collection=None,
-                 now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.s = settings
         self.coll = presets_collection
         self.now = now

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from acs_contracts.query_values import alternatives, ranged
@@ -53,7 +53,7 @@ def _field_values(doc: dict, key: str) -> tuple[list[Any], bool]:
 
 def _aware(v: Any) -> Any:
     if isinstance(v, datetime) and v.tzinfo is None:
-        return v.replace(tzinfo=timezone.utc)
+        return v.replace(tzinfo=UTC)
     return v
 
 

@@ -8,7 +8,7 @@ so checking it costs nothing per session.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]
 MAX_WINDOW_S = 7 * 86400
@@ -65,7 +65,7 @@ class Schedule:
 
     def active(self, now: datetime | None = None) -> bool:
         """Whether a cron tick happened within the window before ``now``."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         key = int(now.timestamp() // 60)
         if self._cache[0] == key:
             return self._cache[1]
