@@ -186,8 +186,9 @@ def test_bulk_set_on_a_query_counts_the_fault(acs: Acs, fleets, loop: FleetLoop)
     normal, odd = fleets
     before_odd = loop.value(odd[0], SSID)
     # a table for people: one fault among 30, exit code 1
-    result = acs("set", "--query", ALL, f"{SSID}=cli-bulk-1", "--rate", "100/s", "--concurrency", "8", code=1)
+    result = acs("set", "--query", ALL, f"{SSID}=cli-bulk-1", "--rate", "100/s", "--concurrency", "8", "--progress", code=1)
     assert "set: 30 devices" in result.stdout
+    assert "30/30" in result.stderr and "ok 29 fault 1" in result.stderr  # the progress bar's last state
     assert "│ ok      │ 29 " in result.stdout and "│ fault   │ 1 " in result.stdout
     assert ODD_ID in result.stdout and "9008" in result.stdout
     # JSON for scripts, with a typed value
