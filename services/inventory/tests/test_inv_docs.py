@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import pytest_asyncio
-
 from inv_support import READONLY
+
 from inventory.app import create_app
 from inventory.config import Settings
 

@@ -15,7 +15,14 @@ from acs_cli.bulk import FAULT, OFFLINE, OK, QUEUED, TIMEOUT, RateLimiter, class
 from acs_cli.client import Endpoint, NbiError, error_of
 from acs_cli.main import app
 from acs_cli.parsing import (
-    ParameterValue, UsageError, check_path, parse_assignment, parse_duration, parse_query, parse_rate, parse_sort,
+    ParameterValue,
+    UsageError,
+    check_path,
+    parse_assignment,
+    parse_duration,
+    parse_query,
+    parse_rate,
+    parse_sort,
     read_token_file,
 )
 
@@ -152,6 +159,8 @@ async def test_rate_limiter_is_shared_by_concurrent_workers():
     ("_tags!=old AND _deviceId._ProductClass=HG500", {"_tags": {"$ne": "old"}, "_deviceId._ProductClass": "HG500"}),
     ("_deviceId._SerialNumber=~^SIM0+1$", {"_deviceId._SerialNumber": {"$regex": "^SIM0+1$"}}),
     ("A.Enable=true", {"A.Enable": True}),
+    ("A.Expr=x>y", {"A.Expr": "x>y"}),  # the first operator after the field
+    ("A.B <= 3", {"A.B": {"$lte": 3}}),
     ("A.Ratio>0.5", {"A.Ratio": {"$gt": 0.5}}),
     ("_lastInform<2025-01-01T00:00:00Z", {"_lastInform": {"$lt": "2025-01-01T00:00:00Z"}}),
 ])
@@ -164,7 +173,8 @@ def test_queries(text, query):
     ("[1, 2]", "expected Path=value"),
     ('["x"]', "expected Path=value"),
     ("just-words", "expected Path=value"),
-    ("a b=1", "not a field path"),
+    ("a b=1", "expected Path=value"),
+    ("a..b=1", "not a field path"),
     ("_tags=a and _tags=b", "given twice"),
 ])
 def test_bad_queries(text, message):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "cpe_simulator" / "data" / "default-igd.csv"
 
-S, U, I, B, D, UL = "xsd:string", "xsd:unsignedInt", "xsd:int", "xsd:boolean", "xsd:dateTime", "xsd:unsignedLong"
+S, U, INT, B, D = "xsd:string", "xsd:unsignedInt", "xsd:int", "xsd:boolean", "xsd:dateTime"
 IGD = "InternetGatewayDevice"
 UNKNOWN_TIME = "0001-01-01T00:00:00Z"
 
@@ -79,7 +79,7 @@ def device_info(r: Rows) -> None:
     r.p(f"{b}.VendorConfigFile.1.Date", "2025-01-10T12:00:00Z", D)
     r.p(f"{b}.VendorConfigFile.1.Description", "factory defaults")
     r.obj(f"{b}.X_ACE5E1_Thermal")
-    r.p(f"{b}.X_ACE5E1_Thermal.CPUTemperature", 52, I)
+    r.p(f"{b}.X_ACE5E1_Thermal.CPUTemperature", 52, INT)
     r.w(f"{b}.X_ACE5E1_Thermal.FanEnable", True, B)
 
 
@@ -109,7 +109,7 @@ def management_server(r: Rows) -> None:
     r.w(f"{b}.STUNServerPort", 3478, U)
     r.w(f"{b}.STUNUsername", "")
     r.w(f"{b}.STUNPassword", "")
-    r.w(f"{b}.STUNMaximumKeepAlivePeriod", -1, I)
+    r.w(f"{b}.STUNMaximumKeepAlivePeriod", -1, INT)
     r.w(f"{b}.STUNMinimumKeepAlivePeriod", 30, U)
     r.p(f"{b}.NATDetected", False, B)
     r.w(f"{b}.ManageableDeviceNotificationLimit", 0, U)
@@ -167,7 +167,7 @@ def layer3(r: Rows) -> None:
     r.w(f"{f}.SourceSubnetMask", "0.0.0.0")
     r.w(f"{f}.GatewayIPAddress", "198.51.100.1")
     r.w(f"{f}.Interface", f"{IGD}.WANDevice.1.WANConnectionDevice.1.WANIPConnection.1")
-    r.w(f"{f}.ForwardingMetric", -1, I)
+    r.w(f"{f}.ForwardingMetric", -1, INT)
 
 
 def _stats(r: Rows, b: str, sent: int, received: int) -> None:
@@ -198,7 +198,7 @@ def lan(r: Rows) -> None:
     r.w(f"{h}.DNSServers", "192.168.1.1")
     r.w(f"{h}.DomainName", "home.lan")
     r.w(f"{h}.IPRouters", "192.168.1.1")
-    r.w(f"{h}.DHCPLeaseTime", 86400, I)
+    r.w(f"{h}.DHCPLeaseTime", 86400, INT)
     r.p(f"{h}.IPInterfaceNumberOfEntries", 1, U)
     r.obj(f"{h}.IPInterface")
     r.obj(f"{h}.IPInterface.1")
@@ -279,7 +279,7 @@ def lan(r: Rows) -> None:
         r.obj(host)
         r.p(f"{host}.IPAddress", f"192.168.1.{100 + i}")
         r.p(f"{host}.AddressSource", "DHCP")
-        r.p(f"{host}.LeaseTimeRemaining", 80000 - i * 1000, I)
+        r.p(f"{host}.LeaseTimeRemaining", 80000 - i * 1000, INT)
         r.p(f"{host}.MACAddress", mac)
         r.p(f"{host}.HostName", name)
         r.p(f"{host}.InterfaceType", kind)

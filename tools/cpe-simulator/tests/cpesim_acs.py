@@ -14,6 +14,8 @@ import itertools
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from cpe_simulator.httpauth import DigestVerifier
 from cwmp import messages as m
 from cwmp import soap
 from cwmp.session import (
@@ -24,8 +26,6 @@ from cwmp.session import (
     InformReceived,
     ResponseReceived,
 )
-
-from cpe_simulator.httpauth import DigestVerifier
 
 
 @dataclass
@@ -85,7 +85,7 @@ class MiniAcs:
     async def __aexit__(self, *exc) -> None:
         await self._runner.cleanup()
 
-    async def next_session(self, timeout: float = 10.0) -> Recorded:
+    async def next_session(self, timeout: float = 10.0) -> Recorded:  # noqa: ASYNC109 - a test helper's bound
         return await asyncio.wait_for(self.sessions.get(), timeout)
 
     # ------------------------------------------------------------------ handlers
@@ -95,9 +95,10 @@ class MiniAcs:
             expected = "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
             if header != expected:
                 return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="mini-acs"'})
-        elif self.auth == "digest":
-            if not header or self._verifier.verify(header, request.method, self.username, self.password) != "ok":
-                return web.Response(status=401, headers={"WWW-Authenticate": self._verifier.challenge()})
+        elif self.auth == "digest" and (
+            not header or self._verifier.verify(header, request.method, self.username, self.password) != "ok"
+        ):
+            return web.Response(status=401, headers={"WWW-Authenticate": self._verifier.challenge()})
         return None
 
     async def _cwmp(self, request: web.Request) -> web.Response:

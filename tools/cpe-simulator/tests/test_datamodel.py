@@ -6,13 +6,12 @@ import csv
 from datetime import datetime
 
 import pytest
-from cwmp import messages as m
-from cwmp.values import decode_value
+from cpesim_paths import ALL_CSVS, IGD_CSV, TR181_CSV, needs_shared
 
 from cpe_simulator.datamodel import DataModel
 from cpe_simulator.device import Device
-
-from cpesim_paths import ALL_CSVS, IGD_CSV, TR181_CSV, needs_shared
+from cwmp import messages as m
+from cwmp.values import decode_value
 
 pytestmark = needs_shared  # every test here reads the shared dumps (the built-in model: test_default_model.py)
 

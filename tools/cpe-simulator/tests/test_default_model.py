@@ -4,19 +4,18 @@ TR-098 gateway; the simulator needs nothing outside the repository."""
 from __future__ import annotations
 
 import importlib.util
-from importlib import resources
 import sys
 from datetime import datetime
+from importlib import resources
 from pathlib import Path
 
 import pytest
-from cwmp import messages as m
-from cwmp.values import decode_value
 from cpesim_acs import MiniAcs
 
 from cpe_simulator import Fleet
-from cpe_simulator.datamodel import DataModel
 from cpe_simulator.device import Device
+from cwmp import messages as m
+from cwmp.values import decode_value
 
 IGD = "InternetGatewayDevice."
 MS = IGD + "ManagementServer."

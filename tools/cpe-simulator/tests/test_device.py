@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from cwmp import messages as m
 
 from cpe_simulator.cpe import retry_wait_s
 from cpe_simulator.device import CPE_METHODS, Device
+from cwmp import messages as m
 
 IGD = "InternetGatewayDevice."
 MS = IGD + "ManagementServer."
@@ -177,7 +177,7 @@ def test_add_object_copies_the_instance_shape(dev):
     r = dev.handle(m.AddObject(IGD + "LANDevice.1.LANHostConfigManagement.DHCPConditionalServingPool.", "pk-add"))
     assert isinstance(r, m.AddObjectResponse) and r.status == 0
     table = IGD + "LANDevice.1.LANHostConfigManagement.DHCPConditionalServingPool."
-    existing = [p for p in dev.model.children[table]]
+    existing = list(dev.model.children[table])
     assert r.instance_number == max(int(p.rstrip(".").rsplit(".", 1)[1]) for p in existing) + 1
     new = f"{table}{r.instance_number}."
     template = existing[0]

@@ -6,10 +6,10 @@ import asyncio
 
 import aiohttp
 import pytest
-from cwmp import messages as m
 from cpesim_acs import MiniAcs
 
 from cpe_simulator import Fleet, SimulatedCpe
+from cwmp import messages as m
 
 IGD = "InternetGatewayDevice."
 MS = IGD + "ManagementServer."
@@ -140,22 +140,21 @@ async def test_digest_connection_request(igd_model):
             await acs.next_session()  # boot
             url = cpe.connection_request_url
             assert url and cpe.get(MS + "ConnectionRequestURL") == url
-            async with aiohttp.ClientSession() as http:
-                async with http.get(url) as resp:
-                    assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Digest ")
-            async with aiohttp.ClientSession(middlewares=(aiohttp.DigestAuthMiddleware("cr-user", "wrong"),)) as http:
-                async with http.get(url) as resp:
-                    assert resp.status == 401
-            async with aiohttp.ClientSession(middlewares=(aiohttp.DigestAuthMiddleware("cr-user", "cr-pass"),)) as http:
-                async with http.get(url) as resp:
-                    assert resp.status == 200
+            async with aiohttp.ClientSession() as http, http.get(url) as resp:
+                assert resp.status == 401 and resp.headers["WWW-Authenticate"].startswith("Digest ")
+            async with aiohttp.ClientSession(middlewares=(aiohttp.DigestAuthMiddleware("cr-user", "wrong"),)) as http, \
+                    http.get(url) as resp:
+                assert resp.status == 401
+            async with aiohttp.ClientSession(middlewares=(aiohttp.DigestAuthMiddleware("cr-user", "cr-pass"),)) as http, \
+                    http.get(url) as resp:
+                assert resp.status == 200
             rec = await acs.next_session()
             assert rec.events == [("6 CONNECTION REQUEST", "")]
 
             # while a session runs, a connection request is refused with 503
             acs.hold_inform = asyncio.Event()
             acs.inform_arrived.clear()
-            while cpe.in_session:  # the ACS answered 204; the device is closing its connection
+            while cpe.in_session:  # noqa: ASYNC110 - the ACS answered 204; the device is closing its connection
                 await asyncio.sleep(0.01)
             assert cpe.connection_request()  # as a valid request would: a session starts
             await asyncio.wait_for(acs.inform_arrived.wait(), 5)
@@ -316,7 +315,7 @@ async def test_every_rpc_answer_goes_over_the_wire(tr181_model):
                 done.update((r.RPC, r) for r in rec.cpe_requests)
 
             acs.plans.append([m.FactoryReset()])
-            while cpe.in_session:
+            while cpe.in_session:  # noqa: ASYNC110 - no event for it: poll the flag
                 await asyncio.sleep(0.01)
             assert cpe.connection_request()
             assert (await acs.next_session()).answers[0][1] == m.FactoryResetResponse()

@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -62,7 +62,7 @@ def task_arguments(task: dict[str, Any], now: datetime | None = None) -> dict[st
     if task.get("expiry"):
         try:
             when = datetime.fromisoformat(str(task["expiry"]).replace("Z", "+00:00"))
-            expires = max(1.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+            expires = max(1.0, (when - (now or datetime.now(UTC))).total_seconds())
         except ValueError:
             expires = None
     out["expiresIn"] = expires
@@ -77,7 +77,7 @@ def create(nbi: Nbi, path: Path, *, include_uploads: bool = False,
            step: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Write the archive; the manifest's counts."""
     say = step or (lambda _msg: None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     say("devices")
     devices = [{"_id": d["_id"], "_deviceId": d.get("_deviceId", {}), "_tags": d.get("_tags", [])}
                for d in nbi.find("devices", projection="_id,_deviceId,_tags")]
@@ -166,7 +166,7 @@ class Archive:
 
 def open_archive(path: Path) -> Archive:
     try:
-        tar = tarfile.open(path, _mode(path, write=False))
+        tar = tarfile.open(path, _mode(path, write=False))  # noqa: SIM115 - the Archive holds it; restore closes it
     except (OSError, tarfile.TarError) as e:
         raise ValueError(f"{path}: not a readable backup archive (a tar or tar.gz written by acs backup)"
                          + (f": {e.strerror}" if isinstance(e, OSError) and e.strerror else "")) from None

@@ -9,16 +9,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from . import __version__
 from . import backup as backup_mod
-from .bulk import fault_text, ERROR, FAULT, MEANING, OFFLINE, OK, OUTCOMES, QUEUED, TIMEOUT, BulkOptions, Outcome, run_bulk, tally
+from .bulk import ERROR, FAULT, MEANING, OFFLINE, OK, OUTCOMES, QUEUED, TIMEOUT, BulkOptions, Outcome, fault_text, run_bulk, tally
 from .client import (
-    EXIT_PARTIAL, EXIT_REFUSED, EXIT_USAGE, Endpoint, Nbi, NbiError, q,
+    EXIT_PARTIAL,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    Endpoint,
+    Nbi,
+    NbiError,
+    q,
 )
 from .output import err, leaves, out, print_json, table, value_at, when
 from .parsing import UsageError, check_path, parse_assignment, parse_duration, parse_query, parse_rate, parse_sort
@@ -95,9 +101,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    url: Annotated[Optional[str], typer.Option("--url", help="NBI base URL (env ACS_NBI_URL)", show_default=False)] = None,
-    token: Annotated[Optional[str], typer.Option("--token", help="bearer token (env ACS_NBI_TOKEN)", show_default=False)] = None,
-    token_file: Annotated[Optional[str], typer.Option("--token-file", help="file holding the token (env ACS_NBI_TOKEN_FILE)",
+    url: Annotated[str | None, typer.Option("--url", help="NBI base URL (env ACS_NBI_URL)", show_default=False)] = None,
+    token: Annotated[str | None, typer.Option("--token", help="bearer token (env ACS_NBI_TOKEN)", show_default=False)] = None,
+    token_file: Annotated[str | None, typer.Option("--token-file", help="file holding the token (env ACS_NBI_TOKEN_FILE)",
                                                       show_default=False)] = None,
     http_timeout: Annotated[float, typer.Option("--http-timeout", help="seconds for one NBI call")] = 30.0,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")] = False,
@@ -108,7 +114,7 @@ def root(
 
 # --- shared options ------------------------------------------------------------------------------
 
-QueryOpt = Annotated[Optional[str], typer.Option("--query", "-q", help='device query: JSON {"_tags": "lab"} or '
+QueryOpt = Annotated[str | None, typer.Option("--query", "-q", help='device query: JSON {"_tags": "lab"} or '
                                                  "shorthand 'Path=value and Path2>=3'", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 RateOpt = Annotated[str, typer.Option("--rate", help="tasks started per second at most (50/s, 600/min, unlimited)")]
@@ -117,7 +123,7 @@ TimeoutOpt = Annotated[str, typer.Option("--timeout", help="how long the NBI wai
 NoCrOpt = Annotated[bool, typer.Option("--no-connection-request", help="only queue the tasks: devices run them at their next contact")]
 CancelOpt = Annotated[bool, typer.Option("--cancel-unfinished", help="delete the tasks of devices that did not finish in time (timeout, offline) instead of leaving them queued")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="do not ask before acting on the devices of a query")]
-ProgressOpt = Annotated[Optional[bool], typer.Option("--progress/--no-progress", help="progress bar (default: when stderr is a terminal)", show_default=False)]
+ProgressOpt = Annotated[bool | None, typer.Option("--progress/--no-progress", help="progress bar (default: when stderr is a terminal)", show_default=False)]
 ShowOpt = Annotated[int, typer.Option("--show", help="devices listed per outcome other than ok in the summary")]
 
 
@@ -252,10 +258,10 @@ def _cell(doc: dict[str, Any], spec: Any) -> Any:
 @handled
 def devices_ls(
     query: QueryOpt = None,
-    projection: Annotated[Optional[str], typer.Option("--projection", "-p", help="comma-separated paths to show (GenieACS projection)", show_default=False)] = None,
-    sort: Annotated[Optional[str], typer.Option("--sort", "-s", help="'-_lastInform' or JSON {\"_lastInform\": -1}", show_default=False)] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, help="at most this many", show_default=False)] = None,
-    skip: Annotated[Optional[int], typer.Option("--skip", min=0, help="skip this many first", show_default=False)] = None,
+    projection: Annotated[str | None, typer.Option("--projection", "-p", help="comma-separated paths to show (GenieACS projection)", show_default=False)] = None,
+    sort: Annotated[str | None, typer.Option("--sort", "-s", help="'-_lastInform' or JSON {\"_lastInform\": -1}", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="at most this many", show_default=False)] = None,
+    skip: Annotated[int | None, typer.Option("--skip", min=0, help="skip this many first", show_default=False)] = None,
     as_json: JsonOpt = False,
     ids: Annotated[bool, typer.Option("--ids", help="print only the device ids, one per line")] = False,
 ) -> None:
@@ -281,7 +287,7 @@ def devices_ls(
 @handled
 def devices_show(
     device: Annotated[str, typer.Argument(help="device id")],
-    path: Annotated[Optional[str], typer.Option("--path", help="only this subtree (e.g. InternetGatewayDevice.ManagementServer.)", show_default=False)] = None,
+    path: Annotated[str | None, typer.Option("--path", help="only this subtree (e.g. InternetGatewayDevice.ManagementServer.)", show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """One device: identity, contact times, tags and its parameters."""
@@ -408,7 +414,7 @@ def get(
 def set_(
     args: Annotated[list[str], typer.Argument(help="[DEVICE_ID] Path=value[:xsd:type]... (without DEVICE_ID with --query)", metavar="ARGS")],
     query: QueryOpt = None,
-    parameter_key: Annotated[Optional[str], typer.Option("--parameter-key", help="ParameterKey sent with the values", show_default=False)] = None,
+    parameter_key: Annotated[str | None, typer.Option("--parameter-key", help="ParameterKey sent with the values", show_default=False)] = None,
     yes: YesOpt = False,
     rate: RateOpt = "50/s", concurrency: ConcOpt = 20, timeout: TimeoutOpt = "30s", no_cr: NoCrOpt = False,
     cancel: CancelOpt = False, progress: ProgressOpt = None, as_json: JsonOpt = False, show: ShowOpt = 20,
@@ -441,7 +447,7 @@ def _device_task(label: str, device: str | None, query: str | None, body: dict[s
 @app.command("reboot")
 @handled
 def reboot(
-    device: Annotated[Optional[str], typer.Argument(help="device id (or --query)", show_default=False)] = None,
+    device: Annotated[str | None, typer.Argument(help="device id (or --query)", show_default=False)] = None,
     query: QueryOpt = None, yes: YesOpt = False,
     rate: RateOpt = "50/s", concurrency: ConcOpt = 20, timeout: TimeoutOpt = "30s", no_cr: NoCrOpt = False,
     cancel: CancelOpt = False, progress: ProgressOpt = None, as_json: JsonOpt = False, show: ShowOpt = 20,
@@ -454,7 +460,7 @@ def reboot(
 @app.command("factory-reset")
 @handled
 def factory_reset(
-    device: Annotated[Optional[str], typer.Argument(help="device id (or --query)", show_default=False)] = None,
+    device: Annotated[str | None, typer.Argument(help="device id (or --query)", show_default=False)] = None,
     query: QueryOpt = None, yes: YesOpt = False,
     rate: RateOpt = "50/s", concurrency: ConcOpt = 20, timeout: TimeoutOpt = "30s", no_cr: NoCrOpt = False,
     cancel: CancelOpt = False, progress: ProgressOpt = None, as_json: JsonOpt = False, show: ShowOpt = 20,
@@ -467,10 +473,10 @@ def factory_reset(
 @app.command("download")
 @handled
 def download(
-    device: Annotated[Optional[str], typer.Argument(help="device id (or --query)", show_default=False)] = None,
+    device: Annotated[str | None, typer.Argument(help="device id (or --query)", show_default=False)] = None,
     file: Annotated[str, typer.Option("--file", "-f", help="name of a file on the ACS (acs files ls)")] = ...,
-    file_type: Annotated[Optional[str], typer.Option("--file-type", help="default: the file's own fileType, e.g. '1 Firmware Upgrade Image'", show_default=False)] = None,
-    target_name: Annotated[Optional[str], typer.Option("--target-name", help="TargetFileName for the device", show_default=False)] = None,
+    file_type: Annotated[str | None, typer.Option("--file-type", help="default: the file's own fileType, e.g. '1 Firmware Upgrade Image'", show_default=False)] = None,
+    target_name: Annotated[str | None, typer.Option("--target-name", help="TargetFileName for the device", show_default=False)] = None,
     query: QueryOpt = None, yes: YesOpt = False,
     rate: RateOpt = "50/s", concurrency: ConcOpt = 20, timeout: TimeoutOpt = "60s", no_cr: NoCrOpt = False,
     cancel: CancelOpt = False, progress: ProgressOpt = None, as_json: JsonOpt = False, show: ShowOpt = 20,
@@ -504,11 +510,11 @@ def _with_device(query: str | None, device: str | None, **extra: Any) -> dict[st
 @tasks_app.command("ls")
 @handled
 def tasks_ls(
-    query: Annotated[Optional[str], typer.Option("--query", "-q", help="task query (JSON or shorthand)", show_default=False)] = None,
-    device: Annotated[Optional[str], typer.Option("--device", "-d", help="tasks of this device", show_default=False)] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="pending, done or fault", show_default=False)] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="task query (JSON or shorthand)", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", "-d", help="tasks of this device", show_default=False)] = None,
+    status: Annotated[str | None, typer.Option("--status", help="pending, done or fault", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="done tasks too (by default: pending and faulted ones)")] = False,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List tasks still to do (pending, fault); --all for the done ones too."""
@@ -530,9 +536,9 @@ def tasks_ls(
 @tasks_app.command("rm")
 @handled
 def tasks_rm(
-    task_ids: Annotated[Optional[list[str]], typer.Argument(help="task ids", show_default=False)] = None,
-    query: Annotated[Optional[str], typer.Option("--query", "-q", help="delete every task of this query", show_default=False)] = None,
-    device: Annotated[Optional[str], typer.Option("--device", "-d", help="delete the tasks of this device", show_default=False)] = None,
+    task_ids: Annotated[list[str] | None, typer.Argument(help="task ids", show_default=False)] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="delete every task of this query", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", "-d", help="delete the tasks of this device", show_default=False)] = None,
     yes: YesOpt = False,
 ) -> None:
     """Delete tasks (and their faults); with --query or --device, those not done yet."""
@@ -582,9 +588,9 @@ def _fault_query(query: str | None, device: str | None) -> dict[str, Any] | None
 @faults_app.command("ls")
 @handled
 def faults_ls(
-    query: Annotated[Optional[str], typer.Option("--query", "-q", help="fault query (JSON or shorthand)", show_default=False)] = None,
-    device: Annotated[Optional[str], typer.Option("--device", "-d", help="faults of this device", show_default=False)] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", "-n", min=1, show_default=False)] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="fault query (JSON or shorthand)", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", "-d", help="faults of this device", show_default=False)] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List faults."""
@@ -617,9 +623,9 @@ def _fault_targets(nbi: Nbi, fault_ids: list[str] | None, query: str | None, dev
 @faults_app.command("retry")
 @handled
 def faults_retry(
-    fault_ids: Annotated[Optional[list[str]], typer.Argument(help="fault ids (<device>:<channel>)", show_default=False)] = None,
-    query: Annotated[Optional[str], typer.Option("--query", "-q", help="every fault of this query", show_default=False)] = None,
-    device: Annotated[Optional[str], typer.Option("--device", "-d", help="every fault of this device", show_default=False)] = None,
+    fault_ids: Annotated[list[str] | None, typer.Argument(help="fault ids (<device>:<channel>)", show_default=False)] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="every fault of this query", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", "-d", help="every fault of this device", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="every fault")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -655,9 +661,9 @@ def faults_retry(
 @faults_app.command("rm")
 @handled
 def faults_rm(
-    fault_ids: Annotated[Optional[list[str]], typer.Argument(help="fault ids", show_default=False)] = None,
-    query: Annotated[Optional[str], typer.Option("--query", "-q", show_default=False)] = None,
-    device: Annotated[Optional[str], typer.Option("--device", "-d", show_default=False)] = None,
+    fault_ids: Annotated[list[str] | None, typer.Argument(help="fault ids", show_default=False)] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", show_default=False)] = None,
+    device: Annotated[str | None, typer.Option("--device", "-d", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="every fault")] = False,
 ) -> None:
     """Clear faults (a task's fault deletes the task, as GenieACS does)."""
@@ -692,7 +698,7 @@ def _safe_name(name: str) -> str:
 @handled
 def presets_export(
     target: Annotated[str, typer.Argument(help="a folder (one <name>.json each), a .json file (an array), or - (stdout)")] = "-",
-    names: Annotated[Optional[list[str]], typer.Option("--name", help="only these presets", show_default=False)] = None,
+    names: Annotated[list[str] | None, typer.Option("--name", help="only these presets", show_default=False)] = None,
 ) -> None:
     """Export presets as JSON that `acs presets import` (or PUT /presets/<name>) takes back."""
     with _settings().nbi() as nbi:
@@ -799,9 +805,9 @@ def files_put(
     name: Annotated[str, typer.Argument(help="name on the ACS")],
     source: Annotated[Path, typer.Argument(help="local file", exists=True, dir_okay=False, readable=True)],
     file_type: Annotated[str, typer.Option("--file-type", help="TR-069 file type")] = "1 Firmware Upgrade Image",
-    oui: Annotated[Optional[str], typer.Option("--oui", help="only for devices of this OUI", show_default=False)] = None,
-    product_class: Annotated[Optional[str], typer.Option("--product-class", help="only for this product class", show_default=False)] = None,
-    version: Annotated[Optional[str], typer.Option("--version", help="the software version it holds", show_default=False)] = None,
+    oui: Annotated[str | None, typer.Option("--oui", help="only for devices of this OUI", show_default=False)] = None,
+    product_class: Annotated[str | None, typer.Option("--product-class", help="only for this product class", show_default=False)] = None,
+    version: Annotated[str | None, typer.Option("--version", help="the software version it holds", show_default=False)] = None,
 ) -> None:
     """Upload a file for devices to download."""
     headers = {"fileType": file_type, "Content-Type": "application/octet-stream"}
@@ -816,7 +822,7 @@ def files_put(
 @files_app.command("get")
 @handled
 def files_get(name: Annotated[str, typer.Argument(help="name on the ACS")],
-              target: Annotated[Optional[Path], typer.Argument(help="local file (default: the name's last part)", show_default=False)] = None) -> None:
+              target: Annotated[Path | None, typer.Argument(help="local file (default: the name's last part)", show_default=False)] = None) -> None:
     """Download a file from the ACS."""
     path = target or Path(name.rsplit("/", 1)[-1])
     with _settings().nbi() as nbi:
@@ -864,7 +870,7 @@ def backup(
 @handled
 def restore(
     source: Annotated[Path, typer.Argument(help="archive written by acs backup", exists=True, dir_okay=False)],
-    only: Annotated[Optional[str], typer.Option("--only", help="comma-separated: presets,provisions,files,tags,tasks", show_default=False)] = None,
+    only: Annotated[str | None, typer.Option("--only", help="comma-separated: presets,provisions,files,tags,tasks", show_default=False)] = None,
     ignore_missing: Annotated[bool, typer.Option("--ignore-missing-devices", help="exit 0 even when devices of the archive are not known yet")] = False,
     as_json: JsonOpt = False,
 ) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+
 def _width(stream: Any) -> int | None:
     """Rich's own width on a terminal; wide (COLUMNS, else 200) when piped, so ids stay whole."""
     try:

@@ -139,7 +139,9 @@ def parse_duration(text: str) -> float:
 
 # --- queries ---------------------------------------------------------------------------------------
 
-_OPS = (("!=", "$ne"), (">=", "$gte"), ("<=", "$lte"), ("=~", "$regex"), (">", "$gt"), ("<", "$lt"), ("=", None))
+_OPS = {"!=": "$ne", ">=": "$gte", "<=": "$lte", "=~": "$regex", ">": "$gt", "<": "$lt", "=": None}
+# the field, then the first operator after it (a value may hold operators: Path=a>b)
+_CONDITION = re.compile(r"^\s*([^=!<>~\s]+)\s*(!=|>=|<=|=~|>|<|=)(.*)$", re.S)
 _FIELD = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
@@ -175,14 +177,11 @@ def parse_query(text: str | None) -> dict[str, Any] | None:
         return q
     out: dict[str, Any] = {}
     for cond in re.split(r"\s+and\s+", t, flags=re.I):
-        for token, op in _OPS:
-            field, found, value = cond.partition(token)
-            if found:
-                break
-        else:
+        m = _CONDITION.match(cond)
+        if not m:
             raise UsageError(f"query condition {cond!r}: expected Path=value, Path!=value, Path>value ... "
                              "or a JSON query such as '{\"_tags\": \"lab\"}'")
-        field = field.strip()
+        field, op, value = m.group(1), _OPS[m.group(2)], m.group(3)
         if not _FIELD.match(field):
             raise UsageError(f"query condition {cond!r}: {field!r} is not a field path")
         v = value.strip() if op == "$regex" else _scalar(value)

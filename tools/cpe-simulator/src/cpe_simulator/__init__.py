@@ -21,7 +21,11 @@ _EXPORTS = {
     "Stats": "stats",
     "ConnectionRequestServer": "connreq",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [  # noqa: RUF022 - the names of _EXPORTS, sorted
+    "ConnectionRequestServer", "DataModel", "Device", "DeviceTree", "Fleet", "SessionReport", "SimulatedCpe", "Stats",
+    "retry_wait_s",
+]
+assert sorted(__all__) == sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import aiohttp
 from aiohttp import hdrs
+
 from cwmp import messages as m
 from cwmp import soap
 from cwmp.errors import CwmpError, UnknownMethod

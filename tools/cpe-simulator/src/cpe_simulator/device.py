@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cwmp import messages as m
 from cwmp.events import EventCode
@@ -103,7 +103,7 @@ class PingResult:
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 class Device:
@@ -437,9 +437,9 @@ class Device:
         if not req.operations:
             raise CpeFault(FaultCode.INVALID_ARGUMENTS, "no operations")
         for op in req.operations:
-            if isinstance(op, (m.InstallOpStruct, m.UpdateOpStruct)) and op.url:
-                if not op.url.lower().startswith(("http://", "https://")):
-                    raise CpeFault(FaultCode.UNSUPPORTED_TRANSFER_PROTOCOL, f"unsupported URL {op.url!r}")
+            if (isinstance(op, (m.InstallOpStruct, m.UpdateOpStruct)) and op.url
+                    and not op.url.lower().startswith(("http://", "https://"))):
+                raise CpeFault(FaultCode.UNSUPPORTED_TRANSFER_PROTOCOL, f"unsupported URL {op.url!r}")
             if op.uuid:
                 try:
                     uuid.UUID(op.uuid)

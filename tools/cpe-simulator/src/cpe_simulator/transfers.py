@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import aiohttp
+
 from cwmp import messages as m
 from cwmp.faults import FaultCode
 

@@ -24,7 +24,7 @@ _FAMILY = {
     "xsd:dateTime": "dateTime",
     "xsd:base64": "binary",
     "xsd:hexBinary": "binary",
-    **{t: "integer" for t in INT_RANGES},
+    **dict.fromkeys(INT_RANGES, "integer"),
 }
 MAX_STRING_LENGTH = 65535
 
