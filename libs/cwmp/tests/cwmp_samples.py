@@ -12,17 +12,17 @@ T1 = datetime(2024, 5, 17, 8, 31, 2, 250000, tzinfo=timezone(timedelta(hours=2))
 UUID = "3f2a9b1c-5d4e-4f6a-8b7c-9d0e1f2a3b4c"
 IGD = "InternetGatewayDevice."
 
-_OP_RESULT = dict(
-    uuid=UUID,
-    deployment_unit_ref="Device.SoftwareModules.DeploymentUnit.1",
-    version="2.1",
-    current_state="Installed",
-    resolved=True,
-    execution_unit_ref_list="Device.SoftwareModules.ExecutionUnit.1",
-    start_time=T0,
-    complete_time=T1,
-    fault=m.FaultStruct(0, ""),
-)
+_OP_RESULT = {
+    "uuid": UUID,
+    "deployment_unit_ref": "Device.SoftwareModules.DeploymentUnit.1",
+    "version": "2.1",
+    "current_state": "Installed",
+    "resolved": True,
+    "execution_unit_ref_list": "Device.SoftwareModules.ExecutionUnit.1",
+    "start_time": T0,
+    "complete_time": T1,
+    "fault": m.FaultStruct(0, ""),
+}
 
 
 def _values() -> list[m.ParameterValueStruct]:

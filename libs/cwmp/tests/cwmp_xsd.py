@@ -39,7 +39,7 @@ def schema(version: str) -> xmlschema.XMLSchema10:
         pytest.skip(reason)
     name = {"1.0": "cwmp-1-0", "1.1": "cwmp-1-1", "1.2": "cwmp-1-2", "1.3": "cwmp-1-3", "1.4": "cwmp-1-4"}[version]
     path = BBF / f"{name}.xsd"
-    kwargs = dict(uri_mapper=URI_MAP, allow="local", use_fallback=False)
+    kwargs = {"uri_mapper": URI_MAP, "allow": "local", "use_fallback": False}
     if version != "1.4":
         return xmlschema.XMLSchema10(str(path.resolve()), **kwargs)
     # xmlschema 4.x cannot load cwmp-1-4.xsd as is (include + redefine of the same file):

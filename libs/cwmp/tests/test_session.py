@@ -189,7 +189,7 @@ def test_several_acs_rpcs_pair_each_response_with_its_request():
     wire: list = []
     acs_events, cpe_events = run_session(acs, cpe, requests, wire=wire)
     assert kinds(acs_events) == ["InformReceived", "CpeTurnEnded"] + ["ResponseReceived"] * 5
-    for request, event in zip(requests, acs_events[2:]):
+    for request, event in zip(requests, acs_events[2:], strict=True):
         assert event.request is request and event.response == answer_ok(request)
     assert [e.message for e in cpe_events[1:-1]] == requests
     acs_ids = [env.id for side, env in wire if side == "acs" and env is not None and env.body.RPC in ACS_REQUESTS]

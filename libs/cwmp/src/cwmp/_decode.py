@@ -336,7 +336,7 @@ def read_value_list(text: str) -> tuple[list[m.ParameterValueStruct], set[str]] 
     append = out.append
     pvs = m.ParameterValueStruct
     string, uint, boolean, booleans = STRING, UNSIGNED_INT, BOOLEAN, _BOOLEAN_TEXT
-    for name, xsi_type, value in zip(names, map(types.__getitem__, heads), texts):
+    for name, xsi_type, value in zip(names, map(types.__getitem__, heads), texts, strict=True):
         if xsi_type == string:
             append(pvs(name, value, string))
         elif xsi_type == uint and len(value) < 10 and value.isdigit() and value.isascii():
@@ -402,7 +402,7 @@ def _construct(cls: type, fields: tuple[tuple[Field, Decoder], ...], values: lis
     """``cls`` from one value per field, in layout order; _SKIP leaves a field at its default.
     By position when possible: keyword calls cost more."""
     if skipped:
-        return cls(**{f.attr: value for (f, _), value in zip(fields, values) if value is not _SKIP})
+        return cls(**{f.attr: value for (f, _), value in zip(fields, values, strict=True) if value is not _SKIP})
     return cls(*values)
 
 
@@ -415,7 +415,7 @@ def decode_struct(el: etree._Element, cls: type, path: str, warnings: Warnings) 
         mark = len(warnings)
         values = []
         skipped = False
-        for (f, decoder), child in zip(fields, el.getchildren()):
+        for (f, decoder), child in zip(fields, el.getchildren(), strict=True):
             if child.tag != f.tag:
                 break
             if decoder is _dec_str:

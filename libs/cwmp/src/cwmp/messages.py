@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 from .events import EventCode
 
 # A parameter value in its Python form: str (xsd:string, and anything unparsable),
 # int (int/unsignedInt/long/unsignedLong), bool (boolean), datetime (dateTime),
 # bytes (base64/hexBinary). ``ParameterValueStruct.type`` keeps the xsd type name.
-Value = Union[str, int, bool, datetime, bytes]
+Value = str | int | bool | datetime | bytes
 
 
 @dataclass(slots=True)
@@ -128,7 +128,7 @@ class UninstallOpStruct:
     execution_env_ref: str = ""
 
 
-OperationStruct = Union[InstallOpStruct, UpdateOpStruct, UninstallOpStruct]
+OperationStruct = InstallOpStruct | UpdateOpStruct | UninstallOpStruct
 
 
 @dataclass(slots=True)

@@ -53,7 +53,7 @@ def _value_from_json(j: Any, xsd_type: str, kind: str | None) -> Any:
                 return datetime.fromisoformat(j)
             except ValueError:
                 return j
-        if t == BASE64 or t == HEX_BINARY:
+        if t in (BASE64, HEX_BINARY):
             try:
                 return base64.b64decode(j, validate=True)
             except (binascii.Error, ValueError):

@@ -80,13 +80,18 @@ import enum
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn, Union
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from . import messages as m
 from .faults import is_acs_fault, is_cpe_fault, make_fault
 from .messages import Envelope, Fault, Inform, InformResponse, Message
 from .serialize import message_from_dict, message_to_dict
 from .versions import VERSIONS, choose_version, namespace_for, version_for_namespace
+
+if TYPE_CHECKING:
+    # Resolved lazily at run time by the module's __getattr__ (session_cpe imports this module);
+    # imported here so that type checkers and linters see the re-exported names.
+    from .session_cpe import CpeEvent, CpeSession, CpeState
 
 __all__ = [
     "ACS_REQUESTS",
@@ -260,7 +265,7 @@ class FaultReceived:
     envelope: Envelope
 
 
-AcsEvent = Union[InformReceived, CpeRequestReceived, CpeTurnEnded, ResponseReceived, FaultReceived]
+AcsEvent = InformReceived | CpeRequestReceived | CpeTurnEnded | ResponseReceived | FaultReceived
 
 
 class AcsState(enum.Enum):

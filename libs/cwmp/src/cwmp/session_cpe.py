@@ -41,7 +41,7 @@ import enum
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NoReturn, Union
+from typing import NoReturn
 
 from .messages import Envelope, Fault, Inform, InformResponse, Message
 from .session import ACS_REQUESTS, ProtocolViolation, SessionStateError, cpe_fault, message_kind, response_rpc
@@ -96,7 +96,7 @@ class SessionEnded:
     """The ACS answered with no envelope (HTTP 204): the session is over."""
 
 
-CpeEvent = Union[InformAcknowledged, AcsResponseReceived, AcsRequestReceived, AcsFaultReceived, SessionEnded]
+CpeEvent = InformAcknowledged | AcsResponseReceived | AcsRequestReceived | AcsFaultReceived | SessionEnded
 
 
 class CpeState(enum.Enum):
@@ -263,11 +263,11 @@ class CpeSession:
                 self._violate(f"UseCWMPVersion {use!r} was not offered", envelope)
             self.cwmp_version = use
             self.cwmp_ns = namespace_for(use)
-        elif envelope.cwmp_version in VERSIONS and self.cwmp_version in VERSIONS:
+        elif (envelope.cwmp_version in VERSIONS and self.cwmp_version in VERSIONS
+              and version_key(envelope.cwmp_version) < version_key(self.cwmp_version)):
             # An ACS that does not negotiate speaks the version of its namespace; never go higher.
-            if version_key(envelope.cwmp_version) < version_key(self.cwmp_version):
-                self.cwmp_version = envelope.cwmp_version
-                self.cwmp_ns = envelope.cwmp_ns
+            self.cwmp_version = envelope.cwmp_version
+            self.cwmp_ns = envelope.cwmp_ns
 
     def _violate(self, text: str, envelope: Envelope | None) -> NoReturn:
         self.state = CpeState.ENDED

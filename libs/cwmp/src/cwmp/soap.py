@@ -110,7 +110,7 @@ def _stand_in(attribute_names: tuple[str, ...]) -> tuple[bytes, list[m.Parameter
     """Stand-in items for a list that uses these <Value> attribute names, and what they read as."""
     values = [f'<Value {name}="xsd:string"/>' for name in attribute_names] or ["<Value/>"]
     names = [f"{_STAND_IN_NAME}-{i}" for i in range(len(values))]
-    items = "".join(f"<ParameterValueStruct><Name>{n}</Name>{v}</ParameterValueStruct>" for n, v in zip(names, values))
+    items = "".join(f"<ParameterValueStruct><Name>{n}</Name>{v}</ParameterValueStruct>" for n, v in zip(names, values, strict=True))
     return items.encode("ascii"), [m.ParameterValueStruct(n, "", STRING) for n in names]
 
 
@@ -157,12 +157,10 @@ def _read_envelope(root) -> Envelope:  # type: ignore[no-untyped-def]
     else:
         for child in root:
             name = local_name(child.tag)
-            if name == "Body":
-                if body is None:
-                    body = child
-            elif name == "Header":
-                if header is None:
-                    header = child
+            if name == "Body" and body is None:
+                body = child
+            elif name == "Header" and header is None:
+                header = child
     warnings: list[str] = []
     env = Envelope(body=None)
     header_ns = _read_header(header, env, warnings) if header is not None else None
