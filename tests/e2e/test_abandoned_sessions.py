@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -65,7 +65,7 @@ async def topics(st):
 class Topics:
     """The outbound topics, read from their beginning."""
 
-    SCHEMAS = {DEVICE_INFORMS: DeviceInformed, SESSION_ENDS: SessionEnded, TASK_RESULTS: TaskResult}
+    SCHEMAS: ClassVar[dict[str, type]] = {DEVICE_INFORMS: DeviceInformed, SESSION_ENDS: SessionEnded, TASK_RESULTS: TaskResult}
 
     def __init__(self, env: dict[str, str]) -> None:
         self.kw = kafka_common_kwargs(env)

@@ -156,7 +156,7 @@ async def test_the_first_request_answers_the_empty_post_unpublished(stack, db, h
         assert req.status == 200 and isinstance(req.body, m.GetParameterValues)
         end = await cpe.respond(http, req, m.GetParameterValuesResponse([m.ParameterValueStruct(uptime, 7 + n, "xsd:unsignedInt")]))
         assert end.status == 204
-        t = await eventually(lambda: db.tasks.find_one({"_id": tid, "status": "done"}))
+        t = await eventually(lambda tid=tid: db.tasks.find_one({"_id": tid, "status": "done"}))
         assert t["result"]["parameterValues"] == [[uptime, 7 + n, "xsd:unsignedInt"]]
         published = _counter((await http.get(sched)).text, "acs_scheduler_events_total", kind="empty") - before
         assert published == n  # only the empty POST after the CPE's own request was published

@@ -242,7 +242,7 @@ def _tasks(db, serials: list[str]) -> dict[str, object]:
     now = datetime.now(UTC)
     ids = db.tasks.insert_many([{"device": device_id(s), "name": "getParameterValues", "status": "pending",
                                  "timestamp": now, "parameterNames": [UPTIME]} for s in serials]).inserted_ids
-    return {s: i for s, i in zip(serials, ids)}
+    return dict(zip(serials, ids, strict=True))
 
 
 @dataclass

@@ -43,7 +43,7 @@ async def test_genieacs_documented_examples():
             db.credentials.update_one({"_id": did}, {"$set": {"connectionRequest": {"username": serial, "password": f"cr-{serial}"}}}, upsert=True)
             await cpe.start()
             cpes.append(cpe)
-            await eventually(lambda: db.devices.find_one({"_id": did}), timeout=20)
+            await eventually(lambda did=did: db.devices.find_one({"_id": did}), timeout=20)
         for cpe in cpes:
             await cpe.wait_idle()
         device, device_with_dash = (cpe_device_id(model, s) for s in serials)

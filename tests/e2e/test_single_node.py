@@ -109,7 +109,7 @@ class Node:
 def node_env(tmp_path: Path) -> dict[str, str]:
     ports = free_ports(len(PORT_ENVS))
     return {"ACS_DATA_DIR": str(tmp_path / "var"), "ACS_PUBLIC_HOST": "127.0.0.1", "ACS_LISTEN_HOST": "127.0.0.1",
-            "ACS_HEALTH_INTERVAL_S": "0", **{k: str(p) for k, p in zip(PORT_ENVS, ports)}}
+            "ACS_HEALTH_INTERVAL_S": "0", **{k: str(p) for k, p in zip(PORT_ENVS, ports, strict=True)}}
 
 
 @pytest.fixture

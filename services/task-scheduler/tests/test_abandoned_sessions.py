@@ -49,14 +49,24 @@ OUI, PRODUCT_CLASS = "00a0c5", "ZNID6718"
 
 
 # ---------------------------------------------------------------------------------- the database
+def _holds(op: str, value, arg) -> bool:
+    if op == "$exists":
+        return (value is not None) == bool(arg)
+    if op == "$ne":
+        return value != arg
+    if op == "$gte":
+        return value is not None and value >= arg
+    if op == "$in":
+        return value in arg
+    raise KeyError(op)
+
+
 def _match(doc: dict, flt: dict) -> bool:
     for path, cond in flt.items():
         value = doc.get(path) if path == "_id" else lookup(doc, path)
         if isinstance(cond, dict) and any(k.startswith("$") for k in cond):
             for op, arg in cond.items():
-                ok = {"$exists": lambda: (value is not None) == bool(arg), "$ne": lambda: value != arg,
-                      "$gte": lambda: value is not None and value >= arg, "$in": lambda: value in arg}[op]()
-                if not ok:
+                if not _holds(op, value, arg):
                     return False
         elif value != cond:
             return False

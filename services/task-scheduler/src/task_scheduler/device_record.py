@@ -32,7 +32,7 @@ def now_utc() -> datetime:
 
 def to_bson_value(value: Any) -> Any:
     """A parameter value as stored: bool, int, date or str (bytes as base64, huge ints as str)."""
-    if isinstance(value, bool) or isinstance(value, datetime) or isinstance(value, str):
+    if isinstance(value, (bool, datetime, str)):
         return value
     if isinstance(value, int):
         return value if -_INT64_MAX - 1 <= value <= _INT64_MAX else str(value)
@@ -60,7 +60,7 @@ def jsonable_tree(value: Any) -> Any:
 
 def _safe_path(name: str) -> str | None:
     """A parameter path usable as a document path; None for names that are not."""
-    if not name or name.startswith(".") or ".." in name or "$" in name or name.startswith("_"):
+    if not name or name.startswith((".", "_")) or ".." in name or "$" in name:
         return None
     return name.rstrip(".")
 

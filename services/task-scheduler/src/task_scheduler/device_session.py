@@ -42,6 +42,7 @@ import logging
 import re
 import time
 from collections import OrderedDict, deque
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -166,6 +167,20 @@ class SessionDriver:
         # Sessions ended at their Inform (nothing to do), by session id: an empty POST published
         # for one anyway (it reached another gateway, or came before the answer) gets 204 at once.
         self._ended_at_inform: OrderedDict[str, None] = OrderedDict()
+        # Outbound messages handed off without waiting: the tasks are kept here until done, so
+        # none is garbage-collected half-way and a failure is logged rather than lost.
+        self._background: set[asyncio.Future] = set()
+
+    def _in_background(self, aw: Awaitable[None], what: str) -> None:
+        fut = asyncio.ensure_future(aw)
+        self._background.add(fut)
+
+        def done(f: asyncio.Future) -> None:
+            self._background.discard(f)
+            if not f.cancelled() and f.exception() is not None:
+                log.warning("%s failed: %r", what, f.exception())
+
+        fut.add_done_callback(done)
 
     # ------------------------------------------------------------------ entry point
     async def handle(self, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
@@ -467,8 +482,8 @@ class SessionDriver:
             futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets,
                                              upsert=False, hold=s.writes)
         if status == "done" and out.changes and not task.get("builtin"):
-            asyncio.ensure_future(self.outbound.emit(ParameterChanges(
-                device_id=s.device_id, timestamp=time.time(), source=task.get("name", ""), changes=out.changes), s.device_id))
+            self._in_background(self.outbound.emit(ParameterChanges(
+                device_id=s.device_id, timestamp=time.time(), source=task.get("name", ""), changes=out.changes), s.device_id), "outbound ParameterChanges")
         if task.get("builtin"):
             return futs  # the ACS's own run: its effects are held with the session's, there is no task document
         # Whoever waits for the task (the NBI) finds its effects stored: they are written first.
@@ -504,9 +519,9 @@ class SessionDriver:
                 "device": device_id, "channel": channel, "timestamp": now, "code": fault_doc["code"],
                 "message": fault_doc["message"], "detail": fault_doc["detail"], "retries": task.get("attempts", 0)}))
         metrics.TASKS.labels(task.get("name", ""), status).inc()
-        asyncio.ensure_future(self.outbound.emit(TaskResult(
+        self._in_background(self.outbound.emit(TaskResult(
             task_id=str(task["_id"]), device_id=device_id, name=task.get("name", ""), status=status,
-            timestamp=time.time(), fault=fault_doc, result=jsonable_tree(result)), device_id))
+            timestamp=time.time(), fault=fault_doc, result=jsonable_tree(result)), device_id), "outbound TaskResult")
         return futs
 
     async def _start_task(self, s: DeviceSession, task: dict) -> tuple[m.Message | None, list[asyncio.Future]]:
@@ -610,8 +625,8 @@ class SessionDriver:
         for channel in out.cleared_faults:
             futs.append(self.store.clear_fault(f"{s.device_id}:{channel}"))
         if out.changes:
-            asyncio.ensure_future(self.outbound.emit(ParameterChanges(
-                device_id=s.device_id, timestamp=time.time(), source="provisioning", changes=out.changes), s.device_id))
+            self._in_background(self.outbound.emit(ParameterChanges(
+                device_id=s.device_id, timestamp=time.time(), source="provisioning", changes=out.changes), s.device_id), "outbound ParameterChanges")
         return futs
 
     async def _next(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
@@ -703,9 +718,9 @@ class SessionDriver:
             metrics.SESSIONS.labels("timeout").inc()
             log.info("session %s of %s abandoned after %.0f s without a POST%s", s.session_id, d, now - s.last_seen,
                      "; its BOOTSTRAP is finished at the next session" if s.bootstrap else "")
-            asyncio.ensure_future(self.outbound.emit(SessionEnded(
+            self._in_background(self.outbound.emit(SessionEnded(
                 device_id=d, session_id=s.session_id, timestamp=time.time(), outcome="timeout",
-                rpc_count=s.acs.rpc_count, duration_s=now - s.started, event_codes=s.event_codes), d))
+                rpc_count=s.acs.rpc_count, duration_s=now - s.started, event_codes=s.event_codes), d), "outbound SessionEnded")
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         return len(stale)
 

@@ -135,7 +135,8 @@ class BatchWriter:
         # 1,000 parameters, against ~15 ms for a read and a replace), so later updates of these
         # documents are applied as a read and a replace as well.
         self._big: OrderedDict[tuple[str, Any], None] = OrderedDict()
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # something to write
+        self._full = asyncio.Event()  # a whole batch to write: no reason to wait for more
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -154,6 +155,8 @@ class BatchWriter:
         fut = asyncio.get_running_loop().create_future()
         self._ops.setdefault(collection, []).append((op, fut))
         self._count += 1
+        if self._count >= self._max_batch:
+            self._full.set()
         self.pending += 1
         fields = op.field_count if isinstance(op, DocUpdate) else 1
         self.pending_fields += fields
@@ -171,9 +174,14 @@ class BatchWriter:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            deadline = time.monotonic() + self._max_delay
-            while self._count < self._max_batch and time.monotonic() < deadline:
-                await asyncio.sleep(max(0.0, min(0.001, deadline - time.monotonic())))
+            if self._count < self._max_batch:
+                # Up to max_delay for more writes to join the batch, less once it is full.
+                try:
+                    async with asyncio.timeout(self._max_delay):
+                        await self._full.wait()
+                except TimeoutError:
+                    pass
+            self._full.clear()  # no await from here to where _flush takes the batch
             await self._flush()
 
     async def _flush(self) -> None:

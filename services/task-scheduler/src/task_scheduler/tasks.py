@@ -388,4 +388,9 @@ class TaskRun:
         if request is not None:
             self.step += 1
         return request
-from .diagnostics import DIAGNOSTICS_KINDS as _D; TASK_KINDS.update(_D)  # noqa: E402
+
+
+# At the end: diagnostics imports this module's helpers (a circular import otherwise).
+from .diagnostics import DIAGNOSTICS_KINDS  # noqa: E402
+
+TASK_KINDS.update(DIAGNOSTICS_KINDS)

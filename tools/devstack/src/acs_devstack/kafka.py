@@ -233,9 +233,9 @@ class KafkaCluster:
         for node in self.nodes:  # the quorum needs a majority up: start them all, then wait
             node._write_config()
             node.argv = [*_jvm(node.heap_mb), "kafka.Kafka", str(node.config_path)]
-            log = open(node.log_path, "ab")
-            node.proc = subprocess.Popen(node.argv, stdout=log, stderr=subprocess.STDOUT,
-                                         env={**os.environ, **node.env}, start_new_session=True)
+            with open(node.log_path, "ab") as log:  # the child has its own copy of the descriptor
+                node.proc = subprocess.Popen(node.argv, stdout=log, stderr=subprocess.STDOUT,
+                                             env={**os.environ, **node.env}, start_new_session=True)
         try:
             for node in self.nodes:
                 wait_port(node.port, timeout)

@@ -353,7 +353,7 @@ def _stop_leftovers(d: Path, out=print) -> None:
         except ProcessLookupError:
             continue
     deadline = time.monotonic() + 20
-    for name, pid in left:
+    for _name, pid in left:
         while _cmdline(pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         if _cmdline(pid):

@@ -104,7 +104,7 @@ class Supervisor:
         probed = [u for u in self.units if not u.held and u.state in ("starting", "ready", "not ready")
                   and u.thread is None and u.next_start is None]
         if probed:  # at once: a probe waiting on a hung service does not delay the others
-            for u, (ok, detail) in zip(probed, self._pool.map(lambda u: u.probe(), probed)):
+            for u, (ok, detail) in zip(probed, self._pool.map(lambda u: u.probe(), probed), strict=True):
                 if u.thread is None and u.next_start is None and u.target.running and not u.held:
                     u.state, u.detail = ("ready" if ok else "not ready"), ("" if ok else _short(detail))
         changed = [u for u in self.units if (u.state, u.pid) != u.shown]

@@ -51,7 +51,7 @@ class Schedule:
         if not 60 <= window <= MAX_WINDOW_S:
             raise ScheduleError(f"the window must be 60 to {MAX_WINDOW_S} seconds")
         try:
-            fields = [_field(p, lo, hi) for p, (lo, hi) in zip(parts, _RANGES)]
+            fields = [_field(p, lo, hi) for p, (lo, hi) in zip(parts, _RANGES, strict=True)]
         except ValueError as e:
             raise ScheduleError(str(e)) from None
         self.text = text
