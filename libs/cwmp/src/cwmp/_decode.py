@@ -197,7 +197,7 @@ def _dec_values(el: etree._Element, f: Field, path: str, warnings: Warnings) -> 
     item, and the two commonest types are converted inline; anything else goes through
     ``_dec_value_struct``.
     """
-    out = []
+    out: list[m.ParameterValueStruct] = []
     append = out.append
     pvs = m.ParameterValueStruct
     string, uint = STRING, UNSIGNED_INT
@@ -332,7 +332,7 @@ def read_value_list(text: str) -> tuple[list[m.ParameterValueStruct], set[str]] 
         texts = [_REFERENCE.sub(_referenced, t) if t is not None and "&" in t else t for t in texts]
     if None in texts:  # <Value .../> reads as "", like the tree's None
         texts = ["" if t is None else t for t in texts]
-    out = []
+    out: list[m.ParameterValueStruct] = []
     append = out.append
     pvs = m.ParameterValueStruct
     string, uint, boolean, booleans = STRING, UNSIGNED_INT, BOOLEAN, _BOOLEAN_TEXT
@@ -442,7 +442,7 @@ def _decode_struct_any_shape(el: etree._Element, cls: type, plan: "_Plan", path:
             children.setdefault(tag, []).append(child)
         elif tag not in children:
             children[tag] = child
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     for f, decoder in plan.fields:
         child = children.get(f.tag)
         if child is None:

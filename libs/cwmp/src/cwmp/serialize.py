@@ -198,6 +198,6 @@ def message_from_dict(d: dict[str, Any]) -> m.Message:
         raise ValueError(f"not a CWMP message dict (unknown or missing \"rpc\"): {d!r:.200}") from None
     body = {k: v for k, v in d.items() if k != "rpc"}
     try:
-        return _from_dict(cls, body)  # type: ignore[no-any-return]
+        return _from_dict(cls, body)
     except (KeyError, TypeError, AttributeError, binascii.Error) as err:
         raise ValueError(f"bad {cls.__name__} dict: {err}") from None

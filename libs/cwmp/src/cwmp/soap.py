@@ -19,6 +19,8 @@ import re
 import secrets
 from functools import lru_cache
 
+from lxml import etree
+
 from . import messages as m
 from ._decode import decode_fault, decode_struct, local_name, read_value_list
 from ._encode import encode_body
@@ -146,7 +148,7 @@ def _parse_with_value_list_text(data: bytes, max_bytes: int) -> Envelope | None:
     return env
 
 
-def _read_envelope(root) -> Envelope:  # type: ignore[no-untyped-def]
+def _read_envelope(root: etree._Element) -> Envelope:
     if root.tag != _ENVELOPE:
         if local_name(root.tag) != "Envelope":
             raise SoapParseError(f"not a SOAP envelope: the root element is <{local_name(root.tag)}>")
@@ -209,7 +211,7 @@ def _pick_ns(body_ns: str | None, header_ns: str | None) -> str:
     return CWMP_1_0
 
 
-def _read_header(header, env: Envelope, warnings: list[str]) -> str | None:  # type: ignore[no-untyped-def]
+def _read_header(header: etree._Element, env: Envelope, warnings: list[str]) -> str | None:
     header_ns = None
     for h in header:
         tag = h.tag

@@ -70,6 +70,7 @@ def normalize_type(xsd_type: str | None) -> str:
     cached = _type_cache.get(xsd_type)
     if cached is not None:
         return cached
+    assert xsd_type is not None  # None is in the cache
     text = xsd_type.strip()
     local = text.rpartition(":")[2]
     result = _CANONICAL.get(local.lower(), text) if local else STRING
@@ -92,11 +93,12 @@ def _int_decoder(xsd_type: str) -> Callable[[str], object]:
 
     def decode(text: str) -> object:
         if len(text) < 21 and text.isdigit() and text.isascii():  # the common case: plain digits
-            v: int | None = int(text)
+            v = int(text)
         else:
-            v = parse_int(text)
-            if v is None:
+            parsed = parse_int(text)
+            if parsed is None:
                 return _FAIL
+            v = parsed
         return v if lo <= v <= hi else _FAIL
 
     return decode

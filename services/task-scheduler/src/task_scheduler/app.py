@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
+from typing import Any
 
 import orjson
 from fastapi import FastAPI
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 class Scheduler:
     def __init__(self, settings: Settings) -> None:
         self.s = settings
-        self.mongo = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
+        self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
         db = self.mongo[settings.mongodb_database]
         self.writer = BatchWriter(db, settings.write_batch_max, settings.write_batch_ms / 1000)
         self.store = ReadYourWritesStore(db, self.writer, settings.inform_digest_cache, tasks_poll_s=settings.tasks_poll_s,

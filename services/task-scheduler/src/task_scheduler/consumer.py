@@ -75,7 +75,7 @@ class SessionConsumer:
         self.driver = driver
         self.tracker = OffsetTracker()
         self.writer = writer  # back-pressure: stop taking events while the database lags behind
-        self.consumer: AIOKafkaConsumer = None  # type: ignore[assignment]  # made in start(): needs the loop
+        self.consumer: AIOKafkaConsumer = None  # made in start(): needs the loop
         self._queues: dict[str, deque] = {}
         # Events of devices waiting for a session slot, raw and in order: device id -> [(tp, offset, value, consumed_at)].
         self._parked: OrderedDict[str, list[tuple[TopicPartition, int, bytes, float]]] = OrderedDict()

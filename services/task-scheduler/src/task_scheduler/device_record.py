@@ -208,9 +208,8 @@ def apply_update(doc: dict[str, Any] | None, update: dict[str, Any], doc_id: Any
         if path in nodes:  # an object replaced by a value: what was found under it is gone
             nodes, last_prefix = {"": doc}, None
         if prefix != last_prefix:
-            node = nodes.get(prefix)
-            if node is None:
-                node = _node(nodes, prefix)
+            found = nodes.get(prefix)
+            node = found if found is not None else _node(nodes, prefix)
             last_prefix = prefix
         node[key] = value
     for path, value in (update.get("$inc") or {}).items():

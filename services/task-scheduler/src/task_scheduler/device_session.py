@@ -351,7 +351,7 @@ class SessionDriver:
         event: it completed already), or a response that does not answer the rebuilt request.
         (A stale event is not taken up: see the module docstring.)"""
         tagged = tagged_task(env.id)
-        if tagged is None or env.body is None:
+        if tagged is None or env.id is None or env.body is None:
             return False
         task_id, step = tagged
         s.tasks = deque(await self.store.pending_tasks(s.device_id))  # read once: the session needs them anyway
@@ -391,7 +391,7 @@ class SessionDriver:
         acs = s.acs
         offered = acs.offered is not None and acs.outstanding is None
         request, own_id = (acs.offered, acs.offered_id) if offered else (acs.outstanding, acs.outstanding_id)
-        if request is None or not env.id or env.id == own_id:
+        if request is None or env.body is None or not env.id or env.id == own_id:
             return []
         theirs = tagged_task(env.id)
         if theirs is None or theirs != tagged_task(own_id):
@@ -515,6 +515,7 @@ class SessionDriver:
         futs = held + [self.store.update_task(task["_id"], update, device_id)]
         channel = f"task_{task['_id']}"
         if status == "fault":
+            assert fault_doc is not None  # a fault status comes with its cwmp or local fault
             futs.append(self.store.upsert_fault(f"{device_id}:{channel}", {
                 "device": device_id, "channel": channel, "timestamp": now, "code": fault_doc["code"],
                 "message": fault_doc["message"], "detail": fault_doc["detail"], "retries": task.get("attempts", 0)}))

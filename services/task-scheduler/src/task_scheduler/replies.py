@@ -33,15 +33,15 @@ class ReplySender:
             if w is not None and not w.is_closing():
                 return w
             host, _, port = addr.rpartition(":")
-            r, w = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), self._timeout)
-            sock = w.get_extra_info("socket")
+            r, new = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), int(port)), self._timeout)
+            sock = new.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self._conns[addr] = w
-            t = asyncio.create_task(self._read(addr, r, w), name=f"affinity-{addr}")
+            self._conns[addr] = new
+            t = asyncio.create_task(self._read(addr, r, new), name=f"affinity-{addr}")
             self._readers.add(t)
             t.add_done_callback(self._readers.discard)
-            return w
+            return new
 
     async def _read(self, addr: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Notices the gateway going away (it sends nothing), so the next reply reconnects."""

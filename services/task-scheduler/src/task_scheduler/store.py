@@ -17,6 +17,7 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -250,6 +251,7 @@ class BatchWriter:
                 # A document built already is inserted without a look first: it is missing but
                 # for a race, which the duplicate key error below turns into a read and a replace.
                 doc = None if attempt == 0 and op.insert_doc is not None else await self._db[coll].find_one(flt)
+                new: dict | None
                 if doc is None and op.insert_doc is not None:
                     new = op.insert_doc
                 else:
@@ -477,7 +479,8 @@ class DeviceWrites:
         was built from, and whether it was built over a stored document; None without one."""
         if self.built is None:
             return None
-        n, doc, stored = self.built
+        n, built, stored = self.built
+        doc: dict | None = built
         for op in ops[n:]:
             doc = op.apply(doc)
         if doc is None:
@@ -716,7 +719,7 @@ class Store:
     def _remember(self, device_id: str, digest: str, fut: asyncio.Future) -> None:
         self.digests.written(device_id, digest, not fut.cancelled() and fut.exception() is None)
 
-    def update_device(self, device_id: str, update: dict, unsets: list[str] = (), upsert: bool = True,
+    def update_device(self, device_id: str, update: dict, unsets: Sequence[str] = (), upsert: bool = True,
                       only_if: tuple[str, str] | None = None, hold: DeviceWrites | None = None) -> list[asyncio.Future]:
         """Queue a device-document update, or hold it in the session's ``hold`` until ``release``;
         with ``only_if=(field, value)`` it applies only to a document whose ``field`` differs
@@ -778,7 +781,7 @@ class Store:
         fut = self.writer.submit(TASKS, UpdateOne({"_id": task_id}, update))
         if device_id is not None and not fut.done():
             self._task_writes.setdefault(device_id, []).append(fut)
-            fut.add_done_callback(lambda _f, d=device_id: self._task_written(d))
+            fut.add_done_callback(lambda _f: self._task_written(device_id))
         return fut
 
     def _task_written(self, device_id: str) -> None:

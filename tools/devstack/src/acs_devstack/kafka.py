@@ -256,16 +256,16 @@ class KafkaCluster:
         self.nodes[i].start(timeout)
 
     def stop(self, timeout: float = 15.0) -> None:
-        live = [n for n in self.nodes if n.running]
-        for n in live:  # all at once: a broker shutting down alone waits for the others' controller
+        live = [(n, n.proc) for n in self.nodes if n.running and n.proc is not None]
+        for _, proc in live:  # all at once: a broker shutting down alone waits for the others' controller
             try:
-                os.killpg(n.proc.pid, 15)
+                os.killpg(proc.pid, 15)
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + timeout
-        for n in live:
+        for n, proc in live:
             try:
-                n.proc.wait(max(0.1, deadline - time.monotonic()))
+                proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 n.kill()
 

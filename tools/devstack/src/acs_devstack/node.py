@@ -32,14 +32,20 @@ import struct
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import tls
+from .kafka import KafkaCluster
 from .servers import local_host, port_in_use
 from .stack import Stack
 from .supervise import Supervisor, Unit, now_str, port_probe
+
+# The resolved settings (see resolve): a value of its default's type for each, and a few derived ones.
+Config = dict[str, Any]
 
 MARKER = ".acs-data"
 DATA_ENTRIES = (MARKER, "kafka", "mongo", "logs", "secrets", "tls", "run")
@@ -50,7 +56,7 @@ class Setting:
     attr: str
     env: str
     flag: str
-    default: object
+    default: str | int | float | bool
     help: str
     port_of: str = ""  # for a port: what listens there (error messages, banner)
 
@@ -99,10 +105,10 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--fresh", action="store_true", help="delete the data folder first (every device, task, file, secret)")
 
 
-def resolve(args: argparse.Namespace, env: dict[str, str] | None = None) -> dict[str, object]:
+def resolve(args: argparse.Namespace, env: dict[str, str] | None = None) -> Config:
     """Each setting from its option, else its environment variable, else its default."""
     env = dict(os.environ) if env is None else env
-    out: dict[str, object] = {}
+    out: Config = {}
     for s in SETTINGS:
         v = getattr(args, s.attr, None)
         if v is None and env.get(s.env, "") != "":
@@ -284,7 +290,7 @@ class PortUse:
         return f"port {self.port} ({s.port_of}, setting {s.env} / {s.flag}) on {self.host}"
 
 
-def planned_ports(cfg: dict[str, object], controller_port: int | None) -> list[PortUse]:
+def planned_ports(cfg: Config, controller_port: int | None) -> list[PortUse]:
     uses = [
         PortUse("cwmp_port", int(cfg["cwmp_port"]), str(cfg["listen_host"])),
         PortUse("gateway_admin_port", int(cfg["gateway_admin_port"]), str(cfg["listen_host"])),
@@ -367,8 +373,8 @@ def _stop_leftovers(d: Path, out=print) -> None:
 # ---- the node
 @dataclass
 class Node:
-    cfg: dict[str, object]
-    out: callable = print
+    cfg: Config
+    out: Callable[[str], None] = print
     stack: Stack | None = None
     supervisor: Supervisor | None = None
     urls: dict[str, str] = field(default_factory=dict)
@@ -378,7 +384,7 @@ class Node:
 
     @property
     def data_dir(self) -> Path:
-        return self.cfg["data_dir"]  # type: ignore[return-value]
+        return Path(self.cfg["data_dir"])
 
     # -- before anything starts
     def prepare(self) -> Stack:
@@ -443,6 +449,7 @@ class Node:
         t0 = time.monotonic()
         self.out(f"starting the ACS; data in {self.data_dir}, logs in {self.data_dir / 'logs'}")
         st.start_servers()
+        assert st.kafka is not None and st.mongo is not None
         self.out(f"  {self.kafka_description()} on {st.kafka_host}:{st.kafka.port}, "
                  f"SecantusDB (MongoDB protocol) on {st.mongo_host}:{st.mongo.port}: up in {time.monotonic() - t0:.1f} s")
 
@@ -457,7 +464,8 @@ class Node:
 
         # The three kinds at once (each waits for its /readyz): none needs another to be ready.
         with ThreadPoolExecutor(3, thread_name_prefix="start") as ex:
-            for f in [ex.submit(st.add_inventory), ex.submit(schedulers), ex.submit(gateways)]:
+            started: list[Future[Any]] = [ex.submit(st.add_inventory), ex.submit(schedulers), ex.submit(gateways)]
+            for f in started:
                 f.result()
         self.ready_s = time.monotonic() - t0
         self.urls = {"cwmp": st.cwmp_url(0), "nbi": st.nbi_url, "files": st.files_url}
@@ -481,13 +489,13 @@ class Node:
         st = self.stack
         assert st is not None and st.kafka is not None and st.mongo is not None and st.inventory is not None
         kafka = st.kafka
-        nodes = getattr(kafka, "nodes", None)
-        kafka_log = nodes[0].log_path if nodes else kafka.log_path
+        cluster = kafka if isinstance(kafka, KafkaCluster) else None  # else tansu, a single Server
+        kafka_log = kafka.nodes[0].log_path if isinstance(kafka, KafkaCluster) else kafka.log_path
         units: list[Unit] = []
 
         def kafka_restart() -> None:
-            if nodes:
-                kafka.restart(0)  # type: ignore[union-attr]
+            if cluster is not None:
+                cluster.restart(0)
                 return
             kafka.start()
             # tansu keeps everything in memory: the topics are gone. The schedulers and gateways
@@ -535,7 +543,7 @@ class Node:
 
     def banner(self) -> None:
         st = self.stack
-        assert st is not None
+        assert st is not None and st.kafka is not None and st.mongo is not None
         d = self.data_dir
         g = st.gateways[0]
         lines = [

@@ -34,7 +34,7 @@ class Unit:
 
     name: str
     target: Any  # Server, Service or KafkaCluster: .running, .proc
-    restart: Callable[[], None]
+    restart: Callable[[], object]  # what it returns is not used
     probe: Callable[[], tuple[bool, str]]
     log_path: Path
     endpoint: str = ""

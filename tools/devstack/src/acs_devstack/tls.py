@@ -21,7 +21,7 @@ def _san_entries(names: list[str]):
     from cryptography import x509
 
     seen: set[str] = set()
-    out = []
+    out: list[x509.GeneralName] = []
     for n in names:
         if not n or n in seen or n in ("0.0.0.0", "::"):
             continue

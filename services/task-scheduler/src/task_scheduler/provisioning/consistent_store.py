@@ -25,7 +25,7 @@ class ReadYourWritesStore(Store):
         if futs:
             pending = [f for f in self._device_writes.get(device_id, ()) if not f.done()] + futs
             self._device_writes[device_id] = pending
-            futs[-1].add_done_callback(lambda _f, d=device_id: self._forget(d))
+            futs[-1].add_done_callback(lambda _f: self._forget(device_id))
 
     def _forget(self, device_id: str) -> None:
         pending = self._device_writes.get(device_id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -115,7 +115,7 @@ class _Plan:
 
 class ProvisionRun:
     def __init__(self, device_id: str, doc: dict, event_codes: list[str], presets: list[Preset], *,
-                 extra: list[Declaration] = (), functions: ProvisionFunctions | None = None,
+                 extra: Sequence[Declaration] = (), functions: ProvisionFunctions | None = None,
                  virtuals: dict[str, VirtualParameter] | None = None, credentials: dict[str, Any] | None = None,
                  gpv_batch_size: int = 100, max_iterations: int = 16,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -34,7 +34,9 @@ Segment = str | Alias
 
 
 def _split(text: str) -> list[str]:
-    parts, buf, depth = [], [], 0
+    parts: list[str] = []
+    buf: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "[":
             depth += 1
@@ -116,7 +118,7 @@ def resolve(doc: dict, segs: tuple[Segment, ...], is_complete) -> Resolution:
     is fully known (listed or read as a whole recently), so a missing child really is absent."""
     res = Resolution()
     root = segs[0]
-    if not isinstance(doc.get(root), dict):
+    if not isinstance(root, str) or not isinstance(doc.get(root), dict):
         return res  # the device has another data model root: nothing to do here
     frontier: list[tuple[str, dict]] = [(root, doc[root])]
     for i, seg in enumerate(segs[1:], start=1):

@@ -13,13 +13,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cwmp.events import EventCode
 
 from .defaults import bootstrap_declarations
 from .engine import ProvisionRun
 from .functions import ProvisionFunctions
-from .presets import Preset, PresetError, compile_preset
+from .presets import Declaration, Preset, PresetError, compile_preset
 from .virtual import BUILTIN, VirtualParameter, refresh_values
 from .virtual import ROOT as VROOT
 
@@ -132,7 +133,8 @@ class Provisioner:
         stored_virtuals = dict(doc.get(VROOT) or {})
         refresh_values(doc, self.virtuals, ts)  # preconditions may test virtual parameters
         matched = [p for p in self.presets if p.triggered_by(codes) and _safe_match(p, doc)]
-        extra, credentials = [], None
+        extra: list[Declaration] = []
+        credentials: dict[str, Any] | None = None
         if self.s.bootstrap_defaults and EventCode.BOOTSTRAP in codes:
             extra, credentials = bootstrap_declarations(device_id, doc, self.s.periodic_inform_interval_s)
         if not matched and not extra and not (doc.get("_acs") or {}).get("provisioningFaults"):

@@ -21,6 +21,7 @@ OPERATORS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists
 MAX_DEPTH = 16
 
 Predicate = Callable[[dict], bool]
+Test = Callable[[list[Any], bool], bool]  # of a field's (values, whether it exists)
 
 
 class QueryError(ValueError):
@@ -90,55 +91,63 @@ def _equal_any(values: list[Any], target: Any) -> bool:
     return any(_same(v, a) for v in values for a in alts)
 
 
-def _ops(cond: dict, depth: int) -> Callable[[list[Any], bool], bool]:
+def _ops(cond: dict, depth: int) -> Test:
     """Compile an operator expression into a test of (values, exists)."""
     if depth > MAX_DEPTH:
         raise QueryError("query nests too deeply")
-    tests: list[Callable[[list[Any], bool], bool]] = []
+    tests: list[Test] = []
     flags = cond.get("$options", "")
     if "$options" in cond and ("$regex" not in cond or not isinstance(flags, str) or not set(flags) <= set("imsx")):
         raise QueryError("$options needs $regex and may only hold i, m, s, x")
     for op, arg in cond.items():
         if op not in OPERATORS:
             raise QueryError(f"operator {op} is not supported")
-        if op == "$eq":
-            tests.append(lambda vs, ex, a=arg: _equal_any(vs, a) if a is not None else not ex)
-        elif op == "$ne":
-            tests.append(lambda vs, ex, a=arg: not _equal_any(vs, a) if a is not None else ex)
-        elif op in ("$gt", "$gte", "$lt", "$lte"):
-            if isinstance(arg, (dict, list)):
-                raise QueryError(f"{op} needs a scalar")
-            target = ranged(arg)
-            tests.append(lambda vs, ex, o=op, t=target: any(_compare(o, v, t) for v in vs))
-        elif op in ("$in", "$nin"):
-            if not isinstance(arg, list):
-                raise QueryError(f"{op} needs an array")
-            if op == "$in":
-                tests.append(lambda vs, ex, a=arg: any(_equal_any(vs, x) for x in a))
-            else:
-                tests.append(lambda vs, ex, a=arg: not any(_equal_any(vs, x) for x in a))
-        elif op == "$exists":
-            if not isinstance(arg, (bool, int)):
-                raise QueryError("$exists needs a boolean")
-            tests.append(lambda vs, ex, a=bool(arg): ex == a)
-        elif op == "$regex":
-            if not isinstance(arg, str) or len(arg) > 512:
-                raise QueryError("$regex needs a string of at most 512 characters")
-            re_flags = 0
-            for f, bit in (("i", re.I), ("m", re.M), ("s", re.S), ("x", re.X)):
-                if f in flags:
-                    re_flags |= bit
-            try:
-                rx = re.compile(arg, re_flags)
-            except re.error as e:
-                raise QueryError(f"$regex does not compile: {e}") from None
-            tests.append(lambda vs, ex, r=rx: any(isinstance(v, str) and r.search(v) for v in vs))
-        elif op == "$not":
-            if not isinstance(arg, dict) or not arg or not all(k.startswith("$") for k in arg):
-                raise QueryError("$not needs an operator expression")
-            inner = _ops(arg, depth + 1)
-            tests.append(lambda vs, ex, t=inner: not t(vs, ex))
+        test = _op(op, arg, flags, depth)
+        if test is not None:
+            tests.append(test)
     return lambda vs, ex: all(t(vs, ex) for t in tests)
+
+
+def _op(op: str, arg: Any, flags: str, depth: int) -> Test | None:
+    """One operator of an expression (None for $options, which only modifies $regex)."""
+    if op == "$eq":
+        return lambda vs, ex: _equal_any(vs, arg) if arg is not None else not ex
+    if op == "$ne":
+        return lambda vs, ex: not _equal_any(vs, arg) if arg is not None else ex
+    if op in ("$gt", "$gte", "$lt", "$lte"):
+        if isinstance(arg, (dict, list)):
+            raise QueryError(f"{op} needs a scalar")
+        target = ranged(arg)
+        return lambda vs, ex: any(_compare(op, v, target) for v in vs)
+    if op in ("$in", "$nin"):
+        if not isinstance(arg, list):
+            raise QueryError(f"{op} needs an array")
+        if op == "$in":
+            return lambda vs, ex: any(_equal_any(vs, x) for x in arg)
+        return lambda vs, ex: not any(_equal_any(vs, x) for x in arg)
+    if op == "$exists":
+        if not isinstance(arg, (bool, int)):
+            raise QueryError("$exists needs a boolean")
+        want = bool(arg)
+        return lambda vs, ex: ex == want
+    if op == "$regex":
+        if not isinstance(arg, str) or len(arg) > 512:
+            raise QueryError("$regex needs a string of at most 512 characters")
+        re_flags = 0
+        for f, bit in (("i", re.I), ("m", re.M), ("s", re.S), ("x", re.X)):
+            if f in flags:
+                re_flags |= bit
+        try:
+            rx = re.compile(arg, re_flags)
+        except re.error as e:
+            raise QueryError(f"$regex does not compile: {e}") from None
+        return lambda vs, ex: any(isinstance(v, str) and rx.search(v) for v in vs)
+    if op == "$not":
+        if not isinstance(arg, dict) or not arg or not all(k.startswith("$") for k in arg):
+            raise QueryError("$not needs an operator expression")
+        inner = _ops(arg, depth + 1)
+        return lambda vs, ex: not inner(vs, ex)
+    return None
 
 
 _FIELD = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
@@ -157,13 +166,7 @@ def compile_query(q: Any, depth: int = 0) -> Predicate:
         if key in LOGICAL:
             if not isinstance(cond, list) or not cond:
                 raise QueryError(f"{key} needs a non-empty array")
-            subs = [compile_query(c, depth + 1) for c in cond]
-            if key == "$and":
-                parts.append(lambda d, s=subs: all(p(d) for p in s))
-            elif key == "$or":
-                parts.append(lambda d, s=subs: any(p(d) for p in s))
-            else:
-                parts.append(lambda d, s=subs: not any(p(d) for p in s))
+            parts.append(_logical(key, [compile_query(c, depth + 1) for c in cond]))
             continue
         if key.startswith("$"):
             raise QueryError(f"operator {key} is not allowed here")
@@ -175,8 +178,20 @@ def compile_query(q: Any, depth: int = 0) -> Predicate:
             raise QueryError(f"{key}: sub-document equality is not supported in preconditions")
         else:
             test = _ops({"$eq": cond}, depth + 1)
-        parts.append(lambda d, k=key, t=test: t(*_field_values(d, k)))
+        parts.append(_on_field(key, test))
     return lambda doc: all(p(doc) for p in parts)
+
+
+def _logical(op: str, subs: list[Predicate]) -> Predicate:
+    if op == "$and":
+        return lambda d: all(p(d) for p in subs)
+    if op == "$or":
+        return lambda d: any(p(d) for p in subs)
+    return lambda d: not any(p(d) for p in subs)  # $nor
+
+
+def _on_field(key: str, test: Test) -> Predicate:
+    return lambda d: test(*_field_values(d, key))
 
 
 def fields(q: Any) -> set[str]:
