@@ -13,8 +13,9 @@ from contextlib import asynccontextmanager
 from functools import partial
 
 import uvicorn
+from starlette.applications import Starlette
 
-from .app import Gateway, create_app
+from .app import Gateway, GatewayApp, create_app
 from .config import Settings
 from .cwmp_http import CwmpServer
 
@@ -72,6 +73,7 @@ def main() -> None:
     if native and settings.admin_port == settings.port:
         raise SystemExit("GATEWAY_HTTP_SERVER=native needs GATEWAY_ADMIN_PORT apart from GATEWAY_PORT")
     cwmp_sock = _bind(settings.host, settings.port)
+    asgi: Starlette | GatewayApp
     if native:
         app = create_app(settings, partial(_serve_cwmp, cwmp_sock, settings))
         asgi, sockets = app.admin, [_bind(settings.host, settings.admin_port)]
@@ -82,10 +84,11 @@ def main() -> None:
             sockets.append(_bind(settings.host, settings.admin_port))
     # With the native server, uvicorn serves only the admin port: plain HTTP, as probes and
     # Prometheus expect it (the certificate is the CPEs', on the CWMP port).
-    tls = {} if native else {"ssl_certfile": settings.tls_certfile or None, "ssl_keyfile": settings.tls_keyfile or None}
     config = uvicorn.Config(
         asgi, loop="uvloop", http="httptools", access_log=False, log_level="warning",
-        timeout_keep_alive=int(KEEP_ALIVE_S), backlog=BACKLOG, **tls,
+        timeout_keep_alive=int(KEEP_ALIVE_S), backlog=BACKLOG,
+        ssl_certfile=None if native else settings.tls_certfile or None,
+        ssl_keyfile=None if native else settings.tls_keyfile or None,
     )
     uvicorn.Server(config).run(sockets=sockets)  # run(), not asyncio.run(serve()): the loop is the configured uvloop
 

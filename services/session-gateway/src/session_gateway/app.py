@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from typing import Any
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -63,7 +64,7 @@ class Gateway:
         self.s = settings
         self.listener = ReplyListener()
         self.publisher = SessionEventPublisher(settings.kafka_env, settings.publish_timeout_s)
-        self.mongo = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=3000)
+        self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=3000)
         self.creds = CredentialStore(self.mongo[settings.mongodb_database],
                                      auth.Credentials(settings.cpe_username, settings.cpe_password))
         self.inflight = 0

@@ -20,10 +20,10 @@ import math
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import cast
+from typing import Any, cast
 
 import httptools
 from starlette.datastructures import Address
@@ -121,7 +121,7 @@ class _Headers:
         return default if value is None else value.decode("latin-1")
 
 
-Handler = Callable[[CwmpRequest], Awaitable[Response]]
+Handler = Callable[[CwmpRequest], Coroutine[Any, Any, Response]]  # run as a task
 
 _date_cache: tuple[int, bytes] = (0, b"")
 
@@ -318,7 +318,7 @@ class CwmpProtocol(asyncio.Protocol):
             self._write(response.status_code, response.raw_headers, response.body, req.keep_alive, req.http10)
         self._next()
 
-    def _write(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes,
+    def _write(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes | memoryview,
                keep_alive: bool, http10: bool = False, linger: bool = False) -> None:
         """Write one response; without keep-alive, close after it. ``linger``: the client may
         still be sending (a body cut short), so only our side is shut and what comes is read
@@ -328,7 +328,7 @@ class CwmpProtocol(asyncio.Protocol):
         if transport is None:
             return
         keep_alive = keep_alive and not self._server.closing
-        parts = [_STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode(), _date_header()]
+        parts: list[bytes | memoryview] = [_STATUS_LINES.get(status) or f"HTTP/1.1 {status} \r\n".encode(), _date_header()]
         sized = False
         for name, value in headers:
             sized = sized or name.lower() == b"content-length"
