@@ -39,5 +39,10 @@ bench: install
 bench-short: install
 	$(BIN)/python -m benchmarks --short
 
+# ruff (ruff.toml) over the whole tree, mypy (mypy.ini) over the libraries', services' and devstack's sources.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis
