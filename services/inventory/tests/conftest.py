@@ -18,6 +18,7 @@ from pymongo import MongoClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # inv_support, under --import-mode=importlib
 
 from inv_support import SECRET, TOKENS, free_port  # noqa: E402
+
 from inventory.app import create_app, create_file_app
 from inventory.config import Settings
 from inventory.runtime import Runtime
@@ -48,9 +49,9 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 with MongoClient(uri, serverSelectionTimeoutMS=500) as c:
                     c.admin.command("ping")
                 break
-            except Exception:
+            except Exception as e:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("SecantusDB did not start")
+                    raise RuntimeError("SecantusDB did not start") from e
                 time.sleep(0.2)
         yield uri
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inventory.config import Settings
@@ -23,19 +23,19 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 def leaf(value: Any, xsd: str, writable: bool = False, ts: datetime | None = None) -> dict[str, Any]:
-    return {"_value": value, "_type": xsd, "_timestamp": ts or datetime(2026, 1, 1, tzinfo=timezone.utc),
+    return {"_value": value, "_type": xsd, "_timestamp": ts or datetime(2026, 1, 1, tzinfo=UTC),
             "_writable": writable, "_object": False}
 
 
 def obj(writable: bool = False, **children: Any) -> dict[str, Any]:
-    return {"_object": True, "_writable": writable, "_timestamp": datetime(2026, 1, 1, tzinfo=timezone.utc), **children}
+    return {"_object": True, "_writable": writable, "_timestamp": datetime(2026, 1, 1, tzinfo=UTC), **children}
 
 
 def igd_device(device_id: str, *, version: str = "V1", uptime: int = 100, tags: list[str] | None = None,
                last_inform_ago: timedelta = timedelta(minutes=5), cr_url: str | None = None,
                udp: str | None = None, cr_user: str | None = None, cr_pass: str | None = None) -> dict[str, Any]:
     """A GenieACS-shaped InternetGatewayDevice document."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     oui, pc, serial = device_id.split("-")
     ms: dict[str, Any] = {"PeriodicInformInterval": leaf(300, "xsd:unsignedInt", True)}
     if cr_url is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from inv_support import ADMIN, OPERATOR, READONLY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
 from inv_support import ADMIN, OPERATOR, READONLY, igd_device
+
 from inventory.campaigns import CAMPAIGN_DEVICES, CampaignController, wave_size
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -31,7 +31,7 @@ async def finish(runtime, states: dict[str, str]) -> None:
     """The scheduler's outcome for some devices' download tasks: "done" or "fault"."""
     for device, status in states.items():
         await runtime.db.tasks.update_one({"device": device, "name": "download", "status": "pending"}, {"$set": {
-            "status": status, "completedAt": datetime.now(timezone.utc),
+            "status": status, "completedAt": datetime.now(UTC),
             "fault": {"code": "cwmp.9010", "message": "Download failed"} if status == "fault" else None}})
 
 
@@ -61,7 +61,7 @@ async def test_waves_threshold_pause_resume_abort(nbi, runtime, fleet):
         assert canary == fleet[:4]
         tasks = await runtime.db.tasks.find({"campaign": "fw2"}).to_list(None)
         assert {t["device"] for t in tasks} == set(canary) and all(t["fileName"] == "fw-2.0.bin" for t in tasks)
-        await finish(runtime, {d: "done" for d in canary})
+        await finish(runtime, dict.fromkeys(canary, "done"))
         await ctl.tick()  # wave 1: 8 devices, at most 5 downloading
         assert len(await devices_in(runtime, "fw2", "downloading")) == 5
         assert len(await devices_in(runtime, "fw2", "queued")) == 3

@@ -7,13 +7,11 @@ import hashlib
 import hmac
 import re
 import secrets
-import socket
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import pytest_asyncio
-
 from inv_support import OPERATOR, free_port, igd_device
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -54,7 +52,7 @@ class CpeEndpoint:
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode().split("\r\n")
-        headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:] if l)}
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
         self.requests.append({"line": lines[0], "authorization": headers.get("authorization")})
         extra = ""
         if self.busy > 0:

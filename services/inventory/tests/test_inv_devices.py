@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 import pytest_asyncio
-
 from inv_support import ADMIN, OPERATOR, READONLY, igd_device
+
 from inventory.shapes import iso
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

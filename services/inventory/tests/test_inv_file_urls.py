@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from acs_contracts.file_urls import (
-    DownloadGrant, InvalidSignature, UploadGrant, sign_download_url, sign_upload_url, verify,
+    DownloadGrant,
+    InvalidSignature,
+    UploadGrant,
+    sign_download_url,
+    sign_upload_url,
+    verify,
 )
 
 SECRET = b"s3cret"

@@ -9,9 +9,9 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+from inv_support import ADMIN, OPERATOR, READONLY, SECRET
 
 from acs_contracts.file_urls import sign_download_url, sign_upload_url
-from inv_support import ADMIN, OPERATOR, READONLY, SECRET
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from inv_support import READONLY, free_port, inventory_env
 
 

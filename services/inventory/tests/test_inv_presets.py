@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from inv_support import ADMIN, READONLY
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

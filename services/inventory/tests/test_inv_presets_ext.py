@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import ClassVar
 
 import pytest
-
 from inv_support import ADMIN, OPERATOR, READONLY, free_port, igd_device
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -89,7 +89,7 @@ async def test_presets_that_would_fight_are_refused(nbi):
 
 
 class _CrCounter(asyncio.Protocol):
-    hits: list[float] = []
+    hits: ClassVar[list[float]] = []  # shared by every connection: the test reads the class's
 
     def connection_made(self, transport):
         self.transport = transport

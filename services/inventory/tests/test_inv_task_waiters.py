@@ -53,8 +53,9 @@ async def test_waiter_sees_a_change_made_before_the_stream_opened_and_the_stream
             await asyncio.sleep(0.2)
             await tasks.update_one({"_id": tid2}, {"$set": {"status": "fault"}})
 
-        asyncio.create_task(finish())
+        finisher = asyncio.create_task(finish())
         doc = await waiters.wait(tid2, ev2, 5.0)
+        await finisher
         assert doc is not None and doc["status"] == "fault"
         waiters.unregister(tid2, ev2)
     finally:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import pytest_asyncio
 from bson import ObjectId
-
 from inv_support import ADMIN, OPERATOR, READONLY, igd_device
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -142,7 +141,7 @@ async def _complete_soon(runtime, delay: float, **fields):
     """Play the scheduler: find the newest pending task of DEV and finish it after ``delay``."""
     await asyncio.sleep(delay)
     task = await runtime.db.tasks.find_one({"device": DEV, "status": "pending"}, sort=[("timestamp", -1)])
-    await runtime.db.tasks.update_one({"_id": task["_id"]}, {"$set": {"completedAt": datetime.now(timezone.utc), **fields}})
+    await runtime.db.tasks.update_one({"_id": task["_id"]}, {"$set": {"completedAt": datetime.now(UTC), **fields}})
 
 
 async def test_200_when_task_completes_within_timeout(nbi, runtime, device):
@@ -190,7 +189,7 @@ async def test_task_search_delete_and_retry(nbi, runtime, device):
     fault = {"code": "cwmp.9001", "message": "Request denied", "detail": {"faultCode": "9001"}}
     await runtime.db.tasks.update_one({"_id": ObjectId(tid)}, {"$set": {"status": "fault", "fault": fault, "retries": 3}})
     await runtime.db.faults.insert_one({"_id": f"{DEV}:task_{tid}", "device": DEV, "channel": f"task_{tid}",
-                                        "timestamp": datetime.now(timezone.utc), **{k: fault[k] for k in ("code", "message", "detail")}, "retries": 3})
+                                        "timestamp": datetime.now(UTC), **{k: fault[k] for k in ("code", "message", "detail")}, "retries": 3})
     r = await nbi.get("/faults/", params={"query": json.dumps({"device": DEV})}, headers=READONLY)
     assert [f["_id"] for f in r.json()] == [f"{DEV}:task_{tid}"]
     assert (await nbi.post(f"/tasks/{tid}/retry", headers=OPERATOR)).status_code == 200
@@ -215,7 +214,7 @@ async def test_pending_gauges(nbi, runtime, device):
     await nbi.post(f"/devices/{DEV}/tasks", json={"name": "getRPCMethods"}, headers=OPERATOR)
     await asyncio.sleep(0.5)  # the refresher runs every 0.2 s in tests
     text = (await nbi.get("/metrics")).text
-    pending = [l for l in text.splitlines() if l.startswith("acs_tasks_pending ")]
+    pending = [line for line in text.splitlines() if line.startswith("acs_tasks_pending ")]
     assert pending and float(pending[0].split()[1]) >= 1
-    age = [l for l in text.splitlines() if l.startswith("acs_task_queue_oldest_age_seconds ")]
+    age = [line for line in text.splitlines() if line.startswith("acs_task_queue_oldest_age_seconds ")]
     assert age and float(age[0].split()[1]) >= 0

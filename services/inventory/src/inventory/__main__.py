@@ -18,7 +18,7 @@ class _Server(uvicorn.Server):
     """Two servers share the process, so signals are handled once here, not by each server."""
 
     @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[override]
+    def capture_signals(self):
         yield
 
 
@@ -35,8 +35,12 @@ async def serve(settings: Settings) -> None:
                                           access_log=False)),
         ]
         loop = asyncio.get_running_loop()
+        def stop_all() -> None:
+            for s in servers:
+                s.should_exit = True
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in servers])
+            loop.add_signal_handler(sig, stop_all)
         tasks = [asyncio.create_task(s.serve()) for s in servers]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for s in servers:  # one stopped (signal or failure): stop the other too

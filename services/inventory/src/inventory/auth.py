@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -55,14 +55,14 @@ class Unauthenticated(ApiError):
         self.challenge = challenge
 
 
-def require(role: str, challenge: str = "Bearer") -> Callable[..., str]:
+def require(role: str, challenge: str = "Bearer") -> Callable[..., Awaitable[str]]:
     """A FastAPI dependency admitting callers whose token has at least ``role``. ``challenge`` is
     the ``WWW-Authenticate`` of a 401."""
 
-    async def check(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
+    async def check(request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
         # the Bearer dependency documents the scheme in OpenAPI; the header is read here to accept Basic too
         header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
+        scheme, _sep, value = header.partition(" ")
         token = _token_of(HTTPAuthorizationCredentials(scheme=scheme, credentials=value.strip())) if scheme else None
         if token is None:
             raise Unauthenticated("authentication required",

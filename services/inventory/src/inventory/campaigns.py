@@ -27,7 +27,7 @@ import math
 import re
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -46,6 +46,7 @@ from .shapes import dumps
 log = logging.getLogger(__name__)
 
 from acs_contracts.mongo_collections import CAMPAIGN_DEVICES, CAMPAIGNS  # noqa: E402
+
 STATES = ("pending", "queued", "downloading", "done", "failed", "cancelled")
 STATUSES = ("running", "paused", "aborted", "done")
 LEASE_S = 15.0
@@ -54,7 +55,7 @@ _FILE_TYPE = re.compile(r"^(?:[1-9][0-9]* .+|X [0-9A-Fa-f]{6} .+)$")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --- connection requests at a bounded rate ------------------------------------------------------
@@ -180,13 +181,13 @@ async def state_counts(db: Any, campaign_id: str) -> tuple[dict[str, int], dict[
         {"$match": {"campaign": campaign_id}},
         {"$group": {"_id": {"state": "$state", "wave": "$wave"}, "n": {"$sum": 1}}},
     ])).to_list(None)
-    total = {s: 0 for s in STATES}
+    total = dict.fromkeys(STATES, 0)
     waves: dict[int, dict[str, int]] = {}
     for r in rows:
         state, wave, n = r["_id"]["state"], r["_id"].get("wave"), r["n"]
         total[state] = total.get(state, 0) + n
         if wave is not None:
-            waves.setdefault(int(wave), {s: 0 for s in STATES})[state] += n
+            waves.setdefault(int(wave), dict.fromkeys(STATES, 0))[state] += n
     return total, waves
 
 
@@ -294,7 +295,7 @@ class CampaignController:
             t = tasks.get(r["task"])
             updated = r.get("updated")
             if updated is not None and updated.tzinfo is None:
-                updated = updated.replace(tzinfo=timezone.utc)
+                updated = updated.replace(tzinfo=UTC)
             if t is not None and t.get("status") == "pending" and cutoff is not None and updated is not None and updated < cutoff:
                 await self.db[TASKS].delete_one({"_id": t["_id"], "status": "pending", "attempts": {"$exists": False}})
                 ops.append(UpdateOne({"_id": r["_id"]}, {"$set": {"state": "failed", "updated": _now(), "fault": {
@@ -333,7 +334,7 @@ class CampaignController:
         await self.db[TASKS].insert_many(tasks, ordered=False)
         await self.db[CAMPAIGN_DEVICES].bulk_write([
             UpdateOne({"_id": r["_id"]}, {"$set": {"state": "downloading", "task": t["_id"], "updated": now}})
-            for r, t in zip(rows, tasks)], ordered=False)
+            for r, t in zip(rows, tasks, strict=True)], ordered=False)
         self.pacer.submit([r["device"] for r in rows], rate=float(c["connectionRequestRate"]))
 
 

@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -137,7 +137,7 @@ class ConnectionRequester:
             attempts.append(await self._udp(str(udp), creds))
             return self._result(attempts)
         return {
-            "status": "error", "transport": None, "at": datetime.now(timezone.utc),
+            "status": "error", "transport": None, "at": datetime.now(UTC),
             "error": "device has no ConnectionRequestURL or UDPConnectionRequestAddress", "attempts": [],
         }
 
@@ -150,7 +150,7 @@ class ConnectionRequester:
     def _outcome(self, transport: str, status: str, error: str | None, **extra: Any) -> dict[str, Any]:
         self.metrics.connection_requests.labels(transport, status).inc()
         return {"transport": transport, "status": status, "error": error,
-                "at": datetime.now(timezone.utc), **extra}
+                "at": datetime.now(UTC), **extra}
 
     async def _http(self, url: str, creds: Credentials) -> list[dict[str, Any]]:
         """One GET, and a second one after a 503/429 (the CPE is rate-limiting connection requests)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from acs_contracts import mongo_collections as mc
 from gridfs import AsyncGridFSBucket
 from pymongo import AsyncMongoClient
+
+from acs_contracts import mongo_collections as mc
 
 from .config import Settings
 

@@ -15,14 +15,15 @@ import base64
 import hashlib
 import re
 from collections.abc import AsyncIterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from acs_contracts.device_id import split_device_id
-from acs_contracts.file_urls import InvalidSignature, verify_download, verify_upload
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from gridfs.errors import NoFile
+
+from acs_contracts.device_id import split_device_id
+from acs_contracts.file_urls import InvalidSignature, verify_download, verify_upload
 
 from . import auth
 from .errors import ApiError, bad_request, not_found
@@ -107,7 +108,7 @@ async def serve(rt: Any, request: Request, doc: Mapping[str, Any]) -> Response:
     md5 = (doc.get("metadata") or {}).get("md5")
     headers = {"Accept-Ranges": "bytes", "ETag": etag}
     if isinstance(doc.get("uploadDate"), datetime):
-        headers["Last-Modified"] = doc["uploadDate"].astimezone(timezone.utc).strftime("%a, %d %b %Y %H:%M:%S GMT")
+        headers["Last-Modified"] = doc["uploadDate"].astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S GMT")
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     start, end, status = 0, length - 1, 200
@@ -237,7 +238,7 @@ async def cpe_upload(device_id: str, token: str, request: Request) -> Response:
         grant = verify_upload(device_id, token, rt.settings.files_secret)
     except InvalidSignature as e:
         raise ApiError(403, "forbidden", str(e)) from None
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     metadata = {"device": grant.device_id, "fileType": grant.file_type, "commandKey": grant.command_key,
                 "contentType": request.headers.get("content-type") or "application/octet-stream"}
     name = f"uploads/{grant.device_id}/{grant.command_key or now.strftime('%Y%m%dT%H%M%S')}"

@@ -10,9 +10,8 @@ POST /presets/{name}/apply asks the matching devices to connect now, at a bounde
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
@@ -151,7 +150,7 @@ def validate_schedule(text: str) -> None:
         parts = parts[1:]
     if len(parts) != 5:
         raise bad_request("schedule is [window seconds] followed by five cron fields", text)
-    for part, (lo, hi) in zip(parts, _CRON_RANGES):
+    for part, (lo, hi) in zip(parts, _CRON_RANGES, strict=True):
         if not _CRON_FIELD.match(part):
             raise bad_request(f"invalid cron field {part!r}", text)
         for n in re.findall(r"(?<![/\d])\d+", part):

@@ -19,7 +19,6 @@ from bson import ObjectId
 from acs_contracts.query_values import alternatives, parse_date, ranged
 
 from .errors import ApiError, bad_request
-
 from .shapes import valid_path
 
 LOGICAL = {"$and", "$or", "$nor"}
@@ -241,7 +240,7 @@ def projection(raw: str | None) -> dict[str, int] | None:
     for p in paths:  # sorted: a parent comes before its children
         if not any(p == k or p.startswith(k + ".") for k in kept):
             kept.append(p)
-    proj = {p: 1 for p in kept}
+    proj = dict.fromkeys(kept, 1)
     proj["_id"] = 1
     return proj
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from acs_contracts.query_values import parse_date  # noqa: F401  (the NBI's date parsing, shared)
-
 import base64
 import re
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from bson import ObjectId
+
+from acs_contracts.query_values import parse_date  # noqa: F401  (the NBI's date parsing, shared)
 
 # A path segment: a TR-106 name or an instance number. Paths end with "." for partial paths.
 _SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")
@@ -20,8 +20,8 @@ _SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")
 def iso(dt: datetime) -> str:
     """GenieACS prints dates as JavaScript's toISOString: UTC, milliseconds, "Z"."""
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    dt = dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 

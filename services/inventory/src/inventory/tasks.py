@@ -14,8 +14,8 @@ import base64
 import logging
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, overload
 
 from bson import ObjectId
 from fastapi import APIRouter, Request
@@ -106,7 +106,12 @@ def _need(body: Mapping[str, Any], key: str) -> Any:
     return body[key]
 
 
+@overload
+def _str(body: Mapping[str, Any], key: str, *, required: Literal[True] = ..., max_len: int = ...) -> str: ...
+@overload
+def _str(body: Mapping[str, Any], key: str, *, required: bool, max_len: int = ...) -> str | None: ...
 def _str(body: Mapping[str, Any], key: str, *, required: bool = True, max_len: int = 1024) -> str | None:
+    """The string argument ``key`` (None only when it is absent and not required)."""
     if key not in body and not required:
         return None
     v = _need(body, key)
@@ -115,7 +120,12 @@ def _str(body: Mapping[str, Any], key: str, *, required: bool = True, max_len: i
     return v
 
 
+@overload
+def _int(body: Mapping[str, Any], key: str, lo: int, hi: int, *, required: Literal[True] = ...) -> int: ...
+@overload
+def _int(body: Mapping[str, Any], key: str, lo: int, hi: int, *, required: bool) -> int | None: ...
 def _int(body: Mapping[str, Any], key: str, lo: int, hi: int, *, required: bool = True) -> int | None:
+    """The integer argument ``key`` in [lo, hi] (None only when it is absent and not required)."""
     if key not in body and not required:
         return None
     v = _need(body, key)
@@ -430,7 +440,7 @@ async def build_task(body: Any, device: Mapping[str, Any], file_meta: Callable[[
     if "device" in body and body["device"] != device["_id"]:
         raise bad_request("device in body differs from the URL")
     args = await VALIDATORS[name](body, Ctx(device, file_meta))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expiry = None
     if body.get("expiry") is not None:
         e = body["expiry"]
@@ -496,7 +506,7 @@ class TaskWaiters:
                         change = await stream.try_next()
                         if change is not None:
                             task_id = (change.get("documentKey") or {}).get("_id")
-                            for ev in self._events.get(task_id, ()):
+                            for ev in self._events.get(task_id, ()) if task_id is not None else ():
                                 ev.set()
                         if self._events:
                             idle_since = loop.time()
@@ -544,7 +554,7 @@ async def refresh_gauges(tasks: Any, metrics: Any) -> None:
         oldest = await tasks.find_one({"status": "pending"}, {"timestamp": 1}, sort=[("timestamp", 1)])
     age = 0.0
     if oldest and isinstance(oldest.get("timestamp"), datetime):
-        age = max(0.0, (datetime.now(timezone.utc) - oldest["timestamp"]).total_seconds())
+        age = max(0.0, (datetime.now(UTC) - oldest["timestamp"]).total_seconds())
     metrics.oldest_pending_age.set(age)
 
 
