@@ -37,9 +37,12 @@ TASK_BOOKKEEPING = {"_id", "device", "timestamp", "status", "retries", "fault", 
                     "connectionRequest", "expiry", "attempts", "dataModel"}
 
 
-def _mode(path: Path, write: bool) -> str:
-    gz = path.name.endswith((".gz", ".tgz"))
-    return ("w:gz" if gz else "w") if write else ("r:gz" if gz else "r:*")
+def _open(path: Path, write: bool, named: Path | None = None) -> tarfile.TarFile:
+    """The archive at ``path``: gzip-compressed when its name (or ``named``'s) ends .gz or .tgz."""
+    gz = (named or path).name.endswith((".gz", ".tgz"))
+    if write:
+        return tarfile.open(path, "w:gz") if gz else tarfile.open(path, "w")
+    return tarfile.open(path, "r:gz") if gz else tarfile.open(path, "r:*")
 
 
 def _jsonl(items: list[dict[str, Any]]) -> bytes:
@@ -95,19 +98,20 @@ def create(nbi: Nbi, path: Path, *, include_uploads: bool = False,
     tasks = [task_arguments(t, now) for t in nbi.find("tasks", {"status": "pending"})]
     listed = nbi.find("files")
     files = [f for f in listed if include_uploads or not (f.get("metadata") or {}).get("device")]
-    counts = {"devices": len(devices), "tagged_devices": sum(1 for d in devices if d["_tags"]),
+    counts: dict[str, int | None] = {"devices": len(devices), "tagged_devices": sum(1 for d in devices if d["_tags"]),
               "presets": len(presets), "provisions": len(provisions) if provisions is not None else None,
               "files": len(files), "file_bytes": 0, "tasks": len(tasks),
               "uploads_skipped": len(listed) - len(files)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    with tarfile.open(tmp, _mode(path, write=True)) as tar:
+    with _open(tmp, write=True, named=path) as tar:
         stamp = now.timestamp()
         _add_bytes(tar, "devices.jsonl", _jsonl(devices), stamp)
         _add_bytes(tar, "presets.jsonl", _jsonl(presets), stamp)
         if provisions is not None:
             _add_bytes(tar, "provisions.jsonl", _jsonl(provisions), stamp)
         entries = []
+        file_bytes = 0
         for i, f in enumerate(files, 1):
             name = f["_id"]
             say(f"file {name}")
@@ -121,10 +125,11 @@ def create(nbi: Nbi, path: Path, *, include_uploads: bool = False,
                 info = tarfile.TarInfo(member)
                 info.size, info.mtime, info.mode = size, int(stamp), 0o644
                 tar.addfile(info, spool)
-            counts["file_bytes"] += size
+            file_bytes += size
             meta = f.get("metadata") or {}
             entries.append({"name": name, "length": size, "md5": meta.get("md5") or f.get("md5"),
                             "uploadDate": f.get("uploadDate"), "metadata": meta, "member": member})
+        counts["file_bytes"] = file_bytes
         _add_bytes(tar, "files.jsonl", _jsonl(entries), stamp)
         _add_bytes(tar, "tasks.jsonl", _jsonl(tasks), stamp)
         manifest = {"format": FORMAT, "version": VERSION, "created": now.isoformat().replace("+00:00", "Z"),
@@ -166,7 +171,7 @@ class Archive:
 
 def open_archive(path: Path) -> Archive:
     try:
-        tar = tarfile.open(path, _mode(path, write=False))  # noqa: SIM115 - the Archive holds it; restore closes it
+        tar = _open(path, write=False)  # the Archive holds it; restore closes it
     except (OSError, tarfile.TarError) as e:
         raise ValueError(f"{path}: not a readable backup archive (a tar or tar.gz written by acs backup)"
                          + (f": {e.strerror}" if isinstance(e, OSError) and e.strerror else "")) from None
@@ -200,7 +205,7 @@ def restore(nbi: Nbi, archive: Archive, sections: set[str],
         say("presets")
         r = report["presets"]
         for preset in archive.lines("presets.jsonl"):
-            name = preset.get("_id")
+            name = str(preset.get("_id"))
             try:
                 nbi.request("PUT", f"/presets/{q(name)}", json=preset)
                 r.restored += 1

@@ -474,7 +474,7 @@ def factory_reset(
 @handled
 def download(
     device: Annotated[str | None, typer.Argument(help="device id (or --query)", show_default=False)] = None,
-    file: Annotated[str, typer.Option("--file", "-f", help="name of a file on the ACS (acs files ls)")] = ...,
+    file: Annotated[str, typer.Option("--file", "-f", help="name of a file on the ACS (acs files ls)")] = ...,  # type: ignore[assignment]  # Typer's "required" marker
     file_type: Annotated[str | None, typer.Option("--file-type", help="default: the file's own fileType, e.g. '1 Firmware Upgrade Image'", show_default=False)] = None,
     target_name: Annotated[str | None, typer.Option("--target-name", help="TargetFileName for the device", show_default=False)] = None,
     query: QueryOpt = None, yes: YesOpt = False,

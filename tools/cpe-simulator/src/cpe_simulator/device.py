@@ -259,7 +259,12 @@ class Device:
                 raise CpeFault(FaultCode.INVALID_ARGUMENTS, "NextLevel true needs an object path")
             return m.GetParameterNamesResponse([m.ParameterInfoStruct(path, node.writable)])
         names = self.tree.children(path) if req.next_level else [path, *self.tree.walk(path)]
-        return m.GetParameterNamesResponse([m.ParameterInfoStruct(p, self.tree.node(p).writable) for p in names])
+        return m.GetParameterNamesResponse([m.ParameterInfoStruct(p, self._writable(p)) for p in names])
+
+    def _writable(self, path: str) -> bool:
+        """Whether ``path`` (a path the tree listed, so present) is writable."""
+        node = self.tree.node(path)
+        return node is not None and node.writable
 
     def _expand(self, name: str) -> list[str]:
         """A parameter name or partial path ("" = everything) as the parameters it covers."""
@@ -355,7 +360,7 @@ class Device:
         if not name.endswith(".") or not is_instance_segment(last_segment(name)) or not self.tree.exists(name):
             raise CpeFault(FaultCode.INVALID_PARAMETER_NAME, f"{name} is not an object instance")
         table = name[: name.rstrip(".").rfind(".") + 1]
-        if not (self.tree.node(name).writable or self.tree.node(table).writable):
+        if not (self._writable(name) or self._writable(table)):
             raise CpeFault(FaultCode.INVALID_PARAMETER_NAME, f"{table} does not allow deleting instances")
         self.tree.delete_object(name)
         self._set_parameter_key(req.parameter_key)
