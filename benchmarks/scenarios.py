@@ -13,9 +13,11 @@ import re
 import statistics
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
+from acs_contracts.device_id import make_device_id
 from acs_devstack.stack import Stack
 from cpe_simulator import DataModel, SimulatedCpe
 from cpe_simulator.fleet import Fleet
@@ -234,8 +236,12 @@ async def set_with_connection_request(stack: Stack, model: DataModel, devices: i
     from acs_devstack.servers import mongo_uri
 
     db = MongoClient(mongo_uri(stack.mongo.port)).acs
+
+    def device_id(c: SimulatedCpe) -> str:
+        return make_device_id(model.identity.oui, model.identity.product_class, c.key)
+
     for c in cpes:
-        db.credentials.update_one({"_id": f"202BC1-BM632w-{c.key}"},
+        db.credentials.update_one({"_id": device_id(c)},
                                   {"$set": {"connectionRequest": {"username": c.key, "password": f"cr-{c.key}"}}}, upsert=True)
         await c.start()
     for c in cpes:
@@ -248,7 +254,7 @@ async def set_with_connection_request(stack: Stack, model: DataModel, devices: i
             c = cpes[i % devices]
             await c.wait_idle()
             t0 = time.perf_counter()
-            r = await nbi.post(f"/devices/202BC1-BM632w-{c.key}/tasks", params={"connection_request": "", "timeout": 10000},
+            r = await nbi.post(f"/devices/{quote(device_id(c), safe='')}/tasks", params={"connection_request": "", "timeout": 10000},
                                json={"name": "setParameterValues", "parameterValues": [[path, f"ssid-{i}", "xsd:string"]]})
             latencies.append(time.perf_counter() - t0)
             codes.append(r.status_code)
