@@ -26,14 +26,15 @@ def kafka_common_kwargs(env: dict[str, str] | None = None) -> dict[str, Any]:
     return kw
 
 
-def durable_producer_kwargs(env: dict[str, str] | None = None) -> dict[str, Any]:
-    """What every producer of the ACS promises: ``acks=all`` (the record is on every in-sync
-    replica, at least ``min.insync.replicas``, before it counts as sent) and the idempotent
-    producer, so a retry after a lost acknowledgement or a leader change writes the record once,
-    in order. ``ACS_KAFKA_IDEMPOTENCE=off`` only for a broker without it (the ``tansu`` fallback)."""
+def producer_kwargs(env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The connection settings plus what every producer of the ACS promises: ``acks=all`` (the
+    record is on every in-sync replica, at least ``min.insync.replicas``, before it counts as
+    sent) and the idempotent producer, so a retry after a lost acknowledgement or a leader change
+    writes the record once, in order. ``ACS_KAFKA_IDEMPOTENCE=off`` only for a broker without it
+    (the ``tansu`` fallback)."""
     env = dict(os.environ) if env is None else env
     idempotent = env.get("ACS_KAFKA_IDEMPOTENCE", "on").strip().lower() not in ("off", "0", "false", "no")
-    return {"acks": "all", "enable_idempotence": idempotent}
+    return {**kafka_common_kwargs(env), "acks": "all", "enable_idempotence": idempotent}
 
 
 async def ensure_topics(partitions: int | None = None, env: dict[str, str] | None = None) -> None:

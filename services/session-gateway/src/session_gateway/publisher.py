@@ -9,7 +9,7 @@ import time
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from acs_contracts.kafka_client import durable_producer_kwargs, kafka_common_kwargs
+from acs_contracts.kafka_client import producer_kwargs
 from acs_contracts.kafka_topics import SESSION_EVENTS
 
 from . import metrics
@@ -26,7 +26,7 @@ class BrokerUnavailable(Exception):
 
 class SessionEventPublisher:
     def __init__(self, kafka_env: dict[str, str], timeout_s: float) -> None:
-        self._kw = {**kafka_common_kwargs(kafka_env or None), **durable_producer_kwargs(kafka_env or None)}
+        self._kw = producer_kwargs(kafka_env or None)
         self._timeout = timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()

@@ -137,14 +137,10 @@ class SessionConsumer:
                     continue
                 now = time.perf_counter()
                 for tp, records in batches.items():
-                    self._take_batch(tp, records, now)
+                    for r in records:  # in order: a device's events are handled one after another
+                        self._take(tp, r.offset, r.key, r.value, now)
         finally:
             housekeeping.cancel()
-
-    def _take_batch(self, tp: TopicPartition, records, now: float) -> None:
-        """One partition's fetched records, in order."""
-        for r in records:
-            self._take(tp, r.offset, r.key, r.value, now)
 
     # ------------------------------------------------------------------ admission
     def _writes_behind(self) -> bool:

@@ -13,7 +13,7 @@ import logging
 
 from aiokafka import AIOKafkaProducer
 
-from acs_contracts.kafka_client import durable_producer_kwargs, kafka_common_kwargs
+from acs_contracts.kafka_client import producer_kwargs
 from acs_contracts.kafka_topics import TopicMessage
 
 from . import metrics
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 class Outbound:
     def __init__(self, kafka_env: dict[str, str], max_queue: int = 50_000) -> None:
-        self._kw = {**kafka_common_kwargs(kafka_env or None), **durable_producer_kwargs(kafka_env or None)}
+        self._kw = producer_kwargs(kafka_env or None)
         self._producer: AIOKafkaProducer | None = None
         self._queue: asyncio.Queue[tuple[TopicMessage, str]] = asyncio.Queue(max_queue)
         self._pump_task: asyncio.Task | None = None
