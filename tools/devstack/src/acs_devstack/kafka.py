@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .servers import Server, free_port, wait_port
+from .servers import Server, free_port, local_host, wait_port
 
 KAFKA_VERSION = "4.4.0"
 _HERE = Path(__file__).parent
@@ -113,18 +113,21 @@ class KafkaNode(Server):
         self.config_path.write_text("".join(f"{k}={v}\n" for k, v in self.properties.items()))
 
     def format(self) -> None:
+        """Format the log folder with the written config, unless done before (the data is kept)."""
         if (self.log_dir / "meta.properties").exists():
-            return  # formatted before: keep the data
-        self._write_config()
+            return
         r = subprocess.run([*_jvm(256), "kafka.tools.StorageTool", "format", "-t", self.cluster_id,
                             "-c", str(self.config_path), "--ignore-formatted"], capture_output=True, text=True)
         if r.returncode != 0:
             raise RuntimeError(f"formatting {self.log_dir} failed:\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
 
-    def start(self, timeout: float = 60.0) -> "KafkaNode":
+    def launch(self) -> None:
         self._write_config()
         self.format()
         self.argv = [*_jvm(self.heap_mb), "kafka.Kafka", str(self.config_path)]
+        super().launch()
+
+    def start(self, timeout: float = 60.0) -> "KafkaNode":
         super().start(timeout)
         return self
 
@@ -227,22 +230,15 @@ class KafkaCluster:
         return any(n.running for n in self.nodes)
 
     def start(self, timeout: float = 90.0) -> "KafkaCluster":
-        resolve_jars()
-        for node in self.nodes:
-            node.format()
-        for node in self.nodes:  # the quorum needs a majority up: start them all, then wait
-            node._write_config()
-            node.argv = [*_jvm(node.heap_mb), "kafka.Kafka", str(node.config_path)]
-            with open(node.log_path, "ab") as log:  # the child has its own copy of the descriptor
-                node.proc = subprocess.Popen(node.argv, stdout=log, stderr=subprocess.STDOUT,
-                                             env={**os.environ, **node.env}, start_new_session=True)
         try:
+            for node in self.nodes:  # the quorum needs a majority up: start them all, then wait
+                node.launch()
             for node in self.nodes:
-                wait_port(node.port, timeout)
+                wait_port(node.port, timeout, local_host(node.host))
             self.wait_brokers(timeout)
-        except (TimeoutError, RuntimeError):
+        except (TimeoutError, RuntimeError) as e:  # a format that failed, or no broker came up
             self.stop()
-            raise RuntimeError(f"Kafka did not start; see {self.nodes[0].log_path}") from None
+            raise RuntimeError(f"Kafka did not start ({e}); see {self.nodes[0].log_path}") from None
         return self
 
     def wait_brokers(self, timeout: float = 60.0, count: int | None = None) -> None:

@@ -81,12 +81,16 @@ class Server:
     proc: subprocess.Popen | None = None
     host: str = "127.0.0.1"  # where it listens (waited for at local_host(host))
 
-    def start(self, timeout: float = 30.0) -> "Server":
+    def launch(self) -> None:
+        """Start the process without waiting for its port (``start`` waits)."""
         with open(self.log_path, "ab") as log:  # the child keeps its own copy
             self.proc = subprocess.Popen(
                 self.argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env},
                 start_new_session=True,
             )
+
+    def start(self, timeout: float = 30.0) -> "Server":
+        self.launch()
         try:
             wait_port(self.port, timeout, local_host(self.host))
         except TimeoutError:
