@@ -132,15 +132,15 @@ class KafkaNode(Server):
         return self
 
 
-def _broker_properties(node_id: int, port: int, controller_port: int, voters: str, log_dir: Path,
-                       replicas: int, partitions: int) -> dict[str, str]:
+def _broker_properties(node_id: int, host: str, advertised_host: str, port: int, controller_port: int, voters: str,
+                       log_dir: Path, replicas: int, partitions: int) -> dict[str, str]:
     min_isr = max(1, replicas - 1)
     return {
         "process.roles": "broker,controller",
         "node.id": str(node_id),
         "controller.quorum.voters": voters,
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{advertised_host}:{port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -180,6 +180,8 @@ class KafkaCluster:
     ports: list[int] | None = None  # fixed client ports (make run), else free ones
     nodes: list[KafkaNode] = field(default_factory=list)
     name: str = "kafka"
+    host: str = "127.0.0.1"  # where the client listeners listen (controllers: always 127.0.0.1)
+    advertised_host: str = ""  # the address given to clients; default local_host(host)
 
     def __post_init__(self) -> None:
         root = self.workdir / "kafka"
@@ -193,9 +195,10 @@ class KafkaCluster:
         voters = ",".join(f"{i + 1}@127.0.0.1:{cports[i]}" for i in range(self.n))
         for i in range(self.n):
             log_dir = root / f"node-{i + 1}"
-            props = _broker_properties(i + 1, ports[i], cports[i], voters, log_dir, self.n, self.partitions)
+            props = _broker_properties(i + 1, self.host, self.advertised_host or local_host(self.host), ports[i],
+                                       cports[i], voters, log_dir, self.n, self.partitions)
             self.nodes.append(KafkaNode(f"{self.name}-{i + 1}", [], ports[i], root / f"node-{i + 1}.log",
-                                        node_id=i + 1, controller_port=cports[i], log_dir=log_dir,
+                                        host=self.host, node_id=i + 1, controller_port=cports[i], log_dir=log_dir,
                                         cluster_id=cluster_id, properties=props, heap_mb=self.heap_mb))
 
     @staticmethod
@@ -215,7 +218,7 @@ class KafkaCluster:
 
     @property
     def bootstrap(self) -> str:
-        return ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+        return ",".join(f"{local_host(self.host)}:{n.port}" for n in self.nodes)
 
     @property
     def proc(self):

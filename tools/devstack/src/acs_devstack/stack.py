@@ -138,16 +138,8 @@ class Stack:
         """The Apache Kafka nodes, not started (``start_servers`` starts them). Their data stays
         in ``<workdir>/kafka``; a fixed ``kafka_port`` serves one node."""
         ports = [self.kafka_port] if self.kafka_port and self.kafka_brokers == 1 else None
-        cluster = KafkaCluster(self.workdir, n=self.kafka_brokers, partitions=self.partitions, heap_mb=heap_mb,
-                               ports=ports)
-        if self.kafka_host != "127.0.0.1":
-            for node in cluster.nodes:  # kafka.py listens on 127.0.0.1: the client listener moves
-                props = node.properties
-                props["listeners"] = props["listeners"].replace(f"PLAINTEXT://127.0.0.1:{node.port}",
-                                                                f"PLAINTEXT://{self.kafka_host}:{node.port}")
-                props["advertised.listeners"] = f"PLAINTEXT://{self._advertised(self.kafka_host)}:{node.port}"
-                node.host = self.kafka_host
-        return cluster
+        return KafkaCluster(self.workdir, n=self.kafka_brokers, partitions=self.partitions, heap_mb=heap_mb,
+                            ports=ports, host=self.kafka_host, advertised_host=self._advertised(self.kafka_host))
 
     def _advertised(self, host: str) -> str:
         """The address a server listening on ``host`` gives its clients."""
