@@ -351,6 +351,31 @@ def _settle(done: asyncio.Future, gathered: asyncio.Future) -> None:
         done.set_result(None)
 
 
+class Unacknowledged:
+    """Writes submitted and not yet acknowledged, by device: ``settled`` waits for a device's
+    (a read that must see them waits for the flush already under way, no round trip of its own)."""
+
+    __slots__ = ("_futs",)
+
+    def __init__(self) -> None:
+        self._futs: dict[str, list[asyncio.Future]] = {}
+
+    def add(self, device_id: str, futs: list[asyncio.Future]) -> None:
+        if futs:
+            self._futs[device_id] = [f for f in self._futs.get(device_id, ()) if not f.done()] + futs
+            futs[-1].add_done_callback(lambda _f: self._forget(device_id))
+
+    def _forget(self, device_id: str) -> None:
+        pending = self._futs.get(device_id)
+        if pending is not None and all(f.done() for f in pending):
+            del self._futs[device_id]
+
+    async def settled(self, device_id: str) -> None:
+        pending = self._futs.get(device_id)
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
 class InformDigests:
     """The Inform digest this scheduler last stored in each device document (bounded, least
     recently used out).
@@ -518,7 +543,7 @@ class Store:
         self._bootstraps_look: asyncio.Task | None = None
         # Task writes of each device submitted and not yet acknowledged: its pending tasks are
         # read only once they are stored (a task just completed is not read back as pending).
-        self._task_writes: dict[str, list[asyncio.Future]] = {}
+        self._task_writes = Unacknowledged()
 
     async def start(self) -> None:
         await self._refresh()
@@ -629,9 +654,7 @@ class Store:
         """The device's pending tasks, in order, once this instance's writes of its tasks are
         stored: a session that follows at once the one that completed a task (events read in a
         backlog, a session taken over after a move) does not find that task still pending."""
-        writes = self._task_writes.get(device_id)
-        if writes:
-            await asyncio.gather(*writes, return_exceptions=True)
+        await self._task_writes.settled(device_id)
         t0 = time.perf_counter()
         cursor = self.db[TASKS].find({"device": device_id, "status": "pending", "transfer": {"$exists": False},
                                       "waitingFor": {"$exists": False}}).sort("timestamp", 1)
@@ -780,16 +803,8 @@ class Store:
         """Update a task; with ``device_id``, the device's next ``pending_tasks`` waits for it."""
         fut = self.writer.submit(TASKS, UpdateOne({"_id": task_id}, update))
         if device_id is not None and not fut.done():
-            self._task_writes.setdefault(device_id, []).append(fut)
-            fut.add_done_callback(lambda _f: self._task_written(device_id))
+            self._task_writes.add(device_id, [fut])
         return fut
-
-    def _task_written(self, device_id: str) -> None:
-        pending = [f for f in self._task_writes.get(device_id, ()) if not f.done()]
-        if pending:
-            self._task_writes[device_id] = pending
-        else:
-            self._task_writes.pop(device_id, None)
 
     def upsert_fault(self, fault_id: str, doc: dict) -> asyncio.Future:
         return self.writer.submit(FAULTS, UpdateOne({"_id": fault_id}, {"$set": doc}, upsert=True))

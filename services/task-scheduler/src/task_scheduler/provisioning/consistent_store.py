@@ -13,26 +13,16 @@ from __future__ import annotations
 
 import asyncio
 
-from ..store import Store
+from ..store import Store, Unacknowledged
 
 
 class ReadYourWritesStore(Store):
     def __init__(self, db, writer, digest_cache: int = 200_000, **kw) -> None:
         super().__init__(db, writer, digest_cache, **kw)
-        self._device_writes: dict[str, list[asyncio.Future]] = {}
+        self._device_writes = Unacknowledged()
 
     def _device_written(self, device_id: str, futs: list[asyncio.Future]) -> None:
-        if futs:
-            pending = [f for f in self._device_writes.get(device_id, ()) if not f.done()] + futs
-            self._device_writes[device_id] = pending
-            futs[-1].add_done_callback(lambda _f: self._forget(device_id))
-
-    def _forget(self, device_id: str) -> None:
-        pending = self._device_writes.get(device_id)
-        if pending is not None and all(f.done() for f in pending):
-            del self._device_writes[device_id]
+        self._device_writes.add(device_id, futs)
 
     async def _settled(self, device_id: str) -> None:
-        pending = self._device_writes.get(device_id)
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._device_writes.settled(device_id)
