@@ -87,6 +87,19 @@ def new_cluster_id() -> str:
             return cid
 
 
+def controller_port(workdir: Path, i: int = 0, preferred: int = 0) -> int:
+    """Node ``i``'s controller port. Controller ports are part of the formatted quorum: kept with
+    the data (``<workdir>/kafka/controller-<i+1>.port``) across restarts; the first time,
+    ``preferred`` or else a free port."""
+    f = workdir / "kafka" / f"controller-{i + 1}.port"
+    if f.exists():
+        return int(f.read_text())
+    f.parent.mkdir(parents=True, exist_ok=True)
+    p = preferred or free_port()
+    f.write_text(str(p))
+    return p
+
+
 def _jvm(heap_mb: int) -> list[str]:
     return [java() or "java", f"-Xmx{heap_mb}m", f"-Xms{min(heap_mb, 128)}m", "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={LOG_CONFIG}",
@@ -191,7 +204,7 @@ class KafkaCluster:
             ids_file.write_text(new_cluster_id())
         cluster_id = ids_file.read_text().strip()
         ports = self.ports or [free_port() for _ in range(self.n)]
-        cports = [self._controller_port(root, i) for i in range(self.n)]
+        cports = [controller_port(self.workdir, i) for i in range(self.n)]
         voters = ",".join(f"{i + 1}@127.0.0.1:{cports[i]}" for i in range(self.n))
         for i in range(self.n):
             log_dir = root / f"node-{i + 1}"
@@ -200,16 +213,6 @@ class KafkaCluster:
             self.nodes.append(KafkaNode(f"{self.name}-{i + 1}", [], ports[i], root / f"node-{i + 1}.log",
                                         host=self.host, node_id=i + 1, controller_port=cports[i], log_dir=log_dir,
                                         cluster_id=cluster_id, properties=props, heap_mb=self.heap_mb))
-
-    @staticmethod
-    def _controller_port(root: Path, i: int) -> int:
-        """Controller ports are part of the formatted quorum: kept with the data across restarts."""
-        f = root / f"controller-{i + 1}.port"
-        if f.exists():
-            return int(f.read_text())
-        p = free_port()
-        f.write_text(str(p))
-        return p
 
     # The Server-like face the stack and the tests use.
     @property

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from . import tls
-from .kafka import KafkaCluster
-from .servers import local_host, port_in_use
+from .kafka import KafkaCluster, controller_port
+from .servers import kafka_impl, local_host, port_in_use
 from .stack import Stack
 from .supervise import Supervisor, Unit, now_str, port_probe
 
@@ -396,16 +396,7 @@ class Node:
         if new:
             self.out(f"new data folder {d}")
         _stop_leftovers(d, self.out)
-        from .servers import kafka_impl
-
-        kind = "tansu" if os.environ.get("ACS_KAFKA_IMPL", "").lower() == "tansu" else kafka_impl()
-        controller = None
-        if kind == "apache":
-            (d / "kafka").mkdir(exist_ok=True)
-            cfile = d / "kafka" / "controller-1.port"
-            if not cfile.exists():
-                cfile.write_text(str(int(self.cfg["kafka_controller_port"])))
-            controller = int(cfile.read_text())
+        controller = controller_port(d, 0, int(self.cfg["kafka_controller_port"])) if kafka_impl() == "apache" else None
         check_ports(planned_ports(self.cfg, controller))
         creds = credentials(d)
         public = str(self.cfg["public_host"]) or detect_public_host()
