@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .client import Nbi, NbiError, q
+from .client import EXIT_AUTH, EXIT_UNAVAILABLE, Nbi, NbiError, q
 
 FORMAT = "acs-backup"
 VERSION = 1
@@ -150,6 +150,17 @@ class SectionReport:
     missing: list[str] = field(default_factory=list)  # devices the NBI does not know (yet)
     failed: list[str] = field(default_factory=list)  # "<item>: <error>"
 
+    def send(self, nbi: Nbi, item: str, method: str, path: str, **kw: Any) -> None:
+        """One restoring call: counted as restored, or its refusal noted against ``item``; a
+        refused token or an unreachable NBI stops the restore."""
+        try:
+            nbi.request(method, path, **kw)
+            self.restored += 1
+        except NbiError as e:
+            if e.exit_code in (EXIT_AUTH, EXIT_UNAVAILABLE):
+                raise
+            self.failed.append(f"{item}: {e}")
+
 
 @dataclass
 class Archive:
@@ -206,38 +217,20 @@ def restore(nbi: Nbi, archive: Archive, sections: set[str],
         r = report["presets"]
         for preset in archive.lines("presets.jsonl"):
             name = str(preset.get("_id"))
-            try:
-                nbi.request("PUT", f"/presets/{q(name)}", json=preset)
-                r.restored += 1
-            except NbiError as e:
-                if e.exit_code in (4, 5):
-                    raise
-                r.failed.append(f"{name}: {e}")
+            r.send(nbi, name, "PUT", f"/presets/{q(name)}", json=preset)
     if "provisions" in report:
         r = report["provisions"]
         for prov in archive.lines("provisions.jsonl"):
             say("provisions")
-            try:
-                nbi.request("PUT", f"/provisions/{q(prov['_id'])}", content=str(prov.get("script", "")).encode())
-                r.restored += 1
-            except NbiError as e:
-                if e.exit_code in (4, 5):
-                    raise
-                r.failed.append(f"{prov['_id']}: {e}")
+            r.send(nbi, prov["_id"], "PUT", f"/provisions/{q(prov['_id'])}", content=str(prov.get("script", "")).encode())
     if "files" in report:
         r = report["files"]
         for entry in archive.lines("files.jsonl"):
             say(f"file {entry['name']}")
             meta = entry.get("metadata") or {}
             headers = {h: str(meta[h]) for h in FILE_HEADERS if meta.get(h)}
-            try:
-                nbi.request("PUT", f"/files/{q(entry['name'])}", content=archive.content(entry["member"]).read(),
-                            headers={**headers, "Content-Type": "application/octet-stream"})
-                r.restored += 1
-            except NbiError as e:
-                if e.exit_code in (4, 5):
-                    raise
-                r.failed.append(f"{entry['name']}: {e}")
+            r.send(nbi, entry["name"], "PUT", f"/files/{q(entry['name'])}", content=archive.content(entry["member"]).read(),
+                   headers={**headers, "Content-Type": "application/octet-stream"})
     if "tags" in report:
         say("tags")
         r = report["tags"]
@@ -249,13 +242,7 @@ def restore(nbi: Nbi, archive: Archive, sections: set[str],
                 r.missing.append(dev["_id"])
                 continue
             for tag in tags:
-                try:
-                    nbi.request("POST", f"/devices/{q(dev['_id'])}/tags/{q(tag)}")
-                    r.restored += 1
-                except NbiError as e:
-                    if e.exit_code in (4, 5):
-                        raise
-                    r.failed.append(f"{dev['_id']} tag {tag}: {e}")
+                r.send(nbi, f"{dev['_id']} tag {tag}", "POST", f"/devices/{q(dev['_id'])}/tags/{q(tag)}")
     if "tasks" in report:
         say("tasks")
         r = report["tasks"]
@@ -271,11 +258,5 @@ def restore(nbi: Nbi, archive: Archive, sections: set[str],
             body = {k: v for k, v in task.items() if k != "expiresIn"}
             if task.get("expiresIn"):
                 body["expiry"] = task["expiresIn"]
-            try:
-                nbi.request("POST", f"/devices/{q(device)}/tasks", json=body)
-                r.restored += 1
-            except NbiError as e:
-                if e.exit_code in (4, 5):
-                    raise
-                r.failed.append(f"{device} {task.get('name')}: {e}")
+            r.send(nbi, f"{device} {task.get('name')}", "POST", f"/devices/{q(device)}/tasks", json=body)
     return report
