@@ -120,6 +120,16 @@ def tagged_task(request_id: str | None) -> tuple[str, int] | None:
     return task_id, int(step)
 
 
+def _answers(body: m.Message, request: m.Message) -> bool:
+    """Whether ``body`` (a CPE response or fault) can answer ``request``."""
+    return isinstance(body, m.Fault) or body.RPC == response_rpc(request)
+
+
+def _give_back_attempt(task: dict) -> None:
+    """The task document's attempt count, less the one counted twice for the same request."""
+    task["attempts"] = max(0, int(task.get("attempts", 0)) - 1)
+
+
 class DeviceSession:
     """What the scheduler keeps about one device's session between its POSTs."""
 
@@ -147,6 +157,11 @@ class DeviceSession:
         self.writes = DeviceWrites(device_id)  # device updates held until the session ends or a task completes
         self.bootstrap = False  # a BOOTSTRAP (this Inform's, or one a session cut short) to finish
         self.codes: list[str] = []  # the events tasks and presets go by: the Inform's, and BOOTSTRAP when resumed
+
+
+def _session_ended(s: DeviceSession, outcome: str) -> SessionEnded:
+    return SessionEnded(device_id=s.device_id, session_id=s.session_id, timestamp=time.time(), outcome=outcome,
+                        rpc_count=s.acs.rpc_count, duration_s=time.monotonic() - s.started, event_codes=s.event_codes)
 
 
 class SessionDriver:
@@ -199,13 +214,13 @@ class SessionDriver:
         body = message_from_dict(ev.body) if ev.body else None
         env = m.Envelope(body=body, id=ev.headers.get("id"), cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version,
                          hold_requests=ev.headers.get("hold_requests"))
+        an_answer = isinstance(body, m.Fault) or (isinstance(body, m.Message) and body.RPC.endswith("Response"))
         if s.recovered:
             s.recovered = False
-            acs_turn = ev.kind == "empty" or not isinstance(body, m.Message) or body.RPC.endswith("Response") or isinstance(body, m.Fault)
+            acs_turn = an_answer or ev.kind == "empty" or not isinstance(body, m.Message)
             if acs_turn and (ev.is_stale(time.time()) or not await self._resume_task(s, env)):
                 return futs + await self._next(s, ev, consumed_at)
-        elif (isinstance(body, m.Fault) or (isinstance(body, m.Message) and body.RPC.endswith("Response"))) \
-                and not ev.is_stale(time.time()):
+        elif an_answer and not ev.is_stale(time.time()):
             futs += self._answer_to_a_copy(s, env)
         try:
             event = s.acs.receive(env)
@@ -366,14 +381,13 @@ class SessionDriver:
         except (TaskArgumentError, KeyError, TypeError, ValueError) as e:
             log.info("%s: task %s cannot be rebuilt (%s): recovered in the ACS's turn", s.device_id, task_id, e)
             return False
-        if request is None or (not isinstance(env.body, m.Fault) and env.body.RPC != response_rpc(request)):
+        if request is None or not _answers(env.body, request):
             log.warning("%s: %s does not answer the first request of task %s (%s): recovered in the ACS's turn",
                         s.device_id, env.body.RPC, task_id, request.RPC if request is not None else "none")
             return False
         s.acs.resume_request(request, env.id)
         s.tasks.remove(task)
-        # its attempt was counted by the instance that sent the request: the task as that one read it
-        task["attempts"] = max(0, int(task.get("attempts", 0)) - 1)
+        _give_back_attempt(task)  # counted by the instance that sent the request: the task as that one read it
         s.task, s.run = task, run
         log.info("%s: resumed task %s (%s) from the answer to its request", s.device_id, task_id, request.RPC)
         return True
@@ -396,7 +410,7 @@ class SessionDriver:
         theirs = tagged_task(env.id)
         if theirs is None or theirs != tagged_task(own_id):
             return []
-        if not isinstance(env.body, m.Fault) and env.body.RPC != response_rpc(request):
+        if not _answers(env.body, request):
             return []
         acs.resume_request(request, env.id, replace=not offered)
         log.info("%s: answer to step %d of task %s sent under another cwmp:ID (a replayed session): taken up",
@@ -404,7 +418,7 @@ class SessionDriver:
         task = s.task
         if theirs[1] != 0 or task is None or str(task.get("_id")) != theirs[0]:
             return []
-        task["attempts"] = max(0, int(task.get("attempts", 0)) - 1)
+        _give_back_attempt(task)
         return [self.store.update_task(task["_id"], {"$inc": {"attempts": -1}}, s.device_id)]
 
     # ------------------------------------------------------------------ CPE requests
@@ -656,9 +670,7 @@ class SessionDriver:
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         metrics.SESSIONS.labels(outcome).inc()
         await self._reply(ev, 204, b"", consumed_at, end=True, outcome=outcome)
-        await self.outbound.emit(SessionEnded(
-            device_id=s.device_id, session_id=s.session_id, timestamp=time.time(), outcome=outcome,
-            rpc_count=s.acs.rpc_count, duration_s=time.monotonic() - s.started, event_codes=s.event_codes), s.device_id)
+        await self.outbound.emit(_session_ended(s, outcome), s.device_id)
         return futs
 
     async def _violation(self, s: DeviceSession, ev: SessionEvent, v: ProtocolViolation, consumed_at: float) -> list[asyncio.Future]:
@@ -719,9 +731,7 @@ class SessionDriver:
             metrics.SESSIONS.labels("timeout").inc()
             log.info("session %s of %s abandoned after %.0f s without a POST%s", s.session_id, d, now - s.last_seen,
                      "; its BOOTSTRAP is finished at the next session" if s.bootstrap else "")
-            self._in_background(self.outbound.emit(SessionEnded(
-                device_id=d, session_id=s.session_id, timestamp=time.time(), outcome="timeout",
-                rpc_count=s.acs.rpc_count, duration_s=now - s.started, event_codes=s.event_codes), d), "outbound SessionEnded")
+            self._in_background(self.outbound.emit(_session_ended(s, "timeout"), d), "outbound SessionEnded")
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
         return len(stale)
 
