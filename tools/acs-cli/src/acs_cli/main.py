@@ -223,11 +223,6 @@ def _print_summary(label: str, summary: dict[str, Any], results: list[Outcome], 
                         caption=f"and {more} more (--show, --json)" if more > 0 else None))
 
 
-def _bulk_args(rate: str, concurrency: int, timeout: str, no_cr: bool, cancel: bool, progress: bool | None,
-               as_json: bool, show: int) -> BulkArgs:
-    return BulkArgs(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show)
-
-
 # --- devices ---------------------------------------------------------------------------------------
 
 DEFAULT_COLUMNS = {
@@ -376,7 +371,7 @@ def get(
                 body: dict[str, Any] = {"name": "refreshObject", "objectName": params[0]}
             else:
                 body = {"name": "getParameterValues", "parameterNames": params}
-            b = _bulk_args(rate, concurrency, timeout, no_cr, cancel, progress, True, show)
+            b = BulkArgs(rate, concurrency, timeout, no_cr, cancel, progress, True, show)
             results = run_bulk(nbi.endpoint, targets, body, b.options(), None)
             if any(r.outcome != OK for r in results):
                 code = EXIT_PARTIAL
@@ -428,7 +423,7 @@ def set_(
     if parameter_key is not None:
         body["parameterKey"] = parameter_key
     _device_task("set", device, query, body, yes, False,
-                 _bulk_args(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show))
+                 BulkArgs(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show))
 
 
 def _device_task(label: str, device: str | None, query: str | None, body: dict[str, Any], yes: bool, ask: bool,
@@ -454,7 +449,7 @@ def reboot(
 ) -> None:
     """Reboot one device or every device of a query."""
     _device_task("reboot", device, query, {"name": "reboot"}, yes, True,
-                 _bulk_args(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show))
+                 BulkArgs(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show))
 
 
 @app.command("factory-reset")
@@ -467,7 +462,7 @@ def factory_reset(
 ) -> None:
     """Factory-reset one device or every device of a query."""
     _device_task("factory reset", device, query, {"name": "factoryReset"}, yes, True,
-                 _bulk_args(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show))
+                 BulkArgs(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show))
 
 
 @app.command("download")
@@ -494,7 +489,7 @@ def download(
     if target_name:
         body["targetFileName"] = target_name
     _device_task("download", device, query, body, yes, True,
-                 _bulk_args(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show))
+                 BulkArgs(rate, concurrency, timeout, no_cr, cancel, progress, as_json, show))
 
 
 # --- tasks -------------------------------------------------------------------------------------------------
@@ -581,10 +576,6 @@ def tasks_retry(task_ids: Annotated[list[str], typer.Argument(help="ids of fault
 
 # --- faults --------------------------------------------------------------------------------------------------
 
-def _fault_query(query: str | None, device: str | None) -> dict[str, Any] | None:
-    return _with_device(query, device)
-
-
 @faults_app.command("ls")
 @handled
 def faults_ls(
@@ -595,7 +586,7 @@ def faults_ls(
 ) -> None:
     """List faults."""
     with _settings().nbi() as nbi:
-        docs = nbi.find("faults", _fault_query(query, device), sort={"timestamp": 1}, limit=limit)
+        docs = nbi.find("faults", _with_device(query, device), sort={"timestamp": 1}, limit=limit)
     if as_json:
         print_json(docs)
         return
@@ -617,7 +608,7 @@ def _fault_targets(nbi: Nbi, fault_ids: list[str] | None, query: str | None, dev
         return [found[f] for f in fault_ids]
     if not (query or device or all_):
         raise UsageError("give fault ids, --query, --device or --all")
-    return nbi.find("faults", _fault_query(query, device))
+    return nbi.find("faults", _with_device(query, device))
 
 
 @faults_app.command("retry")
@@ -671,6 +662,14 @@ def faults_rm(
         for f in _fault_targets(nbi, fault_ids, query, device, all_):
             nbi.request("DELETE", f"/faults/{q(f['_id'])}")
             err.print(f"cleared {f['_id']}")
+
+
+def _delete_each(collection: str, names: list[str]) -> None:
+    """DELETE /<collection>/<name> for each name, in order; the first refusal stops."""
+    with _settings().nbi() as nbi:
+        for n in names:
+            nbi.request("DELETE", f"/{collection}/{q(n)}")
+            err.print(f"deleted {n}")
 
 
 # --- presets --------------------------------------------------------------------------------------------------
@@ -775,10 +774,7 @@ def presets_import(
 @handled
 def presets_rm(names: Annotated[list[str], typer.Argument(help="preset names")]) -> None:
     """Delete presets."""
-    with _settings().nbi() as nbi:
-        for n in names:
-            nbi.request("DELETE", f"/presets/{q(n)}")
-            err.print(f"deleted {n}")
+    _delete_each("presets", names)
 
 
 # --- files -----------------------------------------------------------------------------------------------------
@@ -835,10 +831,7 @@ def files_get(name: Annotated[str, typer.Argument(help="name on the ACS")],
 @handled
 def files_rm(names: Annotated[list[str], typer.Argument(help="file names")]) -> None:
     """Delete files."""
-    with _settings().nbi() as nbi:
-        for n in names:
-            nbi.request("DELETE", f"/files/{q(n)}")
-            err.print(f"deleted {n}")
+    _delete_each("files", names)
 
 
 # --- backup / restore ----------------------------------------------------------------------------------------
