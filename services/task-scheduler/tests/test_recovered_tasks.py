@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +48,14 @@ async def known(sched: Scheduler, serial: str, cls: type = Cpe) -> Cpe:
     return cpe
 
 
+async def uptime_offer(db: MemoryDb, sched: Scheduler, serial: str, cls: type = Cpe) -> tuple[Cpe, Any, Any]:
+    """A known device, a task reading its uptime, and the request ``sched`` offers for the task at
+    a connection request's Inform (the answer to the CPE's empty POST)."""
+    cpe = await known(sched, serial, cls)
+    tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+    return cpe, tid, await cpe.inform("6 CONNECTION REQUEST")
+
+
 class ReplayableCpe(Cpe):
     """Keeps the session events it sent: a scheduler taking the partition over reads those not
     committed yet again (the Inform's offset is committed only once the session's held writes are)."""
@@ -72,9 +81,7 @@ class ReplayableCpe(Cpe):
 async def test_an_answer_to_a_task_request_sent_by_another_scheduler_completes_the_task_once():
     db = MemoryDb()
     async with Scheduler(db) as a, Scheduler(db) as b:
-        cpe = await known(a, "REC00001")
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
-        offer = await cpe.inform("6 CONNECTION REQUEST")  # A offers the task's request with the empty POST's answer
+        cpe, tid, offer = await uptime_offer(db, a, "REC00001")  # A offers the task's request with the empty POST's answer
         assert isinstance(request_of(offer), m.GetParameterValues)
         assert tagged_task(request_id(offer)) == (str(tid), 0)
         await a.drained()
@@ -164,9 +171,7 @@ async def test_an_answer_to_a_later_step_recovers_in_the_acs_turn_as_before():
 async def test_a_replayed_answer_to_a_task_done_already_does_not_complete_it_twice():
     db = MemoryDb()
     async with Scheduler(db) as a, Scheduler(db) as b:
-        cpe = await known(a, "REC00005")
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
-        offer = await cpe.inform("6 CONNECTION REQUEST")
+        cpe, tid, offer = await uptime_offer(db, a, "REC00005")
         answer = cpe._event("message", cpe.dev.handle(request_of(offer)), request_id(offer))
         assert (await cpe._send(answer)).status == 204  # A completes the task...
         await a.drained()
@@ -184,9 +189,7 @@ async def test_a_replayed_answer_to_a_task_done_already_does_not_complete_it_twi
 async def test_a_response_that_does_not_answer_the_tasks_request_never_completes_it():
     db = MemoryDb()
     async with Scheduler(db) as a, Scheduler(db) as b:
-        cpe = await known(a, "REC00006")
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
-        offer = await cpe.inform("6 CONNECTION REQUEST")
+        cpe, tid, offer = await uptime_offer(db, a, "REC00006")
         cpe.sched = b
         # the ID names the task's first request, but the body answers another RPC
         wrong = cpe._event("message", m.SetParameterValuesResponse(status=0), request_id(offer))
@@ -256,9 +259,7 @@ async def test_an_answer_reached_after_the_gateway_gave_up_leaves_the_task_to_th
     at the device's next session, as for any session cut short."""
     db = MemoryDb()
     async with Scheduler(db) as a, Scheduler(db) as b:
-        cpe = await known(a, "REC00009", ReplayableCpe)
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
-        offer = await cpe.inform("6 CONNECTION REQUEST")
+        cpe, tid, offer = await uptime_offer(db, a, "REC00009", ReplayableCpe)
         cpe.sched = b
         if replayed:
             await cpe.replay(cpe.sent[-1])
@@ -280,9 +281,7 @@ async def test_an_answer_reached_after_the_gateway_gave_up_leaves_the_task_to_th
 async def test_an_answer_to_the_offer_of_a_session_replayed_from_its_inform_completes_the_task_once(same_scheduler):
     db = MemoryDb()
     async with Scheduler(db) as a, Scheduler(db) as b:
-        cpe = await known(a, "REC00010", ReplayableCpe)
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
-        offer = await cpe.inform("6 CONNECTION REQUEST")  # the CPE's empty POST gets this one
+        cpe, tid, offer = await uptime_offer(db, a, "REC00010", ReplayableCpe)  # the CPE's empty POST gets this one
         inform = cpe.sent[-1]
         await a.drained()
 
@@ -344,9 +343,7 @@ async def test_a_fault_to_the_first_copy_faults_the_task_as_usual():
 async def test_an_answer_to_another_step_or_rpc_than_the_replayed_sessions_is_refused_as_before():
     db = MemoryDb()
     async with Scheduler(db) as a, Scheduler(db) as b:
-        cpe = await known(a, "REC00013", ReplayableCpe)
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
-        offer = await cpe.inform("6 CONNECTION REQUEST")
+        cpe, tid, offer = await uptime_offer(db, a, "REC00013", ReplayableCpe)
         inform = cpe.sent[-1]
         cpe.sched = b
         await cpe.replay(inform)

@@ -20,24 +20,11 @@ from task_scheduler.device_session import SessionDriver
 from task_scheduler.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=importlib
+from test_abandoned_sessions import Outbound, Replies  # noqa: E402
 from test_inform_writes import RecordingWriter  # noqa: E402
 
 NS = "urn:dslforum-org:cwmp-1-0"
 DEV = "202BC1-BM632w-STALE1"
-
-
-class Replies:
-    def __init__(self) -> None:
-        self.sent: list = []
-
-    async def send(self, addr: str, reply) -> bool:
-        self.sent.append(reply)
-        return True
-
-
-class Outbound:
-    async def emit(self, msg, key: str) -> None:
-        pass
 
 
 def _event(kind: str, body=None, age_s: float = 0.0, wait_s: float | None = 20.0) -> SessionEvent:
