@@ -22,15 +22,15 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from pymongo import MongoClient
 
+from acs_contracts.device_id import make_device_id
 from acs_contracts.kafka_topics import SESSION_EVENTS, TASK_RESULTS, SessionEvent, TaskResult
-from acs_devstack.servers import kafka_impl, mongo_uri
+from acs_devstack.servers import kafka_impl
 from acs_devstack.stack import Stack
 from cwmp import messages as m
 from cwmp.serialize import message_from_dict
 
-from .conftest import eventually
+from .conftest import eventually, inventory_db
 from .scripted_cpe import ROOT, ScriptedCpe
 
 pytestmark = pytest.mark.skipif(kafka_impl() != "apache", reason="needs Apache Kafka (no JVM found: tansu fallback)")
@@ -40,7 +40,7 @@ OUI, PRODUCT_CLASS = "202BC1", "BM632w"
 
 
 def device_id(serial: str) -> str:
-    return f"{OUI}-{PRODUCT_CLASS}-{serial}"
+    return make_device_id(OUI, PRODUCT_CLASS, serial)
 
 
 @dataclass
@@ -105,6 +105,18 @@ class InformLoad:
     def acked_between(self, t0: float, t1: float) -> int:
         return sum(t0 <= t < t1 for t in self.acked_at)
 
+    async def finish(self, runner: asyncio.Task, all_informed_after: float | None = None) -> None:
+        """Stop the load and wait for ``runner`` (its :meth:`run`). With ``all_informed_after``,
+        first wait (bounded) until every device has informed again since then, however slow a
+        loaded machine is; a device that has not is for the caller to report, with the rates."""
+        if all_informed_after is not None:
+            try:
+                await eventually(lambda: not self.silent_since(all_informed_after), timeout=60, interval=0.5)
+            except AssertionError:
+                pass
+        self.stop.set()
+        await asyncio.wait_for(runner, 60)
+
 
 async def read_topic(bootstrap: str, topic: str) -> list:
     """Every record of ``topic`` from the beginning to its end now."""
@@ -149,8 +161,7 @@ async def assert_nothing_acknowledged_lost(st: Stack, load: InformLoad) -> None:
     missing = {s: v for s, v in missing.items() if v}
     assert not missing, f"acknowledged Informs missing from {SESSION_EVENTS}: {missing}"
 
-    db = MongoClient(mongo_uri(st.mongo.port)).acs
-    try:
+    with inventory_db(st) as db:
         def behind() -> dict[str, tuple[int, object]]:
             stored = {d["_id"]: d.get(ROOT, {}).get("DeviceInfo", {}).get("UpTime", {}).get("_value")
                       for d in db.devices.find({"_id": {"$in": [device_id(s) for s in load.acked]}},
@@ -162,8 +173,6 @@ async def assert_nothing_acknowledged_lost(st: Stack, load: InformLoad) -> None:
             await eventually(lambda: not behind(), timeout=60, interval=0.5)
         except AssertionError:
             raise AssertionError(f"inventory behind the acknowledged Informs: {dict(list(behind().items())[:10])}") from None
-    finally:
-        db.client.close()
 
 
 async def session_event_leaders(bootstrap: str) -> collections.Counter:
@@ -196,12 +205,7 @@ async def test_one_of_three_brokers_killed_under_load_loses_nothing():
         st.kafka.nodes[victim - 1].kill()
         await asyncio.sleep(20)
         # every device informs again once the leaders have moved (however slow a loaded machine is)
-        try:
-            await eventually(lambda: not load.silent_since(killed_at + 15), timeout=60, interval=0.5)
-        except AssertionError:
-            pass  # reported below, with the rates
-        load.stop.set()
-        await asyncio.wait_for(runner, 60)
+        await load.finish(runner, all_informed_after=killed_at + 15)
 
         assert not load.other, f"unexpected answers: {load.other}"
         assert all(killed_at <= t < killed_at + 15 for t in load.refused_at), \
@@ -231,12 +235,7 @@ async def test_single_broker_killed_and_restarted_loses_nothing():
         st.kafka.restart(0)
         up_at = time.monotonic()
         await asyncio.sleep(10)
-        try:
-            await eventually(lambda: not load.silent_since(up_at + 2), timeout=60, interval=0.5)
-        except AssertionError:
-            pass  # reported below, with the rates
-        load.stop.set()
-        await asyncio.wait_for(runner, 60)
+        await load.finish(runner, all_informed_after=up_at + 2)
 
         assert load.refused_at, "no 503 while the broker was down"
         assert load.acked_between(down_at + 1, up_at) == 0, "an Inform was acknowledged with no broker"
@@ -310,26 +309,25 @@ async def test_scheduler_killed_mid_session_partitions_move_and_no_task_runs_twi
         st.add_scheduler()
         st.add_scheduler()
         st.add_gateway()
-        db = MongoClient(mongo_uri(st.mongo.port)).acs
-        serials = [f"KS{i:03d}" for i in range(24)]
-        ids = _tasks(db, serials)
-        cpes = {s: TaskCpe(ScriptedCpe(s, [st.cwmp_url(0)])) for s in serials}
-        gate = asyncio.Event()
-        first = [asyncio.create_task(c.session(http, gate)) for c in cpes.values()]
-        await eventually(lambda: all(c.executed == 1 for c in cpes.values()), timeout=30)
-        st.schedulers[0].kill()  # mid-session: its CPEs' RPCs are out, the answers not yet in
-        gate.set()
-        await asyncio.gather(*first)
-        await _finish_all(http, cpes, db, ids)
+        with inventory_db(st) as db:
+            serials = [f"KS{i:03d}" for i in range(24)]
+            ids = _tasks(db, serials)
+            cpes = {s: TaskCpe(ScriptedCpe(s, [st.cwmp_url(0)])) for s in serials}
+            gate = asyncio.Event()
+            first = [asyncio.create_task(c.session(http, gate)) for c in cpes.values()]
+            await eventually(lambda: all(c.executed == 1 for c in cpes.values()), timeout=30)
+            st.schedulers[0].kill()  # mid-session: its CPEs' RPCs are out, the answers not yet in
+            gate.set()
+            await asyncio.gather(*first)
+            await _finish_all(http, cpes, db, ids)
 
-        done = await _done_results(st, ids)
-        assert all(done[str(i)] == 1 for i in ids.values()), {s: done[str(i)] for s, i in ids.items()}
-        twice = [s for s, c in cpes.items() if c.executed > 1]
-        assert all(c.executed <= 2 for c in cpes.values())
-        assert len(twice) < len(serials), "the surviving scheduler's sessions should not repeat their task"
-        # a device whose task ran twice was one whose answer the killed scheduler was to take
-        assert all(cpes[s].sessions >= 2 for s in twice)
-        db.client.close()
+            done = await _done_results(st, ids)
+            assert all(done[str(i)] == 1 for i in ids.values()), {s: done[str(i)] for s, i in ids.items()}
+            twice = [s for s, c in cpes.items() if c.executed > 1]
+            assert all(c.executed <= 2 for c in cpes.values())
+            assert len(twice) < len(serials), "the surviving scheduler's sessions should not repeat their task"
+            # a device whose task ran twice was one whose answer the killed scheduler was to take
+            assert all(cpes[s].sessions >= 2 for s in twice)
     finally:
         st.stop()
 
@@ -342,27 +340,26 @@ async def test_scheduler_added_mid_load_rebalances_without_lost_or_repeated_task
     try:
         st.add_scheduler()
         st.add_gateway()
-        db = MongoClient(mongo_uri(st.mongo.port)).acs
-        serials = [f"KR{i:03d}" for i in range(40)]
-        ids = _tasks(db, serials)
-        cpes = {s: TaskCpe(ScriptedCpe(s, [st.cwmp_url(0)])) for s in serials}
+        with inventory_db(st) as db:
+            serials = [f"KR{i:03d}" for i in range(40)]
+            ids = _tasks(db, serials)
+            cpes = {s: TaskCpe(ScriptedCpe(s, [st.cwmp_url(0)])) for s in serials}
 
-        async def waves() -> None:
-            for wave in range(0, len(serials), 5):
-                await asyncio.gather(*(cpes[s].session(http) for s in serials[wave:wave + 5]))
-                await asyncio.sleep(0.3)
+            async def waves() -> None:
+                for wave in range(0, len(serials), 5):
+                    await asyncio.gather(*(cpes[s].session(http) for s in serials[wave:wave + 5]))
+                    await asyncio.sleep(0.3)
 
-        load = asyncio.create_task(waves())
-        await asyncio.sleep(1.0)
-        await asyncio.to_thread(st.add_scheduler)
-        await load
-        await _finish_all(http, cpes, db, ids)
+            load = asyncio.create_task(waves())
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(st.add_scheduler)
+            await load
+            await _finish_all(http, cpes, db, ids)
 
-        done = await _done_results(st, ids)
-        assert all(done[str(i)] == 1 for i in ids.values()), {s: done[str(i)] for s, i in ids.items()}
-        repeated = {s: c.executed for s, c in cpes.items() if c.executed != 1}
-        assert not repeated, f"tasks executed more than once by the CPE: {repeated}"
-        db.client.close()
+            done = await _done_results(st, ids)
+            assert all(done[str(i)] == 1 for i in ids.values()), {s: done[str(i)] for s, i in ids.items()}
+            repeated = {s: c.executed for s, c in cpes.items() if c.executed != 1}
+            assert not repeated, f"tasks executed more than once by the CPE: {repeated}"
     finally:
         st.stop()
 
@@ -386,8 +383,7 @@ async def test_database_stopped_for_10s_under_load_back_pressure_then_nothing_lo
         finally:
             st.mongo.resume()
         await asyncio.sleep(10)
-        load.stop.set()
-        await asyncio.wait_for(runner, 60)
+        await load.finish(runner)
 
         assert load.acked_between(paused_at, paused_at + 10) > 0, "Informs need only the broker to be acknowledged"
         assert not {k: v for k, v in load.other.items() if k != 204}, load.other
