@@ -77,6 +77,11 @@ def full_stack(**scheduler_env: str) -> Iterator[Stack]:
         st.stop()
 
 
+def nbi_client(st: Stack, timeout: float = 60) -> httpx.AsyncClient:
+    """An NBI client of ``st`` with its bearer token (``async with`` it)."""
+    return httpx.AsyncClient(base_url=st.nbi_url, timeout=timeout, headers={"Authorization": f"Bearer {st.nbi_token}"})
+
+
 @contextmanager
 def inventory_db(st: Stack):
     client = MongoClient(mongo_uri(st.mongo.port))

@@ -27,7 +27,7 @@ from acs_contracts.kafka_client import kafka_common_kwargs
 from acs_contracts.kafka_topics import DEVICE_INFORMS, SESSION_ENDS, TASK_RESULTS, DeviceInformed, SessionEnded, TaskResult
 from cwmp import messages as m
 
-from .conftest import eventually, full_stack, inventory_db
+from .conftest import eventually, full_stack, inventory_db, nbi_client
 from .scripted_cpe import ROOT, Answer, ScriptedCpe
 
 IDLE_S = 6.0  # the scheduler's session idle timeout here
@@ -50,7 +50,7 @@ def db(st):
 
 @pytest.fixture
 async def nbi(st):
-    async with httpx.AsyncClient(base_url=st.nbi_url, timeout=30, headers={"Authorization": f"Bearer {st.nbi_token}"}) as c:
+    async with nbi_client(st, timeout=30) as c:
         yield c
 
 
@@ -89,11 +89,15 @@ class Topics:
     async def stop(self) -> None:
         await self.consumer.stop()
 
+    async def _poll(self, timeout_ms: int) -> None:
+        """What arrives within ``timeout_ms``, decoded into :attr:`seen`."""
+        for tp, records in (await self.consumer.getmany(timeout_ms=timeout_ms)).items():
+            self.seen[tp.topic] += [self.SCHEMAS[tp.topic].decode(r.value) for r in records]
+
     async def read_for(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            for tp, records in (await self.consumer.getmany(timeout_ms=int(min(left, 0.2) * 1000) + 1)).items():
-                self.seen[tp.topic] += [self.SCHEMAS[tp.topic].decode(r.value) for r in records]
+            await self._poll(int(min(left, 0.2) * 1000) + 1)
 
     async def wait(self, topic: str, match, timeout: float = PROMPT_S) -> list:
         """The messages of ``topic`` ``match`` accepts, once there is one (within ``timeout``)."""
@@ -104,8 +108,7 @@ class Topics:
                 return found
             left = deadline - time.monotonic()
             assert left > 0, f"nothing on {topic} within {timeout}s"
-            for tp, records in (await self.consumer.getmany(timeout_ms=int(min(left, 0.2) * 1000))).items():
-                self.seen[tp.topic] += [self.SCHEMAS[tp.topic].decode(r.value) for r in records]
+            await self._poll(int(min(left, 0.2) * 1000))
 
 
 class Cpe(ScriptedCpe):

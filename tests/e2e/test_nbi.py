@@ -11,7 +11,7 @@ import pytest
 
 from cpe_simulator import SimulatedCpe
 
-from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db
+from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db, nbi_client
 
 IGD = "InternetGatewayDevice"
 SERIAL = "NBI0001"
@@ -46,8 +46,7 @@ async def cpe(nbi_stack, nbi_db):
 
 @pytest.fixture
 async def nbi(nbi_stack):
-    async with httpx.AsyncClient(base_url=nbi_stack.nbi_url, timeout=60,
-                                 headers={"Authorization": f"Bearer {nbi_stack.nbi_token}"}) as c:
+    async with nbi_client(nbi_stack) as c:
         yield c
 
 

@@ -14,7 +14,7 @@ import pytest
 from acs_devstack.stack import Stack
 from cpe_simulator import Fleet, SimulatedCpe
 
-from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db, requires_shared, tr181_model
+from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db, nbi_client, requires_shared, tr181_model
 
 IGD_MODEL = igd_model()  # the real BM632w dump where ../shared has it, else the simulator's built-in gateway
 SSID = "InternetGatewayDevice.LANDevice.*.WLANConfiguration.*.SSID"
@@ -39,8 +39,7 @@ def prov_db(prov_stack):
 
 @pytest.fixture
 async def nbi(prov_stack):
-    async with httpx.AsyncClient(base_url=prov_stack.nbi_url, timeout=60,
-                                 headers={"Authorization": f"Bearer {prov_stack.nbi_token}"}) as c:
+    async with nbi_client(prov_stack) as c:
         yield c
 
 
