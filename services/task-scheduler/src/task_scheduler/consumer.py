@@ -66,6 +66,9 @@ class _Rebalance(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned) -> None:
         self.owner.assigned_once = True  # joined the group: ready, even with no partition to own
+        # Devices of the partitions taken over may have a BOOTSTRAP another instance left
+        # unfinished (their owner wrote its held updates before giving them up).
+        self.owner.driver.store.look_up_bootstraps_soon()
         log.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
 
 

@@ -737,9 +737,7 @@ class SessionDriver:
 
     def release_all(self) -> list[asyncio.Future]:
         """Write the held updates of every session: before offsets are committed for partitions
-        given up, or at shutdown. Partitions move then: the devices whose BOOTSTRAP another
-        instance left unfinished are looked up again."""
-        self.store.look_up_bootstraps_soon()
+        given up, or at shutdown."""
         futs: list[asyncio.Future] = []
         for s in self.sessions.values():
             done = s.writes.done  # what the session's events' offsets wait for: settled after the writes
