@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from acs_devstack.servers import free_port
+
 from .scripted_cpe import ScriptedCpe
 
 pytestmark = pytest.mark.e2e
@@ -31,17 +33,8 @@ SERVICES = {"kafka", "mongodb", "inventory", "scheduler-0", "gateway-0"}
 
 
 def free_ports(n: int) -> list[int]:
-    """n distinct free ports (held open together while chosen, so none repeats)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """n distinct free ports."""
+    return [free_port() for _ in range(n)]
 
 
 def poll(check, timeout: float, what: str, interval: float = 0.25):

@@ -19,11 +19,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+_GIVEN: set[int] = set()  # ports free_port() handed out in this process
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on, never one handed out before in this process: the kernel may
+    give a port just closed again, and a stack picks several before anything binds them (a
+    broker whose client and controller ports coincided failed to format)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN:
+            _GIVEN.add(port)
+            return port
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> str | None:
