@@ -160,6 +160,13 @@ def _scalar(text: str) -> Any:
     return t
 
 
+def _json(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{what} is not valid JSON: {e}") from None
+
+
 def parse_query(text: str | None) -> dict[str, Any] | None:
     """A device (or task, fault...) query: GenieACS's JSON (``{"_tags": "lab"}``), or the
     shorthand ``Path=value and Path2>=3`` with ``=``, ``!=``, ``>``, ``>=``, ``<``, ``<=`` and
@@ -168,10 +175,7 @@ def parse_query(text: str | None) -> dict[str, Any] | None:
         return None
     t = text.strip()
     if t.startswith("{"):
-        try:
-            q = json.loads(t)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"query is not valid JSON: {e}") from None
+        q = _json(t, "query")
         if not isinstance(q, dict):
             raise UsageError("query must be a JSON object")
         return q
@@ -233,10 +237,7 @@ def parse_sort(text: str | None) -> dict[str, int] | None:
         return None
     t = text.strip()
     if t.startswith("{"):
-        try:
-            s = json.loads(t)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"sort is not valid JSON: {e}") from None
+        s = _json(t, "sort")
         if not isinstance(s, dict) or not all(v in (1, -1) for v in s.values()):
             raise UsageError('sort must be like {"_lastInform": -1}')
         return s
