@@ -80,7 +80,6 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
     r = await nbi.get("/devices/", params={"query": json.dumps({"VirtualParameters.WanIp": doc["VirtualParameters"]["WanIp"]["_value"]})})
     assert device in [d["_id"] for d in r.json()]  # virtual parameters are queryable
 
-
     # a preset change reaches the device at its next periodic Inform: one SetParameterValues
     await put_preset(prov_stack, nbi, "wifi", {
         "weight": 10, "events": ["0 BOOTSTRAP", "2 PERIODIC"], "declarations": [{"path": SSID, "value": "acs-two"}]})
