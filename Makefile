@@ -18,6 +18,7 @@ $(STAMP): $(PYPROJECTS)
 
 # The ACS on this machine, data in ./var (ACS_DATA_DIR); options: make run ARGS="--fresh --cwmp-http"
 run: install
+	bash tools/install-system-packages.sh
 	$(BIN)/acs-devstack run $(ARGS)
 
 # Deletes the data of `make run` (devices, tasks, files, secrets, certificate); refused while it runs.
@@ -25,6 +26,7 @@ clean-data: install
 	$(BIN)/acs-devstack clean-data
 
 test: install
+	bash tools/install-system-packages.sh
 	bash deploy/checks/install-tools.sh
 	$(BIN)/python -m acs_devstack.kafka
 	$(BIN)/python -m pytest
