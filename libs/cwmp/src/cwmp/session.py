@@ -71,7 +71,8 @@ itself that never reached the CPE (a session rebuilt from a replayed Inform aske
 scheduler instances; the Inform, the outstanding ACS request and an unanswered CPE request are
 kept whole in the form of ``cwmp.serialize.message_to_dict``.
 
-The CPE side, :class:`cwmp.session_cpe.CpeSession`, is re-exported here.
+The CPE side is :class:`cwmp.session_cpe.CpeSession`; the rules both sides share live in
+:mod:`cwmp.session_rules` (re-exported here).
 """
 
 from __future__ import annotations
@@ -80,18 +81,23 @@ import enum
 import re
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import Any, Final, NoReturn
 
 from . import messages as m
-from .faults import is_acs_fault, is_cpe_fault, make_fault
+from .faults import is_acs_fault
 from .messages import Envelope, Fault, Inform, InformResponse, Message
 from .serialize import message_from_dict, message_to_dict
+from .session_rules import (
+    ACS_REQUESTS,
+    CPE_REQUESTS,
+    ProtocolViolation,
+    SessionStateError,
+    acs_fault,
+    cpe_fault,
+    message_kind,
+    response_rpc,
+)
 from .versions import VERSIONS, choose_version, namespace_for, version_for_namespace
-
-if TYPE_CHECKING:
-    # Resolved lazily at run time by the module's __getattr__ (session_cpe imports this module);
-    # imported here so that type checkers and linters see the re-exported names.
-    from .session_cpe import CpeEvent, CpeSession, CpeState
 
 __all__ = [
     "ACS_REQUESTS",
@@ -101,9 +107,6 @@ __all__ = [
     "AcsSession",
     "AcsState",
     "CPE_REQUESTS",
-    "CpeEvent",
-    "CpeSession",
-    "CpeState",
     "CpeRequestReceived",
     "CpeTurnEnded",
     "FaultReceived",
@@ -117,87 +120,6 @@ __all__ = [
     "request_tag",
     "response_rpc",
 ]
-
-# ------------------------------------------------------------------------------------ errors
-
-
-class ProtocolViolation(Exception):
-    """The peer broke the session rules; ``fault_code`` is what the receiving side answers with.
-
-    ``envelope`` is the offending envelope (None for an empty POST/response). ``ends_session``
-    is False only for an unsupported method, which is answered with a Fault while the session
-    goes on. ``answerable`` says whether a Fault may be sent back at all (SOAP allows a Fault
-    only in reply to a request).
-    """
-
-    def __init__(
-        self,
-        fault_code: int,
-        message: str,
-        *,
-        envelope: Envelope | None = None,
-        ends_session: bool = True,
-    ) -> None:
-        super().__init__(f"{fault_code}: {message}")
-        self.fault_code = fault_code
-        self.message = message
-        self.envelope = envelope
-        self.ends_session = ends_session
-
-    @property
-    def answerable(self) -> bool:
-        body = self.envelope.body if self.envelope is not None else None
-        return body is not None and message_kind(body) == "request"
-
-
-class SessionStateError(RuntimeError):
-    """The caller used the state machine out of order (a local bug, never the peer's doing)."""
-
-
-# ------------------------------------------------------------------------------------ faults
-
-
-def acs_fault(code: int, detail: str | None = None) -> Fault:
-    """A Fault the ACS answers a CPE request with (8000-8006, vendor 8800-8899)."""
-    if not is_acs_fault(code):
-        raise ValueError(f"{code} is not an ACS fault code")
-    return make_fault(code, detail)
-
-
-def cpe_fault(code: int, detail: str | None = None) -> Fault:
-    """A Fault the CPE answers an ACS request with (9000-9899)."""
-    if not is_cpe_fault(code):
-        raise ValueError(f"{code} is not a CPE fault code")
-    return make_fault(code, detail)
-
-
-# ------------------------------------------------------------------------------ classification
-
-
-def _kind_of_rpc(rpc: str) -> str:
-    if rpc == "Fault":
-        return "fault"
-    return "response" if rpc.endswith("Response") else "request"
-
-
-def message_kind(message: Message) -> str:
-    """"request", "response" or "fault": what a body is, whatever class the codec gave it."""
-    return "fault" if isinstance(message, Fault) else _kind_of_rpc(message.RPC)
-
-
-def _requests(direction: str) -> frozenset[str]:
-    return frozenset(
-        cls.RPC
-        for cls in m.MESSAGE_TYPES.values()
-        if cls.DIRECTION in (direction, "both") and _kind_of_rpc(cls.RPC) == "request"
-    )
-
-
-#: Requests a CPE may send to an ACS (Inform, TransferComplete, GetRPCMethods, ...).
-CPE_REQUESTS: Final[frozenset[str]] = _requests("cpe")
-#: Requests an ACS may send to a CPE (GetParameterValues, Download, GetRPCMethods, ...).
-ACS_REQUESTS: Final[frozenset[str]] = _requests("acs")
-
 
 #: ACS request IDs (cwmp:ID) are shorter than this: a CPE must echo them.
 MAX_REQUEST_ID_LENGTH: Final[int] = 64
@@ -215,12 +137,6 @@ def request_tag(request_id: str | None) -> str | None:
         return None
     match = _TAGGED_ID.fullmatch(request_id)
     return match.group("tag") if match else None
-
-
-def response_rpc(request: Message | str) -> str:
-    """The RPC name that answers ``request``: its name plus "Response"."""
-    rpc = request if isinstance(request, str) else request.RPC
-    return rpc + "Response"
 
 
 # ------------------------------------------------------------------------------------ events
@@ -679,16 +595,3 @@ def _from_json(data: dict[str, Any] | None) -> Message | None:
         opaque: Message = type(data["rpc"], (Message,), {"RPC": data["rpc"], "DIRECTION": "cpe"})()
         return opaque
     return message_from_dict(data)
-
-
-# --------------------------------------------------------------- CPE side (lazy re-export)
-
-
-def __getattr__(name: str) -> Any:
-    # session_cpe imports this module, so the CPE names are resolved on first use.
-    if name in ("CpeSession", "CpeState", "CpeEvent", "InformAcknowledged", "AcsResponseReceived",
-                "AcsRequestReceived", "AcsFaultReceived", "SessionEnded"):
-        from . import session_cpe
-
-        return getattr(session_cpe, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

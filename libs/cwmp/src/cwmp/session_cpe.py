@@ -31,7 +31,7 @@ which does not), :class:`AcsRequestReceived` (answer it with :meth:`CpeSession.r
 The CPE sends its own requests only in its turn, after the InformResponse and before its empty
 POST, and none while the ACS's most recent envelope carried HoldRequests=true. Requests it could
 not send stay in ``pending_requests`` for the next session. Violations by the ACS raise
-:class:`~cwmp.session.ProtocolViolation` with the CPE fault code (9000 for an unknown method,
+:class:`~cwmp.session_rules.ProtocolViolation` with the CPE fault code (9000 for an unknown method,
 which does not end the session; 9003 for anything out of order, which does).
 """
 
@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from .messages import Envelope, Fault, Inform, InformResponse, Message
-from .session import ACS_REQUESTS, ProtocolViolation, SessionStateError, cpe_fault, message_kind, response_rpc
+from .session_rules import ACS_REQUESTS, ProtocolViolation, SessionStateError, cpe_fault, message_kind, response_rpc
 from .versions import VERSIONS, namespace_for, parse_version_list, version_key
 
 __all__ = [
