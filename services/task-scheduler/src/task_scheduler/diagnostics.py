@@ -18,7 +18,7 @@ from typing import Any
 from cwmp import messages as m
 
 from .device_record import jsonable
-from .tasks import TaskArgumentError, TaskContext, TaskGen, TaskOutcome, _expect, _record_values
+from .task_base import TaskArgumentError, TaskContext, TaskGen, TaskOutcome, expect, record_values
 
 DIAGNOSTICS_COMPLETE = "8 DIAGNOSTICS COMPLETE"
 ROOTS = ("InternetGatewayDevice", "Device")
@@ -95,7 +95,7 @@ def _diagnostics(name: str) -> Callable[[dict, TaskContext, TaskOutcome], TaskGe
         root = task.get("dataModel") or (task.get("result") or {}).get("dataModel")
         if root not in kind.objects:
             resp = yield m.GetParameterNames(parameter_path="", next_level=True)
-            names = [i.name.rstrip(".") for i in _expect(resp, m.GetParameterNamesResponse).parameter_list]
+            names = [i.name.rstrip(".") for i in expect(resp, m.GetParameterNamesResponse).parameter_list]
             root = next((r for r in ROOTS if r in names), None)
             if root is None:
                 raise TaskArgumentError(f"the device has neither of the data model roots {ROOTS}")
@@ -103,13 +103,13 @@ def _diagnostics(name: str) -> Callable[[dict, TaskContext, TaskOutcome], TaskGe
         if ctx.phase < 2:
             params = _inputs(task, kind, obj)
             resp = yield m.SetParameterValues(parameter_list=params, parameter_key=ctx.task_id[:32])
-            _expect(resp, m.SetParameterValuesResponse)
+            expect(resp, m.SetParameterValuesResponse)
             out.result = {"dataModel": root, "requested": {p.name: jsonable(p.value) for p in params}}
             out.awaiting_event = DIAGNOSTICS_COMPLETE
             return
         resp = yield m.GetParameterValues(parameter_names=[obj + "."])
-        values = _expect(resp, m.GetParameterValuesResponse).parameter_list
-        _record_values(out, ctx, values)
+        values = expect(resp, m.GetParameterValuesResponse).parameter_list
+        record_values(out, ctx, values)
         results = _results(obj, values)
         out.result = {**(task.get("result") or {}), "dataModel": root, "diagnosticsState": results.get("DiagnosticsState"),
                       "results": results}

@@ -7,45 +7,15 @@ A CPE Fault ends the task as failed; the driver handles that without asking the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from cwmp import messages as m
 from cwmp.values import decode_value
 
-from .device_record import is_secret, jsonable, parameter_info_sets, parameter_sets
-
-TaskGen = Generator[m.Message, m.Message, None]
-
-
-class TaskArgumentError(ValueError):
-    """A task document whose arguments cannot become an RPC."""
-
-
-@dataclass
-class TaskContext:
-    device_id: str
-    task_id: str
-    now: Callable[[], datetime]
-    gpv_batch_size: int = 100
-    partial_path_values: bool = True  # refreshObject reads a subtree's values by its partial path
-    known_types: dict[str, str] = field(default_factory=dict)
-    phase: int = 1  # 2 when a task that waited for an Inform event resumes
-    download_url: Callable[[str], str] | None = None  # file name -> signed URL
-    upload_url: Callable[[str, str], str] | None = None  # (command key, file type) -> signed URL
-    file_size: Callable[[str], int] | None = None
-
-
-@dataclass
-class TaskOutcome:
-    sets: dict[str, Any] = field(default_factory=dict)
-    unsets: list[str] = field(default_factory=list)
-    result: dict[str, Any] = field(default_factory=dict)
-    changes: list[dict[str, Any]] = field(default_factory=list)
-    awaiting_transfer: bool = False  # done only when TransferComplete with this CommandKey arrives
-    awaiting_event: str | None = None  # e.g. "8 DIAGNOSTICS COMPLETE": resumed (task["phase"] = 2) by that Inform
+from .device_record import jsonable, parameter_info_sets, parameter_sets
+from .diagnostics import DIAGNOSTICS_KINDS
+from .task_base import TaskArgumentError, TaskContext, TaskGen, TaskOutcome, expect, record_values
 
 
 def _coerce(value: Any, xsd_type: str) -> Any:
@@ -64,19 +34,6 @@ def _infer_type(value: Any) -> str:
     return "xsd:string"
 
 
-def _expect(resp: m.Message, cls: type) -> Any:
-    if not isinstance(resp, cls):
-        raise TaskArgumentError(f"expected {cls.__name__}, got {type(resp).__name__}")
-    return resp
-
-
-def _record_values(out: TaskOutcome, ctx: TaskContext, params: list[m.ParameterValueStruct]) -> None:
-    out.sets.update(parameter_sets(params, ctx.now()))
-    out.changes.extend({"name": p.name, "value": None if is_secret(p.name) else jsonable(p.value), "type": p.type,
-                        "previous": None} for p in params)
-
-
-
 def get_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     names = task.get("parameterNames")
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
@@ -84,8 +41,8 @@ def get_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> Task
     values: list[m.ParameterValueStruct] = []
     for i in range(0, len(names), ctx.gpv_batch_size):
         resp = yield m.GetParameterValues(parameter_names=names[i : i + ctx.gpv_batch_size])
-        values += _expect(resp, m.GetParameterValuesResponse).parameter_list
-    _record_values(out, ctx, values)
+        values += expect(resp, m.GetParameterValuesResponse).parameter_list
+    record_values(out, ctx, values)
     out.result["parameterValues"] = [[p.name, jsonable(p.value), p.type] for p in values]
 
 
@@ -101,8 +58,8 @@ def set_parameter_values(task: dict, ctx: TaskContext, out: TaskOutcome) -> Task
         xsd_type = item[2] if len(item) > 2 and item[2] else ctx.known_types.get(name) or _infer_type(value)
         structs.append(m.ParameterValueStruct(name=name, value=_coerce(value, xsd_type), type=xsd_type))
     resp = yield m.SetParameterValues(parameter_list=structs, parameter_key=ctx.task_id[:32])
-    out.result["status"] = _expect(resp, m.SetParameterValuesResponse).status
-    _record_values(out, ctx, structs)
+    out.result["status"] = expect(resp, m.SetParameterValuesResponse).status
+    record_values(out, ctx, structs)
 
 
 def refresh_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
@@ -118,7 +75,7 @@ def refresh_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
         raise TaskArgumentError("objectName must be a string")
     gpn_path = path if path == "" or path.endswith(".") else path + "."
     resp = yield m.GetParameterNames(parameter_path=gpn_path, next_level=False)
-    infos = _expect(resp, m.GetParameterNamesResponse).parameter_list
+    infos = expect(resp, m.GetParameterNamesResponse).parameter_list
     ts = ctx.now()
     if gpn_path:
         out.unsets.append(gpn_path.rstrip("."))  # instances gone from the CPE disappear here too
@@ -128,12 +85,12 @@ def refresh_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     if ctx.partial_path_values and leaves:
         roots = [gpn_path] if gpn_path else sorted({i.name.split(".", 1)[0] + "." for i in infos})
         resp = yield m.GetParameterValues(parameter_names=roots)
-        values = _expect(resp, m.GetParameterValuesResponse).parameter_list
+        values = expect(resp, m.GetParameterValuesResponse).parameter_list
         leaves = []
     for i in range(0, len(leaves), ctx.gpv_batch_size):
         resp = yield m.GetParameterValues(parameter_names=leaves[i : i + ctx.gpv_batch_size])
-        values += _expect(resp, m.GetParameterValuesResponse).parameter_list
-    _record_values(out, ctx, values)
+        values += expect(resp, m.GetParameterValuesResponse).parameter_list
+    record_values(out, ctx, values)
     out.result["parameters"] = len(infos)
 
 
@@ -143,7 +100,7 @@ def discover_data_model(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskG
     writability comes later from GetParameterNames where a task or preset needs it."""
     root = task.get("root") or "InternetGatewayDevice"
     resp = yield m.GetParameterValues(parameter_names=[f"{root}."])
-    values = _expect(resp, m.GetParameterValuesResponse).parameter_list
+    values = expect(resp, m.GetParameterValuesResponse).parameter_list
     ts = ctx.now()
     objects: set[str] = set()
     for p in values:  # each value's object and those above it, walked up only to one already known
@@ -163,7 +120,7 @@ def get_parameter_names(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskG
     if not isinstance(path, str):
         raise TaskArgumentError("parameterPath must be a string")
     resp = yield m.GetParameterNames(parameter_path=path, next_level=bool(task.get("nextLevel", False)))
-    infos = _expect(resp, m.GetParameterNamesResponse).parameter_list
+    infos = expect(resp, m.GetParameterNamesResponse).parameter_list
     out.sets.update(parameter_info_sets(infos, ctx.now()))
     out.result["parameterNames"] = [[i.name, i.writable] for i in infos]
 
@@ -174,7 +131,7 @@ def add_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
         raise TaskArgumentError("objectName must be a non-empty string")
     obj = name if name.endswith(".") else name + "."
     resp = yield m.AddObject(object_name=obj, parameter_key=ctx.task_id[:32])
-    r = _expect(resp, m.AddObjectResponse)
+    r = expect(resp, m.AddObjectResponse)
     inst = f"{obj}{r.instance_number}"
     out.result["instanceNumber"] = r.instance_number
     out.sets[f"{inst}._object"] = True
@@ -192,18 +149,18 @@ def delete_object(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
         raise TaskArgumentError("objectName must be a non-empty string")
     obj = name if name.endswith(".") else name + "."
     resp = yield m.DeleteObject(object_name=obj, parameter_key=ctx.task_id[:32])
-    out.result["status"] = _expect(resp, m.DeleteObjectResponse).status
+    out.result["status"] = expect(resp, m.DeleteObjectResponse).status
     out.unsets.append(obj.rstrip("."))
 
 
 def reboot(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     resp = yield m.Reboot(command_key=ctx.task_id[:32])
-    _expect(resp, m.RebootResponse)
+    expect(resp, m.RebootResponse)
 
 
 def factory_reset(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     resp = yield m.FactoryReset()
-    _expect(resp, m.FactoryResetResponse)
+    expect(resp, m.FactoryResetResponse)
 
 
 def download(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
@@ -216,7 +173,7 @@ def download(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     size = ctx.file_size(file_name) if ctx.file_size else 0
     resp = yield m.Download(command_key=ctx.task_id[:32], file_type=file_type, url=ctx.download_url(file_name),
                             file_size=size, target_file_name=task.get("targetFileName") or "")
-    r = _expect(resp, m.DownloadResponse)
+    r = expect(resp, m.DownloadResponse)
     out.result["downloadStatus"] = r.status
     out.awaiting_transfer = r.status == 1
 
@@ -226,7 +183,7 @@ def upload(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     if ctx.upload_url is None:
         raise TaskArgumentError("no file server configured")
     resp = yield m.Upload(command_key=ctx.task_id[:32], file_type=file_type, url=ctx.upload_url(ctx.task_id[:32], file_type))
-    r = _expect(resp, m.UploadResponse)
+    r = expect(resp, m.UploadResponse)
     out.result["uploadStatus"] = r.status
     out.awaiting_transfer = r.status == 1
 
@@ -236,7 +193,7 @@ def get_parameter_attributes(task: dict, ctx: TaskContext, out: TaskOutcome) -> 
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise TaskArgumentError("parameterNames must be a list of strings")
     resp = yield m.GetParameterAttributes(parameter_names=names)
-    attrs = _expect(resp, m.GetParameterAttributesResponse).parameter_list
+    attrs = expect(resp, m.GetParameterAttributesResponse).parameter_list
     for a in attrs:
         if not a.name.endswith("."):
             out.sets[f"{a.name}._notification"] = a.notification
@@ -256,7 +213,7 @@ def set_parameter_attributes(task: dict, ctx: TaskContext, out: TaskOutcome) -> 
             name=a["name"], notification_change="notification" in a, notification=int(a.get("notification", 0)),
             access_list_change="accessList" in a, access_list=list(a.get("accessList") or [])))
     resp = yield m.SetParameterAttributes(parameter_list=structs)
-    _expect(resp, m.SetParameterAttributesResponse)
+    expect(resp, m.SetParameterAttributesResponse)
     for s in structs:
         if s.notification_change and not s.name.endswith("."):
             out.sets[f"{s.name}._notification"] = s.notification
@@ -264,7 +221,7 @@ def set_parameter_attributes(task: dict, ctx: TaskContext, out: TaskOutcome) -> 
 
 def schedule_inform(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     resp = yield m.ScheduleInform(delay_seconds=int(task.get("delaySeconds", 0)), command_key=str(task.get("commandKey", ctx.task_id))[:32])
-    _expect(resp, m.ScheduleInformResponse)
+    expect(resp, m.ScheduleInformResponse)
 
 
 def schedule_download(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
@@ -278,7 +235,7 @@ def schedule_download(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen
     resp = yield m.ScheduleDownload(command_key=ctx.task_id[:32], file_type=task.get("fileType") or "1 Firmware Upgrade Image",
                                     url=ctx.download_url(file_name), file_size=ctx.file_size(file_name) if ctx.file_size else 0,
                                     target_file_name=task.get("targetFileName") or "", time_windows=windows)
-    _expect(resp, m.ScheduleDownloadResponse)
+    expect(resp, m.ScheduleDownloadResponse)
     out.awaiting_transfer = True
 
 
@@ -287,12 +244,12 @@ def cancel_transfer(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     if not isinstance(key, str):
         raise TaskArgumentError("commandKey must be a string")
     resp = yield m.CancelTransfer(command_key=key)
-    _expect(resp, m.CancelTransferResponse)
+    expect(resp, m.CancelTransferResponse)
 
 
 def get_all_queued_transfers(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     resp = yield m.GetAllQueuedTransfers()
-    r = _expect(resp, m.GetAllQueuedTransfersResponse)
+    r = expect(resp, m.GetAllQueuedTransfersResponse)
     out.result["transfers"] = [{"commandKey": t.command_key, "state": t.state, "isDownload": t.is_download,
                                 "fileType": t.file_type, "fileSize": t.file_size, "targetFileName": t.target_file_name}
                                for t in r.transfer_list]
@@ -300,13 +257,13 @@ def get_all_queued_transfers(task: dict, ctx: TaskContext, out: TaskOutcome) -> 
 
 def get_queued_transfers(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     resp = yield m.GetQueuedTransfers()
-    r = _expect(resp, m.GetQueuedTransfersResponse)
+    r = expect(resp, m.GetQueuedTransfersResponse)
     out.result["transfers"] = [{"commandKey": t.command_key, "state": t.state} for t in r.transfer_list]
 
 
 def get_rpc_methods(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     resp = yield m.GetRPCMethods()
-    out.result["methods"] = list(_expect(resp, m.GetRPCMethodsResponse).method_list)
+    out.result["methods"] = list(expect(resp, m.GetRPCMethodsResponse).method_list)
 
 
 def change_du_state(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
@@ -327,7 +284,7 @@ def change_du_state(task: dict, ctx: TaskContext, out: TaskOutcome) -> TaskGen:
     if not ops:
         raise TaskArgumentError("operations must list install/update/uninstall operations")
     resp = yield m.ChangeDUState(operations=ops, command_key=ctx.task_id[:32])
-    _expect(resp, m.ChangeDUStateResponse)
+    expect(resp, m.ChangeDUStateResponse)
     out.awaiting_transfer = True  # completes with DUStateChangeComplete
 
 
@@ -351,6 +308,7 @@ TASK_KINDS: dict[str, Callable[[dict, TaskContext, TaskOutcome], TaskGen]] = {
     "getQueuedTransfers": get_queued_transfers,
     "getRPCMethods": get_rpc_methods,
     "changeDUState": change_du_state,
+    **DIAGNOSTICS_KINDS,
 }
 
 
@@ -389,8 +347,3 @@ class TaskRun:
             self.step += 1
         return request
 
-
-# At the end: diagnostics imports this module's helpers (a circular import otherwise).
-from .diagnostics import DIAGNOSTICS_KINDS  # noqa: E402
-
-TASK_KINDS.update(DIAGNOSTICS_KINDS)
