@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pymongo.errors import OperationFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import auth, campaigns, devices, faults, files, presets, tasks
+from . import auth, campaigns, devices, faults, files, overview, presets, tasks
 from .config import Settings
 from .errors import ApiError
 from .metrics import RequestMetrics
@@ -126,7 +126,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         return Response(rt.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     _install_docs(app, settings)
-    for router in (devices.router, tasks.router, faults.router, files.router, presets.router, campaigns.router):
+    for router in (devices.router, tasks.router, faults.router, files.router, presets.router, campaigns.router,
+                   overview.router):
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=rt.metrics)
     return app
