@@ -14,6 +14,10 @@ Outbound (for other systems: OSS/BSS, analytics, the NBI's waiters):
   PARAMETER_CHANGES  parameter values the ACS learnt changed
   TASK_RESULTS       a task completed or failed
   SESSION_ENDS       a CWMP session ended (outcome, RPC count, duration)
+
+Monitoring (services/telemetry, docs/monitoring.md):
+  METRICS  KPI samples of a device (Bulk Data reports), for the history writer and operators' pipelines
+  ALARMS   an alarm raised or cleared on a device
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
+import msgspec
 import orjson
 
 SESSION_EVENTS = "acs.session-events.v1"
@@ -28,9 +33,11 @@ DEVICE_INFORMS = "acs.device-informs.v1"
 PARAMETER_CHANGES = "acs.parameter-changes.v1"
 TASK_RESULTS = "acs.task-results.v1"
 SESSION_ENDS = "acs.session-ends.v1"
+METRICS = "acs.metrics.v1"
+ALARMS = "acs.alarms.v1"
 REPLY_WAIT = "reply_wait_s"  # SessionEvent.headers: seconds the gateway waits for the reply
 
-ALL_TOPICS = (SESSION_EVENTS, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS)
+ALL_TOPICS = (SESSION_EVENTS, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS, METRICS, ALARMS)
 
 
 class SchemaError(ValueError):
@@ -41,7 +48,7 @@ T = TypeVar("T", bound="TopicMessage")
 
 
 class TopicMessage:
-    """Base for topic schemas: JSON encode/decode with schema name and version checks."""
+    """Base for topic schemas: JSON encode/decode with schema name, version and field type checks."""
 
     TOPIC: ClassVar[str]
     VERSION: ClassVar[int] = 1
@@ -63,10 +70,11 @@ class TopicMessage:
             raise SchemaError(f"{cls.TOPIC}: wrong schema {d.get('schema') if isinstance(d, dict) else None!r}")
         if d.get("v") != cls.VERSION:
             raise SchemaError(f"{cls.TOPIC}: unsupported version {d.get('v')!r}")
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         try:
-            return cls(**{k: v for k, v in d.items() if k in names})
-        except TypeError as e:
+            # msgspec checks every field against its annotation (a str where a float belongs is
+            # refused, not carried on) and ignores fields it does not know (a newer minor version).
+            return msgspec.convert(d, cls)
+        except msgspec.ValidationError as e:
             raise SchemaError(f"{cls.TOPIC}: {e}") from e
 
 
@@ -160,3 +168,35 @@ class SessionEnded(TopicMessage):
     rpc_count: int
     duration_s: float
     event_codes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class MetricSamples(TopicMessage):
+    """KPI samples of one device. ``samples``: list of {"name", "value", "t"} (``t``: unix seconds
+    the CPE collected it; ``value``: number, bool or string). ``source``: "bulkdata" (a TR-232
+    report) or what else produced them; ``report_format``: the report's BBF-Report-Format."""
+
+    TOPIC: ClassVar[str] = METRICS
+    device_id: str
+    timestamp: float  # when the ACS received them
+    source: str
+    samples: list[dict[str, Any]]
+    report_format: str = ""
+
+
+@dataclass(slots=True)
+class AlarmEvent(TopicMessage):
+    """An alarm of ``rule`` on a device changed state: ``state`` "raised" or "cleared".
+    ``alarm_id`` is "<device id>:<rule>"; ``kind`` "threshold", "rate" or "missing-informs"."""
+
+    TOPIC: ClassVar[str] = ALARMS
+    alarm_id: str
+    device_id: str
+    rule: str
+    kind: str
+    severity: str
+    state: str
+    timestamp: float
+    parameter: str = ""
+    value: Any = None
+    message: str = ""

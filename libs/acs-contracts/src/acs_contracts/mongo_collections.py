@@ -55,6 +55,16 @@ presets: GenieACS shape plus declarations (docs/provisioning.md); files: GridFS 
 
 campaigns (firmware roll-outs, docs/provisioning.md) and campaign_devices (one document per
 targeted device: {"campaign", "device", "state", "wave", "task"}).
+
+metrics_history (docs/monitoring.md): KPI samples, one bucket per device per hour
+  (``_id`` = "<device id>:<YYYYMMDDHH>"): {"device", "model": <product class>, "hour": <date>,
+  "expiresAt": <date> (TTL), "n": <samples>, "s": [{"p": <parameter>, "t": <date>, "v": <value>}]};
+  old buckets are down-sampled: "s" replaced by "agg": [{"p", "min", "max", "avg", "n", "last"}] and
+  "resolution": "1h".
+alarm_rules (``_id`` = rule name): {"kind": "threshold" | "rate" | "missing-informs", "parameter",
+  "op", "value", "clearValue", "missingS", "severity", "model", "enabled"}.
+alarms (``_id`` = "<device id>:<rule>"): {"device", "rule", "kind", "severity", "state": "raised" |
+  "cleared", "raisedAt", "clearedAt", "parameter", "value", "message", "acknowledged", "ackedAt"}.
 """
 
 from __future__ import annotations
@@ -79,6 +89,9 @@ PRESETS = "presets"
 CAMPAIGNS = "campaigns"
 CAMPAIGN_DEVICES = "campaign_devices"
 FILES_BUCKET = "fs"
+METRICS_HISTORY = "metrics_history"
+ALARM_RULES = "alarm_rules"
+ALARMS = "alarms"
 
 # (collection, keys, options). Created idempotently at start by whichever service starts first.
 INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
@@ -94,6 +107,10 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
     (FAULTS, [("device", 1)], {}),
     (CAMPAIGN_DEVICES, [("campaign", 1), ("state", 1)], {}),
     (CAMPAIGN_DEVICES, [("device", 1)], {}),
+    (METRICS_HISTORY, [("device", 1), ("hour", 1)], {}),
+    (METRICS_HISTORY, [("hour", 1), ("model", 1)], {}),
+    (METRICS_HISTORY, [("expiresAt", 1)], {"expireAfterSeconds": 0}),  # retention
+    (ALARMS, [("state", 1), ("device", 1)], {}),
 ]
 
 
