@@ -1,9 +1,7 @@
 """Framing of the session-affinity channel (acs_contracts.affinity): replies survive a round
 trip through FrameDecoder however the bytes are cut, version-1 bare-JSON replies still decode,
 version-2 announcement and event-copy frames are skipped, and malformed input raises ValueError
-(the connection is then closed).
-
-(Lives here because libs/acs-contracts has no tests directory collected by pytest.ini.)"""
+(the connection is then closed)."""
 
 from __future__ import annotations
 
