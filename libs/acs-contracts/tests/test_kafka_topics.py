@@ -22,7 +22,16 @@ SAMPLES: list[kt.TopicMessage] = [
                   fault={"code": "cwmp.9002", "message": "Internal error", "detail": None}),
     kt.SessionEnded(device_id="00D09E-IGD-SN1", session_id="s1", timestamp=2.0, outcome="ok", rpc_count=3,
                     duration_s=0.5, event_codes=["1 BOOT"]),
+    kt.MetricSamples(device_id="00D09E-IGD-SN1", timestamp=3.0, source="bulkdata",
+                     samples=[{"name": "Device.DeviceInfo.ProcessStatus.CPUUsage", "value": 42, "t": 2.5}],
+                     report_format="NameValuePair"),
+    kt.AlarmEvent(alarm_id="00D09E-IGD-SN1:cpu", device_id="00D09E-IGD-SN1", rule="cpu", kind="threshold",
+                  severity="major", state="raised", timestamp=4.0, parameter="Device.X", value=95.5),
 ]
+
+
+def test_every_topic_has_a_sample():
+    assert {m.TOPIC for m in SAMPLES} == set(kt.ALL_TOPICS)
 
 
 @pytest.mark.parametrize("message", SAMPLES, ids=lambda m: type(m).__name__)
