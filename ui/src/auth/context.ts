@@ -1,0 +1,23 @@
+import { createContext, useContext } from 'react';
+import type { Role } from '../api/types';
+import type { Action } from './permissions';
+
+export interface AuthState {
+  /** The signed-in token's role, null before sign-in. */
+  role: Role | null;
+  /** True while a token kept from an earlier visit is being checked. */
+  checking: boolean;
+  /** Whether the role may do an action; hide or disable controls with it (the NBI refuses anyway). */
+  can: (action: Action) => boolean;
+  signIn: (token: string) => Promise<Role>;
+  signOut: () => void;
+}
+
+export const AuthContext = createContext<AuthState | null>(null);
+
+/** `{ role, can, signIn, signOut }` of the console's sign-in. */
+export function useAuth(): AuthState {
+  const ctx = useContext(AuthContext);
+  if (!ctx) throw new Error('useAuth outside <AuthProvider>');
+  return ctx;
+}

@@ -1,0 +1,3 @@
+export { useAuth, type AuthState } from './context';
+export { AuthProvider, fetchRole } from './AuthProvider';
+export { roleCan, type Action } from './permissions';

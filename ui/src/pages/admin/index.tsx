@@ -1,0 +1,1 @@
+export default function AdminPage() { return <h1>Admin</h1>; }

@@ -1,0 +1,1 @@
+export default function CampaignsPage() { return <h1>Campaigns</h1>; }

@@ -1,0 +1,1 @@
+export default function DevicePage() { return <h1>Device</h1>; }

@@ -1,0 +1,1 @@
+export default function DevicesPage() { return <h1>Devices</h1>; }

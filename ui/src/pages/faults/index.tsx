@@ -1,0 +1,1 @@
+export default function FaultsPage() { return <h1>Faults</h1>; }

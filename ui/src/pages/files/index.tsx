@@ -1,0 +1,1 @@
+export default function FilesPage() { return <h1>Files</h1>; }

@@ -1,0 +1,1 @@
+export default function PresetsPage() { return <h1>Presets</h1>; }
