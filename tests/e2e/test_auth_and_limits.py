@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 
@@ -37,15 +35,29 @@ def auth_db(auth_stack):
     c.close()
 
 
+async def _counter(http: httpx.AsyncClient, gateway, sample: str) -> float:
+    """The value of one sample (``name{labels}``) of a gateway's /metrics, 0 when absent."""
+    text = (await http.get(f"{gateway.admin_url}/metrics")).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(sample + " "))
+
+
 async def test_unauthenticated_inform_gets_401_and_never_reaches_kafka(auth_stack, auth_db, http):
+    gateway = auth_stack.gateways[0]
+    refused = 'acs_gateway_rejected_total{reason="auth"}'
+    refused_before = await _counter(http, gateway, refused)
+    informs_before = await _counter(http, gateway, 'acs_gateway_informs_total{event_code="2 PERIODIC"}')
     cpe = ScriptedCpe("NOAUTH1", [auth_stack.cwmp_url(0)])
     a = await cpe.inform(http, ["2 PERIODIC"])
     assert a.status == 401
     assert "Digest" in a.headers["www-authenticate"] and "nonce=" in a.headers["www-authenticate"]
     cpe.auth = httpx.DigestAuth("acs", "wrong")
     assert (await cpe.inform(http, ["2 PERIODIC"])).status == 401
-    await asyncio.sleep(0.5)
-    assert auth_db.devices.find_one({"_id": "202BC1-BM632w-NOAUTH1"}) is None  # nothing was published
+    # An Inform is published before it is answered, so after the 401s the counters are final:
+    # three requests were refused (the digest client's first try carries no credentials, its
+    # second the wrong ones) and none was acknowledged (published).
+    assert await _counter(http, gateway, refused) == refused_before + 3
+    assert await _counter(http, gateway, 'acs_gateway_informs_total{event_code="2 PERIODIC"}') == informs_before
+    assert auth_db.devices.find_one({"_id": "202BC1-BM632w-NOAUTH1"}) is None
 
 
 async def test_digest_with_default_credentials(auth_stack, auth_db, http):

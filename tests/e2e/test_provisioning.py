@@ -83,7 +83,6 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
     # a preset change reaches the device at its next periodic Inform: one SetParameterValues
     await put_preset(prov_stack, nbi, "wifi", {
         "weight": 10, "events": ["0 BOOTSTRAP", "2 PERIODIC"], "declarations": [{"path": SSID, "value": "acs-two"}]})
-    await asyncio.sleep(0.2)  # the previous session's writes are batched
     report = await cpe.run_session(events=["2 PERIODIC"])
     assert report.ok and report.rpcs == ["SetParameterValues"]
     assert cpe.get(SSID1) == "acs-two"
@@ -131,7 +130,6 @@ async def test_a_provision_function_that_hangs_or_raises_faults_only_its_channel
     assert (await other.run_session(events=["0 BOOTSTRAP", "1 BOOT"])).ok  # other devices are not affected
     for name in ("spin", "broken"):
         await put_preset(prov_stack, nbi, name, None)
-    await asyncio.sleep(0.2)
     assert (await cpe.run_session(events=["2 PERIODIC"])).ok
     await eventually(lambda: prov_db.faults.count_documents({"device": device}) == 0)  # cleared by a clean run
     await put_preset(prov_stack, nbi, "fine", None)

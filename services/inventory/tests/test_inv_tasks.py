@@ -212,9 +212,16 @@ async def test_task_search_delete_and_retry(nbi, runtime, device):
 
 async def test_pending_gauges(nbi, runtime, device):
     await nbi.post(f"/devices/{DEV}/tasks", json={"name": "getRPCMethods"}, headers=OPERATOR)
-    await asyncio.sleep(0.5)  # the refresher runs every 0.2 s in tests
-    text = (await nbi.get("/metrics")).text
-    pending = [line for line in text.splitlines() if line.startswith("acs_tasks_pending ")]
-    assert pending and float(pending[0].split()[1]) >= 1
-    age = [line for line in text.splitlines() if line.startswith("acs_task_queue_oldest_age_seconds ")]
-    assert age and float(age[0].split()[1]) >= 0
+
+    def gauge(text: str, name: str) -> float | None:
+        return next((float(line.split()[1]) for line in text.splitlines() if line.startswith(name + " ")), None)
+
+    # the refresher runs every 0.2 s in tests: wait for a refresh that saw the task queued a while
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        text = (await nbi.get("/metrics")).text
+        pending, age = gauge(text, "acs_tasks_pending"), gauge(text, "acs_task_queue_oldest_age_seconds")
+        if (pending or 0) >= 1 and (age or 0) > 0:
+            break
+        assert asyncio.get_running_loop().time() < deadline, f"pending={pending} oldest_age={age}"
+        await asyncio.sleep(0.05)
