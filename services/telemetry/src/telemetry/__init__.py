@@ -1,0 +1,1 @@
+"""Device monitoring: TR-232 Bulk Data collector, KPI history writer, alarm evaluator (docs/monitoring.md)."""
