@@ -56,6 +56,9 @@ class Settings:
     cr_retry_max_delay_s: float = 10.0
     cr_udp_repeats: int = 3
     cr_udp_interval_s: float = 0.2
+    console_host: str = "0.0.0.0"
+    console_port: int = 0  # 0: no console listener (make run uses 3000)
+    console_dist: str = ""  # the built ui/ (index.html, assets/); empty: the checkout's ui/dist
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -88,4 +91,7 @@ class Settings:
             cr_retry_max_delay_s=float(e.get("NBI_CR_RETRY_MAX_DELAY_S", d.cr_retry_max_delay_s)),
             cr_udp_repeats=int(e.get("NBI_CR_UDP_REPEATS", d.cr_udp_repeats)),
             cr_udp_interval_s=float(e.get("NBI_CR_UDP_INTERVAL_S", d.cr_udp_interval_s)),
+            console_host=e.get("CONSOLE_HOST", d.console_host),
+            console_port=int(e.get("CONSOLE_PORT") or d.console_port),
+            console_dist=e.get("CONSOLE_DIST", d.console_dist),
         )
