@@ -1,4 +1,4 @@
-"""``acs-inventory``: the NBI and the file server, two uvicorn servers in one process."""
+"""``acs-inventory``: the NBI, the file server and (CONSOLE_PORT) the console, uvicorn servers in one process."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import uvicorn
 
 from .app import create_app, create_file_app
 from .config import Settings
+from .console import create_console_app
 from .runtime import Runtime
 
 
@@ -34,6 +35,11 @@ async def serve(settings: Settings) -> None:
                                           port=settings.fs_port, log_level=settings.log_level.lower(),
                                           access_log=False)),
         ]
+        if settings.console_port:
+            servers.append(_Server(uvicorn.Config(
+                create_console_app(settings, servers[0].config.app), host=settings.console_host,
+                port=settings.console_port, log_level=settings.log_level.lower(), proxy_headers=True,
+                access_log=False)))
         loop = asyncio.get_running_loop()
         def stop_all() -> None:
             for s in servers:
