@@ -90,6 +90,9 @@ class Stack:
     gateways: list[Service] = field(default_factory=list)
     schedulers: list[Service] = field(default_factory=list)
     inventory: Service | None = None
+    telemetry: Service | None = None  # Bulk Data collector + history writer (add_telemetry)
+    telemetry_port: int = 0  # its report port (``make run``: 7570); 0 = a free port
+    telemetry_secret: str = field(default_factory=lambda: secrets.token_hex(16))  # TELEMETRY_BULKDATA_SECRET
     secret: str = field(default_factory=lambda: secrets.token_hex(16))
     files_secret: str = field(default_factory=lambda: secrets.token_hex(16))
     nbi_token: str = field(default_factory=lambda: secrets.token_hex(12))
@@ -226,6 +229,27 @@ class Stack:
         self.inventory = svc
         return svc
 
+    def add_telemetry(self, wait_ready: bool = True, **env: str) -> Service:
+        """The Bulk Data collector and history writer (services/telemetry); schedulers added
+        after it get its secret, for the ``bulkdata_profile`` provision function."""
+        port = self.telemetry_port or free_port()
+        e = {**self.common_env(), "TELEMETRY_HOST": self.listen_host, "TELEMETRY_PORT": str(port),
+             "TELEMETRY_BULKDATA_SECRET": self.telemetry_secret, **env}
+        self.scheduler_env.setdefault("TELEMETRY_BULKDATA_SECRET", self.telemetry_secret)
+        svc = Service("telemetry", [_script("acs-telemetry")], port, self._log(f"telemetry-{port}.log"), e,
+                      host=self.listen_host, admin_port=port)
+        svc.start()
+        if wait_ready:
+            svc.wait_ready_or_stop()
+        self.telemetry = svc
+        return svc
+
+    @property
+    def bulkdata_url(self) -> str:
+        """Where CPEs send Bulk Data reports."""
+        assert self.telemetry is not None
+        return f"http://{self.public_host or local_host(self.listen_host)}:{self.telemetry.port}/bulkdata"
+
     @property
     def nbi_url(self) -> str:
         return f"http://{local_host(self.nbi_host)}:{self._nbi_port}"
@@ -236,7 +260,8 @@ class Stack:
         return f"{'https' if g.tls else 'http'}://{self.public_host or local_host(self.listen_host)}:{g.port}/"
 
     def stop(self) -> None:
-        for svc in [*self.gateways, *self.schedulers, *( [self.inventory] if self.inventory else [])]:
+        for svc in [*self.gateways, *self.schedulers, *( [self.inventory] if self.inventory else []),
+                    *([self.telemetry] if self.telemetry else [])]:
             svc.stop()
         for srv in (self.kafka, self.mongo):
             if srv is not None:
