@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PKGS   := libs/cwmp libs/acs-contracts services/session-gateway services/task-scheduler services/inventory services/telemetry tools/devstack tools/cpe-simulator tools/acs-cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PKGS)) requirements-dev.txt
 
-.PHONY: install run clean-data test test-fast bench bench-short lint clean
+.PHONY: install ui run clean-data test test-fast bench bench-short lint clean
 
 install: $(STAMP)
 
@@ -16,8 +16,21 @@ $(STAMP): $(PYPROJECTS)
 	$(BIN)/pip install -q -r requirements-dev.txt $(foreach p,$(PKGS),-e $(p))
 	touch $(STAMP)
 
+# The operator console (ui/): npm ci when the lock changed, a build when a source changed.
+UI_SRC := ui/index.html ui/vite.config.ts ui/tsconfig.json $(shell find ui/src ui/public -type f 2>/dev/null)
+
+ui: ui/.build-stamp
+
+ui/node_modules/.ci-stamp: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-audit --no-fund
+	touch $@
+
+ui/.build-stamp: ui/node_modules/.ci-stamp $(UI_SRC)
+	cd ui && npm run build
+	touch $@
+
 # The ACS on this machine, data in ./var (ACS_DATA_DIR); options: make run ARGS="--fresh --cwmp-http"
-run: install
+run: install ui
 	bash tools/install-system-packages.sh
 	$(BIN)/acs-devstack run $(ARGS)
 
@@ -25,9 +38,10 @@ run: install
 clean-data: install
 	$(BIN)/acs-devstack clean-data
 
-test: install
+test: install ui
 	bash tools/install-system-packages.sh
 	bash deploy/checks/install-tools.sh
+	cd ui && npm test -- --run
 	$(BIN)/python -m acs_devstack.kafka
 	$(BIN)/python -m pytest
 
