@@ -103,6 +103,7 @@ class Stack:
     scheduler_admin_port: int = 0  # the first scheduler's admin port
     nbi_port: int = 0
     files_port: int = 0
+    console_port: int = 0  # the inventory's operator console (``make run``: 3000); 0 = a free port
     kafka_port: int = 0
     mongo_port: int = 0
     listen_host: str = "127.0.0.1"  # CWMP port, gateway admin port and CPE file server
@@ -212,6 +213,7 @@ class Stack:
     def __post_init__(self) -> None:
         self._fs_port = self.files_port or free_port()
         self._nbi_port = self.nbi_port or free_port()
+        self._console_port = self.console_port or free_port()
 
     def _log(self, name: str) -> Path:
         return (self.log_dir or self.workdir) / name
@@ -220,6 +222,7 @@ class Stack:
         port = self._nbi_port
         e = {**self.common_env(), "NBI_HOST": self.nbi_host, "NBI_PORT": str(port), "FS_PORT": str(self._fs_port),
              "FS_HOST": self.listen_host, "ACS_FILES_PUBLIC_URL": self.files_url, "NBI_TOKENS": f"{self.nbi_token}:admin",
+             "CONSOLE_HOST": self.nbi_host, "CONSOLE_PORT": str(self._console_port),
              **self.inventory_env, **env}
         svc = Service("inventory", [_script("acs-inventory")], port, self._log(f"inventory-{port}.log"), e,
                       host=self.nbi_host, admin_port=port)
@@ -253,6 +256,11 @@ class Stack:
     @property
     def nbi_url(self) -> str:
         return f"http://{local_host(self.nbi_host)}:{self._nbi_port}"
+
+    @property
+    def console_url(self) -> str:
+        """The operator console (the built ui/, the NBI under /api), on the NBI's address."""
+        return f"http://{local_host(self.nbi_host)}:{self._console_port}"
 
     def cwmp_url(self, i: int = 0) -> str:
         """The i-th gateway's CWMP URL as CPEs reach it."""
