@@ -73,7 +73,7 @@ SETTINGS: list[Setting] = [
     Setting("nbi_host", "ACS_NBI_HOST", "--nbi-host", "127.0.0.1", "address the NBI listens on (0.0.0.0 to reach it from other machines)"),
     Setting("nbi_port", "ACS_NBI_PORT", "--nbi-port", 7557, "northbound API", "NBI"),
     Setting("files_port", "ACS_FILES_PORT", "--files-port", 7567, "file server CPEs download from", "CPE file server"),
-    Setting("ui_port", "ACS_UI_PORT", "--ui-port", 3000, "reserved for a web UI (none yet: nothing listens there)"),
+    Setting("ui_port", "ACS_UI_PORT", "--ui-port", 3000, "the operator console (web UI, NBI under /api), on the NBI's address", "console"),
     Setting("kafka_host", "ACS_KAFKA_HOST", "--kafka-host", "127.0.0.1", "address Kafka listens on (127.0.0.1 or 0.0.0.0)"),
     Setting("kafka_port", "ACS_KAFKA_PORT", "--kafka-port", 9092, "Kafka client port", "Kafka"),
     Setting("kafka_controller_port", "ACS_KAFKA_CONTROLLER_PORT", "--kafka-controller-port", 9093, "Kafka's KRaft controller port on 127.0.0.1; used when the data folder is created, then kept in kafka/controller-1.port", "Kafka controller"),
@@ -298,6 +298,7 @@ def planned_ports(cfg: Config, controller_port: int | None) -> list[PortUse]:
         PortUse("scheduler_admin_port", int(cfg["scheduler_admin_port"]), "127.0.0.1"),
         PortUse("nbi_port", int(cfg["nbi_port"]), str(cfg["nbi_host"])),
         PortUse("files_port", int(cfg["files_port"]), str(cfg["listen_host"])),
+        PortUse("ui_port", int(cfg["ui_port"]), str(cfg["nbi_host"])),
         PortUse("kafka_port", int(cfg["kafka_port"]), str(cfg["kafka_host"])),
         PortUse("mongo_port", int(cfg["mongo_port"]), str(cfg["mongo_host"])),
     ]
@@ -408,7 +409,7 @@ class Node:
             secret=creds.gateway_secret, files_secret=creds.files_secret, nbi_token=creds.nbi_token,
             cwmp_port=int(self.cfg["cwmp_port"]), gateway_admin_port=int(self.cfg["gateway_admin_port"]),
             gateway_reply_port=int(self.cfg["gateway_reply_port"]), scheduler_admin_port=int(self.cfg["scheduler_admin_port"]),
-            nbi_port=int(self.cfg["nbi_port"]), files_port=int(self.cfg["files_port"]),
+            nbi_port=int(self.cfg["nbi_port"]), files_port=int(self.cfg["files_port"]), console_port=int(self.cfg["ui_port"]),
             kafka_port=int(self.cfg["kafka_port"]), mongo_port=int(self.cfg["mongo_port"]),
             listen_host=str(self.cfg["listen_host"]), nbi_host=str(self.cfg["nbi_host"]),
             kafka_host=str(self.cfg["kafka_host"]), mongo_host=str(self.cfg["mongo_host"]),
@@ -459,7 +460,7 @@ class Node:
             for f in started:
                 f.result()
         self.ready_s = time.monotonic() - t0
-        self.urls = {"cwmp": st.cwmp_url(0), "nbi": st.nbi_url, "files": st.files_url}
+        self.urls = {"cwmp": st.cwmp_url(0), "nbi": st.nbi_url, "files": st.files_url, "console": st.console_url}
         if int(self.cfg["cwmp_http_port"]):
             self.urls["cwmp_http"] = st.cwmp_url(1)
         self.supervisor = Supervisor(self._units(), out=self.out,
@@ -546,6 +547,7 @@ class Node:
         if "cwmp_http" in self.urls:
             lines.append(f"  CWMP over plain HTTP:  {self.urls['cwmp_http']}")
         lines += [
+            f"  Console (web UI):      {st.console_url}   (sign in with the NBI admin token)",
             f"  NBI:                   {st.nbi_url}/devices/   (docs {st.nbi_url}/docs)",
             f"  CPE file server:       {st.files_url}/",
             f"  Kafka:                 {self.kafka_description()}, {st.kafka_host}:{st.kafka.port}",
