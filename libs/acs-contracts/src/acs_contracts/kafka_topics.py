@@ -18,6 +18,7 @@ Outbound (for other systems: OSS/BSS, analytics, the NBI's waiters):
 Monitoring (services/telemetry, docs/monitoring.md):
   METRICS  KPI samples of a device (Bulk Data reports), for the history writer and operators' pipelines
   ALARMS   an alarm raised or cleared on a device
+  AUDIT    a write asked of the NBI: who, from where, what, on which devices, result (inventory/audit.py)
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ TASK_RESULTS = "acs.task-results.v1"
 SESSION_ENDS = "acs.session-ends.v1"
 METRICS = "acs.metrics.v1"
 ALARMS = "acs.alarms.v1"
+AUDIT = "acs.audit.v1"
 REPLY_WAIT = "reply_wait_s"  # SessionEvent.headers: seconds the gateway waits for the reply
 
-ALL_TOPICS = (SESSION_EVENTS, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS, METRICS, ALARMS)
+ALL_TOPICS = (SESSION_EVENTS, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS, METRICS, ALARMS, AUDIT)
 
 
 class SchemaError(ValueError):
@@ -200,3 +202,35 @@ class AlarmEvent(TopicMessage):
     parameter: str = ""
     value: Any = None
     message: str = ""
+
+
+@dataclass(slots=True)
+class AuditRecord(TopicMessage):
+    """One record of the audit log (the ``audit`` collection's document, dates as ISO text):
+    ``actor`` {"token": <fingerprint>, "role", "client"}, ``action`` "<METHOD> <route>",
+    ``before``/``after`` the state replaced and the body sent (secrets masked), ``status`` the
+    HTTP status the NBI answered and ``result`` its JSON answer."""
+
+    TOPIC: ClassVar[str] = AUDIT
+    id: str
+    timestamp: str
+    actor: dict[str, Any]
+    source_ip: str
+    method: str
+    path: str
+    action: str
+    status: int
+    devices: list[str] = field(default_factory=list)
+    device_query: str | None = None
+    query: dict[str, Any] | None = None
+    before: Any = None
+    after: Any = None
+    result: Any = None
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> AuditRecord:
+        """From the collection's document as JSON (``shapes.to_json``)."""
+        return cls(id=doc["_id"], timestamp=doc["timestamp"], actor=doc["actor"], source_ip=doc.get("sourceIp") or "",
+                   method=doc["method"], path=doc["path"], action=doc["action"], status=doc["status"],
+                   devices=doc.get("devices") or [], device_query=doc.get("deviceQuery"), query=doc.get("query"),
+                   before=doc.get("before"), after=doc.get("after"), result=doc.get("result"))

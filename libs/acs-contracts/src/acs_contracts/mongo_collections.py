@@ -65,6 +65,13 @@ alarm_rules (``_id`` = rule name): {"kind": "threshold" | "rate" | "missing-info
   "op", "value", "clearValue", "missingS", "severity", "model", "enabled"}.
 alarms (``_id`` = "<device id>:<rule>"): {"device", "rule", "kind", "severity", "state": "raised" |
   "cleared", "raisedAt", "clearedAt", "parameter", "value", "message", "acknowledged", "ackedAt"}.
+
+audit (``_id`` ObjectId, append-only: the NBI has no route that changes or deletes a record; only
+  the retention TTL removes them): one record per write asked of the NBI (inventory/audit.py):
+    {"timestamp", "actor": {"token": <sha256 prefix>, "role", "client": <User-Agent>}, "sourceIp",
+     "forwardedFor", "method", "path", "action": "PUT /presets/{name}", "query", "devices": [...],
+     "deviceQuery", "before", "after", "status", "result", "published": <bool: on acs.audit.v1>,
+     "expiresAt": <date> (TTL, absent when kept forever)}
 """
 
 from __future__ import annotations
@@ -92,6 +99,7 @@ FILES_BUCKET = "fs"
 METRICS_HISTORY = "metrics_history"
 ALARM_RULES = "alarm_rules"
 ALARMS = "alarms"
+AUDIT_LOG = "audit"
 
 # (collection, keys, options). Created idempotently at start by whichever service starts first.
 INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
@@ -111,6 +119,11 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
     (METRICS_HISTORY, [("hour", 1), ("model", 1)], {}),
     (METRICS_HISTORY, [("expiresAt", 1)], {"expireAfterSeconds": 0}),  # retention
     (ALARMS, [("state", 1), ("device", 1)], {}),
+    (AUDIT_LOG, [("devices", 1), ("_id", -1)], {}),
+    (AUDIT_LOG, [("actor.token", 1), ("_id", -1)], {}),
+    (AUDIT_LOG, [("timestamp", 1)], {}),
+    (AUDIT_LOG, [("published", 1)], {"partialFilterExpression": {"published": False}}),  # the outbox
+    (AUDIT_LOG, [("expiresAt", 1)], {"expireAfterSeconds": 0}),  # retention (NBI_AUDIT_RETENTION_DAYS)
 ]
 
 
