@@ -35,6 +35,7 @@ from cwmp.session_cpe import (
 from cwmp.versions import NAMESPACES
 
 from . import transfers
+from .bulkdata import BulkDataReporter, ensure_bulkdata, read_profiles
 from .connreq import ConnectionRequestServer
 from .datamodel import DataModel
 from .device import Action, Device, Transfer
@@ -131,7 +132,8 @@ class SimulatedCpe:
             base["ManagementServer.PeriodicInformInterval"] = str(periodic_interval)
             base["ManagementServer.PeriodicInformEnable"] = "true"
         base = {_path(root, leaf): value for leaf, value in base.items()}
-        self.device = Device(model, serial=serial, base=base, rng=self.rng)
+        self.device = Device(ensure_bulkdata(model), serial=serial, base=base, rng=self.rng)
+        self.bulkdata = BulkDataReporter(self.device)  # TR-232 reports, once a profile is enabled
         self.acs_url_default = acs_url
         self.auth = auth
         self.cr_host = connection_request_host
@@ -202,8 +204,11 @@ class SimulatedCpe:
             self.device.add_event(EventCode.BOOTSTRAP)
         self._new_device = False
         self._worker = asyncio.create_task(self._run(boot_after_s), name=f"cpe-{self.serial}")
+        if read_profiles(self.device):
+            self.bulkdata.changed()
 
     async def stop(self) -> None:
+        await self.bulkdata.stop()
         for task in [self._worker, *self._tasks]:
             if task is not None:
                 task.cancel()
@@ -368,6 +373,8 @@ class SimulatedCpe:
             elif action.kind == "config" and str(action.arg).endswith(("PeriodicInformInterval", "PeriodicInformEnable")):
                 self._periodic_reset = True  # the loop re-reads the interval when woken
                 self._wake.set()
+            elif action.kind == "config" and ".BulkData." in str(action.arg):
+                self.bulkdata.changed()
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro)
