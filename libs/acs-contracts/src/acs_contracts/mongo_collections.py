@@ -93,6 +93,9 @@ INFORM_HASH = "_acs.informHash"
 # Only such documents carry it, so a sparse index finds them without touching the others.
 BOOTSTRAP_PENDING = "_acs.bootstrapPending"
 PRESETS = "presets"
+# GenieACS's script collections, same names and shape: {"_id": <name>, "script": <JavaScript>}
+PROVISIONS = "provisions"
+VIRTUAL_PARAMETERS = "virtualParameters"
 CAMPAIGNS = "campaigns"
 CAMPAIGN_DEVICES = "campaign_devices"
 FILES_BUCKET = "fs"
