@@ -229,8 +229,8 @@ class ScriptRunner:
         path, timestamps, values = raw
         vp = path.split(".", 1)[1]
         source = device.virtual_source(vp)
-        if source is None:
-            raise ScriptError("Error", f"no virtual parameter named {vp!r}", None, caller)
+        if source is None:  # not a script: the host's own (built-in) virtual parameter, if any
+            return [parse_declaration(path, timestamps, values)]
         vals = dict(values or {})
         if "value" in vals and not isinstance(vals["value"], list):
             vals["value"] = [vals["value"]]

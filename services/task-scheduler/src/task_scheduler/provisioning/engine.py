@@ -21,11 +21,13 @@ from typing import Any
 
 from cwmp import messages as m
 from cwmp.values import decode_value
+from provision_scripts import ScriptError
 
-from ..device_record import jsonable, parameter_sets, to_bson_value
+from ..device_record import is_secret, jsonable, parameter_sets, to_bson_value
 from . import paths
 from .functions import DeviceView, ProvisionFunctionError, ProvisionFunctions
 from .presets import Declaration, Preset, PresetError, declaration
+from .scripts import ScriptLibrary, ScriptSession
 from .virtual import ROOT as VROOT
 from .virtual import VirtualParameter, refresh_values
 
@@ -72,6 +74,8 @@ def value_type(decl: Declaration | None, node: Any, path: str, value: Any) -> st
 
 
 def coerce(value: Any, xsd: str) -> Any:
+    if xsd == "xsd:dateTime" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)  # epoch milliseconds, as scripts give dates
     text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return decode_value(text, xsd)[0]
 
@@ -119,7 +123,7 @@ class ProvisionRun:
                  virtuals: dict[str, VirtualParameter] | None = None, credentials: dict[str, Any] | None = None,
                  gpv_batch_size: int = 100, max_iterations: int = 16,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 stored_virtuals: dict | None = None) -> None:
+                 stored_virtuals: dict | None = None, scripts: ScriptLibrary | None = None) -> None:
         self.device_id = device_id
         self.stored_virtuals = stored_virtuals
         self.doc = doc
@@ -142,6 +146,7 @@ class ProvisionRun:
         self._broken: set[str] = set()  # presets whose provision function failed
         self._finished = False
         self._secret: set[str] = set()  # paths whose values never go into the device document
+        self.scripts = ScriptSession(scripts, self) if scripts is not None else None
         self._gen = self._run()
 
     # ------------------------------------------------------------------ sans-I/O interface
@@ -183,6 +188,15 @@ class ProvisionRun:
                 continue
             decls.extend(preset.declarations)
             for name, args in preset.provisions:
+                if self.scripts is not None and self.scripts.has(name):
+                    try:
+                        decls.extend(self.scripts.declarations(name, args, preset.channel, preset.weight))
+                    except ScriptError as e:
+                        self._fault(preset.channel, e.code, f"provision {name}: {e.message}",
+                                    {**e.detail(), "preset": preset.name, "provision": name})
+                        self._broken.add(preset.name)
+                        break
+                    continue
                 if self.functions is None:
                     self._fault(preset.channel, "unknown_provision", f"no provision function named {name!r}")
                     self._broken.add(preset.name)
@@ -199,10 +213,40 @@ class ProvisionRun:
         decls.sort(key=lambda d: d.weight)  # stable: a heavier preset's value wins
         return decls
 
+    def satisfied(self, decls: list[Declaration]) -> bool:
+        """Would these declarations need no RPC now? (a script's commit asks before going on)"""
+        pending = dict(self._pending)
+        plan = self._plan(decls)
+        return not (plan.reads or plan.adds or plan.deletes or set(plan.sets) - set(pending))
+
+    def forget(self, path: str, before_ms: int) -> None:
+        """A script's clear(): what the document holds under ``path`` from before ``before_ms`` is
+        stale (read again when declared); what this session read or wrote stays."""
+        cutoff = datetime.fromtimestamp(before_ms / 1000, UTC)
+        node = paths.node_at(self.doc, path)
+        if not isinstance(node, dict):
+            return
+
+        def walk(prefix: str, n: dict) -> None:
+            ts = _aware(n.get("_timestamp"))
+            if n.get("_object") is True and (ts is None or ts < cutoff) and prefix not in self._complete:
+                n.pop("_timestamp", None)  # its listing is stale: read the object again
+            for key in [k for k in n if not k.startswith("_")]:
+                child, sub = n[key], f"{prefix}.{key}"
+                if not isinstance(child, dict) or sub in self._read or _under(sub, self._new):
+                    continue
+                cts = _aware(child.get("_timestamp"))
+                if "_value" in child and (cts is None or cts < cutoff):
+                    del n[key]
+                else:
+                    walk(sub, child)
+
+        walk(path, node)
+
     def _fresh(self, path: str, node: Any, refresh: float | None) -> bool:
         if path in self._read:
             return True
-        if not isinstance(node, dict) or "_value" not in node:
+        if not isinstance(node, dict) or ("_value" not in node and "_valueHash" not in node):
             return False
         if refresh is None:
             return True
@@ -279,6 +323,9 @@ class ProvisionRun:
             node = paths.node_at(self.doc, leaf)
             xsd = value_type(d, node, leaf, value)
             want = coerce(value, xsd)
+            if isinstance(node, dict) and node.get("_valueHash") and is_secret(leaf) and not d.secret:
+                if node["_valueHash"] == self._value_hash(leaf, want):
+                    continue  # set to this value by the ACS before: CPEs read passwords as empty
             known = isinstance(node, dict) and "_value" in node and (not d.secret or leaf in self._read)
             if known and _equal(node["_value"], want):
                 continue
@@ -435,10 +482,15 @@ class ProvisionRun:
             previous = node.get("_value") if isinstance(node, dict) and p not in secret else None
             _set_node(self.doc, p, {"_value": to_bson_value(v), "_type": t, "_timestamp": ts, "_object": False})
             self._read.add(p)
-            self.outcome.changes.append({"name": p, "value": None if p in secret else jsonable(v), "type": t,
+            self.outcome.changes.append({"name": p, "value": None if p in secret or is_secret(p) else jsonable(v), "type": t,
                                          "previous": jsonable(previous)})
         self.outcome.sets.update(parameter_sets(
             [m.ParameterValueStruct(p, v, t) for p, (v, t, _) in plan.sets.items() if p not in secret], ts))
+        for p, (v, _, _) in plan.sets.items():
+            if is_secret(p) and p not in secret:  # the value stays out of the document, its digest does not
+                digest = self._value_hash(p, v)
+                _set_node(self.doc, p, {"_valueHash": digest})
+                self.outcome.sets[f"{p}._valueHash"] = digest
         cred = self.pending_credentials
         if cred and cred["path"] in plan.sets:
             self.outcome.credentials = {"connectionRequest.username": cred["username"],
@@ -457,6 +509,10 @@ class ProvisionRun:
             for ch in channels:
                 self._fault(ch, "invalid_response", f"{rpc} answered with {type(resp).__name__}", {"rpc": rpc})
 
+    def _value_hash(self, path: str, value: Any) -> str:
+        text = "|".join((self.device_id, path, str(jsonable(to_bson_value(value)))))
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
+
     def _key(self, *parts: str) -> str:
         return "prov-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
 
@@ -470,6 +526,17 @@ class ProvisionRun:
         new = [t for t in tags if not any(t in p.delete_tags for p in self.presets)]
         for p in self.presets:
             new += [t for t in p.add_tags if t not in new]
+        if self.scripts is not None:
+            new = [t for t in new if self.scripts.tags.get(t, True)]
+            new += [t for t, on in self.scripts.tags.items() if on and t not in new]
+            for name, vv in self.scripts.runner.virtual_values.items():
+                node = {"_value": _stored(vv.value, vv.type), "_type": vv.type,
+                        "_timestamp": ts, "_object": False, "_writable": vv.writable}
+                old_node = (self.stored_virtuals or {}).get(name)
+                if not (isinstance(old_node, dict) and old_node.get("_value") == node["_value"]
+                        and old_node.get("_type") == vv.type and old_node.get("_writable") == vv.writable):
+                    out.sets.update({f"{VROOT}.{name}.{attr}": v for attr, v in node.items()})
+                self.doc.setdefault(VROOT, {"_object": True})[name] = node
         if new != tags:
             out.sets["_tags"] = new
         old = set((self.doc.get("_acs") or {}).get("provisioningFaults") or [])
@@ -478,6 +545,14 @@ class ProvisionRun:
         if old != now_faulty:
             out.sets[FAULTS_FIELD] = sorted(now_faulty)
         return out
+
+
+def _stored(value: Any, xsd: str) -> Any:
+    """A virtual parameter's value as stored (its script may give any JSON scalar)."""
+    try:
+        return to_bson_value(coerce(value, xsd)) if value is not None else ""
+    except (ValueError, TypeError, OverflowError):
+        return str(value)
 
 
 def _equal(have: Any, want: Any) -> bool:

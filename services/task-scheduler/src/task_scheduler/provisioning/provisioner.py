@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from acs_contracts.mongo_collections import PROVISIONS, VIRTUAL_PARAMETERS
 from cwmp.events import EventCode
+from provision_scripts import Extensions, Limits
 
 from .defaults import bootstrap_declarations
 from .engine import ProvisionRun
 from .functions import ProvisionFunctions
 from .presets import Declaration, Preset, PresetError, compile_preset
+from .scripts import ScriptLibrary
 from .virtual import BUILTIN, VirtualParameter, refresh_values
 from .virtual import ROOT as VROOT
 
@@ -36,6 +40,11 @@ class ProvisioningSettings:
     provisions_dir: str = ""
     function_timeout_s: float = 1.0
     presets_poll_s: float = 1.0
+    # GenieACS scripts (docs/configuration.md): per-run CPU time and memory, the ext() folder
+    script_cpu_ms: float = field(default_factory=lambda: float(os.environ.get("SCHEDULER_SCRIPT_CPU_MS", "500")))
+    script_memory_mb: int = field(default_factory=lambda: int(os.environ.get("SCHEDULER_SCRIPT_MEMORY_MB", "32")))
+    ext_dir: str = field(default_factory=lambda: os.environ.get("SCHEDULER_EXT_DIR", ""))
+    ext_timeout_s: float = field(default_factory=lambda: float(os.environ.get("SCHEDULER_EXT_TIMEOUT_S", "3")))
 
 
 class Provisioner:
@@ -54,6 +63,10 @@ class Provisioner:
         self._poll: asyncio.Task | None = None
         self._docs: list[dict] = []  # the preset documents last compiled, as read
         self.generation = 0  # bumped at each (re)load, shown by /healthz
+        self.scripts = ScriptLibrary(
+            Limits(cpu_s=settings.script_cpu_ms / 1000, memory_bytes=settings.script_memory_mb * 1024 * 1024),
+            Extensions(settings.ext_dir, settings.ext_timeout_s) if settings.ext_dir else None)
+        self._script_docs: tuple[list[dict], list[dict]] = ([], [])
 
     # ------------------------------------------------------------------ presets
     def load(self, docs: list[dict]) -> None:
@@ -79,6 +92,7 @@ class Provisioner:
             return
         self._docs = await self.coll.find({}).to_list(None)
         self.load(self._docs)
+        await self._read_scripts()
         self._poll = asyncio.create_task(self._poll_presets(), name="presets-poll")
 
     async def stop(self) -> None:
@@ -97,6 +111,7 @@ class Provisioner:
             await asyncio.sleep(self.s.presets_poll_s)
             try:
                 docs = await self.coll.find({}).to_list(None)
+                await self._read_scripts()
             except asyncio.CancelledError:
                 raise
             except Exception as e:  # keep the presets we have
@@ -108,6 +123,17 @@ class Provisioner:
             if docs != self._docs:
                 self._docs = docs
                 self.load(docs)
+
+    async def _read_scripts(self) -> None:
+        """GenieACS's provisions and virtualParameters collections: compiled again when changed."""
+        db = self.coll.database
+        docs = (await db[PROVISIONS].find({}).to_list(None), await db[VIRTUAL_PARAMETERS].find({}).to_list(None))
+        if docs != self._script_docs:
+            self._script_docs = docs
+            self.scripts.load(*docs)
+            self.generation += 1
+            log.info("%d provision and %d virtual parameter scripts loaded (%d rejected)", len(self.scripts.provisions),
+                     len(self.scripts.virtuals), len(self.scripts.rejected))
 
     # ------------------------------------------------------------------ the session hook
     def wants(self, device_id: str, event_codes: list[str]) -> bool:
@@ -141,7 +167,8 @@ class Provisioner:
             return None
         return ProvisionRun(device_id, doc, codes, matched, extra=extra, functions=self.functions,
                             virtuals=self.virtuals, credentials=credentials, gpv_batch_size=self.s.gpv_batch_size,
-                            max_iterations=self.s.max_iterations, now=self.now, stored_virtuals=stored_virtuals)
+                            max_iterations=self.s.max_iterations, now=self.now, stored_virtuals=stored_virtuals,
+                            scripts=self.scripts)
 
 
 def _safe_match(p: Preset, doc: dict) -> bool:

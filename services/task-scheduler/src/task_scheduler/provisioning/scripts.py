@@ -1,0 +1,229 @@
+"""GenieACS provision and virtual-parameter scripts, run by presets as the engine's declarations.
+
+A preset configuration ``{"type": "provision", "name": N, "args": [...]}`` runs the script N of
+the ``provisions`` collection (a Python provision function of that name otherwise). Every
+provisioning round runs the script again from the top against what the session now knows
+(GenieACS's replay model); its ``declare()`` calls become :class:`Declaration`s planned together
+with the presets' own, so scripts and native declarations share one minimal set of RPCs. A
+commit inside a script asks the engine whether what was declared so far is already true.
+
+Special roots: ``Tags.<tag>`` (read; a value true/false adds/removes the tag at the session's
+end), ``DeviceID.*`` and ``Events.*`` (read-only), ``VirtualParameters.<name>`` (the script of
+the ``virtualParameters`` collection, or a built-in one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from provision_scripts import (
+    Extensions,
+    Limits,
+    ScriptClear,
+    ScriptDeclaration,
+    ScriptError,
+    ScriptRunner,
+    ScriptSyntaxError,
+    check_syntax,
+)
+
+from . import paths
+from .presets import Declaration, PresetError, declaration
+from .virtual import ROOT as VROOT
+
+if TYPE_CHECKING:
+    from .engine import ProvisionRun
+
+log = logging.getLogger(__name__)
+
+READ_ONLY_ROOTS = ("DeviceID", "Events")
+UNSUPPORTED_ROOTS = ("Downloads", "Reboot", "FactoryReset")
+DEVICE_ID_FIELDS = {"Manufacturer": "_Manufacturer", "OUI": "_OUI", "ProductClass": "_ProductClass",
+                    "SerialNumber": "_SerialNumber"}
+EVENT_FIELDS = {"Inform": "_lastInform", "1_BOOT": "_lastBoot", "0_BOOTSTRAP": "_lastBootstrap", "Registered": "_registered"}
+
+
+def _ms(ts: Any) -> int | None:
+    if not isinstance(ts, datetime):
+        return None
+    return int((ts if ts.tzinfo else ts.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
+def js_value(value: Any) -> Any:
+    """A stored value as scripts see it: dates as epoch milliseconds (GenieACS's form)."""
+    ms = _ms(value)
+    return ms if ms is not None else value
+
+
+class ScriptLibrary:
+    """The scripts every session may run, as read from MongoDB (name -> JavaScript)."""
+
+    def __init__(self, limits: Limits = Limits(), extensions: Extensions | None = None) -> None:
+        self.limits = limits
+        self.extensions = extensions
+        self.provisions: dict[str, str] = {}
+        self.virtuals: dict[str, str] = {}
+        self.rejected: dict[str, str] = {}  # "provisions/<name>" -> why it does not compile
+
+    def load(self, provisions: Iterable[dict], virtuals: Iterable[dict]) -> None:
+        """Keep the scripts that compile; one that does not is skipped with a log line (the NBI
+        refuses those, so only a hand-edited database has them)."""
+        rejected: dict[str, str] = {}
+
+        def good(kind: str, docs: Iterable[dict]) -> dict[str, str]:
+            out: dict[str, str] = {}
+            for doc in docs:
+                name, script = str(doc.get("_id")), doc.get("script")
+                try:
+                    check_syntax(script if isinstance(script, str) else None)  # type: ignore[arg-type]
+                except ScriptError as e:
+                    rejected[f"{kind}/{name}"] = str(e)
+                    log.error("%s script %s skipped: %s", kind, name, e)
+                    continue
+                out[name] = script  # type: ignore[assignment]
+            return out
+
+        self.provisions = good("provisions", provisions)
+        self.virtuals = good("virtualParameters", virtuals)
+        self.rejected = rejected
+
+
+class ScriptSession:
+    """The scripts' side of one ProvisionRun (the engine's host for :class:`ScriptRunner`)."""
+
+    def __init__(self, library: ScriptLibrary, run: ProvisionRun) -> None:
+        self.library = library
+        self.run = run
+        self.now_ms = _ms(run.now()) or 0
+        self.runner = ScriptRunner(run.device_id, self.now_ms, library.limits, library.extensions)
+        self.tags: dict[str, bool] = {}  # tag -> wanted (True) or removed (False), applied at the end
+        self._channel = "default"
+        self._weight = 0
+
+    def has(self, name: str) -> bool:
+        return name in self.library.provisions
+
+    def declarations(self, name: str, args: list, channel: str, weight: int) -> list[Declaration]:
+        """Run provision ``name`` once more from the top; its declarations for this round.
+        Raises ScriptError (the preset's channel gets the fault)."""
+        self._channel, self._weight = channel, weight
+        out = self.runner.run(name, self.library.provisions[name], list(args or []), self)
+        for c in out.clears:
+            self.cleared(c)
+        return self._engine_declarations(out.declarations, strict=True)
+
+    # ------------------------------------------------------------------ declarations
+    def _engine_declarations(self, decls: list[ScriptDeclaration], strict: bool) -> list[Declaration]:
+        result: list[Declaration] = []
+        for d in decls:
+            try:
+                result.extend(self._convert(d))
+            except PresetError as e:
+                if strict:
+                    raise ScriptError("TypeError", f"declare({d.path!r}): {e}") from None
+        return result
+
+    def _convert(self, d: ScriptDeclaration) -> list[Declaration]:
+        root = d.path.split(".", 1)[0]
+        if root == "Tags":
+            if "value" in d.values:
+                tag = d.path.split(".", 1)[1] if "." in d.path else ""
+                if not tag or tag == "*":
+                    raise PresetError("a tag is set by its name: Tags.<name>")
+                v = d.values["value"][0]
+                self.tags[tag] = v is True or (isinstance(v, str) and v.lower() == "true") or (isinstance(v, (int, float)) and v != 0)
+            return []
+        if root in READ_ONLY_ROOTS:
+            return []
+        if root in UNSUPPORTED_ROOTS:
+            log.warning("declare(%s) on %s: not supported yet, ignored", d.path, self.run.device_id)
+            return []
+        spec: dict[str, Any] = {"path": d.path.rstrip(".")}
+        stamps = [t for t in d.timestamps.values()]
+        if stamps:
+            age_ms = (_ms(self.run.now()) or 0) - max(stamps)
+            spec["refresh"] = max(0.0, age_ms / 1000)
+        out: list[Declaration] = []
+        mk = lambda s: declaration(s, channel=self._channel, weight=self._weight)  # noqa: E731
+        if "path" in d.values:
+            lo, hi = d.values["path"]
+            out.append(mk({**spec, "instances": {"min": lo, "max": hi}}))
+        if "value" in d.values:
+            value, xsd = d.values["value"]
+            s = {"path": spec["path"], "value": value}
+            if "value" in d.timestamps:
+                s["refresh"] = spec["refresh"]
+            if xsd:
+                s["type"] = xsd
+            out.append(mk(s))
+        elif "path" not in d.values and "refresh" in spec:
+            out.append(mk(spec))
+        return out
+
+    # ------------------------------------------------------------------ the runner's Device
+    def satisfied(self, declarations: list[ScriptDeclaration], clears: list[ScriptClear]) -> bool:
+        for c in clears:
+            self.cleared(c)
+        decls = self._engine_declarations(declarations, strict=False)
+        return self.run.satisfied(decls)
+
+    def cleared(self, c: ScriptClear) -> None:
+        """What the session holds under ``c.path`` from before ``c.timestamp`` is forgotten (read
+        again when declared); what this session read itself stays."""
+        if c.path.split(".", 1)[0] in (VROOT, "Tags", *READ_ONLY_ROOTS, *UNSUPPORTED_ROOTS):
+            return
+        self.run.forget(c.path.rstrip("."), c.timestamp)
+
+    def get(self, path: str) -> list[dict[str, Any]]:
+        doc = self.run.doc
+        root, _, rest = path.partition(".")
+        if root == "DeviceID":
+            ids = doc.get("_deviceId") or {}
+            fields = {"ID": self.run.device_id, **{k: ids.get(f) for k, f in DEVICE_ID_FIELDS.items()}}
+            return [{"path": f"DeviceID.{k}", "value": [v, "xsd:string"], "writable": [False], "object": [False]}
+                    for k, v in fields.items() if v is not None and (rest in (k, "*"))]
+        if root == "Tags":
+            tags = [t for t in (doc.get("_tags") or []) if self.tags.get(t, True)]
+            tags += [t for t, on in self.tags.items() if on and t not in tags]
+            return [{"path": f"Tags.{t}", "value": [True, "xsd:boolean"], "writable": [True], "object": [False]}
+                    for t in tags if rest in (t, "*")]
+        if root == "Events":
+            return self._event(rest)
+        try:
+            segs = paths.parse(path)
+        except paths.PathError as e:
+            raise ScriptError("TypeError", str(e)) from None
+        items: list[dict[str, Any]] = []
+        for p in paths.resolve(doc, segs, lambda _p: True).paths:
+            node = paths.node_at(doc, p)
+            if not isinstance(node, dict):
+                continue
+            item: dict[str, Any] = {"path": p, "object": [bool(node.get("_object"))]}
+            if "_value" in node:
+                item["value"] = [js_value(node["_value"]), node.get("_type") or "xsd:string"]
+            if "_writable" in node:
+                item["writable"] = [bool(node["_writable"])]
+            items.append(item)
+        return items
+
+    def _event(self, code: str) -> list[dict[str, Any]]:
+        """``Events.<code>``: when it last happened (epoch ms), this session's codes at its time."""
+        codes = {c.replace(" ", "_"): c for c in self.run.event_codes}
+        out = []
+        for name in sorted({*EVENT_FIELDS, *codes}) if code == "*" else [code]:
+            if name in codes or name == "Inform":
+                ms: int | None = self.now_ms
+            else:
+                ms = _ms(self.run.doc.get(EVENT_FIELDS.get(name, ""))) if name in EVENT_FIELDS else None
+            if ms is not None:
+                out.append({"path": f"Events.{name}", "value": [ms, "xsd:dateTime"], "writable": [False], "object": [False]})
+        return out
+
+    def virtual_source(self, name: str) -> str | None:
+        return self.library.virtuals.get(name)
+
+
+__all__ = ["ScriptLibrary", "ScriptSession", "ScriptSyntaxError", "js_value"]
