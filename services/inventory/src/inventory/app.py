@@ -19,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pymongo.errors import OperationFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import auth, campaigns, devices, faults, files, overview, presets, tasks, whoami
+from . import alarms, auth, campaigns, devices, faults, files, history, overview, presets, tasks, whoami
 from .config import Settings
 from .errors import ApiError
 from .metrics import RequestMetrics
@@ -128,6 +128,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     _install_docs(app, settings)
     for router in (devices.router, tasks.router, faults.router, files.router, presets.router, campaigns.router,
                    overview.router, whoami.router):
+        app.include_router(router)
+    for router in (history.router, alarms.router):  # device monitoring (docs/monitoring.md)
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=rt.metrics)
     return app
