@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from provision_scripts import ScriptError
+
 from cwmp import messages as m
 from cwmp.values import decode_value
-from provision_scripts import ScriptError
 
 from ..device_record import is_secret, jsonable, parameter_sets, to_bson_value
 from . import paths
@@ -323,9 +324,9 @@ class ProvisionRun:
             node = paths.node_at(self.doc, leaf)
             xsd = value_type(d, node, leaf, value)
             want = coerce(value, xsd)
-            if isinstance(node, dict) and node.get("_valueHash") and is_secret(leaf) and not d.secret:
-                if node["_valueHash"] == self._value_hash(leaf, want):
-                    continue  # set to this value by the ACS before: CPEs read passwords as empty
+            if isinstance(node, dict) and node.get("_valueHash") and is_secret(leaf) and not d.secret \
+                    and node["_valueHash"] == self._value_hash(leaf, want):
+                continue  # set to this value by the ACS before: CPEs read passwords as empty
             known = isinstance(node, dict) and "_value" in node and (not d.secret or leaf in self._read)
             if known and _equal(node["_value"], want):
                 continue

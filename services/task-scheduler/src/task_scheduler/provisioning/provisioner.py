@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from provision_scripts import Extensions, Limits
+
 from acs_contracts.mongo_collections import PROVISIONS, VIRTUAL_PARAMETERS
 from cwmp.events import EventCode
-from provision_scripts import Extensions, Limits
 
 from .defaults import bootstrap_declarations
 from .engine import ProvisionRun

@@ -142,7 +142,7 @@ class ScriptSession:
             log.warning("declare(%s) on %s: not supported yet, ignored", d.path, self.run.device_id)
             return []
         spec: dict[str, Any] = {"path": d.path.rstrip(".")}
-        stamps = [t for t in d.timestamps.values()]
+        stamps = list(d.timestamps.values())
         if stamps:
             age_ms = (_ms(self.run.now()) or 0) - max(stamps)
             spec["refresh"] = max(0.0, age_ms / 1000)
