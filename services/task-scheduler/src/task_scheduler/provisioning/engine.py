@@ -415,6 +415,9 @@ class ProvisionRun:
                     self.outcome.sets = {k: v for k, v in self.outcome.sets.items() if not k.startswith(name)}
                     self._complete.add(obj)
             self._apply_values(resp.parameter_list)
+            for path, (v, t, _) in self._pending.items():  # a new instance read before its keys are set
+                if any(path.startswith(name) for name in batch if name.endswith(".")):
+                    _set_node(self.doc, path, {"_value": v, "_type": t})
             returned = {p.name for p in resp.parameter_list}
             for name in batch:
                 if not name.endswith(".") and name not in returned:

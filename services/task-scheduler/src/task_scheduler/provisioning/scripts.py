@@ -31,7 +31,7 @@ from provision_scripts import (
 )
 
 from . import paths
-from .presets import Declaration, PresetError, declaration
+from .presets import MAX_INSTANCES, Declaration, PresetError, declaration
 from .virtual import ROOT as VROOT
 
 if TYPE_CHECKING:
@@ -160,7 +160,11 @@ class ScriptSession:
                 s["type"] = xsd
             out.append(mk(s))
         elif "path" not in d.values and "refresh" in spec:
-            out.append(mk(spec))
+            last = paths.parse(spec["path"])[-1]
+            if last == paths.WILD or isinstance(last, paths.Alias):  # the instances themselves: list the table
+                out.append(mk({**spec, "instances": {"min": 0, "max": MAX_INSTANCES}}))
+            else:
+                out.append(mk(spec))
         return out
 
     # ------------------------------------------------------------------ the runner's Device
