@@ -96,7 +96,7 @@ class Sandbox:
         except quickjs.JSException as e:
             err = _error(e, name)
             if err.name == "SyntaxError":
-                raise _syntax(str(e), name) from None
+                raise _syntax(str(e), name, source) from None
             raise err from None
         self._loaded[name] = source
 
@@ -113,12 +113,14 @@ class Sandbox:
         return out
 
 
-def _syntax(text: str, script: str | None) -> ScriptSyntaxError:
+def _syntax(text: str, script: str | None, source: str) -> ScriptSyntaxError:
+    """The engine's parse error at the script's own position (an unexpected end of the text is
+    reported on the script's last line, not on the wrapper's closing one)."""
     first = text.partition("\n")[0]
     head = _HEAD.match(first)
     message = head[2] if head else first
     pos = _POSITION.search(text)
-    line = max(1, int(pos[1]) - _LINE_SHIFT) if pos else None
+    line = min(max(1, int(pos[1]) - _LINE_SHIFT), max(1, len(source.splitlines()))) if pos else None
     column = int(pos[2]) if pos else None
     return ScriptSyntaxError(message, line, column, script)
 
@@ -137,5 +139,5 @@ def check_syntax(source: str, limits: Limits = Limits(cpu_s=0.5)) -> None:
     except quickjs.JSException as e:
         err = _error(e, None)
         if err.name == "SyntaxError":
-            raise _syntax(str(e), None) from None
+            raise _syntax(str(e), None, source) from None
         raise err from None
