@@ -19,7 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pymongo.errors import OperationFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import alarms, auth, campaigns, devices, faults, files, history, overview, presets, tasks, whoami
+from . import access, alarms, audit, auth, campaigns, devices, faults, files, history, overview, presets, tasks, whoami
+from . import provisions, virtual_parameters
 from .config import Settings
 from .errors import ApiError
 from .metrics import RequestMetrics
@@ -127,8 +128,13 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     _install_docs(app, settings)
     for router in (devices.router, tasks.router, faults.router, files.router, presets.router, campaigns.router,
-                   overview.router, whoami.router):
+                   overview.router, access.router, whoami.router):
         app.include_router(router)
+    app.include_router(provisions.router)  # GenieACS scripts (docs/migration-genieacs.md)
+    app.include_router(virtual_parameters.router)
+    app.include_router(audit.router)
+    # Outermost but for the metrics: every write is recorded, refused ones (401, 403, 413) too.
+    app.add_middleware(audit.AuditMiddleware, tokens_of=lambda: settings.tokens, trail_of=lambda: rt.audit)
     for router in (history.router, alarms.router):  # device monitoring (docs/monitoring.md)
         app.include_router(router)
     app.add_middleware(RequestMetrics, metrics=rt.metrics)

@@ -47,6 +47,12 @@ def _token_of(creds: HTTPAuthorizationCredentials | None) -> str | None:
     return None
 
 
+def token_from_header(header: str) -> str | None:
+    """The token an ``Authorization`` header carries (Bearer, or Basic with it as password)."""
+    scheme, _sep, value = header.partition(" ")
+    return _token_of(HTTPAuthorizationCredentials(scheme=scheme, credentials=value.strip())) if scheme else None
+
+
 class Unauthenticated(ApiError):
     """A 401 with its own ``WWW-Authenticate`` challenge (the NBI's routes answer ``Bearer``)."""
 
@@ -61,9 +67,7 @@ def require(role: str, challenge: str = "Bearer") -> Callable[..., Awaitable[str
 
     async def check(request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
         # the Bearer dependency documents the scheme in OpenAPI; the header is read here to accept Basic too
-        header = request.headers.get("authorization", "")
-        scheme, _sep, value = header.partition(" ")
-        token = _token_of(HTTPAuthorizationCredentials(scheme=scheme, credentials=value.strip())) if scheme else None
+        token = token_from_header(request.headers.get("authorization", ""))
         if token is None:
             raise Unauthenticated("authentication required",
                                   "send Authorization: Bearer <token> (or Basic with the token as password)", challenge)

@@ -59,6 +59,8 @@ class Settings:
     console_host: str = "0.0.0.0"
     console_port: int = 0  # 0: no console listener (make run uses 3000)
     console_dist: str = ""  # the built ui/ (index.html, assets/); empty: the checkout's ui/dist
+    kafka_bootstrap: str = ""  # where the audit log is published (acs.audit.v1); empty: MongoDB only
+    audit_retention_days: int = 400  # 0: audit records are kept forever
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -94,4 +96,6 @@ class Settings:
             console_host=e.get("CONSOLE_HOST", d.console_host),
             console_port=int(e.get("CONSOLE_PORT") or d.console_port),
             console_dist=e.get("CONSOLE_DIST", d.console_dist),
+            kafka_bootstrap=e.get("ACS_KAFKA_BOOTSTRAP", d.kafka_bootstrap),
+            audit_retention_days=int(e.get("NBI_AUDIT_RETENTION_DAYS", d.audit_retention_days)),
         )

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from pymongo.errors import OperationFailure
 
+from .audit import AuditTrail
 from .config import Settings
 from .connection_request import ConnectionRequester
 from .db import Database
@@ -33,6 +34,7 @@ class Runtime:
         self.db = Database(settings)
         self.waiters = TaskWaiters(self.db.tasks, self.metrics, settings.task_watch_linger_s)
         self.cr = ConnectionRequester(settings, self.metrics, self.db.credentials)
+        self.audit = AuditTrail(self.db, settings.kafka_bootstrap, settings.audit_retention_days)
         self._background: list[asyncio.Task[Any]] = []
         self._starts = 0
 
@@ -45,6 +47,7 @@ class Runtime:
             asyncio.create_task(self.db.ensure_indexes(), name="ensure-indexes"),
             asyncio.create_task(self.waiters.run(), name="tasks-change-stream"),
             asyncio.create_task(self._refresh_loop(), name="metrics-refresh"),
+            asyncio.create_task(self.audit.run(), name="audit-publisher"),
         ]
 
     async def stop(self) -> None:
@@ -57,6 +60,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         await self.cr.close()
+        await self.audit.close()
         await self.db.close()
 
     async def _refresh_loop(self) -> None:
