@@ -1,0 +1,115 @@
+"""GenieACS scripts end to end: provisions and presets PUT unchanged through the NBI configure
+simulated CPEs through the real stack (broker, database, gateway, scheduler), and a script that
+overruns its CPU limit or throws faults its own device's channel while another device's
+session, running at the same time, completes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+
+from acs_devstack.stack import Stack
+from cpe_simulator import SimulatedCpe
+
+from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db, nbi_client
+
+IGD_MODEL = igd_model()
+STOCK = Path(__file__).resolve().parents[2] / "services" / "task-scheduler" / "tests" / "genieacs_scripts"
+MS = "InternetGatewayDevice.ManagementServer."
+SSID1 = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID"
+
+# GenieACS's stock presets as its NBI takes them (1.2 document shape)
+PRESETS = {
+    "bootstrap": {"weight": 0, "channel": "bootstrap", "events": {"0 BOOTSTRAP": True}, "precondition": "",
+                  "configurations": [{"type": "provision", "name": "bootstrap"}]},
+    "default": {"weight": 0, "channel": "default", "events": {}, "precondition": "",
+                "configurations": [{"type": "provision", "name": "default"}]},
+    "inform": {"weight": 0, "channel": "inform", "events": {"1 BOOT": True}, "precondition": "",
+               "configurations": [{"type": "provision", "name": "inform"}]},
+    "guest-wifi": {"weight": 10, "channel": "wifi", "events": {"1 BOOT": True}, "precondition": "",
+                   "configurations": [{"type": "provision", "name": "ssid", "args": ["guest-"]}]},
+    "bad": {"weight": 0, "channel": "broken", "events": {"1 BOOT": True},
+            "precondition": '{"_deviceId._SerialNumber": "BADSCRIPT1"}',
+            "configurations": [{"type": "provision", "name": "spin"}]},
+}
+SSID_SCRIPT = f"""// the SSID from the serial number, a prefix passed by the preset
+const serial = declare("DeviceID.SerialNumber", {{value: 1}}).value[0];
+declare("{SSID1}", {{value: Date.now()}}, {{value: args[0] + serial}});
+"""
+
+
+@pytest.fixture(scope="module")
+def st():
+    with full_stack(SCHEDULER_BOOTSTRAP_DEFAULTS="off", SCHEDULER_PRESETS_POLL_S="0.2",
+                    SCHEDULER_SCRIPT_CPU_MS="300") as stack:
+        yield stack
+
+
+@pytest.fixture
+async def nbi(st):
+    async with nbi_client(st) as c:
+        yield c
+
+
+async def generation(st: Stack) -> int:
+    async with httpx.AsyncClient() as c:
+        return (await c.get(f"http://127.0.0.1:{st.schedulers[0].admin_port}/healthz")).json()["presets"]["generation"]
+
+
+async def test_provisions_and_presets_put_unchanged_configure_a_cpe(st, nbi):
+    for name in ("bootstrap", "default", "inform"):
+        r = await nbi.put(f"/provisions/{name}", content=(STOCK / f"{name}.js").read_text())
+        assert r.status_code == 200, r.text
+    assert (await nbi.put("/provisions/ssid", content=SSID_SCRIPT)).status_code == 200
+    assert (await nbi.put("/provisions/spin", content="let n = 0;\nfor (;;) n++;\n")).status_code == 200
+    r = await nbi.put("/provisions/typo", content="declare(\"A\", {value: 1}\n")
+    assert r.status_code == 400 and r.json()["detail"]["line"] == 1
+    before = await generation(st)
+    for name, preset in PRESETS.items():
+        assert (await nbi.put(f"/presets/{name}", json=preset)).status_code == 200
+    for _ in range(400):  # the scheduler reloads presets and scripts (SCHEDULER_PRESETS_POLL_S)
+        if await generation(st) > before:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # one more poll: the presets and the scripts read after them
+
+    good = SimulatedCpe(IGD_MODEL, acs_url=st.cwmp_url(0), serial="GOODSCRIPT1")
+    bad = SimulatedCpe(IGD_MODEL, acs_url=st.cwmp_url(0), serial="BADSCRIPT1")
+    good_report, bad_report = await asyncio.gather(good.run_session(events=["0 BOOTSTRAP", "1 BOOT"]),
+                                                   bad.run_session(events=["0 BOOTSTRAP", "1 BOOT"]))
+    assert good_report.ok, good_report.error
+    assert good_report.rpcs == ["GetParameterValues", "SetParameterValues"]
+    good_id = cpe_device_id(IGD_MODEL, "GOODSCRIPT1")
+    assert good.get(MS + "ConnectionRequestUsername") == good_id  # inform: DeviceID.ID
+    assert good.get(MS + "PeriodicInformEnable") is True
+    assert good.get(MS + "PeriodicInformInterval") == 300
+    assert good.get(SSID1) == "guest-GOODSCRIPT1"
+
+    # the spinning script stopped at its CPU limit: a fault on its channel, its session ended
+    assert bad_report.ok, bad_report.error
+    bad_id = cpe_device_id(IGD_MODEL, "BADSCRIPT1")
+    assert bad.get(SSID1) == "guest-BADSCRIPT1"  # the device's other presets still applied
+    with inventory_db(st) as db:
+        fault = await eventually(lambda: db.faults.find_one({"_id": f"{bad_id}:broken"}), timeout=20)
+        assert fault["code"] == "script.Timeout" and fault["detail"]["provision"] == "spin"
+        assert db.faults.find_one({"device": good_id}) is None
+    r = await nbi.get("/faults/", params={"query": f'{{"device": "{bad_id}"}}'})
+    assert [f["code"] for f in r.json()] == ["script.Timeout"]
+
+    # the next periodic session: everything is right and fresh, no RPC (GenieACS sends none either)
+    report = await good.run_session(events=["2 PERIODIC"])
+    assert report.ok and report.rpcs == []
+
+    # fixing the script clears the fault at the device's next session
+    assert (await nbi.put("/provisions/spin", content="log('fixed');")).status_code == 200
+    before = await generation(st)
+    for _ in range(400):
+        if await generation(st) > before:
+            break
+        await asyncio.sleep(0.05)
+    assert (await bad.run_session(events=["1 BOOT"])).ok
+    with inventory_db(st) as db:
+        await eventually(lambda: db.faults.find_one({"_id": f"{bad_id}:broken"}) is None, timeout=20)
