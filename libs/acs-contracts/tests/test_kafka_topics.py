@@ -27,6 +27,10 @@ SAMPLES: list[kt.TopicMessage] = [
                      report_format="NameValuePair"),
     kt.AlarmEvent(alarm_id="00D09E-IGD-SN1:cpu", device_id="00D09E-IGD-SN1", rule="cpu", kind="threshold",
                   severity="major", state="raised", timestamp=4.0, parameter="Device.X", value=95.5),
+    kt.AuditRecord(id="65f0c0ffee", timestamp="2026-12-07T12:00:00.000Z",
+                   actor={"token": "3f2a9c01b7de", "role": "admin", "client": "acs-cli/1"}, source_ip="10.0.0.9",
+                   method="PUT", path="/presets/wifi", action="PUT /presets/{name}", status=200,
+                   before={"weight": 1}, after={"weight": 2}, result=None),
 ]
 
 
