@@ -22,6 +22,10 @@ class Metrics:
         self.connection_requests = Counter(
             "acs_connection_requests_total", "connection requests sent", ["transport", "outcome"], registry=r
         )
+        self.connection_request_duration = Histogram(
+            "acs_connection_request_duration_seconds", "one connection request attempt", ["transport"], registry=r
+        )
+        self.xmpp_online = Gauge("acs_xmpp_connected", "1 while the ACS's XMPP session is open", registry=r)
         self.tasks_pending = Gauge("acs_tasks_pending", "tasks in status pending", registry=r)
         self.oldest_pending_age = Gauge(
             "acs_task_queue_oldest_age_seconds", "age of the oldest pending task", registry=r
