@@ -371,3 +371,21 @@ async def test_a_session_right_after_the_one_that_completed_a_task_does_not_find
         assert (await cpe.inform("6 CONNECTION REQUEST")).status == 204  # nothing left to do
         await b.drained()
         assert db.doc(TASKS, tid)["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]
+
+
+@pytest.mark.asyncio
+async def test_a_task_finished_twice_keeps_its_first_outcome_and_a_deleted_one_stays_deleted():
+    db = MemoryDb()
+    async with Scheduler(db) as first, Scheduler(db) as second:
+        tid = new_task(db, "DEV-TWICE", "reboot")
+        first.store.finish_task(tid, {"$set": {"status": "done"}}, "DEV-TWICE")
+        await first.drained()
+        second.store.finish_task(tid, {"$set": {"status": "fault"}}, "DEV-TWICE")  # the other owner, late
+        await second.drained()
+        assert db.doc(TASKS, tid)["status"] == "done"
+
+        gone = new_task(db, "DEV-TWICE", "reboot")
+        del db[TASKS].docs[gone]  # an operator deleted it while it ran
+        first.store.finish_task(gone, {"$set": {"status": "done"}}, "DEV-TWICE")
+        await first.drained()
+        assert db.doc(TASKS, gone) is None

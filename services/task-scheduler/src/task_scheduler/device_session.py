@@ -526,7 +526,7 @@ class SessionDriver:
             fault_doc = {"code": local_fault[0], "message": local_fault[1], "detail": None}
         update = {"$set": {"status": status, "completedAt": now, "result": result or None, "fault": fault_doc},
                   "$unset": {"transfer": ""}}
-        futs = held + [self.store.update_task(task["_id"], update, device_id)]
+        futs = held + [self.store.finish_task(task["_id"], update, device_id)]
         channel = f"task_{task['_id']}"
         if status == "fault":
             assert fault_doc is not None  # a fault status comes with its cwmp or local fault

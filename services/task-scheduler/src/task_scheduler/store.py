@@ -806,6 +806,15 @@ class Store:
             self._task_writes.add(device_id, [fut])
         return fut
 
+    def finish_task(self, task_id: Any, update: dict, device_id: str) -> asyncio.Future:
+        """Write a task's final status, only over a pending one: when two schedulers both finish
+        the same task (one rebuilt the session after a rebalance), the first outcome stays and a
+        task an operator deleted meanwhile is not brought back."""
+        fut = self.writer.submit(TASKS, UpdateOne({"_id": task_id, "status": "pending"}, update))
+        if not fut.done():
+            self._task_writes.add(device_id, [fut])
+        return fut
+
     def upsert_fault(self, fault_id: str, doc: dict) -> asyncio.Future:
         return self.writer.submit(FAULTS, UpdateOne({"_id": fault_id}, {"$set": doc}, upsert=True))
 
