@@ -14,6 +14,7 @@ import functools
 import random
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import hdrs
@@ -41,6 +42,10 @@ from .datamodel import DataModel
 from .device import Action, Device, Transfer
 from .httpauth import client_middlewares
 from .stats import SessionReport, Stats
+
+if TYPE_CHECKING:
+    from .stun import StunAgent
+    from .xmpp import CpeXmpp
 
 SOAP_HEADERS = {hdrs.CONTENT_TYPE: 'text/xml; charset="utf-8"', "SOAPAction": ""}
 
@@ -111,6 +116,9 @@ class SimulatedCpe:
         stats: Stats | None = None,
         seed: int | str | None = None,
         rng: random.Random | None = None,
+        parameters: dict[str, str] | None = None,
+        connection_request_http: bool = True,
+        xmpp_ca_file: str = "",
     ) -> None:
         root = model.root
         self.key = serial
@@ -131,6 +139,9 @@ class SimulatedCpe:
         if periodic_interval is not None:
             base["ManagementServer.PeriodicInformInterval"] = str(periodic_interval)
             base["ManagementServer.PeriodicInformEnable"] = "true"
+        base.update(parameters or {})  # relative to the root: STUN, XMPP.Connection.1... settings
+        if not connection_request_http:
+            base["ManagementServer.ConnectionRequestURL"] = ""
         base = {_path(root, leaf): value for leaf, value in base.items()}
         self.device = Device(ensure_bulkdata(model), serial=serial, base=base, rng=self.rng)
         self.bulkdata = BulkDataReporter(self.device)  # TR-232 reports, once a profile is enabled
@@ -141,6 +152,10 @@ class SimulatedCpe:
         self._cr_server = connection_request_server
         self._own_cr_server: ConnectionRequestServer | None = None
         self.connection_request_url: str | None = None
+        self.connection_request_http = connection_request_http
+        self.xmpp_ca_file = xmpp_ca_file
+        self.xmpp: CpeXmpp | None = None  # Annex K, when the model has XMPP.Connection.1
+        self.stun: StunAgent | None = None  # Annex G, when STUNEnable is true
         self.periodic_jitter = periodic_jitter
         self.cwmp_version = cwmp_version
         if supported_cwmp_versions is None and cwmp_version == "1.4":
@@ -188,6 +203,17 @@ class SimulatedCpe:
             self.device.management("ConnectionRequestPassword"),
         )
 
+    def report_change(self, path: str, text: str) -> None:
+        """A value the device itself changed that the ACS must learn (ConnReqJabberID,
+        UDPConnectionRequestAddress, NATDetected: forced active notification): a session now."""
+        got = self.device.tree.get(path)
+        if got is None or got[0] == text:
+            return
+        self.device.tree.set(path, text)
+        self.device.changed[path] = None
+        self.device.add_event(EventCode.VALUE_CHANGE)
+        self._wake.set()
+
     def connection_request(self) -> bool:
         """A valid connection request arrived: refuse (503) while a session runs."""
         if self.in_session:
@@ -199,7 +225,9 @@ class SimulatedCpe:
     async def start(self, *, boot_after_s: float = 0.0, bootstrap: bool | None = None) -> None:
         """Open the connection request listener and power on: the boot Inform (with "0 BOOTSTRAP"
         the first time) after ``boot_after_s``, then periodic Informs."""
-        await self._start_listener()
+        if self.connection_request_http:
+            await self._start_listener()
+        await self._start_nat_traversal()
         if bootstrap if bootstrap is not None else self._new_device:
             self.device.add_event(EventCode.BOOTSTRAP)
         self._new_device = False
@@ -220,6 +248,9 @@ class SimulatedCpe:
                     pass
         self._worker = None
         self._tasks.clear()
+        for agent in (self.xmpp, self.stun):
+            if agent is not None:
+                await agent.stop()
         if self._cr_server is not None:
             self._cr_server.unregister(self)
         if self._own_cr_server is not None:
@@ -370,6 +401,10 @@ class SimulatedCpe:
                 self._spawn(self._diagnostics(str(action.arg)))
             elif action.kind == "change_du_state":
                 self._spawn(self._change_du_state(action.arg))  # type: ignore[arg-type]
+            elif action.kind == "config" and ".XMPP." in str(action.arg) and self.xmpp is not None:
+                self._spawn(self.xmpp.restart())
+            elif action.kind == "config" and ".ManagementServer.STUN" in str(action.arg):
+                self._spawn(self._start_nat_traversal(restart_stun=True))
             elif action.kind == "config" and str(action.arg).endswith(("PeriodicInformInterval", "PeriodicInformEnable")):
                 self._periodic_reset = True  # the loop re-reads the interval when woken
                 self._wake.set()
@@ -433,6 +468,23 @@ class SimulatedCpe:
         else:
             server = self._cr_server
         self._set_cr_url(server.register(self))
+
+    async def _start_nat_traversal(self, restart_stun: bool = False) -> None:
+        """XMPP (Annex K) when the model has XMPP.Connection.1, STUN (Annex G) when enabled."""
+        if self.xmpp is None and self.device.tree.exists(self.device.path("XMPP.Connection.1.Enable")):
+            from .xmpp import CpeXmpp
+
+            self.xmpp = CpeXmpp(self, ca_file=self.xmpp_ca_file)
+        if self.xmpp is not None:
+            await self.xmpp.start()
+        if self.stun is None and self.device.management("STUNEnable", "false").lower() in ("true", "1"):
+            from .stun import StunAgent
+
+            self.stun = StunAgent(self)
+        elif restart_stun and self.stun is not None:
+            await self.stun.stop()
+        if self.stun is not None:
+            await self.stun.start()
 
     def _set_cr_url(self, url: str) -> None:
         self.connection_request_url = url

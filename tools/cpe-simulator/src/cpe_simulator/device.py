@@ -314,7 +314,7 @@ class Device:
             self.tree.set(path, text)
             if text == "Requested" and path.endswith(PING_SUFFIXES):
                 self.actions.append(Action("diagnostics", path[: path.rfind(".") + 1]))
-            if ".ManagementServer." in path or ".BulkData." in path:
+            if ".ManagementServer." in path or ".BulkData." in path or ".XMPP." in path:
                 self.actions.append(Action("config", path))
         self._set_parameter_key(req.parameter_key)
         return m.SetParameterValuesResponse(status=0)
