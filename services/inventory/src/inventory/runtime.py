@@ -43,6 +43,10 @@ class Runtime:
         self._starts += 1
         if self._starts > 1:
             return
+        if self.settings.xmpp_jid:
+            from .xmpp_client import start_for
+
+            self.cr.xmpp = start_for(self.settings, self.metrics)
         self._background = [
             asyncio.create_task(self.db.ensure_indexes(), name="ensure-indexes"),
             asyncio.create_task(self.waiters.run(), name="tasks-change-stream"),
@@ -59,6 +63,8 @@ class Runtime:
         for t in self._background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if self.cr.xmpp is not None:
+            await self.cr.xmpp.stop()
         await self.cr.close()
         await self.audit.close()
         await self.db.close()
