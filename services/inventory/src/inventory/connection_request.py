@@ -1,10 +1,19 @@
-"""Connection requests: ask a CPE to open a CWMP session now (TR-069 3.2.2 and Annex G).
+"""Connection requests: ask a CPE to open a CWMP session now (TR-069 3.2.2, Annex G, Annex K).
 
-HTTP first: a GET to the device's ConnectionRequestURL, answering a Digest or Basic challenge
-with the device's connection-request credentials. A CPE that is rate-limiting answers 503 (or
-429): we wait a little (its Retry-After, capped) and try once more. When HTTP fails, or the
-device only has a UDPConnectionRequestAddress (it sits behind NAT), we send the Annex G UDP
-message, a signed HTTP request line in a datagram, several times since UDP may drop it.
+The transports are tried in the order ``cr_transport.order`` picks from what the device reported
+(HTTP first; XMPP then UDP first for a device that detected NAT), until one succeeds:
+
+* HTTP: a GET to the device's ConnectionRequestURL, answering a Digest or Basic challenge with the
+  device's connection-request credentials. A CPE that is rate-limiting answers 503 (or 429): we
+  wait a little (its Retry-After, capped) and try once more.
+* XMPP: the Annex K ``connectionRequest`` IQ to its ConnReqJabberID over the ACS's XMPP session
+  (``xmpp_client``), answered with a result or an error.
+* UDP: the Annex G message to its UDPConnectionRequestAddress, a signed HTTP request line in a
+  datagram, sent several times since UDP may drop it (no answer comes: sent counts as ok).
+
+Every attempt is counted in ``acs_connection_requests_total{transport,outcome}`` and timed in
+``acs_connection_request_duration_seconds{transport}``; the task's ``connectionRequest`` field
+records the transport that worked and each attempt.
 """
 
 from __future__ import annotations
@@ -23,17 +32,13 @@ from typing import Any
 import httpx
 
 from .config import Settings
+from .cr_transport import Reach, order
+from .cr_transport import paths as _paths
 from .metrics import Metrics
 from .shapes import param_value
+from .xmpp_client import XmppConnector
 
 log = logging.getLogger(__name__)
-
-ROOTS = ("InternetGatewayDevice", "Device")
-
-
-def _paths(leaf: str) -> list[str]:
-    return [f"{root}.ManagementServer.{leaf}" for root in ROOTS]
-
 
 @dataclass(frozen=True, slots=True)
 class Credentials:
@@ -103,7 +108,9 @@ class ConnectionRequester:
         self.settings = settings
         self.metrics = metrics
         self.credentials = credentials  # the credentials collection
-        self.http = httpx.AsyncClient(timeout=settings.cr_timeout_s, follow_redirects=False, trust_env=False)
+        self.http = httpx.AsyncClient(timeout=settings.cr_timeout_s, follow_redirects=False, trust_env=False,
+                                      limits=httpx.Limits(max_connections=None, max_keepalive_connections=512))
+        self.xmpp: XmppConnector | None = None  # set by the runtime when NBI_XMPP_JID is given
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -122,24 +129,38 @@ class ConnectionRequester:
         return Credentials(self.settings.cr_username, self.settings.cr_password)
 
     async def request(self, device: Mapping[str, Any]) -> dict[str, Any]:
-        """Try HTTP, then UDP; the outcome as recorded on the task (``connectionRequest``)."""
-        url = param_value(device, *_paths("ConnectionRequestURL"))
-        udp = param_value(device, *_paths("UDPConnectionRequestAddress"))
+        """Each transport the device can be reached by, best first, until one works; the outcome
+        as recorded on the task (``connectionRequest``)."""
+        reach = Reach.of(device)
+        transports = order(reach, xmpp=self.xmpp is not None)
+        if not transports:
+            return {
+                "status": "error", "transport": None, "at": datetime.now(UTC),
+                "error": "device has no ConnectionRequestURL, UDPConnectionRequestAddress or ConnReqJabberID",
+                "attempts": [],
+            }
         creds = await self.credentials_for(device)
         attempts: list[dict[str, Any]] = []
-        if url and not str(url).lower().startswith(("http://", "https://")):
-            url = None  # only HTTP(S): a CPE must not steer the ACS to other schemes
-        if url:
-            attempts.extend(await self._http(str(url), creds))
-            if attempts[-1]["status"] == "ok" or not udp:
-                return self._result(attempts)
-        if udp:
-            attempts.append(await self._udp(str(udp), creds))
-            return self._result(attempts)
-        return {
-            "status": "error", "transport": None, "at": datetime.now(UTC),
-            "error": "device has no ConnectionRequestURL or UDPConnectionRequestAddress", "attempts": [],
-        }
+        for transport in transports:
+            t0 = time.perf_counter()
+            if transport == "http":
+                assert reach.url is not None
+                attempts.extend(await self._http(reach.url, creds))
+            elif transport == "xmpp":
+                assert reach.jid is not None
+                attempts.append(await self._xmpp(reach.jid, creds))
+            else:
+                assert reach.udp is not None
+                attempts.append(await self._udp(reach.udp, creds))
+            self.metrics.connection_request_duration.labels(transport).observe(time.perf_counter() - t0)
+            if attempts[-1]["status"] == "ok":
+                break
+        return self._result(attempts)
+
+    async def _xmpp(self, jid: str, creds: Credentials) -> dict[str, Any]:
+        assert self.xmpp is not None
+        status, error = await self.xmpp.connection_request(jid, creds.username, creds.password)
+        return self._outcome("xmpp", status, error, jabberID=jid)
 
     @staticmethod
     def _result(attempts: list[dict[str, Any]]) -> dict[str, Any]:
