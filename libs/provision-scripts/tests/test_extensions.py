@@ -22,6 +22,9 @@ class Nothing:
     def virtual_source(self, name):
         return None
 
+    def preloaded(self):
+        return {}
+
 
 @pytest.fixture
 def ext_dir(tmp_path):

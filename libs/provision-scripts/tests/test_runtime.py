@@ -31,6 +31,9 @@ class Table:
     def virtual_source(self, name):
         return self.virtuals.get(name)
 
+    def preloaded(self):
+        return {}
+
 
 def test_declarations_are_parsed_into_timestamps_and_values():
     out = ScriptRunner("d", NOW).run("s", """

@@ -20,6 +20,9 @@ class Nothing:
     def virtual_source(self, name):
         return None
 
+    def preloaded(self):
+        return {}
+
 
 def run(source: str, args=None, limits: Limits = Limits()):
     return ScriptRunner("dev-1", 1_700_000_000_000, limits).run("s", source, args or [], Nothing())

@@ -8,7 +8,7 @@
 from .errors import ScriptError, ScriptSyntaxError
 from .extensions import ExtensionError, Extensions
 from .runtime import Device, HostError, ScriptClear, ScriptDeclaration, ScriptOutcome, ScriptRunner, VirtualValue, parse_declaration
-from .sandbox import Limits, check_syntax
+from .sandbox import Limits, Sandbox, check_syntax
 
-__all__ = ["Device", "ExtensionError", "Extensions", "HostError", "Limits", "ScriptClear", "ScriptDeclaration", "ScriptError",
+__all__ = ["Device", "ExtensionError", "Extensions", "HostError", "Limits", "Sandbox", "ScriptClear", "ScriptDeclaration", "ScriptError",
            "ScriptOutcome", "ScriptRunner", "ScriptSyntaxError", "VirtualValue", "check_syntax", "parse_declaration"]

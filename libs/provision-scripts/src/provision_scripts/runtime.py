@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+import orjson
+
 from .errors import ScriptError
 from .extensions import ExtensionError, Extensions
 from .sandbox import Limits, Sandbox
@@ -26,6 +28,7 @@ from .sandbox import Limits, Sandbox
 log = logging.getLogger(__name__)
 
 ATTRIBUTES = ("path", "value", "writable", "object")
+_PARSED: dict[str, ScriptDeclaration] = {}  # a declaration's JSON -> parsed: scripts repeat theirs every run
 MAX_DEPTH = 4  # a virtual parameter's script may declare another: this deep at most
 
 
@@ -39,6 +42,7 @@ class ScriptDeclaration:
     path: str
     timestamps: dict[str, int] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    key: str = field(default="", compare=False)  # the declaration's JSON text: a cache key for hosts
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,10 @@ class Device(Protocol):
 
     def virtual_source(self, name: str) -> str | None:
         """The script of virtual parameter ``name``, or None when there is none."""
+
+    def preloaded(self) -> dict[str, list[dict[str, Any]]]:
+        """Answers to ``get`` known before any run (the device id's fields, its tags): a script
+        that reads them needs no second run."""
 
 
 class HostError(ValueError):
@@ -148,7 +156,9 @@ class ScriptRunner:
     ``Math.random`` is seeded with the device id, ``ext()`` answers are kept for the session."""
 
     def __init__(self, device_id: str, now_ms: int, limits: Limits = Limits(), extensions: Extensions | None = None,
-                 max_runs: int = 256) -> None:
+                 max_runs: int = 256, sandboxes: list[Sandbox] | None = None) -> None:
+        """``sandboxes``: contexts to reuse (one per nesting depth), shared by the sessions of one
+        thread so a session does not pay for a new context; every run resets the API's state."""
         self.device_id = device_id
         self.now_ms = now_ms
         self.limits = limits
@@ -158,7 +168,7 @@ class ScriptRunner:
         self.seed = _digest(device_id, "seed")
         self.ext_answers: dict[str, dict[str, Any]] = {}
         self.virtual_values: dict[str, VirtualValue] = {}  # the last value each virtual parameter's script gave
-        self._sandboxes: list[Sandbox] = []
+        self._sandboxes: list[Sandbox] = sandboxes if sandboxes is not None else []
         self._depth = 0
 
     def run(self, name: str, source: str, args: Any, device: Device) -> ScriptOutcome:
@@ -171,7 +181,7 @@ class ScriptRunner:
         sandbox = self._sandboxes[self._depth]
         sandbox.load(name, source)
         passed: dict[str, bool] = {}
-        answers: dict[str, Any] = {}
+        answers: dict[str, Any] = dict(device.preloaded())
         virtuals: dict[str, bool] = {}
         expanded: dict[str, list[ScriptDeclaration]] = {}  # a virtual parameter's key -> its declarations
         outcome = ScriptOutcome(name)
@@ -211,8 +221,15 @@ class ScriptRunner:
         for d in raw:
             if len(d) == 4:  # a virtual parameter: its script's declarations stand for it
                 out.extend(expanded.get(d[3], ()))
-            else:
-                out.append(parse_declaration(*d))
+                continue
+            key = orjson.dumps(d).decode()
+            parsed = _PARSED.get(key)
+            if parsed is None:
+                if len(_PARSED) > 16384:
+                    _PARSED.clear()
+                p = parse_declaration(*d)
+                parsed = _PARSED[key] = ScriptDeclaration(p.path, p.timestamps, p.values, key)
+            out.append(parsed)
         return out
 
     def _get(self, path: str, device: Device) -> list[dict[str, Any]]:

@@ -63,7 +63,9 @@
   globalThis.declare = function declare(path, timestamps, values) {
     if (typeof path !== "string" || !path) throw new TypeError("declare: path must be a non-empty string");
     const d = [path, plain(timestamps, "declare: timestamps"), plain(values, "declare: values")];
-    state.uncommitted = true;
+    // what the ACS always knows (the device's id, its tags, its events) needs no commit, and a
+    // tag set takes effect at the session's end
+    if (!/^(DeviceID|Tags|Events)\./.test(path)) state.uncommitted = true;
     if (path.startsWith("VirtualParameters.")) {
       // the virtual parameter's own script runs (in the host) before this one goes on
       const key = JSON.stringify(d);

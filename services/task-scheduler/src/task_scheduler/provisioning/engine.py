@@ -244,18 +244,24 @@ class ProvisionRun:
 
         walk(path, node)
 
-    def _fresh(self, path: str, node: Any, refresh: float | None) -> bool:
+    def _cutoff(self, d: Declaration) -> datetime | None:
+        """How recent our copy must be for ``d``: its absolute ``since`` (a script's timestamp) or
+        now minus its ``refresh`` age; None when any copy will do."""
+        if d.since is not None:
+            return d.since
+        return self.now() - timedelta(seconds=d.refresh) if d.refresh is not None else None
+
+    def _fresh(self, path: str, node: Any, cutoff: datetime | None) -> bool:
         if path in self._read:
             return True
         if not isinstance(node, dict) or ("_value" not in node and "_valueHash" not in node):
             return False
-        if refresh is None:
+        if cutoff is None:
             return True
         ts = _aware(node.get("_timestamp"))
-        return ts is not None and ts >= self.now() - timedelta(seconds=refresh)
+        return ts is not None and ts >= cutoff
 
-    def _completeness(self, refresh: float | None):
-        cutoff = self.now() - timedelta(seconds=refresh) if refresh is not None else None
+    def _completeness(self, cutoff: datetime | None):
 
         def is_complete(path: str) -> bool:
             """Read as a whole in this session, or it or an ancestor was listed recently enough."""
@@ -295,7 +301,8 @@ class ProvisionRun:
             if d.segs[0] == VROOT:
                 self._plan_virtual(d, plan)
                 continue
-            complete = self._completeness(d.refresh)
+            cutoff = self._cutoff(d)
+            complete = self._completeness(cutoff)
             if d.instances is not None:
                 self._plan_instances(d, plan, complete)
                 continue
@@ -309,12 +316,12 @@ class ProvisionRun:
                 node = paths.node_at(self.doc, leaf)
                 if isinstance(node, dict) and node.get("_object") is True:
                     continue
-                fresh = self._fresh(leaf, node, d.refresh)
+                fresh = self._fresh(leaf, node, cutoff)
                 unknown = leaf in res.unknown_leaves
                 if not d.has_value:
                     if not fresh:
                         plan.reads[self._read_name(leaf, unknown)] = None
-                elif fresh or (d.refresh is None and unknown) or (d.secret and d.refresh is None):
+                elif fresh or (cutoff is None and unknown) or (d.secret and cutoff is None):
                     values[leaf] = (d.value, d)  # later (heavier) declarations override
                 else:
                     plan.reads[self._read_name(leaf, unknown)] = None
@@ -343,19 +350,20 @@ class ProvisionRun:
             return
         if d.has_value:
             self._fault(d.channel, "invalid_declaration", f"virtual parameter {d.path} is read-only")
-        if d.refresh is None:
+        cutoff = self._cutoff(d)
+        if cutoff is None:
             return
         got = vp.compute(self.doc)
-        if got is not None and self._fresh(got[0], paths.node_at(self.doc, got[0]), d.refresh):
+        if got is not None and self._fresh(got[0], paths.node_at(self.doc, got[0]), cutoff):
             return
         for segs in vp._segs:  # type: ignore[attr-defined]
-            complete = self._completeness(d.refresh)
+            complete = self._completeness(cutoff)
             res = paths.resolve(self.doc, segs, complete)
             for t in res.unknown_tables:
                 if not _under(t, self._absent):
                     plan.reads[t + "."] = None
             for leaf in [*res.paths, *res.unknown_leaves]:
-                if not _under(leaf, self._absent) and not self._fresh(leaf, paths.node_at(self.doc, leaf), d.refresh):
+                if not _under(leaf, self._absent) and not self._fresh(leaf, paths.node_at(self.doc, leaf), cutoff):
                     plan.reads[self._read_name(leaf, leaf in res.unknown_leaves)] = None
 
     def _plan_instances(self, d: Declaration, plan: _Plan, complete) -> None:

@@ -8,6 +8,7 @@ table never listed, a leaf never read) it says what to read, so the engine can f
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,12 @@ def parse(text: Any) -> tuple[Segment, ...]:
     """``"A.*.B.[K:v].C"`` -> ("A", "*", "B", Alias((("K","v"),)), "C"); PathError when invalid."""
     if not isinstance(text, str) or not text or len(text) > 1024:
         raise PathError(f"invalid parameter path {text!r}")
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse(text: str) -> tuple[Segment, ...]:
+    """Memoised: scripts declare the same paths at every run of every session."""
     body = text[:-1] if text.endswith(".") else text
     segs: list[Segment] = []
     for part in _split(body):

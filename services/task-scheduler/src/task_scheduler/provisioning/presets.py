@@ -10,6 +10,7 @@ skipped with a log line (the NBI refuses such presets, so only a hand-edited dat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -37,6 +38,7 @@ class Declaration:
     has_value: bool = False
     type: str | None = None
     refresh: float | None = None  # seconds; None: whatever the ACS knows is good enough
+    since: datetime | None = None  # or an absolute time our copy must be newer than (scripts' timestamps)
     instances: tuple[int, int] | None = None  # (min, max) instances matching ``path``
     secret: bool = False  # the value is set but never stored in the device document
     channel: str = "default"

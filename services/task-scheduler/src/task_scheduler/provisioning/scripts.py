@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from provision_scripts import (
     Extensions,
     Limits,
+    Sandbox,
     ScriptClear,
     ScriptDeclaration,
     ScriptError,
@@ -58,6 +60,10 @@ def js_value(value: Any) -> Any:
     return ms if ms is not None else value
 
 
+def _since(t: Declaration, since: datetime) -> Declaration:
+    return replace(t, refresh=None, since=since)
+
+
 class ScriptLibrary:
     """The scripts every session may run, as read from MongoDB (name -> JavaScript)."""
 
@@ -67,6 +73,8 @@ class ScriptLibrary:
         self.provisions: dict[str, str] = {}
         self.virtuals: dict[str, str] = {}
         self.rejected: dict[str, str] = {}  # "provisions/<name>" -> why it does not compile
+        self.sandboxes: list[Sandbox] = []  # reused by every session (the scheduler's one thread)
+        self.templates: dict[tuple, list[Declaration]] = {}  # a script declaration's engine declarations
 
     def load(self, provisions: Iterable[dict], virtuals: Iterable[dict]) -> None:
         """Keep the scripts that compile; one that does not is skipped with a log line (the NBI
@@ -98,10 +106,12 @@ class ScriptSession:
         self.library = library
         self.run = run
         self.now_ms = _ms(run.now()) or 0
-        self.runner = ScriptRunner(run.device_id, self.now_ms, library.limits, library.extensions)
+        self.runner = ScriptRunner(run.device_id, self.now_ms, library.limits, library.extensions,
+                                   sandboxes=library.sandboxes)
         self.tags: dict[str, bool] = {}  # tag -> wanted (True) or removed (False), applied at the end
         self._channel = "default"
         self._weight = 0
+        self._preloaded: dict[str, list[dict[str, Any]]] | None = None
 
     def has(self, name: str) -> bool:
         return name in self.library.provisions
@@ -127,6 +137,20 @@ class ScriptSession:
         return result
 
     def _convert(self, d: ScriptDeclaration) -> list[Declaration]:
+        """The engine's declarations for one script declaration, from the library's templates
+        (parsed and checked once for every session: scripts repeat their declarations at every
+        run). A timestamp becomes the absolute time our copy must be newer than."""
+        if d.path.startswith("Tags."):  # a side effect, not a declaration: never memoised
+            return self._convert_one(d)
+        key = (d.key or repr(d), self._channel, self._weight)
+        templates = self.library.templates.get(key)
+        if templates is None:
+            if len(self.library.templates) > 16384:
+                self.library.templates.clear()
+            templates = self.library.templates[key] = self._convert_one(d)
+        return templates
+
+    def _convert_one(self, d: ScriptDeclaration) -> list[Declaration]:
         root = d.path.split(".", 1)[0]
         if root == "Tags":
             if "value" in d.values:
@@ -142,12 +166,15 @@ class ScriptSession:
             log.warning("declare(%s) on %s: not supported yet, ignored", d.path, self.run.device_id)
             return []
         spec: dict[str, Any] = {"path": d.path.rstrip(".")}
-        stamps = list(d.timestamps.values())
-        if stamps:
-            age_ms = (_ms(self.run.now()) or 0) - max(stamps)
-            spec["refresh"] = max(0.0, age_ms / 1000)
+        since = datetime.fromtimestamp(max(d.timestamps.values()) / 1000, UTC) if d.timestamps else None
+        if since is not None:
+            spec["refresh"] = 0.0  # replaced by since
         out: list[Declaration] = []
-        mk = lambda s: declaration(s, channel=self._channel, weight=self._weight)  # noqa: E731
+
+        def mk(spec: dict[str, Any]) -> Declaration:
+            made = declaration(spec, channel=self._channel, weight=self._weight)
+            return _since(made, since) if made.refresh is not None and since is not None else made
+
         if "path" in d.values:
             lo, hi = d.values["path"]
             out.append(mk({**spec, "instances": {"min": lo, "max": hi}}))
@@ -228,6 +255,15 @@ class ScriptSession:
 
     def virtual_source(self, name: str) -> str | None:
         return self.library.virtuals.get(name)
+
+    def preloaded(self) -> dict[str, list[dict[str, Any]]]:
+        if self._preloaded is None:
+            ids = self.get("DeviceID.*")
+            tags = self.get("Tags.*")
+            self._preloaded = {"DeviceID.*": ids, "Tags.*": tags, **{i["path"]: [i] for i in ids + tags}}
+        if self.tags:  # set by a script in this session: what the next runs read
+            return {**self._preloaded, "Tags.*": self.get("Tags.*")}
+        return self._preloaded
 
 
 __all__ = ["ScriptLibrary", "ScriptSession", "ScriptSyntaxError", "js_value"]
