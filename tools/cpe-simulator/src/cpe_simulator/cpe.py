@@ -482,7 +482,8 @@ class SimulatedCpe:
 
             self.stun = StunAgent(self)
         elif restart_stun and self.stun is not None:
-            await self.stun.stop()
+            await self.stun.restart()
+            return
         if self.stun is not None:
             await self.stun.start()
 
