@@ -10,7 +10,7 @@ import { ago, dateTime } from '../../components';
 
 /** One device: summary, actions, parameter tree, live task queue, faults, contact history. */
 export default function DevicePage() {
-  const id = decodeURIComponent(useParams().id ?? '');
+  const id = useParams().id ?? ''; // react-router hands it decoded
   const device = useDeviceDoc(id);
   const tasks = useDeviceTasks(id);
   const faults = useDeviceFaults(id);

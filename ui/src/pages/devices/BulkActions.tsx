@@ -99,7 +99,7 @@ export function BulkActions({ selected, query, onDone }: { selected: string[]; q
           </select>
         </label>
         {(kind === 'tag' || kind === 'untag') && (
-          <label className="inline">Tag <input value={arg} onChange={(e) => setArg(e.target.value)} size={14} /></label>
+          <label className="inline">Tag to add or remove <input value={arg} onChange={(e) => setArg(e.target.value)} size={14} /></label>
         )}
         {kind === 'firmware' && (
           <label className="inline">

@@ -1,0 +1,160 @@
+"""The operator console in a real browser: Debian's Chromium driven by Playwright (ui/e2e/*.spec.ts)
+against a stack started here (Apache Kafka, SecantusDB, gateway, scheduler, inventory serving the
+built console) with simulated CPEs, and tokens for an admin, an operator and a readonly user.
+
+The specs write screenshots of each page to docs/ui/. ``UI_E2E_SPECS`` (space-separated spec
+files, e.g. ``devices.spec.ts``) runs only those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import MongoClient
+
+from acs_contracts.device_id import make_device_id
+from acs_devstack.servers import mongo_uri
+from acs_devstack.stack import Stack
+from cpe_simulator import DataModel, SimulatedCpe
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+UI = ROOT / "ui"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+SERIALS = ["UI-E2E-0001", "UI0002", "UI0003", "UI0004"]
+PLAYWRIGHT_TIMEOUT_S = 1200
+
+
+def _missing() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (tools/install-system-packages.sh installs Debian's chromium)"
+    if shutil.which("node") is None or shutil.which("npx") is None:
+        return "node/npx are missing: the console's Playwright specs run on Node.js"
+    if not (UI / "node_modules" / "@playwright" / "test").is_dir():
+        return "ui/node_modules is missing: run `make ui` (npm ci and the build) first"
+    return None
+
+
+def _ensure_build() -> Path:
+    """The built console; built here when absent (make test builds it first)."""
+    dist = UI / "dist"
+    if not (dist / "index.html").is_file():
+        subprocess.run(["npm", "run", "build"], cwd=UI, check=True, capture_output=True, timeout=600)
+    return dist
+
+
+@pytest.fixture(scope="module")
+def console_stack():
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    dist = _ensure_build()
+    tokens = {"operator": secrets.token_hex(12), "readonly": secrets.token_hex(12)}
+    st = Stack(partitions=2)
+    st.inventory_env = {
+        "NBI_TOKENS": f"{st.nbi_token}:admin,{tokens['operator']}:operator,{tokens['readonly']}:readonly",
+        "CONSOLE_DIST": str(dist),
+    }
+    st.start_servers()
+    try:
+        st.add_inventory()
+        st.add_scheduler()
+        st.add_gateway()
+        yield st, {"admin": st.nbi_token, **tokens}
+    finally:
+        st.stop()
+
+
+MODEL = DataModel.default()  # the simulator's built-in TR-098 gateway: no ../shared needed
+
+
+def _device_id(serial: str) -> str:
+    return make_device_id(MODEL.identity.oui, MODEL.identity.product_class, serial)
+
+
+async def _until(check, timeout: float, what: str):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (found := check()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"{what} not within {timeout}s")
+        await asyncio.sleep(0.2)
+    return found
+
+
+async def _start_cpes(st: Stack) -> list[SimulatedCpe]:
+    """The CPEs, each with the connection-request credentials the bootstrap would store, all
+    informed and idle."""
+    model = MODEL
+    cpes = []
+    assert st.mongo is not None
+    with MongoClient(mongo_uri(st.mongo.port)) as client:
+        db = client.acs
+        for serial in SERIALS:
+            device = _device_id(serial)
+            db.credentials.update_one({"_id": device}, {"$set": {"connectionRequest": {
+                "username": serial, "password": f"cr-{serial}"}}}, upsert=True)
+            cpe = SimulatedCpe(model, acs_url=st.cwmp_url(0), serial=serial, periodic_interval=60)
+            await cpe.start()
+            cpes.append(cpe)
+        for serial in SERIALS:
+            device = _device_id(serial)
+            await _until(lambda d=device: db.devices.find_one(
+                {"_id": d, "InternetGatewayDevice.ManagementServer.ConnectionRequestURL._value": {"$exists": True}}),
+                60, f"{device}'s first inform")
+    for cpe in cpes:
+        await cpe.wait_idle()
+    return cpes
+
+
+@pytest.mark.timeout(PLAYWRIGHT_TIMEOUT_S + 300)
+async def test_console_specs_pass_in_chromium(console_stack, tmp_path):
+    st, tokens = console_stack
+    async with httpx.AsyncClient(timeout=10) as c:  # the console answers, the NBI under /api too
+        assert (await c.get(f"{st.console_url}/devices")).status_code == 200
+        r = await c.get(f"{st.console_url}/api/whoami", headers={"Authorization": f"Bearer {tokens['readonly']}"})
+        assert r.json() == {"role": "readonly"}
+    cpes = await _start_cpes(st)
+    model = MODEL
+    try:
+        report = tmp_path / "report.json"
+        env = {
+            **os.environ,
+            "CONSOLE_URL": st.console_url,
+            "NBI_URL": st.nbi_url,
+            "ADMIN_TOKEN": tokens["admin"],
+            "OPERATOR_TOKEN": tokens["operator"],
+            "READONLY_TOKEN": tokens["readonly"],
+            "DEVICES": json.dumps([{"id": _device_id(s), "serial": s, "oui": model.identity.oui,
+                                    "productClass": model.identity.product_class} for s in SERIALS]),
+            "CHROMIUM": str(CHROMIUM),
+            "E2E_REPORT": str(report),
+            "E2E_OUTPUT": str(tmp_path / "results"),
+        }
+        specs = os.environ.get("UI_E2E_SPECS", "").split()
+        proc = await asyncio.create_subprocess_exec(
+            "npx", "playwright", "test", "-c", "e2e/playwright.config.ts", *specs,
+            cwd=UI, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), PLAYWRIGHT_TIMEOUT_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            pytest.fail(f"the Playwright run took over {PLAYWRIGHT_TIMEOUT_S} s")
+        text = out.decode(errors="replace")
+        sys.stdout.write(text[-20000:])
+        assert proc.returncode == 0, text[-8000:]
+        stats = json.loads(report.read_text())["stats"]
+        assert stats["expected"] > 0 and stats["unexpected"] == 0, stats
+    finally:
+        for cpe in cpes:
+            await cpe.stop()
