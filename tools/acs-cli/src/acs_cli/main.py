@@ -903,6 +903,60 @@ def restore(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+# --- GenieACS migration --------------------------------------------------------------------------------------
+
+@app.command("import-genieacs")
+@handled
+def import_genieacs(
+    source: Annotated[str, typer.Argument(help="folder of mongoexport files (<collection>.json) or a GenieACS MongoDB URI")],
+    mongodb_uri: Annotated[str, typer.Option("--mongodb-uri", envvar="ACS_MONGODB_URI",
+                                             help="this ACS's MongoDB (writes go to the database, not the NBI)")]
+    = "mongodb://127.0.0.1:27017/?directConnection=true",
+    database: Annotated[str, typer.Option("--database", envvar="ACS_MONGODB_DATABASE", help="this ACS's database")] = "acs",
+    source_database: Annotated[str | None, typer.Option("--source-database", help="GenieACS's database (default: the URI's, else genieacs)",
+                                                        show_default=False)] = None,
+    only: Annotated[str | None, typer.Option("--only", help="comma-separated: devices,presets,provisions,virtualParameters,files,faults,tasks",
+                                             show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="read and check everything, write nothing")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Bring a GenieACS database in: devices (ids, tags, parameter values and timestamps), presets,
+    provisions, virtual parameters, files, faults and tasks (docs/migration-genieacs.md)."""
+    from pymongo import MongoClient
+
+    from . import genieacs_import as gi
+
+    sections = set(gi.COLLECTIONS)
+    if only:
+        sections = {s.strip() for s in only.split(",") if s.strip()}
+        unknown = sections - set(gi.COLLECTIONS)
+        if unknown:
+            raise UsageError(f"--only: unknown {', '.join(sorted(unknown))} (one of {', '.join(gi.COLLECTIONS)})")
+    try:
+        src: gi.FolderSource | gi.MongoSource = (gi.MongoSource(source, source_database) if source.startswith(("mongodb://", "mongodb+srv://"))
+                                                 else gi.FolderSource(Path(source)))
+        client: MongoClient = MongoClient(mongodb_uri, serverSelectionTimeoutMS=10000, tz_aware=True)
+        try:
+            report = gi.run_import(src, client[database], sections, dry_run=dry_run,
+                                   progress=lambda s, n: err.print(f"{s}: {n}") if err.is_terminal else None)
+        finally:
+            client.close()
+            if isinstance(src, gi.MongoSource):
+                src.close()
+    except gi.ImportError_ as e:
+        raise UsageError(str(e)) from None
+    if as_json:
+        print_json({k: {"imported": r.imported, "skipped": r.skipped, "warnings": r.warnings} for k, r in report.items()})
+    else:
+        rows = [(k, r.imported, len(r.skipped), len(r.warnings)) for k, r in report.items()]
+        out.print(table(f"import {source}{' (dry run)' if dry_run else ''}", ("collection", "imported", "skipped", "warnings"), rows))
+        for k, r in report.items():
+            for line in (r.skipped + r.warnings)[:20]:
+                err.print(f"{k}: {line}", soft_wrap=True, highlight=False, markup=False)
+    if any(r.skipped for r in report.values()):
+        raise typer.Exit(EXIT_PARTIAL)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The console script: click's own handling, returning the exit code."""
     try:
