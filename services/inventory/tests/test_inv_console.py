@@ -105,7 +105,7 @@ async def test_nbi_is_under_api_with_its_token_checks(console):
 @pytest.mark.parametrize(("headers", "role"), [(ADMIN, "admin"), (OPERATOR, "operator"), (READONLY, "readonly")])
 async def test_whoami_answers_the_tokens_role(console, headers, role):
     r = await console.get("/api/whoami", headers=headers)
-    assert r.status_code == 200 and r.json() == {"role": role}
+    assert r.status_code == 200 and r.json()["role"] == role
 
 
 @aio
@@ -121,7 +121,7 @@ async def test_without_a_build_a_page_says_how_to_make_one(settings, runtime, tm
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as c:
         r = await c.get("/devices")
         assert r.status_code == 503 and "has not been built" in r.text and "make ui" in r.text
-        assert (await c.get("/api/whoami", headers=READONLY)).json() == {"role": "readonly"}
+        assert (await c.get("/api/whoami", headers=READONLY)).json()["role"] == "readonly"
 
 
 def test_settings_read_the_console_variables():
@@ -148,8 +148,8 @@ def test_acs_inventory_serves_the_console_on_console_port(settings, tmp_path):
                 proc.stdout.read().decode() if proc.poll() is not None and proc.stdout else "timeout"
             time.sleep(0.2)
         assert httpx.get(f"{base}/devices/x", timeout=5).text == INDEX
-        assert httpx.get(f"{base}/api/whoami", headers=OPERATOR, timeout=5).json() == {"role": "operator"}
-        assert httpx.get(f"http://127.0.0.1:{nbi_port}/whoami", headers=ADMIN, timeout=5).json() == {"role": "admin"}
+        assert httpx.get(f"{base}/api/whoami", headers=OPERATOR, timeout=5).json()["role"] == "operator"
+        assert httpx.get(f"http://127.0.0.1:{nbi_port}/whoami", headers=ADMIN, timeout=5).json()["role"] == "admin"
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
