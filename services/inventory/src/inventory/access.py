@@ -38,7 +38,7 @@ def _api_routes(routes: list[Any], prefix: str = "") -> list[tuple[str, APIRoute
 
 def route_roles(routes: list[Any]) -> list[dict[str, str]]:
     """``[{method, path, role}]`` for every documented route guarded by a role, by path."""
-    out = []
+    out: list[dict[str, str]] = []
     for path, route in _api_routes(routes):
         if not route.include_in_schema:
             continue
@@ -46,7 +46,7 @@ def route_roles(routes: list[Any]) -> list[dict[str, str]]:
         if not roles:
             continue
         role = max(roles, key=auth.RANK.__getitem__)
-        out.extend({"method": m, "path": path, "role": role} for m in sorted(route.methods - {"HEAD"}))
+        out.extend({"method": m, "path": path, "role": role} for m in sorted((route.methods or set()) - {"HEAD"}))
     return sorted(out, key=lambda r: (r["path"], r["method"]))
 
 
