@@ -76,3 +76,15 @@ async def test_a_genieacs_preset_with_provision_configurations(nbi, runtime):
     stored = await runtime.db.presets.find_one({"_id": "gx-inform"})
     assert stored["configurations"] == preset["configurations"]
     await nbi.delete("/presets/gx-inform", headers=ADMIN)
+
+
+async def test_genieacs_expression_preconditions_are_kept_as_written(nbi, runtime):
+    expr = 'DeviceID.ProductClass = "BM632w" AND Tags.lab IS NOT NULL'
+    preset = {"weight": 0, "channel": "c", "events": {"2 PERIODIC": True}, "precondition": expr,
+              "configurations": [{"type": "provision", "name": "inform"}]}
+    assert (await nbi.put("/presets/gx-expr", json=preset, headers=ADMIN)).status_code == 200
+    assert (await runtime.db.presets.find_one({"_id": "gx-expr"}))["precondition"] == expr
+    r = await nbi.put("/presets/gx-expr", json={**preset, "precondition": "Tags.lab IS NOT"}, headers=ADMIN)
+    assert r.status_code == 400 and "precondition" in r.json()["error"]
+    assert (await runtime.db.presets.find_one({"_id": "gx-expr"}))["precondition"] == expr  # unchanged
+    await nbi.delete("/presets/gx-expr", headers=ADMIN)

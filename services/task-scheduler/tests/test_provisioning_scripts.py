@@ -299,3 +299,14 @@ def test_scripts_and_native_declarations_share_one_plan():
     assert rpcs == ["GetParameterValues", "SetParameterValues"]
     assert dev.value(SSID1).value == "native"
     assert dev.value("InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSIDAdvertisementEnabled").value is False
+
+
+def test_a_genieacs_expression_precondition_selects_the_device():
+    src = f'declare("{SSID1}", null, {{value: "expr"}});'
+    pre = 'DeviceID.SerialNumber = "EXPR1" AND Tags.lab IS NOT NULL'
+    p = provisioner([{"_id": "x", "precondition": pre, "configurations": [{"type": "provision", "name": "x"}]}], {"x": src})
+    dev = device(IGD_MODEL, serial="EXPR1")
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
+    assert run is None or rpcs == []  # not tagged yet
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"], {**doc, "_tags": ["lab"]})
+    assert rpcs == ["SetParameterValues"] and dev.value(SSID1).value == "expr"

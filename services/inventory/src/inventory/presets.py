@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from provision_scripts.expressions import ExpressionError, looks_like_expression, to_query
 
 from . import auth, last_informs
 from .errors import ApiError, bad_request, not_found
@@ -191,6 +192,17 @@ async def check_conflicts(rt: Any, doc: dict[str, Any]) -> None:
                 "preset": other["_id"], "paths": clash, "hint": "give one of them another weight"})
 
 
+def precondition_query(pre: str) -> dict[str, Any]:
+    """A stored precondition as a device query: JSON, or GenieACS 1.2's expression form
+    (``DeviceID.ProductClass = "X" AND Tags.lab IS NOT NULL``), kept as written."""
+    if looks_like_expression(pre):
+        try:
+            return to_query(pre)
+        except ExpressionError as e:
+            raise bad_request(f"precondition: {e}", pre) from None
+    return parse_json(pre, "precondition") if pre.strip() else {}
+
+
 def validate_preset(name: str, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_request("preset must be a JSON object", body)
@@ -211,12 +223,13 @@ def validate_preset(name: str, body: Any) -> dict[str, Any]:
     validate_schedule(schedule)
     events = _events(body.get("events", {}))
     pre = body.get("precondition", "")
+    expression = isinstance(pre, str) and looks_like_expression(pre)
     if isinstance(pre, dict):
         query = pre
     elif isinstance(pre, str):
-        query = parse_json(pre, "precondition") if pre.strip() else {}
+        query = precondition_query(pre)
     else:
-        raise bad_request("precondition must be a JSON query (object or string)", pre)
+        raise bad_request("precondition must be a JSON query (object or string) or a GenieACS expression", pre)
     check_precondition(query)
     configurations = body.get("configurations", [])
     if not isinstance(configurations, list):
@@ -226,7 +239,7 @@ def validate_preset(name: str, body: Any) -> dict[str, Any]:
         raise bad_request("declarations must be an array", declarations)
     doc = {
         "_id": name, "weight": weight, "channel": channel, "schedule": schedule, "events": events,
-        "precondition": orjson.dumps(query).decode() if query else "",
+        "precondition": pre.strip() if expression else orjson.dumps(query).decode() if query else "",  # type: ignore[union-attr]
         "configurations": [_configuration(c) for c in configurations],
     }
     if declarations:
@@ -289,7 +302,7 @@ async def apply_preset(name: str, request: Request) -> Response:
     if preset is None:
         raise not_found(f"no preset {name!r}")
     pre = preset.get("precondition") or ""
-    query = device_query(parse_json(pre, "precondition") if isinstance(pre, str) and pre.strip() else (pre or {}))
+    query = device_query(precondition_query(pre) if isinstance(pre, str) else (pre or {}))
     async with rt.metrics.mongo("find_devices"):
         query = await last_informs.resolve(rt.db.last_informs, query)
         ids = [d["_id"] for d in await rt.db.devices.find(query, {"_id": 1}).to_list(None)]

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from provision_scripts.expressions import ExpressionError, looks_like_expression, to_query
 
 from . import paths
 from .query import Predicate, QueryError, compile_query
@@ -163,7 +164,12 @@ def compile_preset(doc: dict) -> Preset:
     if not isinstance(channel, str):
         raise PresetError("channel must be a string")
     pre = doc.get("precondition") or ""
-    if isinstance(pre, str):
+    if isinstance(pre, str) and looks_like_expression(pre):  # GenieACS 1.2's expression form
+        try:
+            pre = to_query(pre)
+        except ExpressionError as e:
+            raise PresetError(f"precondition: {e}") from None
+    elif isinstance(pre, str):
         try:
             pre = orjson.loads(pre) if pre.strip() else {}
         except orjson.JSONDecodeError as e:
