@@ -107,6 +107,13 @@ async def _device(runtime, device_id: str, **kw) -> str:
     return device_id
 
 
+async def _until(check, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
 def _count(nbi_metrics: str, transport: str, outcome: str) -> float:
     for line in nbi_metrics.splitlines():
         if line.startswith("acs_connection_requests_total{") and f'transport="{transport}"' in line and f'outcome="{outcome}"' in line:
@@ -198,7 +205,7 @@ async def test_udp_when_http_unreachable(nbi, runtime, udp):
     cr = r.json()["connectionRequest"]
     assert [(a["transport"], a["status"]) for a in cr["attempts"]] == [("http", "unreachable"), ("udp", "ok")]
     assert cr["transport"] == "udp" and cr["status"] == "ok"
-    await asyncio.sleep(0.05)
+    await _until(lambda: len(udp.packets) >= 3)  # the repeats follow in the background
     assert len(udp.packets) == 3 and len(set(udp.packets)) == 1  # repeated, same message id
     _check_udp(udp.packets[0], udp.address, "u1", "p1")
 
@@ -207,7 +214,7 @@ async def test_udp_only_device(nbi, runtime, udp):
     dev = await _device(runtime, "A1B2C3-Cr-0006", udp=udp.address, cr_user="nat", cr_pass="pw")
     r = await nbi.post(f"/devices/{dev}/tasks", params={"connection_request": "", "timeout": "50"}, json={"name": "reboot"}, headers=OPERATOR)
     assert r.json()["connectionRequest"]["transport"] == "udp"
-    await asyncio.sleep(0.05)
+    await _until(lambda: udp.packets)
     _check_udp(udp.packets[-1], udp.address, "nat", "pw")
     assert _count((await nbi.get("/metrics")).text, "udp", "ok") >= 2
 

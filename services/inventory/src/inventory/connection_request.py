@@ -111,8 +111,11 @@ class ConnectionRequester:
         self.http = httpx.AsyncClient(timeout=settings.cr_timeout_s, follow_redirects=False, trust_env=False,
                                       limits=httpx.Limits(max_connections=None, max_keepalive_connections=512))
         self.xmpp: XmppConnector | None = None  # set by the runtime when NBI_XMPP_JID is given
+        self._repeats: set[asyncio.Task[None]] = set()  # UDP repeats still to send
 
     async def close(self) -> None:
+        for repeat in list(self._repeats):
+            repeat.cancel()
         await self.http.aclose()
 
     async def credentials_for(self, device: Mapping[str, Any]) -> Credentials:
@@ -218,14 +221,22 @@ class ConnectionRequester:
             transport, proto = await loop.create_datagram_endpoint(_Sender, remote_addr=(host, port))
         except OSError as e:
             return self._outcome("udp", "unreachable", f"{type(e).__name__}: {e}")
+        message = udp_message(address, creds.username, creds.password)
+        transport.sendto(message)
+        if proto.error is not None:
+            transport.close()
+            return self._outcome("udp", "unreachable", str(proto.error))
+        # The repeats (the same message, same id, per Annex G) go out in the background: the
+        # caller's wait for the session starts with the first datagram, not after the last.
+        repeat = asyncio.create_task(self._repeat_udp(transport, message))
+        self._repeats.add(repeat)
+        repeat.add_done_callback(self._repeats.discard)
+        return self._outcome("udp", "ok", None)
+
+    async def _repeat_udp(self, transport: asyncio.DatagramTransport, message: bytes) -> None:
         try:
-            message = udp_message(address, creds.username, creds.password)
-            for i in range(max(1, self.settings.cr_udp_repeats)):
-                if i:
-                    await asyncio.sleep(self.settings.cr_udp_interval_s)
-                transport.sendto(message)  # the same message (same id) each time, per Annex G
+            for _ in range(max(1, self.settings.cr_udp_repeats) - 1):
+                await asyncio.sleep(self.settings.cr_udp_interval_s)
+                transport.sendto(message)
         finally:
             transport.close()
-        if proto.error is not None:
-            return self._outcome("udp", "unreachable", str(proto.error))
-        return self._outcome("udp", "ok", None)
