@@ -85,7 +85,8 @@ async def test_counts_and_distributions(own, fleet):
     assert o["faults"]["codes"] == [{"value": "cwmp.9002", "count": 2}, {"value": "timeout", "count": 1}]
     assert o["tasksPending"] == 2
     assert o["firmware"] == [{"value": "V1", "count": 6}, {"value": "V2", "count": 3}, {"value": "V3", "count": 1}]
-    assert o["models"] == [{"value": "Acme Ovw", "count": 9}, {"value": "Zeta Other", "count": 1}]
+    assert o["models"] == [{"value": "Acme Ovw", "productClass": "Ovw", "count": 9},
+                           {"value": "Zeta Other", "productClass": "Other", "count": 1}]
     assert o["campaigns"] == {"running": 2, "paused": 1}
     assert datetime.fromisoformat(o["at"].replace("Z", "+00:00")) <= datetime.now(UTC)
 

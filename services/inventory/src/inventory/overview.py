@@ -86,6 +86,7 @@ async def _models(rt: Any) -> list[dict[str, Any]]:
     for r in rows:
         key = r["value"] or {}
         r["value"] = " ".join(str(v) for v in (key.get("manufacturer"), key.get("productClass")) if v) or None
+        r["productClass"] = key.get("productClass")  # for a link to the devices of that model
     return top_rows(rows)
 
 
