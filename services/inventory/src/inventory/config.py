@@ -8,6 +8,8 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .security_settings import SecuritySettings
+
 ROLES = ("readonly", "operator", "admin")
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class Settings:
     console_dist: str = ""  # the built ui/ (index.html, assets/); empty: the checkout's ui/dist
     kafka_bootstrap: str = ""  # where the audit log is published (acs.audit.v1); empty: MongoDB only
     audit_retention_days: int = 400  # 0: audit records are kept forever
+    security: SecuritySettings = field(default_factory=SecuritySettings)  # users, tokens, limits, OIDC
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -114,4 +117,5 @@ class Settings:
             console_dist=e.get("CONSOLE_DIST", d.console_dist),
             kafka_bootstrap=e.get("ACS_KAFKA_BOOTSTRAP", d.kafka_bootstrap),
             audit_retention_days=int(e.get("NBI_AUDIT_RETENTION_DAYS", d.audit_retention_days)),
+            security=SecuritySettings.from_env(e),
         )
