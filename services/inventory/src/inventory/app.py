@@ -19,8 +19,26 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pymongo.errors import OperationFailure, PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import access, alarms, audit, auth, campaigns, devices, faults, files, history, overview, presets, tasks, whoami
-from . import provisions, virtual_parameters
+from . import (
+    access,
+    alarms,
+    audit,
+    auth,
+    campaigns,
+    devices,
+    faults,
+    files,
+    history,
+    oidc,
+    overview,
+    presets,
+    provisions,
+    tasks,
+    tokens,
+    users,
+    virtual_parameters,
+    whoami,
+)
 from .config import Settings
 from .errors import ApiError
 from .metrics import RequestMetrics
@@ -35,6 +53,8 @@ def _install_errors(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, e: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": getattr(e, "challenge", "Bearer")} if e.status == 401 else None
+        if getattr(e, "headers", None):  # Retry-After of a 429
+            headers = {**(headers or {}), **e.headers}  # type: ignore[attr-defined]
         return _error(e.status, e.error, e.detail, headers)
 
     @app.exception_handler(RequestValidationError)
@@ -133,6 +153,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(provisions.router)  # GenieACS scripts (docs/migration-genieacs.md)
     app.include_router(virtual_parameters.router)
     app.include_router(audit.router)
+    for router in (users.router, tokens.router, oidc.router):  # users, API tokens, sign-in (docs/security.md)
+        app.include_router(router)
     # Outermost but for the metrics: every write is recorded, refused ones (401, 403, 413) too.
     app.add_middleware(audit.AuditMiddleware, tokens_of=lambda: settings.tokens, trail_of=lambda: rt.audit)
     for router in (history.router, alarms.router):  # device monitoring (docs/monitoring.md)
