@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 BODY_LIMIT = 64 << 10  # bodies above this (file uploads) are streamed through and recorded by size
-_SECRET = re.compile(r"(pass(word|phrase)?|secret|psk|key(passphrase)?)$", re.IGNORECASE)
+_SECRET = re.compile(r"(pass(word|phrase)?|secret|psk|key(passphrase)?|token)$", re.IGNORECASE)  # token: POST /login, /tokens
 # Named documents whose previous version a write replaces: route prefix -> collection.
 _DOCUMENTS = {"presets": "presets", "provisions": "provisions", "virtual_parameters": "virtualParameters",
               "files": "files"}
@@ -225,6 +225,7 @@ class AuditMiddleware:
                 answer.extend(message.get("body", b"")[: BODY_LIMIT - len(answer)])
             await send(message)
 
+        scope.setdefault("state", {})  # shared with the request, so the route's principal is seen below
         try:
             await self.app(scope, downstream_receive, capture)
         finally:
@@ -238,6 +239,10 @@ class AuditMiddleware:
                 answer: bytes) -> dict[str, Any]:
         token = auth.token_from_header(headers.get("authorization", ""))
         role = auth.role_of(self.tokens_of(), token) if token else None
+        principal = (scope.get("state") or {}).get("principal")  # set by the role dependency
+        actor = principal.actor() if principal is not None else {}
+        if principal is not None:
+            role = principal.role
         route = scope.get("route")
         template = getattr(route, "path", None) or scope["path"]
         params = scope.get("path_params") or {}
@@ -254,7 +259,7 @@ class AuditMiddleware:
             "_id": ObjectId(),
             "timestamp": datetime.now(UTC),
             "actor": {"token": token_fingerprint(token) if token else "anonymous", "role": role,
-                      "client": headers.get("user-agent", "")[:200]},
+                      "client": headers.get("user-agent", "")[:200], **actor},
             "sourceIp": client[0],
             "forwardedFor": headers.get("x-forwarded-for", "")[:200] or None,
             "method": scope["method"],
@@ -303,7 +308,7 @@ router = APIRouter(tags=["audit"])
 
 # Fields a query may name, and the operators it may use on them: the log is filtered, never
 # evaluated (no $where, no $expr), so a query cannot run code or reach another collection.
-_FIELDS = {"timestamp", "actor.token", "actor.role", "actor.client", "sourceIp", "method", "path", "action",
+_FIELDS = {"timestamp", "actor.token", "actor.role", "actor.client", "actor.user", "actor.tenant", "sourceIp", "method", "path", "action",
            "devices", "deviceQuery", "status"}
 _OPERATORS = {"$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists"}
 
@@ -353,6 +358,10 @@ async def list_audit(request: Request, query: str | None = Query(None, descripti
                      limit: int = Query(100, ge=1, le=1000), skip: int = Query(0, ge=0)) -> Response:
     trail: AuditTrail = request.app.state.rt.audit
     flt = audit_filter(query)
+    p = auth.principal_of(request)
+    if p.scoped:  # a tenant's admin reads its tenant's records (a user without tenant: its own)
+        mine = {"actor.tenant": p.tenant} if p.tenant is not None else {"actor.user": p.user}
+        flt = {"$and": [flt, mine]} if flt else mine
     total = await trail.collection.count_documents(flt)
     docs = await trail.collection.find(flt, {"published": 0, "expiresAt": 0}).sort("_id", -1).skip(skip).limit(limit).to_list(None)
     return Response(dumps([to_json(d) for d in docs]), media_type="application/json",

@@ -1,9 +1,15 @@
-"""Bearer-token authorisation of the NBI: readonly < operator < admin.
+"""Bearer-token authorisation of the NBI: readonly < operator < admin, within a scope.
 
 readonly may read (GET); operator may also queue, retry and delete tasks, clear faults and tag
-devices; admin may do everything, including files, presets and deleting devices. Tokens come
-from NBI_TOKENS; without any, every call but /healthz, /readyz, /metrics and the API's
-documentation (/docs, /openapi.json; behind a token too with NBI_DOCS_PUBLIC=false) is refused.
+devices; admin may do everything, including files, presets, users and deleting devices. A token
+is one of NBI_TOKENS (static, unscoped: bootstrap and automation), a user's API token or console
+session (inventory/accounts.py, scoped by the user's tenant and query), or a JWT from the
+configured OpenID Connect issuer (inventory/oidc.py). Without any, every call but /healthz,
+/readyz, /metrics, /login and the API's documentation (/docs, /openapi.json; behind a token too
+with NBI_DOCS_PUBLIC=false) is refused.
+
+Each call is also rate-limited per token (NBI_RATE_PER_S, NBI_RATE_BURST), and a client address
+sending too many invalid tokens is answered 429 for a while (NBI_AUTH_FAILURES_PER_MIN).
 """
 
 from __future__ import annotations
@@ -11,16 +17,19 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import math
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from .accounts import Accounts, fingerprint
 from .errors import ApiError
+from .principal import RANK, Principal
+from .ratelimit import TokenBuckets, Window
 
-RANK = {"readonly": 0, "operator": 1, "admin": 2}
-
-bearer = HTTPBearer(auto_error=False, description="NBI_TOKENS token")
+bearer = HTTPBearer(auto_error=False, description="NBI_TOKENS token, a user's API token or session, or an OIDC JWT")
 
 
 def role_of(tokens: Mapping[str, str], token: str) -> str | None:
@@ -38,7 +47,7 @@ def _token_of(creds: HTTPAuthorizationCredentials | None) -> str | None:
     if creds is None:
         return None
     if creds.scheme.lower() == "bearer":
-        return creds.credentials
+        return creds.credentials or None
     if creds.scheme.lower() == "basic":
         try:
             return base64.b64decode(creds.credentials, validate=True).decode("utf-8").partition(":")[2] or None
@@ -61,24 +70,97 @@ class Unauthenticated(ApiError):
         self.challenge = challenge
 
 
+class TooManyRequests(ApiError):
+    def __init__(self, error: str, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(429, error, {"retryAfter": seconds})
+        self.headers = {"Retry-After": str(seconds)}
+
+
+class Guard:
+    """Per app: the accounts store, the rate limits and the OIDC verifier."""
+
+    def __init__(self, request: Request) -> None:
+        settings = request.app.state.settings
+        sec = settings.security
+        self.settings = settings
+        self.accounts = Accounts(request.app.state.rt.db.db)
+        self.calls = TokenBuckets(sec.rate_per_s, sec.rate_burst)
+        self.bad_tokens = Window(sec.auth_failures_per_min)
+        self.logins = Window(sec.login_rate_per_min)
+        self.oidc: Any = None
+        if sec.oidc_issuer:
+            from .oidc import Verifier
+            self.oidc = Verifier(sec)
+
+    async def principal(self, token: str) -> Principal | None:
+        role = role_of(self.settings.tokens, token)
+        if role is not None:
+            return Principal(role=role, token=fingerprint(token))
+        if self.oidc is not None and token.count(".") == 2:
+            return await self.oidc.principal(token)
+        return await self.accounts.principal(token)
+
+
+def guard_of(request: Request) -> Guard:
+    state = request.app.state
+    guard = getattr(state, "guard", None)
+    if guard is None:
+        guard = state.guard = Guard(request)
+    return guard
+
+
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+async def authenticate(request: Request, challenge: str = "Bearer") -> Principal:
+    """The caller's principal (cached on the request), or 401/429."""
+    known = getattr(request.state, "principal", None)
+    if known is not None:
+        return known
+    guard = guard_of(request)
+    client = client_of(request)
+    if wait := guard.bad_tokens.blocked(client):
+        raise TooManyRequests("too many invalid tokens from this address", wait)
+    token = token_from_header(request.headers.get("authorization", ""))
+    if token is None:
+        raise Unauthenticated("authentication required",
+                              "send Authorization: Bearer <token> (or Basic with the token as password)", challenge)
+    principal = await guard.principal(token)
+    if principal is None:
+        guard.bad_tokens.add(client)
+        raise Unauthenticated("invalid token", None, challenge)
+    if wait := guard.calls.take(principal.token):
+        raise TooManyRequests("rate limit of this token exceeded", wait)
+    request.state.principal = principal
+    return principal
+
+
 def require(role: str, challenge: str = "Bearer") -> Callable[..., Awaitable[str]]:
-    """A FastAPI dependency admitting callers whose token has at least ``role``. ``challenge`` is
-    the ``WWW-Authenticate`` of a 401."""
+    """A FastAPI dependency admitting callers whose token has at least ``role`` and, for a scoped
+    caller, naming only objects in its scope (404 otherwise). ``challenge`` is the
+    ``WWW-Authenticate`` of a 401. Returns the role."""
 
     async def check(request: Request, _credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str:
         # the Bearer dependency documents the scheme in OpenAPI; the header is read here to accept Basic too
-        token = token_from_header(request.headers.get("authorization", ""))
-        if token is None:
-            raise Unauthenticated("authentication required",
-                                  "send Authorization: Bearer <token> (or Basic with the token as password)", challenge)
-        have = role_of(request.app.state.settings.tokens, token)
-        if have is None:
-            raise Unauthenticated("invalid token", None, challenge)
-        if RANK[have] < RANK[role]:
-            raise ApiError(403, "forbidden", f"needs role {role}, token has {have}")
-        return have
+        principal = await authenticate(request, challenge)
+        if RANK[principal.role] < RANK[role]:
+            raise ApiError(403, "forbidden", f"needs role {role}, token has {principal.role}")
+        if principal.scoped:
+            from .scope import check_path
+            await check_path(request, principal)
+        return principal.role
 
     return check
+
+
+def principal_of(request: Request) -> Principal:
+    """The principal a role dependency admitted (routes call this after ``auth.readonly`` etc.)."""
+    p = getattr(request.state, "principal", None)
+    if p is None:  # a route without a role dependency: never for NBI routes (tests/security checks)
+        raise ApiError(500, "route has no role dependency")
+    return p
 
 
 readonly = Depends(require("readonly"))

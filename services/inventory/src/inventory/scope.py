@@ -1,0 +1,110 @@
+"""Scope enforcement: what a scoped principal (a tenant's user, a user limited to a device query)
+may name and list. An object out of scope answers 404, as one that does not exist, so its
+existence does not leak; lists only ever hold what is in scope.
+
+Routes naming one object are checked here, from the route's path parameters, before the route
+runs (``auth.require`` calls ``check_path``), so a new route with ``{device_id}`` is scoped
+without code of its own. Lists AND ``devices()``, ``device_ids()`` or ``owned()`` into their
+queries; writes of tenant-owned documents stamp ``_tenant`` with ``stamp()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+from fastapi import Request
+
+from acs_contracts import mongo_collections as mc
+
+from . import last_informs
+from .accounts import USERS
+from .errors import ApiError, not_found
+from .principal import Principal, and_
+
+# Path prefix of routes naming a tenant-owned document by {name}/{cid} -> its collection.
+OWNED = {"/presets/": mc.PRESETS, "/provisions/": mc.PROVISIONS, "/virtual_parameters/": mc.VIRTUAL_PARAMETERS,
+         "/campaigns/": mc.CAMPAIGNS, "/users/": USERS}
+GLOBAL_CONFIG = ("/alarm-rules/",)  # fleet-wide settings: read by all, changed by unscoped admins only
+
+
+def principal(request: Request) -> Principal:
+    from .auth import principal_of
+    return principal_of(request)
+
+
+async def device_filter(rt: Any, p: Principal) -> dict[str, Any]:
+    return await last_informs.resolve(rt.db.last_informs, p.device_filter()) if p.scoped else {}
+
+
+async def devices(request: Request) -> dict[str, Any]:
+    """The filter to AND into a device query: {} for an unscoped caller."""
+    return await device_filter(request.app.state.rt, principal(request))
+
+
+async def device_ids(request: Request, field: str = "device") -> dict[str, Any]:
+    """The filter to AND into a query over documents naming a device (tasks, faults, alarms,
+    history): their ``field`` among the devices in scope; {} for an unscoped caller."""
+    p = principal(request)
+    if not p.scoped:
+        return {}
+    rt = request.app.state.rt
+    ids = [d["_id"] for d in await rt.db.devices.find(await device_filter(rt, p), {"_id": 1}).to_list(None)]
+    return {field: {"$in": ids}}
+
+
+def owned(request: Request, field: str = "_tenant") -> dict[str, Any]:
+    return principal(request).owned(field)
+
+
+def stamp(request: Request, doc: dict[str, Any], field: str = "_tenant") -> dict[str, Any]:
+    """``doc`` owned by the caller's tenant (unchanged for a caller without one)."""
+    p = principal(request)
+    if p.tenant is not None:
+        doc[field] = p.tenant
+    return doc
+
+
+async def device_in_scope(rt: Any, p: Principal, device_id: str) -> bool:
+    flt = and_({"_id": device_id}, await device_filter(rt, p))
+    return await rt.db.devices.find_one(flt, {"_id": 1}) is not None
+
+
+async def check_path(request: Request, p: Principal) -> None:
+    """404 when a path parameter names an object outside ``p``'s scope."""
+    rt = request.app.state.rt
+    params = request.path_params
+    path = request.url.path
+    route = request.scope.get("route")
+    template = str(getattr(route, "path", path))
+    if "device_id" in params and not await device_in_scope(rt, p, params["device_id"]):
+        raise not_found(f"no device {params['device_id']!r}")
+    if "task_id" in params and ObjectId.is_valid(params["task_id"]):
+        task = await rt.db.tasks.find_one({"_id": ObjectId(params["task_id"])}, {"device": 1})
+        if task is not None and not await device_in_scope(rt, p, task.get("device", "")):
+            raise not_found(f"no task {params['task_id']!r}")
+    if "fault_id" in params:
+        fault = await rt.db.faults.find_one({"_id": params["fault_id"]}, {"device": 1})
+        if fault is not None and not await device_in_scope(rt, p, fault.get("device", "")):
+            raise not_found(f"no fault {params['fault_id']!r}")
+    if "alarm_id" in params:
+        alarm = await rt.db.db[mc.ALARMS].find_one({"_id": params["alarm_id"]}, {"device": 1})
+        if alarm is not None and not await device_in_scope(rt, p, alarm.get("device", "")):
+            raise not_found(f"no alarm {params['alarm_id']!r}")
+    if template.startswith(GLOBAL_CONFIG) and request.method not in ("GET", "HEAD"):
+        raise ApiError(403, "forbidden", "fleet-wide settings are changed by an unscoped admin")
+    name = params.get("name", params.get("cid"))
+    if name is None:
+        return
+    if template.startswith("/files/"):
+        doc = await rt.db.fs_files.find_one({"filename": name}, {"metadata": 1})
+        if doc is not None and (doc.get("metadata") or {}).get("_tenant") != p.tenant:
+            raise not_found(f"no file {name!r}")
+        return
+    for prefix, collection in OWNED.items():
+        if template.startswith(prefix):
+            doc = await rt.db.db[collection].find_one({"_id": name}, {"_tenant": 1, "tenant": 1})
+            owner = doc.get("tenant" if collection == USERS else "_tenant") if doc is not None else None
+            if doc is not None and owner != p.tenant:
+                raise not_found(f"no {prefix.strip('/').rstrip('s')} {name!r}")
+            return
