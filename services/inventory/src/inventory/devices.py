@@ -7,8 +7,9 @@ import re
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from . import auth, last_informs
+from . import auth, last_informs, scope
 from .errors import bad_request, not_found
+from .principal import and_
 from .query import device_query, paging, parse_json, projection, sort_spec
 
 router = APIRouter(tags=["devices"])
@@ -23,6 +24,7 @@ async def list_devices(request: Request) -> Response:
     rt = request.app.state.rt
     p = request.query_params
     q = await last_informs.resolve(rt.db.last_informs, device_query(parse_json(p.get("query"), "query")))
+    q = and_(q, await scope.devices(request))  # a scoped caller lists its devices only
     skip, limit = paging(p.get("skip"), p.get("limit"))
     proj = projection(p.get("projection"))
     return await rt.stream(
