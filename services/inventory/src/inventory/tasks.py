@@ -21,8 +21,9 @@ from bson import ObjectId
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from . import auth
+from . import auth, scope
 from .errors import ApiError, bad_request, not_found
+from .principal import and_
 from .query import paging, parse_json, projection, sort_spec, task_query
 from .shapes import dumps, lookup, parse_date, valid_path
 
@@ -642,7 +643,7 @@ def _task_id(raw: str) -> ObjectId:
 async def list_tasks(request: Request) -> Response:
     rt = request.app.state.rt
     p = request.query_params
-    q = task_query(parse_json(p.get("query"), "query"))
+    q = and_(task_query(parse_json(p.get("query"), "query")), await scope.device_ids(request))  # in scope only
     skip, limit = paging(p.get("skip"), p.get("limit"))
     return await rt.stream(rt.db.tasks, q, projection(p.get("projection")), sort_spec(p.get("sort"), device=False), skip, limit, "find_tasks")
 
