@@ -6,8 +6,9 @@ from bson import ObjectId
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from . import auth
+from . import auth, scope
 from .errors import not_found
+from .principal import and_
 from .query import fault_query, paging, parse_json, projection, sort_spec
 
 router = APIRouter(tags=["faults"])
@@ -18,7 +19,7 @@ router = APIRouter(tags=["faults"])
 async def list_faults(request: Request) -> Response:
     rt = request.app.state.rt
     p = request.query_params
-    q = fault_query(parse_json(p.get("query"), "query"))
+    q = and_(fault_query(parse_json(p.get("query"), "query")), await scope.device_ids(request))  # in scope only
     skip, limit = paging(p.get("skip"), p.get("limit"))
     return await rt.stream(rt.db.faults, q, projection(p.get("projection")), sort_spec(p.get("sort"), device=False), skip, limit, "find_faults")
 
