@@ -310,3 +310,40 @@ def test_a_genieacs_expression_precondition_selects_the_device():
     assert run is None or rpcs == []  # not tagged yet
     run, rpcs, doc = session(p, dev, ["2 PERIODIC"], {**doc, "_tags": ["lab"]})
     assert rpcs == ["SetParameterValues"] and dev.value(SSID1).value == "expr"
+
+
+def test_a_script_pushes_firmware_through_downloads():
+    src = """
+        const fw = "Downloads.[FileType:1 Firmware Upgrade Image]";
+        declare(fw, {path: 1}, {path: 1});
+        declare(fw + ".FileName", {value: 1}, {value: args[0]});
+        declare(fw + ".Download", {value: 1}, {value: args[1]});
+    """
+    when = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    p = provisioner([{"_id": "fw", "channel": "fw", "configurations": [{"type": "provision", "name": "fw", "args": ["fw-2.bin", when]}]}],
+                    {"fw": src}, files_base_url="http://files.example:7567", files_secret="s3cret")
+    dev = device(IGD_MODEL)
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
+    assert rpcs == ["Download"] and run.outcome.faults == []
+    [queued] = [t for t in dev.transfers if t.method == "Download"]
+    assert queued.url.startswith("http://files.example:7567/") and "fw-2.bin" in queued.url
+    assert queued.file_type == "1 Firmware Upgrade Image"
+    assert doc["Downloads"]["1"]["FileName"]["_value"] == "fw-2.bin"
+    assert doc["Downloads"]["1"]["FileType"]["_value"] == "1 Firmware Upgrade Image"
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"], doc)
+    assert rpcs == []  # pushed at or after the declared time already
+    p.load([{"_id": "fw", "channel": "fw", "configurations": [{"type": "provision", "name": "fw", "args": ["fw-3.bin", when + 1]}]}])
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"], doc)
+    assert rpcs == ["Download"] and doc["Downloads"]["1"]["FileName"]["_value"] == "fw-3.bin"
+    assert sorted(k for k in doc["Downloads"] if k.isdigit()) == ["1"]
+
+
+def test_a_script_reboots_once_per_declared_time():
+    src = 'declare("InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID", null, {value: "new"}); declare("Reboot", null, {value: args[0]});'
+    when = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    p = provisioner([{"_id": "rb", "configurations": [{"type": "provision", "name": "rb", "args": [when]}]}], {"rb": src})
+    dev = device(IGD_MODEL)
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
+    assert rpcs == ["SetParameterValues", "Reboot"]  # the values first: the reboot applies them
+    run, rpcs, doc = session(p, dev, ["1 BOOT", "M Reboot"], doc)
+    assert rpcs == []

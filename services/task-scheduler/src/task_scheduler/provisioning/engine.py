@@ -25,7 +25,7 @@ from cwmp import messages as m
 from cwmp.values import decode_value
 
 from ..device_record import is_secret, jsonable, parameter_sets, to_bson_value
-from . import paths
+from . import downloads, paths
 from .functions import DeviceView, ProvisionFunctionError, ProvisionFunctions
 from .presets import Declaration, Preset, PresetError, declaration
 from .scripts import ScriptLibrary, ScriptSession
@@ -469,6 +469,32 @@ class ProvisionRun:
                     out.unsets.append(inst)
                     out.sets = {k: v for k, v in out.sets.items() if not k.startswith(inst + ".")}
                     self._pending = {k: v for k, v in self._pending.items() if not k.startswith(inst + ".")}
+                continue
+            if not plan.sets and self.scripts is not None and (wanted := self.scripts.pending_downloads()):
+                intent = wanted[0]  # one Download per round: the scripts run again and see it recorded
+                file_name = str(intent.values["FileName"])
+                url = self.scripts.download_url(file_name)
+                if url is None:
+                    self._fault(intent.channel, "download_unavailable", "no file server configured for Downloads",
+                                {"file": file_name})
+                    self.scripts.downloads.pop(intent.selector, None)
+                    continue
+                file_type = str(intent.values.get("FileType") or intent.keys.get("FileType") or downloads.DEFAULT_FILE_TYPE)
+                resp = yield m.Download(command_key=self._key("download", intent.selector, file_name), file_type=file_type,
+                                        url=url, file_size=0, target_file_name=str(intent.values.get("TargetFileName") or ""))
+                if not isinstance(resp, m.DownloadResponse):
+                    self._rpc_fault(resp, [intent.channel], "Download", None)
+                    return
+                out.sets.update(downloads.record(self.doc, intent, self.now()))
+                continue
+            if not plan.sets and self.scripts is not None and (action := self.scripts.pending_action()):
+                root, channel = action  # last: after every value is set (a reboot applies them)
+                request = m.Reboot(command_key=self._key(root)) if root == "Reboot" else m.FactoryReset()
+                resp = yield request
+                if not isinstance(resp, m.RebootResponse | m.FactoryResetResponse):
+                    self._rpc_fault(resp, [channel], root, None)
+                    return
+                out.sets.update(self.scripts.action_done(root, self.now()))
                 continue
             if plan.sets:
                 structs = [m.ParameterValueStruct(name=p, value=v, type=t) for p, (v, t, _) in plan.sets.items()]

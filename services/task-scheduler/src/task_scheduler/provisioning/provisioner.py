@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Any
 
 from provision_scripts import Extensions, Limits
 
+from acs_contracts import file_urls
 from acs_contracts.mongo_collections import PROVISIONS, VIRTUAL_PARAMETERS
 from cwmp.events import EventCode
 
@@ -46,6 +48,10 @@ class ProvisioningSettings:
     script_memory_mb: int = field(default_factory=lambda: int(os.environ.get("SCHEDULER_SCRIPT_MEMORY_MB", "32")))
     ext_dir: str = field(default_factory=lambda: os.environ.get("SCHEDULER_EXT_DIR", ""))
     ext_timeout_s: float = field(default_factory=lambda: float(os.environ.get("SCHEDULER_EXT_TIMEOUT_S", "3")))
+    # the file server, for scripts' Downloads (the same variables as the download task's)
+    files_base_url: str = field(default_factory=lambda: os.environ.get("ACS_FILES_PUBLIC_URL", "http://127.0.0.1:7567"))
+    files_secret: str = field(default_factory=lambda: os.environ.get("ACS_FILES_SECRET", ""))
+    file_url_ttl_s: int = field(default_factory=lambda: int(os.environ.get("ACS_FILE_URL_TTL_S", "86400")))
 
 
 class Provisioner:
@@ -66,7 +72,8 @@ class Provisioner:
         self.generation = 0  # bumped at each (re)load, shown by /healthz
         self.scripts = ScriptLibrary(
             Limits(cpu_s=settings.script_cpu_ms / 1000, memory_bytes=settings.script_memory_mb * 1024 * 1024),
-            Extensions(settings.ext_dir, settings.ext_timeout_s) if settings.ext_dir else None)
+            Extensions(settings.ext_dir, settings.ext_timeout_s) if settings.ext_dir else None,
+            self._download_url)
         self._script_docs: tuple[list[dict], list[dict]] = ([], [])
 
     # ------------------------------------------------------------------ presets
@@ -124,6 +131,10 @@ class Provisioner:
             if docs != self._docs:
                 self._docs = docs
                 self.load(docs)
+
+    def _download_url(self, device_id: str, file_name: str) -> str:
+        expires = int(time.time()) + self.s.file_url_ttl_s
+        return file_urls.sign_download_url(self.s.files_base_url, file_name, device_id, expires, self.s.files_secret)
 
     async def _read_scripts(self) -> None:
         """GenieACS's provisions and virtualParameters collections: compiled again when changed."""

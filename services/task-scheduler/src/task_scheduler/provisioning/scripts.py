@@ -9,13 +9,14 @@ commit inside a script asks the engine whether what was declared so far is alrea
 
 Special roots: ``Tags.<tag>`` (read; a value true/false adds/removes the tag at the session's
 end), ``DeviceID.*`` and ``Events.*`` (read-only), ``VirtualParameters.<name>`` (the script of
-the ``virtualParameters`` collection, or a built-in one).
+the ``virtualParameters`` collection, or a built-in one), ``Downloads.*`` (file pushes,
+``downloads.py``), ``Reboot`` and ``FactoryReset`` (declared with a time).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from provision_scripts import (
     check_syntax,
 )
 
-from . import paths
+from . import downloads, paths
 from .presets import MAX_INSTANCES, Declaration, PresetError, declaration
 from .virtual import ROOT as VROOT
 
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READ_ONLY_ROOTS = ("DeviceID", "Events")
-UNSUPPORTED_ROOTS = ("Downloads", "Reboot", "FactoryReset")
+ACTION_ROOTS = ("Reboot", "FactoryReset")  # declared with a time: the RPC is sent when it is newer than the last
 DEVICE_ID_FIELDS = {"Manufacturer": "_Manufacturer", "OUI": "_OUI", "ProductClass": "_ProductClass",
                     "SerialNumber": "_SerialNumber"}
 EVENT_FIELDS = {"Inform": "_lastInform", "1_BOOT": "_lastBoot", "0_BOOTSTRAP": "_lastBootstrap", "Registered": "_registered"}
@@ -67,9 +68,12 @@ def _since(t: Declaration, since: datetime) -> Declaration:
 class ScriptLibrary:
     """The scripts every session may run, as read from MongoDB (name -> JavaScript)."""
 
-    def __init__(self, limits: Limits = Limits(), extensions: Extensions | None = None) -> None:
+    def __init__(self, limits: Limits = Limits(), extensions: Extensions | None = None,
+                 download_url: Callable[[str, str], str] | None = None) -> None:
+        """``download_url(device_id, file_name)``: the signed URL a Download RPC gives the CPE."""
         self.limits = limits
         self.extensions = extensions
+        self.download_url = download_url
         self.provisions: dict[str, str] = {}
         self.virtuals: dict[str, str] = {}
         self.rejected: dict[str, str] = {}  # "provisions/<name>" -> why it does not compile
@@ -109,6 +113,8 @@ class ScriptSession:
         self.runner = ScriptRunner(run.device_id, self.now_ms, library.limits, library.extensions,
                                    sandboxes=library.sandboxes)
         self.tags: dict[str, bool] = {}  # tag -> wanted (True) or removed (False), applied at the end
+        self.downloads: dict[str, downloads.DownloadIntent] = {}  # Downloads.<selector> -> what is declared
+        self.actions: dict[str, tuple[Any, str]] = {}  # Reboot/FactoryReset -> (declared time, channel)
         self._channel = "default"
         self._weight = 0
         self._preloaded: dict[str, list[dict[str, Any]]] | None = None
@@ -140,7 +146,7 @@ class ScriptSession:
         """The engine's declarations for one script declaration, from the library's templates
         (parsed and checked once for every session: scripts repeat their declarations at every
         run). A timestamp becomes the absolute time our copy must be newer than."""
-        if d.path.startswith("Tags."):  # a side effect, not a declaration: never memoised
+        if d.path.startswith(("Tags.", "Downloads.")):  # a side effect, not a declaration: never memoised
             return self._convert_one(d)
         key = (d.key or repr(d), self._channel, self._weight)
         templates = self.library.templates.get(key)
@@ -162,8 +168,14 @@ class ScriptSession:
             return []
         if root in READ_ONLY_ROOTS:
             return []
-        if root in UNSUPPORTED_ROOTS:
-            log.warning("declare(%s) on %s: not supported yet, ignored", d.path, self.run.device_id)
+        if root == downloads.ROOT:
+            self._download(d)
+            return []
+        if root in ACTION_ROOTS:
+            if d.path != root:
+                raise PresetError(f"{root} has no children")
+            if "value" in d.values:
+                self.actions[root] = (d.values["value"][0], self._channel)
             return []
         spec: dict[str, Any] = {"path": d.path.rstrip(".")}
         since = datetime.fromtimestamp(max(d.timestamps.values()) / 1000, UTC) if d.timestamps else None
@@ -194,6 +206,40 @@ class ScriptSession:
                 out.append(mk(spec))
         return out
 
+    def _download(self, d: ScriptDeclaration) -> None:
+        selector, keys, attr = downloads.parse(d.path)
+        if not selector or selector == "*":
+            raise PresetError("a download is named by its instance or an alias: Downloads.[FileType:...]")
+        intent = self.downloads.setdefault(selector, downloads.DownloadIntent(selector, self._channel, keys))
+        if attr in downloads.ATTRIBUTES and "value" in d.values:
+            intent.values[attr] = d.values["value"][0]
+
+    def pending_downloads(self) -> list[downloads.DownloadIntent]:
+        """The downloads scripts want pushed now (their Download time is newer than the last push)."""
+        return [i for i in self.downloads.values() if downloads.pending(self.run.doc, i)]
+
+    def pending_action(self) -> tuple[str, str] | None:
+        """``("Reboot" | "FactoryReset", channel)`` when a script declared a time newer than the
+        device's last one (kept under that root in the device document)."""
+        for root, (value, channel) in self.actions.items():
+            want = downloads.to_ms(value)
+            node = self.run.doc.get(root)
+            last = downloads.to_ms(node.get("_value")) if isinstance(node, dict) else None
+            if want is not None and (last is None or want > last):
+                return root, channel
+        return None
+
+    def action_done(self, root: str, now: datetime) -> dict[str, Any]:
+        want = downloads.to_ms(self.actions[root][0]) or 0
+        node = {"_value": datetime.fromtimestamp(want / 1000, UTC), "_type": "xsd:dateTime", "_timestamp": now,
+                "_object": False, "_writable": True}
+        self.run.doc[root] = node
+        return {f"{root}.{a}": v for a, v in node.items()}
+
+    def download_url(self, file_name: str) -> str | None:
+        url = self.library.download_url
+        return url(self.run.device_id, file_name) if url is not None else None
+
     # ------------------------------------------------------------------ the runner's Device
     def satisfied(self, declarations: list[ScriptDeclaration], clears: list[ScriptClear]) -> bool:
         for c in clears:
@@ -204,7 +250,7 @@ class ScriptSession:
     def cleared(self, c: ScriptClear) -> None:
         """What the session holds under ``c.path`` from before ``c.timestamp`` is forgotten (read
         again when declared); what this session read itself stays."""
-        if c.path.split(".", 1)[0] in (VROOT, "Tags", *READ_ONLY_ROOTS, *UNSUPPORTED_ROOTS):
+        if c.path.split(".", 1)[0] in (VROOT, "Tags", *READ_ONLY_ROOTS, *ACTION_ROOTS):
             return
         self.run.forget(c.path.rstrip("."), c.timestamp)
 
