@@ -18,14 +18,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from provision_scripts.expressions import ExpressionError, looks_like_expression, to_query
 
-from . import auth, last_informs
+from . import auth, last_informs, scope
 from .errors import ApiError, bad_request, not_found
+from .principal import and_
 from .query import check_precondition, device_query, paging, parse_json, preset_query, projection, sort_spec
 from .shapes import valid_path
 
 router = APIRouter(tags=["presets"])
 
-FIELDS = {"weight", "channel", "schedule", "events", "precondition", "configurations", "declarations", "_id"}
+FIELDS = {"weight", "channel", "schedule", "events", "precondition", "configurations", "declarations", "_id",
+          "_tenant"}  # _tenant: see tenant_preset
 CONFIG_FIELDS = {
     "value": {"name", "value"},
     "age": {"name", "age"},
@@ -247,12 +249,30 @@ def validate_preset(name: str, body: Any) -> dict[str, Any]:
     return doc
 
 
+def tenant_preset(request: Request, doc: dict[str, Any], asked: Any = None) -> dict[str, Any]:
+    """A tenant's preset is owned by it and applies to its devices only: ``_tenant`` is AND-ed
+    into the precondition as stored (the scheduler matches presets against every device). A
+    tenant's user always writes its tenant's; an unscoped admin may name one (``_tenant``)."""
+    tenant = scope.principal(request).tenant
+    if tenant is None and isinstance(asked, str) and asked:
+        tenant = asked
+    if tenant is None:
+        return doc
+    pre = doc.get("precondition") or ""
+    query = precondition_query(pre) if pre else {}
+    mine = {"_tenant": tenant}
+    if query != mine and mine not in (query.get("$and") or []):
+        doc["precondition"] = orjson.dumps(and_(query, mine)).decode()
+    doc["_tenant"] = tenant
+    return doc
+
+
 @router.get("/presets/", dependencies=[auth.readonly], summary="Search presets")
 @router.get("/presets", dependencies=[auth.readonly], include_in_schema=False)
 async def list_presets(request: Request) -> Response:
     rt = request.app.state.rt
     p = request.query_params
-    q = preset_query(parse_json(p.get("query"), "query"))
+    q = and_(preset_query(parse_json(p.get("query"), "query")), scope.owned(request))  # a tenant's own
     skip, limit = paging(p.get("skip"), p.get("limit"))
     return await rt.stream(rt.db.presets, q, projection(p.get("projection")), sort_spec(p.get("sort"), device=False), skip, limit, "find_presets")
 
@@ -270,7 +290,8 @@ async def get_preset(name: str, request: Request) -> Response:
 @router.put("/presets/{name}", dependencies=[auth.admin], summary="Create or replace a preset")
 async def put_preset(name: str, request: Request) -> Response:
     rt = request.app.state.rt
-    doc = validate_preset(name, parse_json((await rt.read_body(request)).decode("utf-8", "replace"), "preset"))
+    body = parse_json((await rt.read_body(request)).decode("utf-8", "replace"), "preset")
+    doc = tenant_preset(request, validate_preset(name, body), body.get("_tenant"))
     await check_conflicts(rt, doc)
     async with rt.metrics.mongo("replace_preset"):
         await rt.db.presets.replace_one({"_id": name}, doc, upsert=True)
@@ -304,7 +325,7 @@ async def apply_preset(name: str, request: Request) -> Response:
     pre = preset.get("precondition") or ""
     query = device_query(precondition_query(pre) if isinstance(pre, str) else (pre or {}))
     async with rt.metrics.mongo("find_devices"):
-        query = await last_informs.resolve(rt.db.last_informs, query)
+        query = and_(await last_informs.resolve(rt.db.last_informs, query), await scope.devices(request))
         ids = [d["_id"] for d in await rt.db.devices.find(query, {"_id": 1}).to_list(None)]
     ConnectionRequestPacer.for_runtime(rt).submit(ids, rate=int(raw))
     return Response(orjson.dumps({"preset": name, "devices": len(ids)}), status_code=202, media_type="application/json")
