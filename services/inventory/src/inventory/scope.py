@@ -23,9 +23,10 @@ from .errors import ApiError, not_found
 from .principal import Principal, and_
 
 # Path prefix of routes naming a tenant-owned document by {name}/{cid} -> its collection.
-OWNED = {"/presets/": mc.PRESETS, "/provisions/": mc.PROVISIONS, "/virtual_parameters/": mc.VIRTUAL_PARAMETERS,
-         "/campaigns/": mc.CAMPAIGNS, "/users/": USERS}
-GLOBAL_CONFIG = ("/alarm-rules/",)  # fleet-wide settings: read by all, changed by unscoped admins only
+OWNED = {"/presets/": mc.PRESETS, "/campaigns/": mc.CAMPAIGNS, "/users/": USERS}
+# Fleet-wide settings and code (scripts run on every device that a preset or a virtual parameter
+# reaches): read by all, changed by unscoped admins only.
+GLOBAL_CONFIG = ("/alarm-rules/", "/provisions/", "/virtual_parameters/")
 
 
 def principal(request: Request) -> Principal:
