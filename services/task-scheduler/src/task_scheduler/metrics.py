@@ -21,3 +21,4 @@ PENDING_WRITES = Gauge("acs_scheduler_pending_writes", "Store writes queued or i
 SPILLED_EVENTS = Counter("acs_scheduler_spilled_events_total",
                          "Session events left in Kafka, to be read again, because parked events reached SCHEDULER_MAX_PARKED_MB")
 PARKED_EVENTS = Gauge("acs_scheduler_parked_events", "Session events waiting for a session slot (SCHEDULER_MAX_ACTIVE_SESSIONS)")
+SCRIPT_FAULTS = Counter("acs_scheduler_script_faults_total", "GenieACS provision script runs that faulted a device", ["code"])
