@@ -24,6 +24,7 @@ from provision_scripts import ScriptError
 from cwmp import messages as m
 from cwmp.values import decode_value
 
+from .. import metrics
 from ..device_record import is_secret, jsonable, parameter_sets, to_bson_value
 from . import downloads, paths
 from .functions import DeviceView, ProvisionFunctionError, ProvisionFunctions
@@ -193,6 +194,7 @@ class ProvisionRun:
                     try:
                         decls.extend(self.scripts.declarations(name, args, preset.channel, preset.weight))
                     except ScriptError as e:
+                        metrics.SCRIPT_FAULTS.labels(e.code).inc()
                         self._fault(preset.channel, e.code, f"provision {name}: {e.message}",
                                     {**e.detail(), "preset": preset.name, "provision": name})
                         self._broken.add(preset.name)
