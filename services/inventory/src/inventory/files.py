@@ -25,8 +25,9 @@ from gridfs.errors import NoFile
 from acs_contracts.device_id import split_device_id
 from acs_contracts.file_urls import InvalidSignature, verify_download, verify_upload
 
-from . import auth
+from . import auth, scope
 from .errors import ApiError, bad_request, not_found
+from .principal import and_
 from .query import file_query, paging, parse_json, projection, sort_spec
 
 CHUNK = 256 * 1024
@@ -161,7 +162,7 @@ router = APIRouter(tags=["files"])
 async def list_files(request: Request) -> Response:
     rt = request.app.state.rt
     p = request.query_params
-    q = file_query(parse_json(p.get("query"), "query"))
+    q = and_(file_query(parse_json(p.get("query"), "query")), scope.owned(request, "metadata._tenant"))  # a tenant's own
     skip, limit = paging(p.get("skip"), p.get("limit"))
     proj = projection(p.get("projection"))
     if proj is not None:
@@ -179,6 +180,10 @@ async def put_file(name: str, request: Request) -> Response:
     metadata = {h: request.headers[h] for h in META_HEADERS if request.headers.get(h)}
     if "fileType" in metadata and not re.match(r"^(?:[1-9][0-9]* .+|X [0-9A-Fa-f]{6} .+)$", metadata["fileType"]):
         raise bad_request("fileType must look like \"1 Firmware Upgrade Image\"", metadata["fileType"])
+    # a tenant's file is its own; an unscoped admin replacing one keeps its owner
+    owner = scope.principal(request).tenant or ((await newest(rt, name) or {}).get("metadata") or {}).get("_tenant")
+    if owner is not None:
+        metadata["_tenant"] = owner
     stored = await store(rt, request, name, metadata, None)
     await remove_older(rt, {"filename": name}, stored["_id"])
     return Response(status_code=201, headers={"ETag": f'"{stored["md5"]}"'})
