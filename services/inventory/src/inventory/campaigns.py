@@ -38,8 +38,9 @@ from pymongo import UpdateOne
 
 from acs_contracts.mongo_collections import TASKS
 
-from . import auth, last_informs
+from . import auth, last_informs, scope
 from .errors import ApiError, bad_request, not_found
+from .principal import and_
 from .query import device_query, parse_json
 from .shapes import dumps
 
@@ -360,13 +361,17 @@ async def _view(db: Any, c: dict[str, Any]) -> dict[str, Any]:
 async def create_campaign(request: Request) -> Response:
     rt = request.app.state.rt
     c = validate_campaign(parse_json((await rt.read_body(request)).decode("utf-8", "replace"), "campaign"))
-    if await rt.file_meta(c["fileName"]) is None:
+    meta = await rt.file_meta(c["fileName"])
+    tenant = scope.principal(request).tenant
+    if meta is None or (tenant is not None and (meta.get("metadata") or {}).get("_tenant") != tenant):
         raise bad_request(f"no file named {c['fileName']!r}")
+    scope.stamp(request, c)  # a tenant's campaign, over its devices only
     db = rt.db.db
     if await db[CAMPAIGNS].find_one({"_id": c["_id"]}, {"_id": 1}) is not None:
         raise ApiError(409, f"campaign {c['_id']!r} exists")
     async with rt.metrics.mongo("find_devices"):
         query = await last_informs.resolve(rt.db.last_informs, device_query(orjson.loads(c["query"])))
+        query = and_(query, await scope.devices(request))
         ids = sorted(d["_id"] for d in await rt.db.devices.find(query, {"_id": 1}).to_list(None))
     if not ids:
         raise bad_request("the query selects no device", orjson.loads(c["query"]))
@@ -384,7 +389,7 @@ async def create_campaign(request: Request) -> Response:
 @router.get("/campaigns", dependencies=[auth.readonly], summary="Campaigns with their progress")
 async def list_campaigns(request: Request) -> Response:
     db = request.app.state.rt.db.db
-    docs = await db[CAMPAIGNS].find({}).sort("created", -1).to_list(None)
+    docs = await db[CAMPAIGNS].find(scope.owned(request)).sort("created", -1).to_list(None)
     return _json([await _view(db, c) for c in docs])
 
 
