@@ -15,20 +15,18 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from acs_contracts.device_id import make_device_id
-from acs_contracts.kafka_client import kafka_common_kwargs
 from acs_contracts.kafka_topics import DEVICE_INFORMS, SESSION_ENDS, TASK_RESULTS, DeviceInformed, SessionEnded, TaskResult
 from cwmp import messages as m
 
 from .conftest import eventually, full_stack, inventory_db, nbi_client
 from .scripted_cpe import ROOT, Answer, ScriptedCpe
+from .topics import TopicReader
 
 IDLE_S = 6.0  # the scheduler's session idle timeout here
 PROMPT_S = 5.0  # a write must be seen within this of the CPE's last POST (less than IDLE_S)
@@ -56,59 +54,9 @@ async def nbi(st):
 
 @pytest.fixture
 async def topics(st):
-    t = Topics(st.common_env())
-    await t.start()
-    yield t
-    await t.stop()
-
-
-class Topics:
-    """The outbound topics, read from their beginning."""
-
-    SCHEMAS: ClassVar[dict[str, type]] = {DEVICE_INFORMS: DeviceInformed, SESSION_ENDS: SessionEnded, TASK_RESULTS: TaskResult}
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.kw = kafka_common_kwargs(env)
-        self.consumer = AIOKafkaConsumer(**self.kw, enable_auto_commit=False, auto_offset_reset="earliest",
-                                         fetch_max_wait_ms=50)
-        self.seen: dict[str, list] = {t: [] for t in self.SCHEMAS}
-
-    async def start(self) -> None:
-        admin = AIOKafkaAdminClient(**self.kw)
-        await admin.start()
-        try:
-            described = await admin.describe_topics(list(self.SCHEMAS))
-        finally:
-            await admin.close()
-        parts = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-        assert {tp.topic for tp in parts} == set(self.SCHEMAS), described
-        await self.consumer.start()
-        self.consumer.assign(parts)
-        await self.consumer.seek_to_beginning(*parts)
-
-    async def stop(self) -> None:
-        await self.consumer.stop()
-
-    async def _poll(self, timeout_ms: int) -> None:
-        """What arrives within ``timeout_ms``, decoded into :attr:`seen`."""
-        for tp, records in (await self.consumer.getmany(timeout_ms=timeout_ms)).items():
-            self.seen[tp.topic] += [self.SCHEMAS[tp.topic].decode(r.value) for r in records]
-
-    async def read_for(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            await self._poll(int(min(left, 0.2) * 1000) + 1)
-
-    async def wait(self, topic: str, match, timeout: float = PROMPT_S) -> list:
-        """The messages of ``topic`` ``match`` accepts, once there is one (within ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [x for x in self.seen[topic] if match(x)]
-            if found:
-                return found
-            left = deadline - time.monotonic()
-            assert left > 0, f"nothing on {topic} within {timeout}s"
-            await self._poll(int(min(left, 0.2) * 1000))
+    schemas = {DEVICE_INFORMS: DeviceInformed, SESSION_ENDS: SessionEnded, TASK_RESULTS: TaskResult}
+    async with TopicReader(st.common_env(), schemas, default_timeout=PROMPT_S) as t:
+        yield t
 
 
 class Cpe(ScriptedCpe):

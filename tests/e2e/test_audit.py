@@ -5,54 +5,23 @@ succeeds and its record waits in the outbox, reaching the topic once the broker 
 from __future__ import annotations
 
 import json
-import time
 
-from aiokafka import AIOKafkaConsumer
-
-from acs_contracts.kafka_client import kafka_common_kwargs
 from acs_contracts.kafka_topics import AUDIT, AuditRecord
 from acs_devstack.stack import Stack
 
 from .conftest import eventually, inventory_db, nbi_client
+from .topics import TopicReader
 
 PRESET = {"weight": 1, "precondition": json.dumps({"_tags": "audit-e2e"}), "configurations": []}
-
-
-class AuditTopic:
-    """acs.audit.v1 read from its beginning, every partition."""
-
-    def __init__(self, st: Stack) -> None:
-        self.consumer = AIOKafkaConsumer(**kafka_common_kwargs(st.common_env()), enable_auto_commit=False,
-                                         auto_offset_reset="earliest", fetch_max_wait_ms=100,
-                                         metadata_max_age_ms=1000)  # the inventory creates the topic later
-        self.seen: list[AuditRecord] = []
-
-    async def __aenter__(self) -> AuditTopic:
-        await self.consumer.start()
-        self.consumer.subscribe([AUDIT])  # no group: every partition, from the beginning
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.consumer.stop()
-
-    async def wait_for(self, path: str, timeout: float) -> AuditRecord:
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [r for r in self.seen if r.path == path]
-            if found:
-                return found[0]
-            assert time.monotonic() < deadline, f"no audit record of {path} on {AUDIT} within {timeout} s"
-            for records in (await self.consumer.getmany(timeout_ms=500)).values():
-                self.seen += [AuditRecord.decode(r.value) for r in records]
 
 
 async def test_writes_reach_the_audit_topic_and_wait_out_a_broker_outage():
     st = Stack(partitions=2).start_servers()
     try:
         st.add_inventory()
-        async with nbi_client(st) as nbi, AuditTopic(st) as topic:
+        async with nbi_client(st) as nbi, TopicReader(st.common_env(), {AUDIT: AuditRecord}) as topic:
             assert (await nbi.put("/presets/audit-e2e-1", json=PRESET)).status_code == 200
-            first = await topic.wait_for("/presets/audit-e2e-1", timeout=60)
+            [first] = await topic.wait(AUDIT, lambda r: r.path == "/presets/audit-e2e-1", timeout=60)
             assert first.action == "PUT /presets/{name}" and first.status == 200 and first.actor["role"] == "admin"
             assert first.after["weight"] == 1 and first.before is None
 
@@ -62,7 +31,7 @@ async def test_writes_reach_the_audit_topic_and_wait_out_a_broker_outage():
             with inventory_db(st) as db:
                 await eventually(lambda: db.audit.find_one({"path": "/presets/audit-e2e-2", "published": False}))
             st.kafka.restart(0)
-            second = await topic.wait_for("/presets/audit-e2e-2", timeout=120)
+            [second] = await topic.wait(AUDIT, lambda r: r.path == "/presets/audit-e2e-2", timeout=120)
             assert second.status == 200
             with inventory_db(st) as db:
                 await eventually(lambda: db.audit.count_documents({"published": False}) == 0, timeout=30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +11,7 @@ from cwmp import messages as m
 
 from .conftest import eventually
 from .scripted_cpe import ROOT, ScriptedCpe
+from .topics import TopicReader
 
 
 def _task(db, device: str, name: str, **args) -> ObjectId:
@@ -256,8 +256,6 @@ async def test_health_and_metrics_endpoints(stack, http):
 
 async def test_what_happened_is_published_on_the_outbound_topics(stack, db, http):
     """Other systems read device informs, task results and session ends from Kafka."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
     from acs_contracts.kafka_topics import DEVICE_INFORMS, SESSION_ENDS, TASK_RESULTS, DeviceInformed, SessionEnded, TaskResult
 
     device = "202BC1-BM632w-OUTBOUND1"
@@ -267,28 +265,15 @@ async def test_what_happened_is_published_on_the_outbound_topics(stack, db, http
     req = await cpe.empty(http)
     await cpe.respond(http, req, m.GetParameterValuesResponse([m.ParameterValueStruct(f"{ROOT}.DeviceInfo.UpTime", 1, "xsd:unsignedInt")]))
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=f"127.0.0.1:{stack.kafka.port}", enable_auto_commit=False,
-                                auto_offset_reset="earliest", fetch_max_wait_ms=50)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(t, p) for t in (DEVICE_INFORMS, TASK_RESULTS, SESSION_ENDS) for p in range(3)]
-        consumer.assign(parts)
-        seen: dict[str, list] = {DEVICE_INFORMS: [], TASK_RESULTS: [], SESSION_ENDS: []}
-        schema = {DEVICE_INFORMS: DeviceInformed, TASK_RESULTS: TaskResult, SESSION_ENDS: SessionEnded}
+    schemas = {DEVICE_INFORMS: DeviceInformed, TASK_RESULTS: TaskResult, SESSION_ENDS: SessionEnded}
+    async with TopicReader(stack.common_env(), schemas) as topics:
+        for topic in schemas:
+            await topics.wait(topic, lambda x: x.device_id == device)
+    seen = topics.seen
+    [inf] = [x for x in seen[DEVICE_INFORMS] if x.device_id == device]
+    assert inf.event_codes == ["6 CONNECTION REQUEST"] and inf.serial_number == "OUTBOUND1"
+    [res] = [x for x in seen[TASK_RESULTS] if x.device_id == device]
+    assert res.task_id == str(tid) and res.status == "done" and res.name == "getParameterValues"
+    [end] = [x for x in seen[SESSION_ENDS] if x.device_id == device]
+    assert end.outcome == "ok" and end.rpc_count == 1
 
-        def mine() -> bool:
-            return all(any(getattr(x, "device_id", None) == device for x in seen[t]) for t in seen)
-
-        deadline = asyncio.get_running_loop().time() + 15
-        while not mine() and asyncio.get_running_loop().time() < deadline:
-            for tp, records in (await consumer.getmany(timeout_ms=500)).items():
-                seen[tp.topic] += [schema[tp.topic].decode(r.value) for r in records]
-        assert mine(), {t: len(v) for t, v in seen.items()}
-        [inf] = [x for x in seen[DEVICE_INFORMS] if x.device_id == device]
-        assert inf.event_codes == ["6 CONNECTION REQUEST"] and inf.serial_number == "OUTBOUND1"
-        [res] = [x for x in seen[TASK_RESULTS] if x.device_id == device]
-        assert res.task_id == str(tid) and res.status == "done" and res.name == "getParameterValues"
-        [end] = [x for x in seen[SESSION_ENDS] if x.device_id == device]
-        assert end.outcome == "ok" and end.rpc_count == 1
-    finally:
-        await consumer.stop()

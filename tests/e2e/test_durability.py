@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from acs_contracts.device_id import make_device_id
@@ -32,6 +31,7 @@ from cwmp.serialize import message_from_dict
 
 from .conftest import eventually, inventory_db
 from .scripted_cpe import ROOT, ScriptedCpe
+from .topics import read_all
 
 pytestmark = pytest.mark.skipif(kafka_impl() != "apache", reason="needs Apache Kafka (no JVM found: tansu fallback)")
 
@@ -118,38 +118,11 @@ class InformLoad:
         await asyncio.wait_for(runner, 60)
 
 
-async def read_topic(bootstrap: str, topic: str) -> list:
-    """Every record of ``topic`` from the beginning to its end now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest",
-                                fetch_max_wait_ms=100)
-    await consumer.start()
-    try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or
-                                                           await _partitions(consumer, topic))]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        end = await consumer.end_offsets(parts)
-        out: list = []
-        deadline = time.monotonic() + 60
-        while [tp for tp in parts if await consumer.position(tp) < end[tp]]:
-            assert time.monotonic() < deadline, "reading the topic took too long"
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                out += records
-        return out
-    finally:
-        await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()
-
-
 async def assert_nothing_acknowledged_lost(st: Stack, load: InformLoad) -> None:
     """Each acknowledged Inform is in the session-events topic; each device's document shows at
     least its last acknowledged one."""
     seen: dict[str, set[int]] = collections.defaultdict(set)
-    for r in await read_topic(st.kafka.bootstrap, SESSION_EVENTS):
+    for r in await read_all(st.common_env(), SESSION_EVENTS):
         ev = SessionEvent.decode(r.value)
         if ev.kind != "inform":
             continue
@@ -280,7 +253,7 @@ async def _done_results(st: Stack, ids: dict[str, object]) -> collections.Counte
     write, so read until every task has one)."""
     deadline = time.monotonic() + 20
     while True:
-        results = [TaskResult.decode(r.value) for r in await read_topic(st.kafka.bootstrap, TASK_RESULTS)]
+        results = [TaskResult.decode(r.value) for r in await read_all(st.common_env(), TASK_RESULTS)]
         done = collections.Counter(r.task_id for r in results if r.status == "done")
         if all(done[str(i)] for i in ids.values()) or time.monotonic() > deadline:
             return done
