@@ -606,7 +606,7 @@ async def post_task(device_id: str, request: Request) -> Response:
         device = await rt.db.devices.find_one({"_id": device_id})
     if device is None:
         raise not_found(f"no device {device_id!r}")
-    task = await build_task(body, device, rt.file_meta)
+    task = await build_task(body, device, scope.file_meta(request))  # the caller's files only
     wait = "connection_request" in params or "timeout" in params
     timeout_ms = _timeout_ms(params.get("timeout"), rt.settings.task_timeout_ms, rt.settings.task_timeout_max_ms)
     ev = rt.waiters.register(task["_id"]) if wait else None
