@@ -361,9 +361,7 @@ async def _view(db: Any, c: dict[str, Any]) -> dict[str, Any]:
 async def create_campaign(request: Request) -> Response:
     rt = request.app.state.rt
     c = validate_campaign(parse_json((await rt.read_body(request)).decode("utf-8", "replace"), "campaign"))
-    meta = await rt.file_meta(c["fileName"])
-    tenant = scope.principal(request).tenant
-    if meta is None or (tenant is not None and (meta.get("metadata") or {}).get("_tenant") != tenant):
+    if await scope.file_meta(request)(c["fileName"]) is None:
         raise bad_request(f"no file named {c['fileName']!r}")
     scope.stamp(request, c)  # a tenant's campaign, over its devices only
     db = rt.db.db
