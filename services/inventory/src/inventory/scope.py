@@ -10,6 +10,7 @@ queries; writes of tenant-owned documents stamp ``_tenant`` with ``stamp()``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bson import ObjectId
@@ -109,3 +110,18 @@ async def check_path(request: Request, p: Principal) -> None:
             if doc is not None and owner != p.tenant:
                 raise not_found(f"no {prefix.strip('/').rstrip('s')} {name!r}")
             return
+
+
+def file_meta(request: Request) -> Callable[[str], Awaitable[Any]]:
+    """``rt.file_meta`` that knows only the caller's files (a task or campaign naming another
+    tenant's file is told there is no such file)."""
+    rt = request.app.state.rt
+    tenant = principal(request).tenant
+
+    async def meta(name: str) -> Any:
+        doc = await rt.file_meta(name)
+        if doc is not None and tenant is not None and (doc.get("metadata") or {}).get("_tenant") != tenant:
+            return None
+        return doc
+
+    return meta
