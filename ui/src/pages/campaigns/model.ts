@@ -43,6 +43,11 @@ export function isActive(c: Pick<Campaign, 'status'>): boolean {
   return c.status === 'running' || c.status === 'paused';
 }
 
+/** Whether devices may still change state: running or paused, or transfers still finishing. */
+export function stillMoving(c: Pick<Campaign, 'status' | 'counts'>): boolean {
+  return isActive(c) || (c.counts.downloading ?? 0) > 0;
+}
+
 /** One chart row per wave: "Canary", "Wave 1", ... with the devices in each state. */
 export interface WaveRow extends StateCounts {
   wave: string;
