@@ -14,8 +14,8 @@ test('an operator changes a parameter and sees the task complete and the new val
   const d = await openDevice(page, 'operator');
   const value = `console-${Date.now().toString(36)}`;
   await page.getByLabel('Search parameters').fill('WLANConfiguration.1.SSID');
-  await page.getByRole('button', { name: `Edit ${SSID}` }).click();
-  await page.getByLabel(`New value of ${SSID}`).fill(value);
+  await page.getByRole('button', { name: `Edit ${SSID}`, exact: true }).click();
+  await page.getByLabel(`New value of ${SSID}`, { exact: true }).fill(value);
   await page.getByRole('button', { name: 'Save' }).click();
 
   const row = page.locator('tr[data-task="setParameterValues"]').first();
@@ -33,10 +33,10 @@ test('a value of the wrong type is refused before anything is sent', async ({ pa
   await openDevice(page, 'operator');
   const path = 'InternetGatewayDevice.ManagementServer.PeriodicInformInterval';
   await page.getByLabel('Search parameters').fill('PeriodicInformInterval');
-  const edit = page.getByRole('button', { name: `Edit ${path}` });
+  const edit = page.getByRole('button', { name: `Edit ${path}`, exact: true });
   await expect(edit).toBeVisible();
   await edit.click();
-  await page.getByLabel(`New value of ${path}`).fill('soon');
+  await page.getByLabel(`New value of ${path}`, { exact: true }).fill('soon');
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByText('xsd:unsignedInt needs a whole number')).toBeVisible();
   await page.getByRole('button', { name: 'Cancel' }).click();

@@ -49,10 +49,11 @@ test('a bulk tag reaches every selected device, with progress', async ({ page })
   const table = page.getByRole('table', { name: 'Devices' });
   await expect(table.getByRole('link', { name: all[0].serial, exact: true })).toBeVisible();
   await page.getByLabel('Select all rows on this page').check();
-  await page.getByLabel('Action', { exact: true }).selectOption('tag');
+  await page.getByRole('combobox', { name: 'Action', exact: true }).selectOption('tag');
   await page.getByLabel('Tag to add or remove').fill('e2e-bulk');
   await page.getByRole('button', { name: 'Run' }).click();
-  await expect(page.getByText(`${all.length} of ${all.length}`)).toBeVisible();
+  await expect(page.getByRole('progressbar', { name: 'Bulk action progress' })).toHaveAttribute('aria-valuenow', '100');
+  await expect(page.getByText(`Add tag: ${all.length} of ${all.length} done`)).toBeVisible();
   await page.getByLabel('Tag', { exact: true }).fill('e2e-bulk');
   await page.getByRole('button', { name: 'Search', exact: true }).click();
   await expect(table.getByRole('row')).toHaveCount(all.length + 1);

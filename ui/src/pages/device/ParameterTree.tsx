@@ -29,7 +29,8 @@ function Leaf({ path, name, node, send, pending }: { path: string; name: string;
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const writable = node._writable === true && can('operate');
+  // writability is learnt by discovery (GetParameterNames); until then the CPE has the last word
+  const writable = node._writable !== false && can('operate');
 
   function save(e: FormEvent) {
     e.preventDefault();
