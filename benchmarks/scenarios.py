@@ -18,25 +18,25 @@ from urllib.parse import quote
 import httpx
 
 from acs_contracts.device_id import make_device_id
+from acs_devstack import shared
 from acs_devstack.stack import Stack
 from cpe_simulator import DataModel, SimulatedCpe
 from cpe_simulator.fleet import Fleet
 
 from .procstats import cpu_seconds, rss_bytes
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datamodels"
-IGD_MODEL = SHARED / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
+IGD_MODEL = shared.shared_path(shared.IGD_DUMP)
 
 
 def igd_model() -> DataModel:
     """A real device's dump where ../shared is beside the repository, else the simulator's
     built-in gateway model (the report says which)."""
-    return DataModel.load(IGD_MODEL) if IGD_MODEL.exists() else DataModel.default()
+    return DataModel.load_or_default(IGD_MODEL)
 
 
 def boot_storm_models() -> list[DataModel]:
     """Several real models for the memory scenarios, or the built-in one."""
-    paths = sorted((SHARED / "anlix-io_genieacs-sim" / "models").glob("*.csv"))[:4]
+    paths = sorted(shared.shared_path("datamodels/anlix-io_genieacs-sim/models").glob("*.csv"))[:4]
     return [DataModel.load(p) for p in paths] or [DataModel.default()]
 
 

@@ -4,38 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 from pymongo import MongoClient
 
 from acs_contracts.device_id import make_device_id
+from acs_devstack import shared
 from acs_devstack.servers import mongo_uri
 from acs_devstack.stack import Stack
 from cpe_simulator import DataModel
 
-# Real device dumps: ../shared beside the repository (CI may have none), or ACS_SHARED_DIR.
-SHARED_DIR = Path(os.environ.get("ACS_SHARED_DIR") or Path(__file__).resolve().parents[2] / ".." / "shared")
-SHARED_MODELS = SHARED_DIR / "datamodels"
-IGD_DUMP = SHARED_MODELS / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
-TR181_DUMP = SHARED_MODELS / "anlix-io_genieacs-sim" / "models" / "device-1C61B4-EX220-2226469000523.csv"
-
-
-def shared_missing_reason(*paths: Path) -> str | None:
-    """Why a test that reads ``paths`` (real dumps under the shared folder) cannot run, or None."""
-    gone = [p for p in paths if not p.exists()]
-    if not gone:
-        return None
-    return (f"real device dump absent ({gone[0].resolve()}): this test needs ../shared/datamodels "
-            "beside the repository (or ACS_SHARED_DIR pointing at a shared folder)")
-
-
-_SHARED_REASON = shared_missing_reason(TR181_DUMP, IGD_DUMP)
+# Real device dumps where the shared reference folder is there (CI may have none).
+IGD_DUMP = shared.shared_path(shared.IGD_DUMP)
+TR181_DUMP = shared.shared_path(shared.TR181_DUMP)
+_SHARED_REASON = shared.missing_reason(TR181_DUMP, IGD_DUMP)
 # For what only a real dump has (e.g. a TR-181 device); everything else runs on igd_model().
 requires_shared = pytest.mark.skipif(_SHARED_REASON is not None, reason=_SHARED_REASON or "")
 
@@ -44,7 +30,7 @@ requires_shared = pytest.mark.skipif(_SHARED_REASON is not None, reason=_SHARED_
 def igd_model() -> DataModel:
     """A TR-098 gateway: the real BM632w dump when the shared folder has it, else the simulator's
     built-in model (another identity: take OUI, product class and values from the model)."""
-    return DataModel.load(IGD_DUMP) if IGD_DUMP.exists() else DataModel.default()
+    return DataModel.load_or_default(IGD_DUMP)
 
 
 def tr181_model() -> DataModel:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-import os
-from pathlib import Path
 
 import pytest
 import xmlschema
 from lxml import etree
 
-SHARED = Path(os.environ.get("ACS_SHARED_DIR") or Path(__file__).resolve().parents[3] / ".." / "shared")
+from acs_devstack.shared import missing_reason, shared_dir
+
+SHARED = shared_dir()
 XSD_DIR = SHARED / "cwmp-xsd"
 BBF = XSD_DIR / "BroadbandForum_cwmp-data-models"
 SOAP = XSD_DIR / "sissaschool_xmlschema"
@@ -23,13 +23,6 @@ URI_MAP = {
     "http://www.broadband-forum.org/cwmp/cwmp-1-3.xsd": (BBF / "cwmp-1-3.xsd").resolve().as_uri(),
 }
 _XS = "{http://www.w3.org/2001/XMLSchema}"
-
-
-def missing_reason(path: Path) -> str | None:
-    """Why a test that reads ``path`` (under ../shared) cannot run, or None when it is there."""
-    if path.exists():
-        return None
-    return f"{path.resolve()} is absent: this test reads ../shared beside the repository (or ACS_SHARED_DIR)"
 
 
 @functools.cache

@@ -3,31 +3,29 @@ ProvisionRun, and the device document kept the way the store would keep it."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from acs_devstack import shared
 from cpe_simulator.datamodel import DataModel
 from cpe_simulator.device import Device
 from cwmp import messages as m
 from cwmp.events import EventCode
 from task_scheduler.device_record import inform_update
 
-SHARED = Path(os.environ.get("ACS_SHARED_DIR") or Path(__file__).resolve().parents[3] / ".." / "shared")
-IGD_MODEL = SHARED / "datamodels" / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
-TR181_MODEL = SHARED / "datamodels" / "anlix-io_genieacs-sim" / "models" / "device-1C61B4-EX220-2226469000523.csv"
+IGD_MODEL = shared.shared_path(shared.IGD_DUMP)
+TR181_MODEL = shared.shared_path(shared.TR181_DUMP)
 
 _MODELS: dict[Path, DataModel] = {}
 
 
 def model(path: Path) -> DataModel:
     """The dump at ``path``; the calling test skips, saying why, when ../shared is absent."""
-    if not path.exists():
-        pytest.skip(f"shared device dump absent ({path.resolve()}): this test reads ../shared/datamodels "
-                    "beside the repository (or ACS_SHARED_DIR)")
+    if reason := shared.missing_reason(path):
+        pytest.skip(reason)
     if path not in _MODELS:
         _MODELS[path] = DataModel.load(path)
     return _MODELS[path]

@@ -101,6 +101,11 @@ class DataModel:
         return cls.from_rows(csv.DictReader(io.StringIO(text, newline="")), source=f"builtin:{DEFAULT_DATAMODEL}")
 
     @classmethod
+    def load_or_default(cls, path: str | Path) -> "DataModel":
+        """The dump at ``path`` where it exists, else the built-in model (``source`` says which)."""
+        return cls.load(path) if Path(path).exists() else cls.default()
+
+    @classmethod
     def from_rows(cls, rows, *, source: str = "<rows>") -> "DataModel":
         nodes: dict[str, Node] = {}
         ident: dict[str, str] = {}
