@@ -31,6 +31,7 @@ TARGETS = {
     "concurrent_sessions.gateway_plateau_rss_mb": ("<=", 150),
     "codec.parse_inform_40_per_s": (">=", 10000), "codec.build_gpv_100_per_s": (">=", 20000),
     "provision_scripts.ratio": ("<=", 2.0),  # scheduler CPU, GenieACS scripts vs native declarations
+    "console.first_page_ms": ("<=", 1000),  # Devices page, 100k devices, first page on screen in Chromium
 }
 
 
@@ -103,6 +104,10 @@ async def run(short: bool) -> dict:
         print("periodic_full_model", results["periodic_full_model"], flush=True)
     finally:
         stack.stop()
+    from . import console
+
+    results["console"] = console.figures(short)  # its own stack: 100k devices in the inventory
+    print("console", results["console"], flush=True)
     return results
 
 
