@@ -27,8 +27,9 @@ async def serve(settings: Settings) -> None:
     runtime = Runtime(settings)
     await runtime.start()  # held for both apps; their lifespans only add and drop a reference
     try:
+        nbi = create_app(settings, runtime)
         servers = [
-            _Server(uvicorn.Config(create_app(settings, runtime), host=settings.nbi_host,
+            _Server(uvicorn.Config(nbi, host=settings.nbi_host,
                                           port=settings.nbi_port, log_level=settings.log_level.lower(),
                                           proxy_headers=True, access_log=False)),
             _Server(uvicorn.Config(create_file_app(settings, runtime), host=settings.fs_host,
@@ -37,7 +38,7 @@ async def serve(settings: Settings) -> None:
         ]
         if settings.console_port:
             servers.append(_Server(uvicorn.Config(
-                create_console_app(settings, servers[0].config.app), host=settings.console_host,
+                create_console_app(settings, nbi), host=settings.console_host,
                 port=settings.console_port, log_level=settings.log_level.lower(), proxy_headers=True,
                 access_log=False)))
         loop = asyncio.get_running_loop()
