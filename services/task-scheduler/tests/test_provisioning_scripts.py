@@ -6,11 +6,13 @@ its partial path where GenieACS would first send GetParameterNames)."""
 from __future__ import annotations
 
 import copy
+import shutil
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from provision_scripts import ScriptRunner
 
 from task_scheduler.provisioning import Provisioner, ProvisioningSettings
 
@@ -34,8 +36,14 @@ STOCK_PRESETS = [
 
 
 class Clock:
-    def __init__(self) -> None:
-        self.t = datetime.now(UTC)
+    """The scheduler's clock, started just after the device's own hour boundary (Date.now(3600000)
+    is offset per device), so a test that moves it minutes on never crosses one by chance."""
+
+    def __init__(self, device_id: str = "dev") -> None:
+        now_ms = int(datetime.now(UTC).timestamp() * 1000)
+        hour, offset = 3_600_000, ScriptRunner(device_id, 0).offset % 3_600_000
+        start = now_ms - ((now_ms - offset) % hour) + 1000
+        self.t = datetime.fromtimestamp(start / 1000, UTC)
 
     def __call__(self) -> datetime:
         return self.t
@@ -347,3 +355,16 @@ def test_a_script_reboots_once_per_declared_time():
     assert rpcs == ["SetParameterValues", "Reboot"]  # the values first: the reboot applies them
     run, rpcs, doc = session(p, dev, ["1 BOOT", "M Reboot"], doc)
     assert rpcs == []
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="extensions run in Node.js, which is not installed")
+def test_ext_answers_feed_declarations(tmp_path):
+    (tmp_path / "subscribers.js").write_text(
+        "exports.ssid = function (args, callback) { callback(null, 'sub-' + args[0].toLowerCase()); };\n")
+    src = f'const name = ext("subscribers", "ssid", declare("DeviceID.SerialNumber", {{value: 1}}).value[0]);\n' \
+          f'declare("{SSID1}", null, {{value: name}});'
+    p = provisioner([{"_id": "e", "configurations": [{"type": "provision", "name": "e"}]}], {"e": src},
+                    ext_dir=str(tmp_path), ext_timeout_s=20)
+    dev = device(IGD_MODEL, serial="EXT42")
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
+    assert rpcs == ["SetParameterValues"] and dev.value(SSID1).value == "sub-ext42"
