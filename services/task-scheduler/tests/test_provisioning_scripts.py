@@ -368,3 +368,28 @@ def test_ext_answers_feed_declarations(tmp_path):
     dev = device(IGD_MODEL, serial="EXT42")
     run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
     assert rpcs == ["SetParameterValues"] and dev.value(SSID1).value == "sub-ext42"
+
+
+def test_refresh_the_whole_data_model_daily_in_one_read():
+    clock = Clock()
+    src = 'const daily = Date.now(86400000); declare("InternetGatewayDevice.*", {path: daily}); declare("Device.*", {path: daily});'
+    p = provisioner([{"_id": "all", "configurations": [{"type": "provision", "name": "all"}]}], {"all": src}, clock=clock)
+    dev = device(IGD_MODEL)
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
+    assert rpcs == ["GetParameterValues"]  # the root's partial path: every parameter at once
+    assert doc["InternetGatewayDevice"]["LANDevice"]["1"]["WLANConfiguration"]["1"]["SSID"]["_value"] == dev.value(SSID1).value
+    clock.t += timedelta(minutes=10)
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"], doc)
+    assert rpcs == []
+
+
+def test_tag_by_software_version():
+    src = """
+        const sw = declare("InternetGatewayDevice.DeviceInfo.SoftwareVersion", {value: 1}).value[0];
+        declare("Tags.fw_" + sw.replace(/\\W/g, "_"), null, {value: true});
+    """
+    p = provisioner([{"_id": "t", "configurations": [{"type": "provision", "name": "t"}]}], {"t": src})
+    dev = device(IGD_MODEL)
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
+    assert rpcs == [] and doc["_tags"] == ["fw_" + "".join(c if c.isalnum() or c == "_" else "_" for c in
+                                                           dev.value("InternetGatewayDevice.DeviceInfo.SoftwareVersion").value)]
