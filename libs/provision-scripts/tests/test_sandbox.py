@@ -85,3 +85,15 @@ def test_the_context_survives_a_failed_run():
     with pytest.raises(ScriptError):
         runner.run("bad", "for (;;) {}", [], Nothing())
     assert runner.run("good", "return args[0] + 1", [41], Nothing()).result == 42
+
+
+def test_a_shared_context_is_replaced_after_a_limit():
+    pool: list = []
+    runner = ScriptRunner("dev-1", 1_700_000_000_000, Limits(memory_bytes=8 * 1024 * 1024), sandboxes=pool)
+    assert runner.run("set", "globalThis.leftover = 'x'.repeat(1000); return 1", [], Nothing()).result == 1
+    first = pool[0]
+    with pytest.raises(ScriptError):
+        runner.run("hog", "globalThis.a = []; for (;;) a.push('x'.repeat(4096) + a.length);", [], Nothing())
+    assert pool == []  # dropped: the next session gets a fresh context
+    assert runner.run("after", "return typeof leftover", [], Nothing()).result == "undefined"
+    assert pool and pool[0] is not first

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 ATTRIBUTES = ("path", "value", "writable", "object")
 _PARSED: dict[str, ScriptDeclaration] = {}  # a declaration's JSON -> parsed: scripts repeat theirs every run
 MAX_DEPTH = 4  # a virtual parameter's script may declare another: this deep at most
+RESET_AFTER = {"Timeout", "OutOfMemory", "RangeError", "InternalError"}  # limits hit: the context is replaced
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,14 @@ class ScriptRunner:
             raise ScriptError("RangeError", f"virtual parameters nested more than {MAX_DEPTH} deep", None, name)
         if self._depth == len(self._sandboxes):
             self._sandboxes.append(Sandbox(self.limits))
-        sandbox = self._sandboxes[self._depth]
+        try:
+            return self._run(self._sandboxes[self._depth], name, source, args, device)
+        except ScriptError as e:
+            if e.name in RESET_AFTER:  # the context may hold what the script left: the next run gets a fresh one
+                del self._sandboxes[self._depth:]
+            raise
+
+    def _run(self, sandbox: Sandbox, name: str, source: str, args: Any, device: Device) -> ScriptOutcome:
         sandbox.load(name, source)
         passed: dict[str, bool] = {}
         answers: dict[str, Any] = dict(device.preloaded())
