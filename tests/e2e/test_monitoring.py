@@ -1,0 +1,181 @@
+"""Device monitoring end to end (docs/monitoring.md): presets configure each simulated CPE's TR-232
+Bulk Data profile (the ``bulkdata_profile`` provision function), the CPEs send real reports (JSON
+name-value with gzip, CSV per row) to the collector, the history writer stores them and the NBI
+returns them as history and fleet aggregates; a threshold rule raises an alarm when a CPE's value
+crosses it and clears it when the value comes back, in the NBI and on acs.alarms.v1."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from acs_contracts.kafka_topics import ALARMS, AlarmEvent
+from acs_devstack.stack import Stack
+from cpe_simulator import SimulatedCpe
+
+from .conftest import cpe_device_id, igd_model, nbi_client
+
+PROVISIONS = Path(__file__).resolve().parents[2] / "services" / "telemetry" / "provisions"
+MODEL = igd_model()
+ASSOC = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.TotalAssociations"
+WAN_BYTES = "InternetGatewayDevice.WANDevice.1.WANCommonInterfaceConfig.TotalBytesReceived"
+ALL_ASSOC = "InternetGatewayDevice.LANDevice.*.WLANConfiguration.*.TotalAssociations"
+
+
+@pytest.fixture(scope="module")
+def mon_stack() -> Iterator[Stack]:
+    st = Stack(partitions=2).start_servers()
+    try:
+        st.add_telemetry(TELEMETRY_RULES_REFRESH_S="0.2", TELEMETRY_WRITER_MAX_WAIT_MS="50")  # before the scheduler: it gets the secret
+        st.add_inventory()
+        st.add_scheduler(SCHEDULER_PROVISIONS_DIR=str(PROVISIONS), SCHEDULER_PRESETS_POLL_S="0.2")
+        st.add_gateway()
+        yield st
+    finally:
+        st.stop()
+
+
+@pytest.fixture
+async def nbi(mon_stack):
+    async with nbi_client(mon_stack) as c:
+        yield c
+
+
+async def put_preset(st: Stack, nbi: httpx.AsyncClient, name: str, preset: dict) -> None:
+    """Store a preset and wait until the scheduler has reloaded its presets."""
+    health = f"http://127.0.0.1:{st.schedulers[0].admin_port}/healthz"
+    async with httpx.AsyncClient() as c:
+        before = (await c.get(health)).json()["presets"]["generation"]
+        r = await nbi.put(f"/presets/{name}", json=preset)
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 30
+        while (await c.get(health)).json()["presets"]["generation"] <= before:
+            assert time.monotonic() < deadline, "the scheduler did not reload its presets"
+            await asyncio.sleep(0.1)
+
+
+def profile_preset(serial: str, spec: dict) -> dict:
+    return {"weight": 0, "channel": "bulkdata", "events": ["0 BOOTSTRAP", "1 BOOT", "2 PERIODIC"],
+            "precondition": {"_deviceId._SerialNumber": serial},
+            "configurations": [{"type": "provision", "name": "bulkdata_profile", "args": [spec]}]}
+
+
+async def poll(check, timeout: float = 90.0, interval: float = 0.3):
+    """Await ``check()`` until it returns something truthy (reports come every interval)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = await check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {check}")
+        await asyncio.sleep(interval)
+
+
+async def test_bulk_data_reports_become_history_and_a_threshold_alarm_raises_and_clears(mon_stack, nbi):
+    st = mon_stack
+    json_spec = {"url": st.bulkdata_url, "interval": 1, "encoding": "JSON", "format": "NameValuePair",
+                 "compression": "GZIP", "parameters": [ASSOC, WAN_BYTES]}
+    csv_spec = {"url": st.bulkdata_url, "interval": 1, "encoding": "CSV", "format": "ParameterPerRow",
+                "parameters": [ALL_ASSOC]}
+    await put_preset(st, nbi, "bulkdata-json", profile_preset("MON0001", json_spec))
+    await put_preset(st, nbi, "bulkdata-csv", profile_preset("MON0002", csv_spec))
+    r = await nbi.put("/alarm-rules/wifi-crowded", json={"kind": "threshold", "parameter": ALL_ASSOC, "op": ">",
+                                                         "value": 20, "clearValue": 10, "severity": "minor"})
+    assert r.status_code == 200, r.text
+    alarms_topic = AIOKafkaConsumer(ALARMS, bootstrap_servers=st.common_env()["ACS_KAFKA_BOOTSTRAP"], auto_offset_reset="earliest")
+    await alarms_topic.start()
+    cpes = [SimulatedCpe(MODEL, acs_url=st.cwmp_url(0), serial=s) for s in ("MON0001", "MON0002")]
+    try:
+        for cpe in cpes:
+            cpe.set_local_value(ASSOC, 3)
+            report = await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
+            assert report.ok, report.error
+        json_cpe, csv_cpe = cpes
+        # the preset configured the profile: the CPE reports on its own, authenticated
+        assert json_cpe.get("InternetGatewayDevice.BulkData.Profile.1.Enable") is True
+        assert json_cpe.get("InternetGatewayDevice.BulkData.Profile.1.HTTP.URL") == st.bulkdata_url
+        assert csv_cpe.get("InternetGatewayDevice.BulkData.Profile.1.EncodingType") == "CSV"
+        async def reported() -> bool:
+            return json_cpe.bulkdata.sent >= 2 and csv_cpe.bulkdata.sent >= 2
+
+        await poll(reported)
+        assert json_cpe.bulkdata.last_status == 204 and csv_cpe.bulkdata.last_status == 204
+
+        ids = [cpe_device_id(MODEL, c.serial) for c in cpes]
+
+        async def history(device: str) -> dict:
+            r = await nbi.get(f"/devices/{device}/history", params={"parameters": f"{ASSOC},{WAN_BYTES}"})
+            assert r.status_code == 200, r.text
+            return r.json()["series"]
+
+        series = await poll(lambda: _when(history(ids[0]), lambda s: len(s.get(ASSOC, [])) >= 2 and WAN_BYTES in s))
+        assert {p["value"] for p in series[ASSOC]} == {3}
+        assert isinstance(series[WAN_BYTES][-1]["value"], int)
+        series = await poll(lambda: _when(history(ids[1]), lambda s: len(s.get(ASSOC, [])) >= 2))  # from the CSV reports
+        assert {p["value"] for p in series[ASSOC]} == {3} and WAN_BYTES not in series
+
+        # a threshold: crowded Wi-Fi on one CPE raises its alarm, and clears it once it is back under 10
+        json_cpe.set_local_value(ASSOC, 25)
+        alarm_id = f"{ids[0]}:wifi-crowded"
+
+        async def alarm(state: str) -> dict | None:
+            r = await nbi.get("/alarms", params={"device": ids[0], "rule": "wifi-crowded", "state": state})
+            assert r.status_code == 200, r.text
+            return r.json()[0] if r.json() else None
+
+        raised = await poll(lambda: alarm("raised"))
+        assert (raised["_id"], raised["parameter"], raised["value"], raised["severity"]) == (alarm_id, ASSOC, 25, "minor")
+        json_cpe.set_local_value(ASSOC, 15)  # under the limit, over the clear value: still raised
+        await poll(lambda: _when(history(ids[0]), lambda s: 15 in [p["value"] for p in s.get(ASSOC, [])]))
+        assert await alarm("raised") is not None
+        json_cpe.set_local_value(ASSOC, 5)
+        cleared = await poll(lambda: alarm("cleared"))
+        assert cleared["clearValue"] == 5 and cleared["clearedAt"] >= cleared["raisedAt"]
+        assert (await nbi.get("/alarms", params={"device": ids[1]})).json() == []  # the other CPE never crossed it
+
+        events = []
+
+        async def on_topic() -> bool:
+            batch = await alarms_topic.getmany(timeout_ms=500)
+            events.extend(AlarmEvent.decode(rec.value) for recs in batch.values() for rec in recs)
+            return [e.state for e in events if e.alarm_id == alarm_id] == ["raised", "cleared"]
+
+        await poll(on_topic, timeout=30)
+
+        # the fleet view: per model, how many devices reported the KPI and how many crossed 20
+        r = await nbi.get("/history/aggregate", params={"parameter": ASSOC, "op": ">", "value": "20"})
+        [row] = r.json()["models"]
+        assert (row["model"], row["devices"], row["over"], row["max"]) == (MODEL.identity.product_class, 2, 1, 25)
+    finally:
+        for cpe in cpes:
+            await cpe.stop()
+        await alarms_topic.stop()
+
+
+async def test_reports_with_a_wrong_password_or_bad_body_are_refused(mon_stack):
+    device = cpe_device_id(MODEL, "MON0009")
+    async with httpx.AsyncClient(timeout=30) as c:
+        r = await c.post(mon_stack.bulkdata_url, content=b'{"Report": []}', auth=(device, "wrong"),
+                         headers={"BBF-Report-Format": "NameValuePair", "Content-Type": "application/json"})
+        assert r.status_code == 401 and "Basic" in r.headers["www-authenticate"]
+        from telemetry.auth import device_password
+
+        good = (device, device_password(mon_stack.telemetry_secret.encode(), device))
+        r = await c.post(mon_stack.bulkdata_url, content=b'{"Report": 5}', auth=good,
+                         headers={"BBF-Report-Format": "NameValuePair", "Content-Type": "application/json"})
+        assert r.status_code == 400 and "Report" in r.json()["detail"]
+        r = await c.post(mon_stack.bulkdata_url, content=b"ReportTimestamp,ParameterName,ParameterValue\n1,Device.A,7\n", auth=good,
+                         headers={"BBF-Report-Format": "ParameterPerRow", "Content-Type": "text/csv"})
+        assert r.status_code == 204
+
+
+async def _when(coro, predicate):
+    value = await coro
+    return value if predicate(value) else None
