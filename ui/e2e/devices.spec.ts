@@ -9,6 +9,15 @@ test('an operator finds a device by serial and opens it', async ({ page }) => {
   for (const d of devices()) await expect(table.getByRole('link', { name: d.serial, exact: true })).toBeVisible();
   await screenshot(page, 'devices');
 
+  // sorting happens on the server: by serial, ascending then descending
+  const sortBySerial = table.getByRole('button', { name: /Serial number/ });
+  const serials = devices().map((d) => d.serial).sort();
+  await sortBySerial.click();
+  await expect(table.getByRole('columnheader', { name: /Serial number/ })).toHaveAttribute('aria-sort', 'ascending');
+  await expect(table.getByRole('row').nth(1)).toContainText(serials[0]);
+  await sortBySerial.click();
+  await expect(table.getByRole('row').nth(1)).toContainText(serials[serials.length - 1]);
+
   await page.getByLabel('Serial number').fill(first.serial);
   await page.getByRole('button', { name: 'Search', exact: true }).click();
   await expect(page).toHaveURL(new RegExp(`serial=${encodeURIComponent(first.serial)}`));

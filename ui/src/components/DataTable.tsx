@@ -101,8 +101,10 @@ export function DataTable<T>(props: DataTableProps<T>) {
             {table.getHeaderGroups().map((hg) => (
               <tr key={hg.id}>
                 {hg.headers.map((h) => {
-                  const sorted = h.column.getIsSorted();
-                  const sortable = h.column.getCanSort();
+                  // server-side sorting needs no accessor: any column not opting out sorts by its id
+                  const current = (sorting ?? []).find((x) => x.id === h.column.id);
+                  const sorted = current ? (current.desc ? 'desc' : 'asc') : false;
+                  const sortable = onSortingChange !== undefined && h.column.columnDef.enableSorting !== false && h.column.id !== '_select';
                   const content = h.isPlaceholder ? null : flexRender(h.column.columnDef.header, h.getContext());
                   return (
                     <th
@@ -111,7 +113,7 @@ export function DataTable<T>(props: DataTableProps<T>) {
                       aria-sort={sorted === 'asc' ? 'ascending' : sorted === 'desc' ? 'descending' : undefined}
                     >
                       {sortable ? (
-                        <button type="button" className="sort-button" onClick={h.column.getToggleSortingHandler()}>
+                        <button type="button" className="sort-button" onClick={() => onSortingChange?.(nextSort(sorting, h.column.id))}>
                           {content}
                           <span aria-hidden="true">{sorted === 'asc' ? ' ▲' : sorted === 'desc' ? ' ▼' : ''}</span>
                         </button>
@@ -170,6 +172,13 @@ export function DataTable<T>(props: DataTableProps<T>) {
       </nav>
     </div>
   );
+}
+
+/** A header click: unsorted, then ascending, then descending, then unsorted again. */
+export function nextSort(sorting: SortingState | undefined, id: string): SortingState {
+  const current = (sorting ?? []).find((s) => s.id === id);
+  if (!current) return [{ id, desc: false }];
+  return current.desc ? [] : [{ id, desc: true }];
 }
 
 /** A TanStack sorting state as the NBI's `sort` parameter: `{"field": 1|-1}`. */
