@@ -1,9 +1,9 @@
-"""GET /access: what each NBI role may call, and (for admins) how many tokens hold each role.
+"""GET /access: what each NBI role may call, and (for admins) how many static NBI_TOKENS hold each role.
 
-Tokens are static (NBI_TOKENS, read at start); the NBI has no users and cannot create, revoke or
-list tokens, so the console's Admin page can only show this. The route table is read from the
-app's own routes (the role dependency each one declares), so it cannot drift from what the NBI
-enforces. Token values are never returned, not even in part.
+The route table is read from the app's own routes (the role dependency each one declares), so it
+cannot drift from what the NBI enforces; the console's Admin page shows it next to the users and
+their tokens (/users, /tokens). Static tokens are set at start and cannot be changed through the
+NBI; their values are never returned, not even in part.
 """
 
 from __future__ import annotations
@@ -50,20 +50,18 @@ def route_roles(routes: list[Any]) -> list[dict[str, str]]:
     return sorted(out, key=lambda r: (r["path"], r["method"]))
 
 
-@router.get("/access", summary="Roles and the routes each may call; token counts per role for admins "
-                               "(tokens come from NBI_TOKENS and cannot be changed through the NBI)")
+@router.get("/access", summary="Roles and the routes each may call; for admins, the number of static "
+                               "NBI_TOKENS per role (set at start, not changeable through the NBI)")
 async def get_access(request: Request, role: str = auth.readonly) -> Response:
     tokens = request.app.state.settings.tokens
     roles = []
     for name, rank in sorted(auth.RANK.items(), key=lambda kv: kv[1]):
         entry: dict[str, Any] = {"role": name, "rank": rank}
         if role == "admin":
-            entry["tokens"] = sum(1 for r in tokens.values() if r == name)
+            entry["staticTokens"] = sum(1 for r in tokens.values() if r == name)
         roles.append(entry)
     doc = {
         "role": role,
-        "source": "NBI_TOKENS",
-        "manageable": False,
         "roles": roles,
         "routes": route_roles(request.app.routes),
     }
