@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -73,6 +74,7 @@ SETTINGS: list[Setting] = [
     Setting("nbi_host", "ACS_NBI_HOST", "--nbi-host", "127.0.0.1", "address the NBI listens on (0.0.0.0 to reach it from other machines)"),
     Setting("nbi_port", "ACS_NBI_PORT", "--nbi-port", 7557, "northbound API", "NBI"),
     Setting("files_port", "ACS_FILES_PORT", "--files-port", 7567, "file server CPEs download from", "CPE file server"),
+    Setting("telemetry_port", "ACS_TELEMETRY_PORT", "--telemetry-port", 7570, "Bulk Data collector: TR-232 reports from CPEs (docs/monitoring.md)", "Bulk Data collector"),
     Setting("ui_port", "ACS_UI_PORT", "--ui-port", 3000, "the operator console (web UI, NBI under /api), on the NBI's address", "console"),
     Setting("kafka_host", "ACS_KAFKA_HOST", "--kafka-host", "127.0.0.1", "address Kafka listens on (127.0.0.1 or 0.0.0.0)"),
     Setting("kafka_port", "ACS_KAFKA_PORT", "--kafka-port", 9092, "Kafka client port", "Kafka"),
@@ -228,6 +230,12 @@ def token_path(d: Path) -> Path:
     return d / "secrets" / "nbi-admin-token"
 
 
+def _telemetry_secret(files_secret: str) -> str:
+    """TELEMETRY_BULKDATA_SECRET of ``make run``: derived from the kept files secret, so the
+    devices' Bulk Data passwords stay valid across runs."""
+    return hashlib.sha256(b"telemetry-bulkdata:" + files_secret.encode()).hexdigest()
+
+
 @dataclass
 class Credentials:
     nbi_token: str
@@ -298,6 +306,7 @@ def planned_ports(cfg: Config, controller_port: int | None) -> list[PortUse]:
         PortUse("scheduler_admin_port", int(cfg["scheduler_admin_port"]), "127.0.0.1"),
         PortUse("nbi_port", int(cfg["nbi_port"]), str(cfg["nbi_host"])),
         PortUse("files_port", int(cfg["files_port"]), str(cfg["listen_host"])),
+        PortUse("telemetry_port", int(cfg["telemetry_port"]), str(cfg["listen_host"])),
         PortUse("ui_port", int(cfg["ui_port"]), str(cfg["nbi_host"])),
         PortUse("kafka_port", int(cfg["kafka_port"]), str(cfg["kafka_host"])),
         PortUse("mongo_port", int(cfg["mongo_port"]), str(cfg["mongo_host"])),
@@ -415,6 +424,8 @@ class Node:
             kafka_host=str(self.cfg["kafka_host"]), mongo_host=str(self.cfg["mongo_host"]),
             public_host=public, tls_certfile=cert, tls_keyfile=key,
             inventory_env=_extra_tokens(creds.nbi_token),
+            telemetry_port=int(self.cfg["telemetry_port"]), telemetry_secret=_telemetry_secret(creds.files_secret),
+            scheduler_env={"TELEMETRY_BULKDATA_SECRET": _telemetry_secret(creds.files_secret)},  # bulkdata_profile
         )
         self._creds = creds
         return self.stack
@@ -456,13 +467,15 @@ class Node:
 
         # The three kinds at once (each waits for its /readyz): none needs another to be ready.
         with ThreadPoolExecutor(3, thread_name_prefix="start") as ex:
-            started: list[Future[Any]] = [ex.submit(st.add_inventory), ex.submit(schedulers), ex.submit(gateways)]
+            started: list[Future[Any]] = [ex.submit(st.add_inventory), ex.submit(schedulers), ex.submit(gateways),
+                                          ex.submit(st.add_telemetry)]
             for f in started:
                 f.result()
         self.ready_s = time.monotonic() - t0
         self.urls = {"cwmp": st.cwmp_url(0), "nbi": st.nbi_url, "files": st.files_url, "console": st.console_url}
         if int(self.cfg["cwmp_http_port"]):
             self.urls["cwmp_http"] = st.cwmp_url(1)
+        self.urls["bulkdata"] = st.bulkdata_url
         self.supervisor = Supervisor(self._units(), out=self.out,
                                      summary_every_s=float(self.cfg["health_interval_s"]),
                                      on_change=self.write_state)
@@ -515,6 +528,9 @@ class Node:
         ]
         for s in st.schedulers:
             units.append(Unit(s.name, s, s.start, s.readiness, s.log_path, endpoint=f"admin {s.admin_url}/metrics"))
+        if st.telemetry is not None:
+            t = st.telemetry
+            units.append(Unit("telemetry", t, t.start, t.readiness, t.log_path, endpoint=f"Bulk Data {st.bulkdata_url}"))
         for i, g in enumerate(st.gateways):
             units.append(Unit(g.name, g, g.start, g.readiness, g.log_path, endpoint=f"CWMP {st.cwmp_url(i)}"))
         return units
@@ -550,6 +566,7 @@ class Node:
             f"  Console (web UI):      {st.console_url}   (sign in with the NBI admin token)",
             f"  NBI:                   {st.nbi_url}/devices/   (docs {st.nbi_url}/docs)",
             f"  CPE file server:       {st.files_url}/",
+            f"  Bulk Data collector:   {st.bulkdata_url}   (TR-232 reports; docs/monitoring.md)",
             f"  Kafka:                 {self.kafka_description()}, {st.kafka_host}:{st.kafka.port}",
             f"  MongoDB:               SecantusDB, {st.mongo_host}:{st.mongo.port}, data in {d / 'mongo'}",
             f"  metrics:               gateway {g.admin_url}/metrics, scheduler {st.schedulers[0].admin_url}/metrics, NBI {st.nbi_url}/metrics",
