@@ -116,3 +116,56 @@ def test_an_incomplete_frame_waits_for_the_rest():
     assert d.feed(data[:500]) == []
     assert d.feed(data[500:]) == [Reply("r", 200, b"x" * 1000)]
     assert d.feed(b"") == []
+
+
+# ------------------------------------------------------------------ Hello: who may write replies
+SECRET = b"affinity-secret"
+
+
+def test_a_signed_hello_opens_the_channel_once():
+    from acs_contracts.affinity import Hello, HelloVerifier
+
+    verifier = HelloVerifier(SECRET)
+    hello = Hello.sign(SECRET, now=1000.0)
+    [decoded] = FrameDecoder().feed(hello.encode_frame())
+    assert decoded == hello
+    assert verifier.verify(decoded, now=1001.0) is None
+    assert verifier.verify(decoded, now=1002.0) == "nonce replayed"  # copied off the wire: refused
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"mac": "00" * 32}, "bad signature"),
+    ({"nonce": "another"}, "bad signature"),
+    ({"timestamp": 1000.5}, "bad signature"),
+])
+def test_a_hello_altered_in_any_part_is_refused(change, why):
+    from dataclasses import replace
+
+    from acs_contracts.affinity import Hello, HelloVerifier
+
+    hello = replace(Hello.sign(SECRET, now=1000.0), **change)
+    assert HelloVerifier(SECRET).verify(hello, now=1000.0) == why
+
+
+def test_a_hello_under_another_secret_or_too_old_is_refused():
+    from acs_contracts.affinity import HELLO_MAX_SKEW_S, Hello, HelloVerifier
+
+    assert HelloVerifier(SECRET).verify(Hello.sign(b"other", now=1000.0), now=1000.0) == "bad signature"
+    stale = Hello.sign(SECRET, now=1000.0)
+    assert "off" in (HelloVerifier(SECRET).verify(stale, now=1000.0 + HELLO_MAX_SKEW_S + 1) or "")
+
+
+def test_seen_nonces_are_forgotten_after_the_window():
+    from acs_contracts.affinity import HELLO_MAX_SKEW_S, Hello, HelloVerifier
+
+    verifier = HelloVerifier(SECRET)
+    for i in range(100):
+        assert verifier.verify(Hello.sign(SECRET, now=1000.0 + i), now=1000.0 + i) is None
+    verifier.verify(Hello.sign(SECRET, now=5000.0), now=5000.0)
+    assert len(verifier._seen) == 1  # older ones could not be replayed anyway (the clock check)
+    assert HELLO_MAX_SKEW_S < 4000
+
+
+def test_a_malformed_hello_is_a_malformed_frame():
+    with pytest.raises(ValueError, match="malformed"):
+        FrameDecoder().feed(_frame_raw(orjson.dumps({"t": "soon", "n": "x"}), b"H"))

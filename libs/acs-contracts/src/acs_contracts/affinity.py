@@ -9,6 +9,14 @@ Frames are a 4-byte big-endian length, a 1-byte kind, then the payload (JSON for
 There is no acknowledgement (a lost reply is a gateway timeout, which ends the CPE's session
 cleanly and leaves its tasks pending for the next session).
 
+Who may write replies: a reply is a SOAP envelope the gateway hands to a CPE (a Download with a
+firmware URL, a SetParameterValues), so a stranger reaching the listener must not be able to
+write one. With a shared secret (``ACS_AFFINITY_SECRET``, the same for every gateway and
+scheduler) each connection opens with a ``Hello`` frame (kind ``H``): a timestamp, a random nonce
+and their HMAC-SHA256 under the secret. The gateway closes a connection whose first frame is not
+a valid, fresh, unseen Hello (:class:`HelloVerifier`); no round trip is added. Without a secret
+the channel is open, for a gateway whose reply port only the schedulers can reach.
+
 This module is sans-I/O: framing and the frame schema only. ``VERSION`` 3 carries replies only.
 Version 2 also carried partition announcements (kind ``A``) and early event copies (kind ``E``)
 for a development broker that answered a waiting fetch only when ``fetch.max.wait`` ran out;
@@ -19,7 +27,12 @@ are still read, so services of either release can share a cluster during an upgr
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import struct
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import orjson
@@ -33,6 +46,8 @@ CONTINUE = 100
 NO_MORE = 204
 _LEN = struct.Struct(">I")
 _REPLY = b"R"
+_HELLO = b"H"
+HELLO_MAX_SKEW_S = 60.0  # a Hello older or newer than this (clocks apart, or replayed later) is refused
 _VERSION_2_KINDS = (b"A", b"E")  # partition announcements, event copies: skipped
 
 
@@ -58,6 +73,52 @@ class Reply:
              "end": self.end_session, "outcome": self.outcome}))
 
 
+@dataclass(slots=True, frozen=True)
+class Hello:
+    """A scheduler's proof that it holds the channel's secret, first on each connection."""
+
+    timestamp: float
+    nonce: str
+    mac: str
+
+    @classmethod
+    def sign(cls, secret: bytes, now: float | None = None) -> Hello:
+        ts = time.time() if now is None else now
+        nonce = secrets.token_hex(16)
+        return cls(ts, nonce, _mac(secret, ts, nonce))
+
+    def encode_frame(self) -> bytes:
+        return _frame(_HELLO, orjson.dumps({"t": self.timestamp, "n": self.nonce, "mac": self.mac}))
+
+
+def _mac(secret: bytes, ts: float, nonce: str) -> str:
+    return hmac.new(secret, f"acs-affinity-v{VERSION}|{ts!r}|{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+class HelloVerifier:
+    """Checks Hellos against the secret, the clock and the nonces seen within the skew window
+    (so a Hello copied off the network cannot open a second connection)."""
+
+    def __init__(self, secret: bytes, max_skew_s: float = HELLO_MAX_SKEW_S) -> None:
+        self.secret = secret
+        self.max_skew_s = max_skew_s
+        self._seen: OrderedDict[str, float] = OrderedDict()
+
+    def verify(self, hello: Hello, now: float | None = None) -> str | None:
+        """None when ``hello`` opens the connection, else why not."""
+        now = time.time() if now is None else now
+        while self._seen and next(iter(self._seen.values())) < now - 2 * self.max_skew_s:
+            self._seen.popitem(last=False)
+        if not hmac.compare_digest(hello.mac, _mac(self.secret, hello.timestamp, hello.nonce)):
+            return "bad signature"
+        if abs(now - hello.timestamp) > self.max_skew_s:
+            return f"timestamp {now - hello.timestamp:+.0f} s off"
+        if hello.nonce in self._seen:
+            return "nonce replayed"
+        self._seen[hello.nonce] = now
+        return None
+
+
 def _frame(kind: bytes, payload: bytes) -> bytes:
     return _LEN.pack(len(payload) + 1) + kind + payload
 
@@ -69,9 +130,9 @@ class FrameDecoder:
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def feed(self, data: bytes) -> list[Reply]:
+    def feed(self, data: bytes) -> list[Reply | Hello]:
         self._buf += data
-        out: list[Reply] = []
+        out: list[Reply | Hello] = []
         while len(self._buf) >= 4:
             (n,) = _LEN.unpack_from(self._buf)
             if n > MAX_FRAME or n == 0:
@@ -88,12 +149,14 @@ class FrameDecoder:
         return out
 
 
-def _decode(kind: bytes, payload: bytes) -> Reply:
-    if kind != _REPLY:
+def _decode(kind: bytes, payload: bytes) -> Reply | Hello:
+    if kind not in (_REPLY, _HELLO):
         raise ValueError(f"unknown frame kind {kind!r}")
     try:
         d = orjson.loads(payload)
+        if kind == _HELLO:
+            return Hello(timestamp=float(d["t"]), nonce=str(d["n"]), mac=str(d["mac"]))
         return Reply(request_id=d["rid"], status=d["status"], body=d["body"].encode("utf-8"),
                      end_session=d.get("end", False), outcome=d.get("outcome", "ok"))
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as e:
         raise ValueError(f"malformed {kind!r} frame: {e}") from e

@@ -2,7 +2,8 @@
 
 A request that published a session event parks a Future under its request id; scheduler
 connections deliver ``Reply`` frames (acs_contracts.affinity) that complete it. Replies for
-requests no longer waiting (timed out, CPE gone) are dropped.
+requests no longer waiting (timed out, CPE gone) are dropped. With a secret, a connection whose
+first frame is not a valid Hello is closed before any of its replies is read.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from acs_contracts.affinity import FrameDecoder, Reply
+from acs_contracts.affinity import FrameDecoder, Hello, HelloVerifier, Reply
+
+from . import metrics
 
 log = logging.getLogger(__name__)
 
 
 class ReplyListener:
-    def __init__(self) -> None:
+    def __init__(self, secret: bytes | None = None) -> None:
+        self._verifier = HelloVerifier(secret) if secret else None
         self._waiting: dict[str, asyncio.Future[Reply]] = {}
         self._hints: dict[str, asyncio.Future[Reply]] = {}
         self._server: asyncio.base_events.Server | None = None
@@ -74,10 +78,22 @@ class ReplyListener:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         decoder = FrameDecoder()
+        trusted = self._verifier is None
         try:
             while data := await reader.read(65536):
                 for frame in decoder.feed(data):
-                    self.deliver(frame)
+                    if isinstance(frame, Hello):
+                        why = self._verifier.verify(frame) if self._verifier is not None and not trusted else None
+                        if why is not None:
+                            raise PermissionError(why)
+                        trusted = True
+                    elif trusted:
+                        self.deliver(frame)
+                    else:
+                        raise PermissionError("a reply before the Hello")
+        except PermissionError as e:
+            metrics.REJECTED.labels("affinity_auth").inc()
+            log.warning("reply channel connection from %s refused: %s", writer.get_extra_info("peername"), e)
         except (ConnectionError, ValueError) as e:
             log.warning("reply channel connection dropped: %s", e)
         finally:

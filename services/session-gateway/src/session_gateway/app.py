@@ -62,7 +62,7 @@ class Gateway:
 
     def __init__(self, settings: Settings) -> None:
         self.s = settings
-        self.listener = ReplyListener()
+        self.listener = ReplyListener(settings.affinity_secret or None)
         self.publisher = SessionEventPublisher(settings.kafka_env, settings.publish_timeout_s)
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=3000)
         self.creds = CredentialStore(self.mongo[settings.mongodb_database],
@@ -71,7 +71,7 @@ class Gateway:
         self._trimmer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.listener.start("0.0.0.0", self.s.reply_port)
+        await self.listener.start(self.s.reply_host, self.s.reply_port)
         await self.publisher.start()
         self._trimmer = asyncio.create_task(malloc.trim_periodically(self.s.malloc_trim_interval_s))
 

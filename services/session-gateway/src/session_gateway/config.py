@@ -16,6 +16,8 @@ class Settings:
     admin_port: int = 7549
     http_server: str = "native"  # native (cwmp_http) | uvicorn: what serves the CWMP port
     reply_port: int = 7548
+    reply_host: str = "0.0.0.0"
+    affinity_secret: bytes = b""  # ACS_AFFINITY_SECRET: schedulers must prove it (acs_contracts.affinity)
     reply_advertise: str = ""
     secret: bytes = b""
     cpe_auth: str = "none"  # none | basic | digest | any
@@ -47,6 +49,8 @@ class Settings:
             admin_port=int(e.get("GATEWAY_ADMIN_PORT", "7549")),
             http_server=e.get("GATEWAY_HTTP_SERVER", "native").lower(),
             reply_port=reply_port,
+            reply_host=e.get("GATEWAY_REPLY_HOST", "0.0.0.0"),
+            affinity_secret=e.get("ACS_AFFINITY_SECRET", "").encode(),
             reply_advertise=e.get("GATEWAY_REPLY_ADVERTISE", f"127.0.0.1:{reply_port}"),
             secret=secret.encode() if secret else secrets.token_bytes(32),
             cpe_auth=e.get("GATEWAY_CPE_AUTH", "none").lower(),

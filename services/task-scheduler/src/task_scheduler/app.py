@@ -37,7 +37,7 @@ class Scheduler:
         self.writer = BatchWriter(db, settings.write_batch_max, settings.write_batch_ms / 1000)
         self.store = ReadYourWritesStore(db, self.writer, settings.inform_digest_cache, tasks_poll_s=settings.tasks_poll_s,
                                          tasks_refresh_s=settings.tasks_refresh_s)  # presets read what the Inform just wrote
-        self.replies = ReplySender()
+        self.replies = ReplySender(secret=settings.affinity_secret or None)
         self.outbound = Outbound(settings.kafka_env)
         self.provisioner = Provisioner(ProvisioningSettings(
             bootstrap_defaults=settings.bootstrap_defaults, periodic_inform_interval_s=settings.periodic_inform_interval_s,

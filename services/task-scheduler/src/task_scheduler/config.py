@@ -33,6 +33,7 @@ class Settings:
     bootstrap_discovery: bool = True
     files_base_url: str = "http://127.0.0.1:7567"
     files_secret: str = ""
+    affinity_secret: bytes = b""  # ACS_AFFINITY_SECRET: proven to gateways on each reply connection
     file_url_ttl_s: int = 86400
     mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_database: str = "acs"
@@ -72,6 +73,7 @@ class Settings:
             bootstrap_discovery=e.get("SCHEDULER_BOOTSTRAP_DISCOVERY", "on").strip().lower() in ("on", "1", "true", "yes"),
             files_base_url=e.get("ACS_FILES_PUBLIC_URL", "http://127.0.0.1:7567"),
             files_secret=e.get("ACS_FILES_SECRET", ""),
+            affinity_secret=e.get("ACS_AFFINITY_SECRET", "").encode(),
             file_url_ttl_s=int(e.get("ACS_FILE_URL_TTL_S", "86400")),
             mongodb_uri=e.get("ACS_MONGODB_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),
             mongodb_database=e.get("ACS_MONGODB_DATABASE", "acs"),

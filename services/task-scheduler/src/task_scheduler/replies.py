@@ -2,7 +2,8 @@
 
 One TCP connection per gateway address (``SessionEvent.reply_to``), opened on first use and
 reused; a broken one is reopened once per reply. A reply that cannot be written is dropped:
-the gateway's timeout ends that CPE session cleanly and its tasks stay pending.
+the gateway's timeout ends that CPE session cleanly and its tasks stay pending. With the
+channel's secret, each connection opens with a signed Hello (acs_contracts.affinity).
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import asyncio
 import logging
 import socket
 
-from acs_contracts.affinity import Reply
+from acs_contracts.affinity import Hello, Reply
 
 log = logging.getLogger(__name__)
 
 
 class ReplySender:
-    def __init__(self, connect_timeout_s: float = 2.0) -> None:
+    def __init__(self, connect_timeout_s: float = 2.0, secret: bytes | None = None) -> None:
+        self._secret = secret
         self._conns: dict[str, asyncio.StreamWriter] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._readers: set[asyncio.Task] = set()
@@ -37,6 +39,8 @@ class ReplySender:
             sock = new.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._secret:
+                new.write(Hello.sign(self._secret).encode_frame())
             self._conns[addr] = new
             t = asyncio.create_task(self._read(addr, r, new), name=f"affinity-{addr}")
             self._readers.add(t)

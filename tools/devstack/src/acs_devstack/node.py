@@ -81,7 +81,7 @@ SETTINGS: list[Setting] = [
     Setting("kafka_controller_port", "ACS_KAFKA_CONTROLLER_PORT", "--kafka-controller-port", 9093, "Kafka's KRaft controller port on 127.0.0.1; used when the data folder is created, then kept in kafka/controller-1.port", "Kafka controller"),
     Setting("mongo_host", "ACS_MONGODB_HOST", "--mongodb-host", "127.0.0.1", "address the database listens on"),
     Setting("mongo_port", "ACS_MONGODB_PORT", "--mongodb-port", 27017, "database (MongoDB protocol)", "MongoDB"),
-    Setting("gateway_reply_port", "ACS_GATEWAY_REPLY_PORT", "--gateway-reply-port", 7548, "the gateway's reply listener (schedulers connect to it; it listens on all addresses)", "gateway reply listener"),
+    Setting("gateway_reply_port", "ACS_GATEWAY_REPLY_PORT", "--gateway-reply-port", 7548, "the gateway's reply listener (the scheduler connects to it on 127.0.0.1 with a per-run secret)", "gateway reply listener"),
     Setting("gateway_admin_port", "ACS_GATEWAY_ADMIN_PORT", "--gateway-admin-port", 7549, "the gateway's /metrics /healthz /readyz (HTTPS when the CWMP port is)", "gateway admin"),
     Setting("scheduler_admin_port", "ACS_SCHEDULER_ADMIN_PORT", "--scheduler-admin-port", 7550, "the scheduler's /metrics /healthz /readyz on 127.0.0.1 (more schedulers: free ports)", "scheduler admin"),
     Setting("schedulers", "ACS_SCHEDULERS", "--schedulers", 1, "scheduler processes"),

@@ -95,6 +95,8 @@ class Stack:
     telemetry_secret: str = field(default_factory=lambda: secrets.token_hex(16))  # TELEMETRY_BULKDATA_SECRET
     secret: str = field(default_factory=lambda: secrets.token_hex(16))
     files_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    # ACS_AFFINITY_SECRET: schedulers prove it to the gateways' reply listeners (acs_contracts.affinity)
+    affinity_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     nbi_token: str = field(default_factory=lambda: secrets.token_hex(12))
     # Fixed ports and hosts (``make run``); 0 and the defaults keep free ports on 127.0.0.1.
     cwmp_port: int = 0            # the first gateway's CWMP port
@@ -164,6 +166,7 @@ class Stack:
             "ACS_MONGODB_URI": mongo_uri(self.mongo.port, self.mongo_host),
             "ACS_SESSION_EVENTS_PARTITIONS": str(self.partitions),
             "ACS_FILES_SECRET": self.files_secret,
+            "ACS_AFFINITY_SECRET": self.affinity_secret,
             "ACS_LOG_LEVEL": os.environ.get("ACS_LOG_LEVEL", "INFO"),
             "PYTHONUNBUFFERED": "1",
         }
@@ -180,7 +183,8 @@ class Stack:
         tls = bool(self.tls_certfile) if tls is None else tls
         tls_env = {"GATEWAY_TLS_CERTFILE": self.tls_certfile, "GATEWAY_TLS_KEYFILE": self.tls_keyfile} if tls else {}
         e = {**self.common_env(), "GATEWAY_HOST": self.listen_host, "GATEWAY_PORT": str(port), "GATEWAY_ADMIN_PORT": str(admin),
-             "GATEWAY_REPLY_PORT": str(reply), "GATEWAY_REPLY_ADVERTISE": f"127.0.0.1:{reply}", "GATEWAY_SECRET": self.secret,
+             "GATEWAY_REPLY_PORT": str(reply), "GATEWAY_REPLY_HOST": "127.0.0.1",
+             "GATEWAY_REPLY_ADVERTISE": f"127.0.0.1:{reply}", "GATEWAY_SECRET": self.secret,
              **tls_env, **self.gateway_env, **env}
         name = f"gateway-{len(self.gateways)}"
         svc = Service(name, [_script("acs-session-gateway")], port, self._log(f"{name}-{port}.log"), e,
