@@ -25,7 +25,7 @@ from fastapi.responses import Response
 
 from acs_contracts.mongo_collections import CAMPAIGNS, INFORM_HASH
 
-from . import auth
+from . import auth, scope
 from .errors import bad_request
 from .shapes import dumps
 
@@ -56,12 +56,13 @@ def top_rows(rows: list[dict[str, Any]], top: int = TOP) -> list[dict[str, Any]]
     return head
 
 
-async def _contacted_since(rt: Any, since: datetime) -> int:
+async def _contacted_since(rt: Any, since: datetime, ids: dict[str, Any] | None = None) -> int:
     """Devices whose last contact is at or after ``since``: their last_informs document, or for
     a device without one (no Inform digest: imported) its own ``_lastInform``."""
     db = rt.db
-    with_twin = await db.last_informs.count_documents({"_lastInform": {"$gte": since}})
-    without = await db.devices.count_documents({"_lastInform": {"$gte": since}, INFORM_HASH: {"$exists": False}})
+    mine = {"_id": ids["device"]} if ids else {}  # a scoped caller's devices
+    with_twin = await db.last_informs.count_documents({"_lastInform": {"$gte": since}, **mine})
+    without = await db.devices.count_documents({"_lastInform": {"$gte": since}, INFORM_HASH: {"$exists": False}, **mine})
     return with_twin + without
 
 
@@ -70,16 +71,16 @@ async def _group(coll: Any, pipeline: list[dict[str, Any]]) -> list[dict[str, An
     return [{"value": r["_id"], "count": r["n"]} for r in rows]
 
 
-async def _firmware(rt: Any) -> list[dict[str, Any]]:
+async def _firmware(rt: Any, devices: dict[str, Any]) -> list[dict[str, Any]]:
     igd, dev = (f"${p}" for p in _VERSION_PATHS)
-    return top_rows(await _group(rt.db.devices, [
+    return top_rows(await _group(rt.db.devices, [{"$match": devices},
         {"$project": {"v": {"$ifNull": [igd, dev]}}},
         {"$group": {"_id": "$v", "n": {"$sum": 1}}},
     ]))
 
 
-async def _models(rt: Any) -> list[dict[str, Any]]:
-    rows = await _group(rt.db.devices, [
+async def _models(rt: Any, devices: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = await _group(rt.db.devices, [{"$match": devices},
         {"$group": {"_id": {"manufacturer": "$_deviceId._Manufacturer", "productClass": "$_deviceId._ProductClass"},
                     "n": {"$sum": 1}}},
     ])
@@ -90,29 +91,32 @@ async def _models(rt: Any) -> list[dict[str, Any]]:
     return top_rows(rows)
 
 
-async def _fault_codes(rt: Any) -> list[dict[str, Any]]:
-    return top_rows(await _group(rt.db.faults, [{"$group": {"_id": "$code", "n": {"$sum": 1}}}]), top=5)
+async def _fault_codes(rt: Any, ids: dict[str, Any]) -> list[dict[str, Any]]:
+    return top_rows(await _group(rt.db.faults, [{"$match": ids}, {"$group": {"_id": "$code", "n": {"$sum": 1}}}]), top=5)
 
 
-async def _campaigns(rt: Any) -> dict[str, int]:
-    rows = await _group(rt.db.db[CAMPAIGNS], [{"$group": {"_id": "$status", "n": {"$sum": 1}}}])
+async def _campaigns(rt: Any, owned: dict[str, Any]) -> dict[str, int]:
+    rows = await _group(rt.db.db[CAMPAIGNS], [{"$match": owned}, {"$group": {"_id": "$status", "n": {"$sum": 1}}}])
     return {str(r["value"]): r["count"] for r in rows}
 
 
-async def compute(rt: Any, interval_s: int) -> dict[str, Any]:
-    """The overview document, computed now (no cache)."""
+async def compute(rt: Any, interval_s: int, devices: dict[str, Any] | None = None, ids: dict[str, Any] | None = None,
+                  owned: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The overview document, computed now (no cache); the filters narrow it to a scoped caller's
+    devices (``devices``: their query, ``ids``: ``{"device": {"$in": [...]}}``) and campaigns."""
+    devices, ids, owned = devices or {}, ids or {}, owned or {}
     now = datetime.now(UTC)
     db = rt.db
     async with rt.metrics.mongo("overview"):
         total, never, online, last_minute, faults_open, tasks_pending, firmware, models, codes, campaigns = (
             await asyncio.gather(
-                db.devices.count_documents({}),
-                db.devices.count_documents({"_lastInform": None}),
-                _contacted_since(rt, now - timedelta(seconds=interval_s)),
-                _contacted_since(rt, now - timedelta(seconds=60)),
-                db.faults.count_documents({}),
-                db.tasks.count_documents({"status": "pending"}),
-                _firmware(rt), _models(rt), _fault_codes(rt), _campaigns(rt),
+                db.devices.count_documents(devices),
+                db.devices.count_documents({"$and": [devices, {"_lastInform": None}]} if devices else {"_lastInform": None}),
+                _contacted_since(rt, now - timedelta(seconds=interval_s), ids),
+                _contacted_since(rt, now - timedelta(seconds=60), ids),
+                db.faults.count_documents(ids),
+                db.tasks.count_documents({"status": "pending", **ids}),
+                _firmware(rt, devices), _models(rt, devices), _fault_codes(rt, ids), _campaigns(rt, owned),
             ))
     online = min(online, total - never)
     return {
@@ -150,5 +154,9 @@ async def get_overview(request: Request) -> Response:
     cache = getattr(request.app.state, "overview_cache", None)
     if cache is None:
         cache = request.app.state.overview_cache = OverviewCache()
-    doc = await cache.get(request.app.state.rt, interval_s)
+    if scope.principal(request).scoped:  # a scoped caller's own fleet: computed for it, not cached
+        doc = await compute(request.app.state.rt, interval_s, await scope.devices(request),
+                            await scope.device_ids(request), scope.owned(request))
+    else:
+        doc = await cache.get(request.app.state.rt, interval_s)
     return Response(dumps(doc), media_type="application/json", headers={"Cache-Control": "no-store"})
