@@ -24,6 +24,7 @@ A reference is a parameter, a partial path (``X.Stats.``) or a path with ``*`` f
 from __future__ import annotations
 
 import asyncio
+import base64
 import csv
 import gzip
 import io
@@ -315,10 +316,11 @@ class BulkDataReporter:
             headers["Content-Encoding"] = "gzip"
         if profile.date_header:
             headers["Date"] = formatdate(usegmt=True)
-        auth = aiohttp.BasicAuth(profile.username, profile.password) if profile.username else None
+        if profile.username:
+            headers["Authorization"] = "Basic " + base64.b64encode(f"{profile.username}:{profile.password}".encode()).decode()
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http, \
-                    http.request(profile.method.upper(), profile.url, data=body, headers=headers, auth=auth) as r:
+                    http.request(profile.method.upper(), profile.url, data=body, headers=headers) as r:
                 await r.read()
                 self.last_status = r.status
                 ok = 200 <= r.status < 300
