@@ -32,6 +32,7 @@ TARGETS = {
     "codec.parse_inform_40_per_s": (">=", 10000), "codec.build_gpv_100_per_s": (">=", 20000),
     "provision_scripts.ratio": ("<=", 2.0),  # scheduler CPU, GenieACS scripts vs native declarations
     "console.first_page_ms": ("<=", 1000),  # Devices page, 100k devices, first page on screen in Chromium
+    "telemetry.sustained_samples_per_s": (">=", 11111),  # 1 M devices x 10 KPIs / 15 min, one collector + one writer
 }
 
 
@@ -108,6 +109,10 @@ async def run(short: bool) -> dict:
 
     results["console"] = console.figures(short)  # its own stack: 100k devices in the inventory
     print("console", results["console"], flush=True)
+    from . import telemetry
+
+    results["telemetry"] = await asyncio.to_thread(telemetry.figures, short)  # its own stack: collector + writer
+    print("telemetry", results["telemetry"], flush=True)
     return results
 
 
