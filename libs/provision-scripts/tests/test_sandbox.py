@@ -97,3 +97,10 @@ def test_a_shared_context_is_replaced_after_a_limit():
     assert pool == []  # dropped: the next session gets a fresh context
     assert runner.run("after", "return typeof leftover", [], Nothing()).result == "undefined"
     assert pool and pool[0] is not first
+
+
+def test_globals_a_script_leaves_are_gone_at_the_next_run():
+    runner = ScriptRunner("dev-1", 1_700_000_000_000)
+    assert runner.run("a", "leak = 5; globalThis.other = 6; return leak + other", [], Nothing()).result == 11
+    assert runner.run("b", "return [typeof leak, typeof other, typeof declare]", [], Nothing()).result == \
+        ["undefined", "undefined", "function"]

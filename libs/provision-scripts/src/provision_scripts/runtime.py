@@ -224,15 +224,15 @@ class ScriptRunner:
                 raise ScriptError("Error", f"unknown need {op!r}", None, name)
         raise ScriptError("RangeError", f"the script needed more than {self.max_runs} look-ups in one round", None, name)
 
-    def _declarations(self, raw: list[list[Any]], expanded: dict[str, list[ScriptDeclaration]]) -> list[ScriptDeclaration]:
+    def _declarations(self, texts: list[str], expanded: dict[str, list[ScriptDeclaration]]) -> list[ScriptDeclaration]:
         out: list[ScriptDeclaration] = []
-        for d in raw:
-            if len(d) == 4:  # a virtual parameter: its script's declarations stand for it
-                out.extend(expanded.get(d[3], ()))
-                continue
-            key = orjson.dumps(d).decode()
+        for key in texts:
             parsed = _PARSED.get(key)
             if parsed is None:
+                d = orjson.loads(key)
+                if len(d) == 4:  # a virtual parameter: its script's declarations stand for it
+                    out.extend(expanded.get(d[3], ()))
+                    continue
                 if len(_PARSED) > 16384:
                     _PARSED.clear()
                 p = parse_declaration(*d)

@@ -33,8 +33,8 @@
   // What declare() returns: reading it first commits what was declared (GenieACS's replay model).
   class ParameterWrapper {
     constructor(path, items) {
-      Object.defineProperty(this, "_path", { value: path });
-      Object.defineProperty(this, "_items", { value: items, writable: true });
+      this._path = path;
+      this._items = items;
     }
     _get() {
       if (this._items === null) this._items = lookUp(this._path);
@@ -65,7 +65,7 @@
     const d = [path, plain(timestamps, "declare: timestamps"), plain(values, "declare: values")];
     // what the ACS always knows (the device's id, its tags, its events) needs no commit, and a
     // tag set takes effect at the session's end
-    if (!/^(DeviceID|Tags|Events)\./.test(path)) state.uncommitted = true;
+    if (!(path.startsWith("DeviceID.") || path.startsWith("Tags.") || path.startsWith("Events."))) state.uncommitted = true;
     if (path.startsWith("VirtualParameters.")) {
       // the virtual parameter's own script runs (in the host) before this one goes on
       const key = JSON.stringify(d);
@@ -119,12 +119,22 @@
   };
 
   globalThis.__scripts = Object.create(null);
+  let baseline = null; // the globals of the API: what a script adds is removed before the next run
+  function forgetGlobals() {
+    for (const k of Object.getOwnPropertyNames(globalThis)) {
+      if (!baseline.has(k)) {
+        try { delete globalThis[k]; } catch (e) { /* non-configurable: left */ }
+      }
+    }
+  }
   globalThis.__run = function (name, input) {
+    if (baseline === null) baseline = new Set([...Object.getOwnPropertyNames(globalThis), "args"]);
+    else forgetGlobals();
     const given = JSON.parse(input);
     Object.assign(state, {
-      now: given.now, offset: given.offset, seed: given.seed | 0, passed: given.passed, answers: given.answers,
-      virtuals: given.virtuals, exts: given.exts, uncommitted: false, commits: 0, need: null,
-      declarations: [], clears: [], logs: [],
+      now: given.now, offset: given.offset, seed: given.seed | 0, passed: given.passed || {},
+      answers: given.answers || {}, virtuals: given.virtuals || {}, exts: given.exts || {}, uncommitted: false,
+      commits: 0, need: null, declarations: [], clears: [], logs: [],
     });
     globalThis.args = given.args;
     let done = false, result = null;
@@ -135,8 +145,10 @@
     } catch (e) {
       if (e !== STOP) throw e;
     }
-    return JSON.stringify({
-      done, result, need: state.need, declarations: state.declarations, clears: state.clears, logs: state.logs,
-    });
+    // one line of run state, then one line per declaration: the host looks a declaration up by
+    // its text (scripts repeat theirs) and parses only the ones it has not seen
+    let text = JSON.stringify({ done, result, need: state.need, clears: state.clears, logs: state.logs });
+    for (const d of state.declarations) text += "\n" + JSON.stringify(d);
+    return text;
   };
 })();

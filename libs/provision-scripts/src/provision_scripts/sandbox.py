@@ -82,6 +82,7 @@ class Sandbox:
         self._ctx.set_max_stack_size(limits.stack_bytes)
         self._ctx.set_time_limit(limits.cpu_s)
         self._ctx.eval(_PRELUDE)
+        self._run_fn = self._ctx.get("__run")  # called directly: no expression to compile per run
         self._loaded: dict[str, str] = {}
 
     def load(self, name: str, source: str) -> None:
@@ -102,14 +103,15 @@ class Sandbox:
 
     def run(self, name: str, given: dict[str, Any]) -> dict[str, Any]:
         """Run a loaded script once from the top with what the host has ``given`` (clock, seed,
-        answers); what it declared and whether it ended or stopped for a ``need``. Raises
-        ScriptError for what it threw or overran."""
-        self._ctx.set("__input", orjson.dumps(given, default=str).decode())
+        answers); whether it ended or stopped for a ``need``, and its declarations as JSON texts.
+        Raises ScriptError for what it threw or overran."""
         try:
-            raw = self._ctx.eval(f"__run({orjson.dumps(name).decode()}, __input)")
+            raw = self._run_fn(name, orjson.dumps({k: v for k, v in given.items() if v or k == "args"}, default=str).decode())
         except quickjs.JSException as e:
             raise _error(e, name) from None
-        out: dict[str, Any] = orjson.loads(raw)
+        head, *declarations = raw.split("\n")  # JSON text never holds a raw newline
+        out: dict[str, Any] = orjson.loads(head)
+        out["declarations"] = declarations
         return out
 
 

@@ -148,7 +148,8 @@ class ProvisionRun:
         self._broken: set[str] = set()  # presets whose provision function failed
         self._finished = False
         self._secret: set[str] = set()  # paths whose values never go into the device document
-        self.scripts = ScriptSession(scripts, self) if scripts is not None else None
+        self._library = scripts
+        self.scripts: ScriptSession | None = None  # made when a preset first runs a script
         self._gen = self._run()
 
     # ------------------------------------------------------------------ sans-I/O interface
@@ -190,7 +191,9 @@ class ProvisionRun:
                 continue
             decls.extend(preset.declarations)
             for name, args in preset.provisions:
-                if self.scripts is not None and self.scripts.has(name):
+                if self._library is not None and name in self._library.provisions:
+                    if self.scripts is None:
+                        self.scripts = ScriptSession(self._library, self)
                     try:
                         decls.extend(self.scripts.declarations(name, args, preset.channel, preset.weight))
                     except ScriptError as e:
