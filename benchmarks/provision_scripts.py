@@ -124,43 +124,58 @@ def _session(p: Provisioner, dev: Device, doc: dict, events: list[str], device_i
     return cpu, rpcs, stored
 
 
-def measure(model: DataModel, sessions: int) -> dict[str, Any]:
-    serial = "BENCH0001"
-    device_id = f"{model.identity.oui}-{model.identity.product_class}-{serial}"
-    out: dict[str, Any] = {}
-    for kind in ("native", "scripts"):
-        clock = _Clock()
-        p = Provisioner(ProvisioningSettings(bootstrap_defaults=False), now=clock)
+class _Side:
+    """One way of writing the presets (native or scripts), with its device and clock."""
+
+    def __init__(self, kind: str, model: DataModel, device_id: str, serial: str) -> None:
+        self.clock = _Clock()
+        self.p = Provisioner(ProvisioningSettings(bootstrap_defaults=False), now=self.clock)
         if kind == "scripts":
             presets, sources = _script_presets()
-            p.load(presets)
-            p.scripts.load([{"_id": k, "script": v} for k, v in sources.items()], [])
+            self.p.load(presets)
+            self.p.scripts.load([{"_id": k, "script": v} for k, v in sources.items()], [])
         else:
-            p.load(_native_presets(device_id, serial))
-        first_cpu, first_rpcs, periodic_cpu, refresh_cpu = [], [], [], []
-        for _ in range(max(1, sessions // 10)):  # first contact: everything read and set
-            dev = Device(model, serial=serial)
-            cpu, rpcs, doc = _session(p, dev, {}, ["0 BOOTSTRAP", "1 BOOT"], device_id)
-            first_cpu.append(cpu)
-            first_rpcs.append(rpcs)
-        for _ in range(sessions):  # periodic sessions of a configured device: evaluation only
-            clock.t += timedelta(seconds=1)
-            cpu, rpcs, doc = _session(p, dev, doc, ["2 PERIODIC"], device_id)
-            periodic_cpu.append(cpu)
-        for _ in range(max(1, sessions // 10)):  # an hour later: the hourly refresh reads again
-            clock.t += timedelta(hours=1, seconds=1)
-            cpu, rpcs, doc = _session(p, dev, doc, ["2 PERIODIC"], device_id)
-            refresh_cpu.append(cpu)
-        med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
-        out[kind] = {"first_contact_cpu_ms": round(med(first_cpu) * 1000, 3), "first_contact_rpcs": med(first_rpcs),
-                     "periodic_cpu_ms": round(med(periodic_cpu) * 1000, 3), "hourly_refresh_cpu_ms": round(med(refresh_cpu) * 1000, 3),
-                     "periodic_rpcs": rpcs}
-    n, s = out["native"], out["scripts"]
-    return {**{f"native_{k}": v for k, v in n.items()}, **{f"scripts_{k}": v for k, v in s.items()},
-            "first_contact_ratio": round(s["first_contact_cpu_ms"] / n["first_contact_cpu_ms"], 2),
-            "periodic_ratio": round(s["periodic_cpu_ms"] / n["periodic_cpu_ms"], 2),
-            "hourly_refresh_ratio": round(s["hourly_refresh_cpu_ms"] / n["hourly_refresh_cpu_ms"], 2),
-            "sessions": sessions}
+            self.p.load(_native_presets(device_id, serial))
+        self.model, self.device_id, self.serial = model, device_id, serial
+        self.dev = Device(model, serial=serial)
+        self.doc: dict = {}
+        self.cpu: dict[str, list[float]] = {"first_contact": [], "periodic": [], "hourly_refresh": []}
+        self.rpcs: dict[str, int] = {}
+
+    def session(self, what: str) -> None:
+        if what == "first_contact":
+            self.dev, self.doc = Device(self.model, serial=self.serial), {}
+            events = ["0 BOOTSTRAP", "1 BOOT"]
+        else:
+            self.clock.t += timedelta(hours=1, seconds=1) if what == "hourly_refresh" else timedelta(seconds=1)
+            events = ["2 PERIODIC"]
+        cpu, rpcs, self.doc = _session(self.p, self.dev, self.doc, events, self.device_id)
+        self.cpu[what].append(cpu)
+        self.rpcs[what] = rpcs
+
+
+def measure(model: DataModel, sessions: int) -> dict[str, Any]:
+    """Native and script sessions interleaved one for one, so a machine's changing load weighs on
+    both alike; medians of each kind of session."""
+    serial = "BENCH0001"
+    device_id = f"{model.identity.oui}-{model.identity.product_class}-{serial}"
+    sides = {kind: _Side(kind, model, device_id, serial) for kind in ("native", "scripts")}
+    plan = ["first_contact"] * max(1, sessions // 10)
+    for _ in range(max(1, sessions // 10)):
+        plan += ["periodic"] * 10 + ["hourly_refresh"]
+    for what in plan:
+        for side in sides.values():
+            side.session(what)
+    med = lambda xs: sorted(xs)[len(xs) // 2]  # noqa: E731
+    out: dict[str, Any] = {}
+    for kind, side in sides.items():
+        for what, xs in side.cpu.items():
+            out[f"{kind}_{what}_cpu_ms"] = round(med(xs) * 1000, 3)
+            out[f"{kind}_{what}_rpcs"] = side.rpcs[what]
+    for what in ("first_contact", "periodic", "hourly_refresh"):
+        out[f"{what}_ratio"] = round(out[f"scripts_{what}_cpu_ms"] / out[f"native_{what}_cpu_ms"], 2)
+    out["sessions"] = len(plan)
+    return out
 
 
 def figures(short: bool) -> dict[str, Any]:
