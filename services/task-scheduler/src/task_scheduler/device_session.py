@@ -65,7 +65,7 @@ from cwmp.session import (
     response_rpc,
 )
 
-from . import metrics
+from . import metrics, tenants
 from .config import Settings
 from .device_record import (
     BOOTSTRAP_DISCOVERED,
@@ -288,6 +288,7 @@ class SessionDriver:
         ts = datetime.fromtimestamp(ev.received_at, UTC)
         update, unsets = inform_update(inform, source_ip=ev.source_ip,
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
+        tenants.assign(update, inform, ev.headers)  # ACS_TENANT_RULES: the owner, at first contact
         # Written at once, whatever the session does next: the CPE was answered InformResponse, so
         # it considers these events delivered. The event is done once the session's later held
         # updates are stored too (a crash replays the session from its Inform).
