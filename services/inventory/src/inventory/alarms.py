@@ -17,8 +17,9 @@ from fastapi.responses import Response
 
 from acs_contracts import mongo_collections as mc
 
-from . import auth
+from . import auth, scope
 from .errors import bad_request, not_found
+from .principal import and_
 from .query import paging, parse_json
 from .shapes import dumps
 
@@ -114,6 +115,7 @@ async def list_alarms(request: Request) -> Response:
     if p.get("acknowledged") in ("true", "false"):
         q["acknowledged"] = p["acknowledged"] == "true"
     skip, limit = paging(p.get("skip"), p.get("limit"))
+    q = and_(q, await scope.device_ids(request))  # a scoped caller's devices only
     return await rt.stream(rt.db.db[mc.ALARMS], q, None, [("raisedAt", -1)], skip, limit or 1000, "find_alarms")
 
 
