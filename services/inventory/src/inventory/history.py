@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from acs_contracts import mongo_collections as mc
 from acs_contracts.query_values import parse_date
 
-from . import auth
+from . import auth, scope
 from .errors import bad_request
 from .shapes import dumps, valid_path
 
@@ -136,6 +136,7 @@ async def fleet_aggregate(request: Request) -> Response:
     match: dict[str, Any] = {"hour": {"$gte": _hour(start), "$lt": end}, "s.p": parameter}
     if p.get("model"):
         match["model"] = p["model"]
+    match.update(await scope.device_ids(request))  # a scoped caller's devices only
     per_device: dict[str, Any] = {"_id": {"m": "$model", "d": "$device"}, "max": {"$max": "$s.v"}, "min": {"$min": "$s.v"},
                                   "sum": {"$sum": "$s.v"}, "n": {"$sum": 1}}
     per_model: dict[str, Any] = {"_id": "$_id.m", "devices": {"$sum": 1}, "max": {"$max": "$max"}, "min": {"$min": "$min"},
