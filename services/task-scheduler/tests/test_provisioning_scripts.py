@@ -393,3 +393,23 @@ def test_tag_by_software_version():
     run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
     assert rpcs == [] and doc["_tags"] == ["fw_" + "".join(c if c.isalnum() or c == "_" else "_" for c in
                                                            dev.value("InternetGatewayDevice.DeviceInfo.SoftwareVersion").value)]
+
+
+def test_a_preset_value_or_age_on_a_script_virtual_parameter_runs_its_script():
+    vp = f"""
+        let v = "";
+        if (args[1].value) {{ v = args[1].value[0]; declare("{SSID1}", null, {{value: v}}); }}
+        else {{ const s = declare("{SSID1}", {{value: args[0].value || 1}}); if (s.size) v = s.value[0]; }}
+        return {{writable: true, value: [v, "xsd:string"]}};
+    """
+    clock = Clock()
+    p = provisioner([{"_id": "v", "configurations": [{"type": "value", "name": "VirtualParameters.WifiName", "value": "from-preset"}]}],
+                    {}, {"WifiName": vp}, clock=clock)
+    dev = device(IGD_MODEL)
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"])
+    assert rpcs == ["SetParameterValues"] and dev.value(SSID1).value == "from-preset"
+    assert doc["VirtualParameters"]["WifiName"]["_value"] == "from-preset" and run.outcome.faults == []
+    p.load([{"_id": "v", "configurations": [{"type": "age", "name": "VirtualParameters.WifiName", "age": 30}]}])
+    clock.t += timedelta(minutes=1)  # older than 30 s: read again through the script
+    run, rpcs, doc = session(p, dev, ["2 PERIODIC"], doc)
+    assert rpcs == ["GetParameterValues"] and doc["VirtualParameters"]["WifiName"]["_value"] == "from-preset"

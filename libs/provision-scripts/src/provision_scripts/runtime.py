@@ -177,7 +177,7 @@ class ScriptRunner:
         ACS holds, until it ends or stops at a commit; ScriptError when it fails."""
         if self._depth >= MAX_DEPTH:
             raise ScriptError("RangeError", f"virtual parameters nested more than {MAX_DEPTH} deep", None, name)
-        if self._depth == len(self._sandboxes):
+        while len(self._sandboxes) <= self._depth:
             self._sandboxes.append(Sandbox(self.limits))
         try:
             return self._run(self._sandboxes[self._depth], name, source, args, device)
@@ -247,6 +247,12 @@ class ScriptRunner:
                 return []
             return [{"path": path, "value": [vv.value, vv.type], "writable": [vv.writable], "object": [False]}]
         return device.get(path)
+
+    def virtual(self, name: str, timestamps: dict[str, int] | None, values: dict[str, Any] | None,
+                device: Device) -> list[ScriptDeclaration]:
+        """Run virtual parameter ``name``'s script as a preset's declaration on it would (its value
+        in ``virtual_values``); the declarations it makes."""
+        return self._virtual([f"VirtualParameters.{name}", timestamps or {}, values or {}], device, name)
 
     def _virtual(self, raw: list[Any], device: Device, caller: str) -> list[ScriptDeclaration]:
         """Run a virtual parameter's script with GenieACS's arguments: ``args[0]`` the timestamps

@@ -216,8 +216,27 @@ class ProvisionRun:
                     self._fault(preset.channel, code, str(e), {"preset": preset.name, "provision": name})
                     self._broken.add(preset.name)
                     break
+        if self._library is not None and self._library.virtuals:
+            decls = self._script_virtuals(decls)
         decls.sort(key=lambda d: d.weight)  # stable: a heavier preset's value wins
         return decls
+
+    def _script_virtuals(self, decls: list[Declaration]) -> list[Declaration]:
+        """Native declarations on script virtual parameters become what their scripts declare."""
+        out: list[Declaration] = []
+        for d in decls:
+            name = d.segs[1] if d.segs[0] == VROOT and len(d.segs) == 2 else None
+            if not isinstance(name, str) or name not in self._library.virtuals:  # type: ignore[union-attr]
+                out.append(d)
+                continue
+            if self.scripts is None:
+                self.scripts = ScriptSession(self._library, self)  # type: ignore[arg-type]
+            try:
+                out.extend(self.scripts.virtual(d))
+            except ScriptError as e:
+                metrics.SCRIPT_FAULTS.labels(e.code).inc()
+                self._fault(d.channel, e.code, f"virtual parameter {name}: {e.message}", {**e.detail(), "virtual": name})
+        return out
 
     def satisfied(self, decls: list[Declaration]) -> bool:
         """Would these declarations need no RPC now? (a script's commit asks before going on)"""

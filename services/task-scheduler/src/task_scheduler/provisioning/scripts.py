@@ -214,6 +214,18 @@ class ScriptSession:
         if attr in downloads.ATTRIBUTES and "value" in d.values:
             intent.values[attr] = d.values["value"][0]
 
+    def virtual(self, d: Declaration) -> list[Declaration]:
+        """A native declaration on a script virtual parameter (a preset's ``value`` or ``age``
+        configuration): its script's declarations, run with the value to set or the age wanted."""
+        self._channel, self._weight = d.channel, d.weight
+        name = d.path.split(".", 1)[1]
+        stamps: dict[str, int] = {}
+        if d.refresh is not None:
+            stamps["value"] = (_ms(self.run.now()) or 0) - int(d.refresh * 1000)
+        values = {"value": [d.value]} if d.has_value else {}
+        decls = self.runner.virtual(name, stamps, values, self)
+        return self._engine_declarations(decls, strict=True)
+
     def pending_downloads(self) -> list[downloads.DownloadIntent]:
         """The downloads scripts want pushed now (their Download time is newer than the last push)."""
         return [i for i in self.downloads.values() if downloads.pending(self.run.doc, i)]
