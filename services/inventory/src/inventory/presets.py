@@ -241,7 +241,7 @@ def validate_preset(name: str, body: Any) -> dict[str, Any]:
         raise bad_request("declarations must be an array", declarations)
     doc = {
         "_id": name, "weight": weight, "channel": channel, "schedule": schedule, "events": events,
-        "precondition": pre.strip() if expression else orjson.dumps(query).decode() if query else "",  # type: ignore[union-attr]
+        "precondition": pre.strip() if expression else orjson.dumps(query).decode() if query else "",
         "configurations": [_configuration(c) for c in configurations],
     }
     if declarations:
