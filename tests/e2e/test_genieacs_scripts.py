@@ -6,6 +6,7 @@ session, running at the same time, completes."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -125,3 +126,48 @@ async def test_provisions_and_presets_put_unchanged_configure_a_cpe(st, nbi):
     assert (await bad.run_session(events=["1 BOOT"])).ok
     with inventory_db(st) as db:
         await eventually(lambda: db.faults.find_one({"_id": f"{bad_id}:broken"}) is None, timeout=20)
+
+
+async def test_a_genieacs_export_imports_and_its_device_is_configured_on_its_next_inform(st, nbi, tmp_path):
+    from typer.testing import CliRunner
+
+    from acs_cli.main import app
+    from acs_devstack.servers import mongo_uri
+
+    serial = "MIGRATED01"
+    device_id = cpe_device_id(IGD_MODEL, serial)
+    ident = IGD_MODEL.identity
+    device = {"_id": device_id, "_tags": ["migrated", "vip"],
+              "_deviceId": {"_Manufacturer": ident.manufacturer, "_OUI": ident.oui, "_ProductClass": ident.product_class,
+                            "_SerialNumber": serial},
+              "_registered": {"$date": "2023-01-01T00:00:00Z"}, "_lastInform": {"$date": "2024-06-01T08:00:00Z"},
+              "InternetGatewayDevice": {"_object": True, "DeviceInfo": {"_object": True, "X_Imported": {
+                  "_value": "from-genieacs", "_type": "xsd:string", "_timestamp": {"$date": "2024-06-01T08:00:00Z"},
+                  "_object": False, "_writable": False}}}}
+    preset = {"_id": "migrated-wifi", "weight": 20, "channel": "migrated", "events": {"1 BOOT": True},
+              "precondition": "Tags.migrated IS NOT NULL", "configurations": [{"type": "provision", "name": "migrated-wifi"}]}
+    script = {"_id": "migrated-wifi", "script": f'declare("{SSID1}", null, {{value: "kept-" + declare("DeviceID.SerialNumber", {{value: 1}}).value[0]}});'}
+    for name, docs in (("devices", [device]), ("presets", [preset]), ("provisions", [script])):
+        (tmp_path / f"{name}.json").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    before = await generation(st)
+    result = await asyncio.to_thread(CliRunner().invoke, app, ["import-genieacs", str(tmp_path), "--mongodb-uri",
+                                                               mongo_uri(st.mongo.port), "--database", "acs", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["devices"]["imported"] == 1
+    for _ in range(400):
+        if await generation(st) > before:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+
+    r = await nbi.get("/devices/", params={"query": json.dumps({"_id": device_id})})
+    [doc] = r.json()
+    assert doc["_tags"] == ["migrated", "vip"]
+    assert doc["InternetGatewayDevice"]["DeviceInfo"]["X_Imported"]["_value"] == "from-genieacs"
+
+    cpe = SimulatedCpe(IGD_MODEL, acs_url=st.cwmp_url(0), serial=serial)
+    report = await cpe.run_session(events=["1 BOOT"])
+    assert report.ok, report.error
+    assert cpe.get(SSID1) == f"kept-{serial}"  # the imported preset (expression precondition) and provision
+    r = await nbi.get("/devices/", params={"query": json.dumps({"_id": device_id})})
+    assert r.json()[0]["_tags"][:2] == ["migrated", "vip"]
