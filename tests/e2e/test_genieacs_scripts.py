@@ -19,6 +19,8 @@ from cpe_simulator import SimulatedCpe
 
 from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db, nbi_client
 
+pytestmark = pytest.mark.timeout(900)  # a stack start and several sessions on a loaded machine
+
 IGD_MODEL = igd_model()
 STOCK = Path(__file__).resolve().parents[2] / "services" / "task-scheduler" / "tests" / "genieacs_scripts"
 MS = "InternetGatewayDevice.ManagementServer."
