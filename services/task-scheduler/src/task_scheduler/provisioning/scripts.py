@@ -29,7 +29,6 @@ from provision_scripts import (
     ScriptDeclaration,
     ScriptError,
     ScriptRunner,
-    ScriptSyntaxError,
     check_syntax,
 )
 
@@ -118,9 +117,6 @@ class ScriptSession:
         self._channel = "default"
         self._weight = 0
         self._preloaded: dict[str, list[dict[str, Any]]] | None = None
-
-    def has(self, name: str) -> bool:
-        return name in self.library.provisions
 
     def declarations(self, name: str, args: list, channel: str, weight: int) -> list[Declaration]:
         """Run provision ``name`` once more from the top; its declarations for this round.
@@ -324,4 +320,4 @@ class ScriptSession:
         return self._preloaded
 
 
-__all__ = ["ScriptLibrary", "ScriptSession", "ScriptSyntaxError", "js_value"]
+__all__ = ["ScriptLibrary", "ScriptSession", "js_value"]
