@@ -146,3 +146,10 @@ def test_a_script_that_swallows_the_stop_still_stops():
     host = Table({"A": (1, "xsd:int")}, fetched=False)
     out = ScriptRunner("d", NOW).run("s", "try { declare('A', {value: 1}).value } catch (e) {} return 1", [], host)
     assert not out.done
+
+
+def test_attribute_declarations_are_accepted():
+    out = ScriptRunner("d", NOW).run("s", "declare('A.B', {notification: 1}, {notification: 2, accessList: ['Subscriber']})", [],
+                                     Table({}))
+    assert out.done and out.declarations[0].timestamps == {}
+    assert out.declarations[0].values == {"notification": 2, "accessList": ["Subscriber"]}

@@ -27,7 +27,9 @@ from .sandbox import Limits, Sandbox
 
 log = logging.getLogger(__name__)
 
-ATTRIBUTES = ("path", "value", "writable", "object")
+ATTRIBUTES = ("path", "value", "writable", "object", "notification", "accessList")
+# accepted so GenieACS scripts that name them run, not yet acted on (no Get/SetParameterAttributes)
+UNPLANNED = ("notification", "accessList")
 _PARSED: dict[str, ScriptDeclaration] = {}  # a declaration's JSON -> parsed: scripts repeat theirs every run
 MAX_DEPTH = 4  # a virtual parameter's script may declare another: this deep at most
 RESET_AFTER = {"Timeout", "OutOfMemory", "RangeError", "InternalError"}  # limits hit: the context is replaced
@@ -121,7 +123,7 @@ def parse_declaration(path: Any, timestamps: Any, values: Any) -> ScriptDeclarat
     for k, v in (timestamps or {}).items():
         if k not in ATTRIBUTES:
             raise HostError(f"declare: unknown timestamp attribute {k!r}")
-        if v is not None:
+        if v is not None and k not in UNPLANNED:
             ts[k] = _ms(v, f"declare: timestamps.{k}")
     vals: dict[str, Any] = {}
     for k, v in (values or {}).items():
@@ -141,6 +143,8 @@ def parse_declaration(path: Any, timestamps: Any, values: Any) -> ScriptDeclarat
             if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (lo, hi)):
                 raise HostError("declare: values.path is an instance count or [min, max]")
             vals["path"] = (int(lo), int(hi))
+        elif k in UNPLANNED:
+            vals[k] = v
         elif k in ("writable", "object"):
             vals[k] = bool(v[0] if isinstance(v, list) and v else v)
         else:
