@@ -24,12 +24,13 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
+import aiohttp
+from multidict import CIMultiDictProxy
 
 from .config import Settings
 from .cr_transport import Reach, order
@@ -44,30 +45,6 @@ log = logging.getLogger(__name__)
 class Credentials:
     username: str
     password: str
-
-
-class ChallengeAuth(httpx.Auth):
-    """Answer whichever challenge the CPE sends: Digest (preferred) or Basic."""
-
-    def __init__(self, creds: Credentials) -> None:
-        self.creds = creds
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        response = yield request
-        if response.status_code != 401:
-            return
-        schemes = [h.split(" ", 1)[0].lower() for h in response.headers.get_list("www-authenticate")]
-        if "digest" in schemes:
-            flow = httpx.DigestAuth(self.creds.username, self.creds.password).auth_flow(request)
-            next(flow)
-            try:
-                retry = flow.send(response)
-            except StopIteration:
-                return
-            yield retry
-        elif "basic" in schemes:
-            basic = httpx.BasicAuth(self.creds.username, self.creds.password)
-            yield next(basic.auth_flow(request))
 
 
 def udp_message(host_port: str, username: str, password: str, *, ts: int | None = None,
@@ -108,15 +85,26 @@ class ConnectionRequester:
         self.settings = settings
         self.metrics = metrics
         self.credentials = credentials  # the credentials collection
-        self.http = httpx.AsyncClient(timeout=settings.cr_timeout_s, follow_redirects=False, trust_env=False,
-                                      limits=httpx.Limits(max_connections=None, max_keepalive_connections=512))
+        self._http_session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
         self.xmpp: XmppConnector | None = None  # set by the runtime when NBI_XMPP_JID is given
         self._repeats: set[asyncio.Task[None]] = set()  # UDP repeats still to send
 
     async def close(self) -> None:
         for repeat in list(self._repeats):
             repeat.cancel()
-        await self.http.aclose()
+        if self._http_session is not None:
+            await self._http_session.close()
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """One pooled client for every HTTP connection request (aiohttp: a fleet needs its speed)."""
+        if self._http_session is None:
+            self._http_session = aiohttp.ClientSession(
+                # a new connection per request: CPEs often close theirs after a 401 without saying so
+                connector=aiohttp.TCPConnector(limit=0, force_close=True, ttl_dns_cache=60),
+                timeout=aiohttp.ClientTimeout(total=self.settings.cr_timeout_s), trust_env=False,
+            )
+        return self._http_session
 
     async def credentials_for(self, device: Mapping[str, Any]) -> Credentials:
         """The credentials collection first, then the device's own values, then the defaults."""
@@ -184,16 +172,18 @@ class ConnectionRequester:
         await asyncio.sleep(self._retry_delay(first[1]))
         return [first[0], (await self._http_once(url, creds))[0]]
 
-    async def _http_once(self, url: str, creds: Credentials) -> tuple[dict[str, Any], httpx.Response | None]:
+    async def _http_once(self, url: str, creds: Credentials) -> tuple[dict[str, Any], Mapping[str, str] | None]:
         try:
-            response = await self.http.get(url, auth=ChallengeAuth(creds))
-        except httpx.TimeoutException as e:
+            code, headers = await self._get(url, creds)
+            schemes = [h.split(" ", 1)[0].lower() for h in headers.getall("WWW-Authenticate", [])]
+            if code == 401 and "basic" in schemes and "digest" not in schemes:
+                code, headers = await self._get(url, creds, basic=True)
+        except TimeoutError as e:
             return self._outcome("http", "unreachable", f"timeout: {e!r}"), None
-        except httpx.TransportError as e:
+        except (aiohttp.ClientConnectionError, OSError) as e:
             return self._outcome("http", "unreachable", f"{type(e).__name__}: {e}"), None
-        except httpx.HTTPError as e:
+        except (aiohttp.ClientError, ValueError) as e:
             return self._outcome("http", "error", f"{type(e).__name__}: {e}"), None
-        code = response.status_code
         if 200 <= code < 300:
             status, error = "ok", None
         elif code in (401, 403):
@@ -202,11 +192,22 @@ class ConnectionRequester:
             status, error = "rate_limited", f"HTTP {code}"
         else:
             status, error = "error", f"HTTP {code}"
-        return self._outcome("http", status, error, httpStatus=code), response
+        return self._outcome("http", status, error, httpStatus=code), headers
 
-    def _retry_delay(self, response: httpx.Response | None) -> float:
+    async def _get(self, url: str, creds: Credentials, basic: bool = False) -> tuple[int, CIMultiDictProxy[str]]:
+        """One GET; a Digest challenge is answered inside it (aiohttp's middleware), Basic only
+        when ``basic`` (after the CPE asked for it: never sent in the clear unasked)."""
+        if basic:
+            extra: dict[str, Any] = {"headers": {"Authorization": aiohttp.BasicAuth(creds.username, creds.password).encode()}}
+        else:
+            extra = {"middlewares": (aiohttp.DigestAuthMiddleware(creds.username, creds.password),)}
+        async with self.http.get(url, allow_redirects=False, **extra) as response:
+            await response.read()
+            return response.status, response.headers
+
+    def _retry_delay(self, headers: Mapping[str, str] | None) -> float:
         delay = self.settings.cr_retry_delay_s
-        header = response.headers.get("retry-after", "") if response is not None else ""
+        header = headers.get("retry-after", "") if headers is not None else ""
         if header.strip().isdigit():
             delay = float(header.strip())
         return min(max(delay, 0.0), self.settings.cr_retry_max_delay_s)
