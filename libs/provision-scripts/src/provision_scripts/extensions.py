@@ -58,7 +58,7 @@ class Extensions:
         try:
             proc = subprocess.run([self.node, "-e", _HARNESS, str(file), fn, orjson.dumps(argv).decode()],
                                   capture_output=True, timeout=self.timeout_s, cwd=self.folder,
-                                  env={"PATH": os.environ.get("PATH", ""), "NODE_PATH": str(self.folder)})
+                                  env={**os.environ, "NODE_PATH": str(self.folder)})  # trusted: the scheduler's environment
         except subprocess.TimeoutExpired:
             raise ExtensionError(f"extension {script}.{fn} ran longer than {self.timeout_s} s") from None
         lines = proc.stdout.decode(errors="replace").strip().splitlines()
