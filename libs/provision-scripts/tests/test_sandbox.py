@@ -104,3 +104,11 @@ def test_globals_a_script_leaves_are_gone_at_the_next_run():
     assert runner.run("a", "leak = 5; globalThis.other = 6; return leak + other", [], Nothing()).result == 11
     assert runner.run("b", "return [typeof leak, typeof other, typeof declare]", [], Nothing()).result == \
         ["undefined", "undefined", "function"]
+
+
+def test_a_script_cannot_break_the_api_for_the_next_runs():
+    runner = ScriptRunner("dev-1", 1_700_000_000_000)
+    runner.run("evil", "try { JSON.stringify = () => '{}'; Date.now = () => 0; Array.prototype.push = null; } catch (e) {}"
+               " return 1", [], Nothing())
+    out = runner.run("next", "declare('A.B', {value: Date.now()}); return Date.now()", [], Nothing())
+    assert out.result == 1_700_000_000_000 and [d.path for d in out.declarations] == ["A.B"]

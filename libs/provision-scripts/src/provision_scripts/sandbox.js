@@ -118,6 +118,10 @@
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 
+  // The context serves every device's runs: what the API and the runner rely on cannot be
+  // replaced by a script (its own globals are removed after each run, see forgetGlobals)
+  for (const o of [JSON, Math, Date, Object, Array, Array.prototype, String.prototype, Set, Set.prototype]) Object.freeze(o);
+
   globalThis.__scripts = Object.create(null);
   let baseline = null; // the globals of the API: what a script adds is removed before the next run
   function forgetGlobals() {
