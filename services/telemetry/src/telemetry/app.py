@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
+from starlette.types import ASGIApp
 
 from acs_contracts.kafka_client import ensure_topics
 
@@ -48,8 +49,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.publisher = publisher
     app.state.writer = writer
-    if publisher is not None:
-        app.include_router(collector.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
@@ -69,3 +68,10 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def create_asgi(settings: Settings) -> ASGIApp:
+    """The process's ASGI app: reports on the fast path (``collector.ReportsASGI``), the rest FastAPI."""
+    app = create_app(settings)
+    publisher = app.state.publisher
+    return collector.ReportsASGI(app, settings, publisher) if publisher is not None else app
