@@ -14,7 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from acs_devstack.servers import mongo_server, mongo_uri, new_workdir
+from acs_devstack.servers import Server, free_port, mongo_server, mongo_uri, new_workdir
 from inventory.accounts import Accounts
 from inventory.app import create_app
 from inventory.config import Settings
@@ -74,3 +74,26 @@ async def callers(sec_runtime: Runtime) -> dict[tuple[str | None, str], Caller]:
                                                lifetime=timedelta(days=1))
             out[(tenant, role)] = Caller(tenant, role, user["_id"], value)
     return out
+
+
+def inventory_env(settings: Settings, nbi_port: int, fs_port: int, **extra: str) -> dict[str, str]:
+    return {
+        "ACS_MONGODB_URI": settings.mongodb_uri, "ACS_MONGODB_DATABASE": settings.mongodb_database,
+        "NBI_HOST": "127.0.0.1", "NBI_PORT": str(nbi_port), "FS_HOST": "127.0.0.1", "FS_PORT": str(fs_port),
+        "NBI_TOKENS": f"{STATIC_ADMIN}:admin", "ACS_FILES_SECRET": "security-tests", "ACS_LOG_LEVEL": "WARNING",
+        "NBI_RATE_PER_S": "0", "NBI_AUTH_FAILURES_PER_MIN": "0", "NBI_LOGIN_RATE_PER_MIN": "0", **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def nbi_server(sec_settings: Settings) -> Iterator[str]:
+    """The inventory as its own process (uvicorn, real HTTP) over the suites' database."""
+    nbi_port, fs_port = free_port(), free_port()
+    workdir = new_workdir("acs-sec-nbi-")
+    server = Server("inventory", [sys.executable, "-m", "inventory"], nbi_port, workdir / "inventory.log",
+                    env=inventory_env(sec_settings, nbi_port, fs_port))
+    server.start(60)
+    try:
+        yield f"http://127.0.0.1:{nbi_port}"
+    finally:
+        server.stop()
