@@ -58,7 +58,7 @@ targeted device: {"campaign", "device", "state", "wave", "task"}).
 
 metrics_history (docs/monitoring.md): KPI samples, one bucket per device per hour
   (``_id`` = "<device id>:<YYYYMMDDHH>"): {"device", "model": <product class>, "hour": <date>,
-  "expiresAt": <date> (TTL), "n": <samples>, "s": [{"p": <parameter>, "t": <date>, "v": <value>}]};
+  "expiresAt": <date> (TTL), "resolution": "raw", "n": <samples>, "s": [{"p": <parameter>, "t": <date>, "v": <value>}]};
   old buckets are down-sampled: "s" replaced by "agg": [{"p", "min", "max", "avg", "n", "last"}] and
   "resolution": "1h".
 alarm_rules (``_id`` = rule name): {"kind": "threshold" | "rate" | "missing-informs", "parameter",
@@ -121,6 +121,7 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
     (METRICS_HISTORY, [("device", 1), ("hour", 1)], {}),
     (METRICS_HISTORY, [("hour", 1), ("model", 1)], {}),
     (METRICS_HISTORY, [("expiresAt", 1)], {"expireAfterSeconds": 0}),  # retention
+    (METRICS_HISTORY, [("resolution", 1), ("hour", 1)], {}),  # raw buckets due for down-sampling
     (ALARMS, [("state", 1), ("device", 1)], {}),
     (AUDIT_LOG, [("devices", 1), ("_id", -1)], {}),
     (AUDIT_LOG, [("actor.token", 1), ("_id", -1)], {}),
