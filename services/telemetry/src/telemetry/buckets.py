@@ -44,7 +44,8 @@ def bucket_updates(rows: Iterable[tuple[str, str, float, Any]], retention: timed
         UpdateOne(
             {"_id": bucket_id(device, hour)},
             {"$push": {"s": {"$each": samples}}, "$inc": {"n": len(samples)},
-             "$setOnInsert": {"device": device, "model": model_of(device), "hour": hour, "expiresAt": hour + retention}},
+             "$setOnInsert": {"device": device, "model": model_of(device), "hour": hour, "expiresAt": hour + retention,
+                              "resolution": "raw"}},
             upsert=True,
         )
         for (device, hour), samples in grouped.items()

@@ -237,13 +237,17 @@ class HistoryWriter:
         if transitions:
             await self.record(transitions)
 
-    async def maintain_buckets(self) -> None:
-        """Down-sample raw buckets older than TELEMETRY_DOWNSAMPLE_AFTER_H (500 a round) and delete
-        expired ones."""
+    async def maintain_buckets(self, batch: int = 500, max_batches: int = 200) -> None:
+        """Delete expired buckets and down-sample raw ones older than TELEMETRY_DOWNSAMPLE_AFTER_H,
+        ``batch`` at a time (one indexed range on (resolution, hour), one bulk_write), until none is
+        left or ``max_batches`` ran; the next round goes on."""
         now = datetime.now(UTC)
         await self.history.delete_many({"expiresAt": {"$lt": now}})
         cutoff = now - timedelta(hours=self.s.downsample_after_h)
-        docs = [d async for d in self.history.find({"hour": {"$lt": cutoff}, "resolution": {"$exists": False}}).limit(500)]
-        if docs:
-            res = await self.history.bulk_write([downsample_op(d) for d in docs], ordered=False)
-            metrics.DOWNSAMPLED.inc(res.modified_count)
+        for _ in range(max_batches):
+            docs = [d async for d in self.history.find({"resolution": "raw", "hour": {"$lt": cutoff}}).limit(batch)]
+            if docs:
+                res = await self.history.bulk_write([downsample_op(d) for d in docs], ordered=False)
+                metrics.DOWNSAMPLED.inc(res.modified_count)
+            if len(docs) < batch:
+                return
