@@ -1,10 +1,11 @@
 // Time until the console's Devices page shows its first page of rows, in Debian's Chromium.
-// Used by benchmarks/console.py: node devices-first-page.mjs <console url> <token> <rows> <runs>
+// Used by benchmarks/console.py: node devices-first-page.mjs <console url> <token> <rows> <runs> [path]
 // Prints JSON: cold (first load, nothing cached) and warm (reloads) times in ms, and the
 // browser's own timing of the /api/devices/ call.
 import { chromium } from 'playwright-core';
 
-const [url, token, rowsArg, runsArg] = process.argv.slice(2);
+const [url, token, rowsArg, runsArg, pathArg] = process.argv.slice(2);
+const path = pathArg ?? '/devices';
 const rows = Number(rowsArg ?? 25);
 const runs = Number(runsArg ?? 5);
 const browser = await chromium.launch({
@@ -19,7 +20,7 @@ try {
   const rowLocator = page.locator('table[aria-busy] tbody tr a');
   async function once() {
     const t0 = Date.now();
-    await page.goto(`${url}/devices`, { waitUntil: 'commit' });
+    await page.goto(`${url}${path}`, { waitUntil: 'commit' });
     await rowLocator.nth(rows - 1).waitFor({ state: 'visible', timeout: 60_000 });
     const ms = Date.now() - t0;
     const api = await page.evaluate(() => performance.getEntriesByType('resource')

@@ -9,8 +9,8 @@ describe('toQuery', () => {
     expect(isEmpty(EMPTY_FILTER)).toBe(true);
   });
 
-  it('matches a serial by prefix, with regex characters taken literally', () => {
-    expect(toQuery({ ...EMPTY_FILTER, serial: 'SN.1+' }, NOW)).toEqual({ '_deviceId._SerialNumber': { $regex: '^SN\\.1\\+' } });
+  it('matches a serial by prefix as an index range, characters taken literally', () => {
+    expect(toQuery({ ...EMPTY_FILTER, serial: ' SN.1+ ' }, NOW)).toEqual({ '_deviceId._SerialNumber': { $gte: 'SN.1+', $lt: 'SN.1+\uffff' } });
   });
 
   it('combines several conditions with $and', () => {

@@ -46,7 +46,12 @@ const PATH_RE = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 /** The NBI query for a filter; `{}` for an empty one. Throws FilterError on bad input. */
 export function toQuery(f: DeviceFilter, now: number = Date.now()): Record<string, unknown> {
   const parts: Array<Record<string, unknown>> = [];
-  if (f.serial.trim()) parts.push({ '_deviceId._SerialNumber': { $regex: `^${escapeRegex(f.serial.trim())}` } });
+  if (f.serial.trim()) {
+    // a prefix as a range, not a regex: an index answers a range, and a serial search must stay
+    // quick with 100k devices (U+FFFF sorts after every character a serial number holds)
+    const s = f.serial.trim();
+    parts.push({ '_deviceId._SerialNumber': { $gte: s, $lt: `${s}\uffff` } });
+  }
   if (f.oui.trim()) parts.push({ '_deviceId._OUI': f.oui.trim() });
   if (f.productClass.trim()) parts.push({ '_deviceId._ProductClass': f.productClass.trim() });
   if (f.tag.trim()) parts.push({ _tags: f.tag.trim() });
