@@ -22,7 +22,7 @@ from inventory.runtime import Runtime
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # sec_support, under --import-mode=importlib
 
-from sec_support import OPEN_LIMITS, ROLES, STATIC_ADMIN, TENANTS, Caller  # noqa: E402
+from sec_support import OPEN_LIMITS, ROLES, STATIC_ADMIN, TENANTS, Caller, inventory_env  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -74,15 +74,6 @@ async def callers(sec_runtime: Runtime) -> dict[tuple[str | None, str], Caller]:
                                                lifetime=timedelta(days=1))
             out[(tenant, role)] = Caller(tenant, role, user["_id"], value)
     return out
-
-
-def inventory_env(settings: Settings, nbi_port: int, fs_port: int, **extra: str) -> dict[str, str]:
-    return {
-        "ACS_MONGODB_URI": settings.mongodb_uri, "ACS_MONGODB_DATABASE": settings.mongodb_database,
-        "NBI_HOST": "127.0.0.1", "NBI_PORT": str(nbi_port), "FS_HOST": "127.0.0.1", "FS_PORT": str(fs_port),
-        "NBI_TOKENS": f"{STATIC_ADMIN}:admin", "ACS_FILES_SECRET": "security-tests", "ACS_LOG_LEVEL": "WARNING",
-        "NBI_RATE_PER_S": "0", "NBI_AUTH_FAILURES_PER_MIN": "0", "NBI_LOGIN_RATE_PER_MIN": "0", **extra,
-    }
 
 
 @pytest.fixture(scope="session")

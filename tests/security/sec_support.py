@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from inventory.config import Settings
 from inventory.security_settings import SecuritySettings
 
 STATIC_ADMIN = "static-admin-token-for-security-tests"
@@ -22,3 +23,12 @@ class Caller:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+def inventory_env(settings: Settings, nbi_port: int, fs_port: int, **extra: str) -> dict[str, str]:
+    return {
+        "ACS_MONGODB_URI": settings.mongodb_uri, "ACS_MONGODB_DATABASE": settings.mongodb_database,
+        "NBI_HOST": "127.0.0.1", "NBI_PORT": str(nbi_port), "FS_HOST": "127.0.0.1", "FS_PORT": str(fs_port),
+        "NBI_TOKENS": f"{STATIC_ADMIN}:admin", "ACS_FILES_SECRET": "security-tests", "ACS_LOG_LEVEL": "WARNING",
+        "NBI_RATE_PER_S": "0", "NBI_AUTH_FAILURES_PER_MIN": "0", "NBI_LOGIN_RATE_PER_MIN": "0", **extra,
+    }
