@@ -53,6 +53,8 @@ async def test_samples_land_in_hourly_buckets(writer: HistoryWriter, uri: str):
             {"name": "Device.C", "value": "x", "type": "xsd:string", "previous": None},
             {"name": "Device.Secret", "value": None, "type": "xsd:string", "previous": None}]).encode()),
         Record(METRICS, b"not a message"),  # skipped, counted
+        Record(METRICS, MetricSamples(device_id=DEV, timestamp=hour, source="pipeline",
+                                      samples=[{"name": "Device.A", "value": 1, "t": "noon"}]).encode()),  # skipped too
     ])
     with MongoClient(uri, tz_aware=True) as c:
         docs = list(c[writer.db.name].metrics_history.find().sort("_id", 1))

@@ -144,7 +144,7 @@ class HistoryWriter:
         for r in records:
             try:
                 got, source, inform = rows_of(r.topic, r.value)
-            except SchemaError as e:
+            except (SchemaError, ValueError, TypeError) as e:  # e.g. a sample whose "t" is no number
                 metrics.BAD_MESSAGES.labels(r.topic).inc()
                 log.warning("skipped a message on %s: %s", r.topic, e)
                 continue
