@@ -119,9 +119,10 @@ class ConnectionRequester:
             return Credentials(str(user), str(password or ""))
         return Credentials(self.settings.cr_username, self.settings.cr_password)
 
-    async def request(self, device: Mapping[str, Any]) -> dict[str, Any]:
+    async def request(self, device: Mapping[str, Any], credentials: Credentials | None = None) -> dict[str, Any]:
         """Each transport the device can be reached by, best first, until one works; the outcome
-        as recorded on the task (``connectionRequest``)."""
+        as recorded on the task (``connectionRequest``). ``credentials``: already looked up (a
+        paced batch reads them in one query); else from the credentials collection."""
         reach = Reach.of(device)
         transports = order(reach, xmpp=self.xmpp is not None)
         if not transports:
@@ -130,7 +131,7 @@ class ConnectionRequester:
                 "error": "device has no ConnectionRequestURL, UDPConnectionRequestAddress or ConnReqJabberID",
                 "attempts": [],
             }
-        creds = await self.credentials_for(device)
+        creds = credentials or await self.credentials_for(device)
         attempts: list[dict[str, Any]] = []
         for transport in transports:
             t0 = time.perf_counter()

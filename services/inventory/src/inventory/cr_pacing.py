@@ -1,0 +1,196 @@
+"""Connection requests at fleet scale: paced, shared by every inventory replica, off the NBI's path.
+
+A bulk operation (a campaign wave, a preset re-apply) queues its devices in MongoDB
+(``connection_request_queue``), each with the time it is due: one every 1/rate seconds from now,
+so the rate holds however many replicas send them. Every inventory process runs one loop that
+claims a batch of due entries (a lease with a claim token: an entry two replicas both see goes to
+one; a replica that dies lets its lease lapse and another one takes the entries over), looks their
+devices and credentials up in two queries per batch, and sends each request at its due time with
+at most ``NBI_CR_CONCURRENCY`` in flight. A sent entry is deleted.
+
+Why MongoDB and not a Kafka topic: the inventory has no Kafka client, entries must survive a
+restart, and the queue must answer "what is still to send" for progress; one claim is three round
+trips per batch of up to ``batch`` entries, far below what the requests themselves cost.
+``submit`` returns at once and writes in the background, so an NBI call never waits for 100k
+inserts, and the loop runs beside the NBI's handlers without blocking them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .connection_request import Credentials
+from .cr_transport import projection
+
+log = logging.getLogger(__name__)
+
+QUEUE = "connection_request_queue"
+INSERT_CHUNK = 1000
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def due_times(count: int, rate: float, start: datetime) -> list[datetime]:
+    """``count`` times from ``start``, 1/rate seconds apart."""
+    step = 1.0 / max(rate, 0.001)
+    return [start + timedelta(seconds=i * step) for i in range(count)]
+
+
+class Pacer:
+    """One per process (``for_runtime``): the queue's writer and this replica's sender."""
+
+    def __init__(self, rt: Any, *, concurrency: int | None = None, batch: int = 500,
+                 lease_s: float = 30.0, lookahead_s: float = 0.5, idle_s: float = 0.25) -> None:
+        self.rt = rt
+        self.queue = rt.db.db[QUEUE]
+        self.concurrency = concurrency or rt.settings.cr_concurrency
+        self.batch, self.lease_s, self.lookahead_s, self.idle_s = batch, lease_s, lookahead_s, idle_s
+        self.sem = asyncio.Semaphore(self.concurrency)
+        self.sent = 0  # requests this replica sent
+        self.outcomes: dict[str, int] = {}
+        self._done: list[Any] = []
+        self._last_sent: dict[str, float] = {}  # submission -> loop time of this replica's last send
+        self._writes: set[asyncio.Task[Any]] = set()
+        self._inflight: set[asyncio.Task[None]] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    @classmethod
+    def for_runtime(cls, rt: Any) -> "Pacer":
+        pacer = getattr(rt, "_cr_pacer", None)
+        if pacer is None:
+            pacer = rt._cr_pacer = cls(rt)
+        return pacer
+
+    # --- writing the queue ----------------------------------------------------------------------
+
+    def submit(self, device_ids: Iterable[str], rate: float | None = None) -> None:
+        """Queue ``device_ids`` at ``rate`` per second (at most NBI_CR_RATE); returns at once."""
+        ids = list(device_ids)
+        pace = min(float(rate or self.rt.settings.cr_rate), self.rt.settings.cr_rate)
+        write = asyncio.create_task(self.enqueue(ids, pace), name="connection-request-enqueue")
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        self.start()
+
+    async def enqueue(self, device_ids: list[str], rate: float) -> int:
+        """Write the entries (in chunks); returns how many."""
+        batch_id = secrets.token_hex(6)
+        for i in range(0, len(device_ids), INSERT_CHUNK):
+            chunk = device_ids[i : i + INSERT_CHUNK]
+            # the due times run on from when this chunk is written: a slow write does not bunch them
+            dues = due_times(len(chunk), rate, _now())
+            docs = [{"device": d, "due": t, "batch": batch_id, "rate": rate, "owner": None, "lease": None}
+                    for d, t in zip(chunk, dues, strict=True)]
+            async with self.rt.metrics.mongo("insert_cr_queue"):
+                await self.queue.insert_many(docs, ordered=False)
+            if i + INSERT_CHUNK < len(device_ids):
+                await asyncio.sleep(max(0.0, (dues[-1] - _now()).total_seconds() - 2.0))
+        return len(device_ids)
+
+    # --- sending --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._run(), name="connection-request-pacer")
+
+    async def _run(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.queue.create_index([("due", 1)])
+            await self.queue.create_index([("owner", 1)])
+        while True:  # every replica polls, so entries another replica queued are shared out
+            try:
+                claimed = await self._claim()
+                if claimed:
+                    await self._send_batch(claimed)
+                else:
+                    await self._flush_done()
+                    await asyncio.sleep(self.idle_s)
+            except Exception as e:  # noqa: BLE001 - the database may be failing over: try again
+                log.warning("paced connection requests: %s", e)
+                await asyncio.sleep(1.0)
+
+    async def _claim(self) -> list[dict[str, Any]]:
+        now = _now()
+        claimable = {"due": {"$lte": now + timedelta(seconds=self.lookahead_s)},
+                     "$or": [{"lease": None}, {"lease": {"$lt": now}}]}
+        async with self.rt.metrics.mongo("find_cr_queue"):
+            ids = [d["_id"] for d in await self.queue.find(claimable, {"_id": 1}).sort("due", 1).limit(self.batch).to_list(None)]
+        if not ids:
+            return []
+        token = secrets.token_hex(8)
+        async with self.rt.metrics.mongo("claim_cr_queue"):
+            await self.queue.update_many({"_id": {"$in": ids}, **claimable},
+                                         {"$set": {"owner": token, "lease": now + timedelta(seconds=self.lease_s)}})
+            return await self.queue.find({"owner": token}).sort("due", 1).to_list(None)
+
+    async def _send_batch(self, entries: list[dict[str, Any]]) -> None:
+        device_ids = list({e["device"] for e in entries})
+        async with self.rt.metrics.mongo("find_devices"):
+            devices = {d["_id"]: d for d in await self.rt.db.devices.find({"_id": {"$in": device_ids}}, projection()).to_list(None)}
+        async with self.rt.metrics.mongo("find_credentials"):
+            creds = {c["_id"]: c for c in await self.rt.db.credentials.find(
+                {"_id": {"$in": device_ids}}, {"connectionRequest": 1}).to_list(None)}
+        loop = asyncio.get_running_loop()
+        for entry in entries:
+            # at its due time, and never closer than 1/rate after this replica's previous one of the
+            # same submission: a late loop shifts the rest instead of sending them in a burst
+            step = 1.0 / max(float(entry.get("rate") or 0.0), 0.001)
+            not_before = self._last_sent.get(entry["batch"], 0.0) + step
+            wait = max((entry["due"].replace(tzinfo=UTC) - _now()).total_seconds(), not_before - loop.time())
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_sent[entry["batch"]] = loop.time()
+            if len(self._last_sent) > 1000:
+                self._last_sent.clear()
+            device = devices.get(entry["device"])
+            if device is None:  # deleted since it was queued
+                self._done.append(entry["_id"])
+                continue
+            await self.sem.acquire()
+            t = loop.create_task(self._one(entry["_id"], device, creds.get(entry["device"])))
+            self._inflight.add(t)
+            t.add_done_callback(self._inflight.discard)
+            if len(self._done) >= self.batch:
+                await self._flush_done()
+
+    async def _one(self, entry_id: Any, device: dict[str, Any], cred_doc: dict[str, Any] | None) -> None:
+        try:
+            cr = (cred_doc or {}).get("connectionRequest") or {}
+            given = Credentials(str(cr["username"]), str(cr.get("password") or "")) if cr.get("username") else None
+            outcome = await self.rt.cr.request(device, credentials=given)
+            self.outcomes[outcome["status"]] = self.outcomes.get(outcome["status"], 0) + 1
+            self.sent += 1
+        except Exception as e:  # noqa: BLE001 - one device must not stop the others
+            log.info("connection request to %s failed: %s", device.get("_id"), e)
+        finally:
+            self._done.append(entry_id)
+            self.sem.release()
+
+    async def _flush_done(self) -> None:
+        done, self._done = self._done, []
+        if done:
+            async with self.rt.metrics.mongo("delete_cr_queue"):
+                await self.queue.delete_many({"_id": {"$in": done}})
+
+    async def pending(self) -> int:
+        """Entries still queued (every replica's)."""
+        return await self.queue.count_documents({})
+
+    async def stop(self) -> None:
+        for t in [self.task, *self._writes, *self._inflight]:
+            if t is not None:
+                t.cancel()
+        for t in [self.task, *self._writes, *self._inflight]:
+            if t is not None:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+        with contextlib.suppress(Exception):
+            await self._flush_done()

@@ -1,0 +1,71 @@
+"""Paced fleet connection requests through the MongoDB queue (cr_pacing), against a real HTTP
+endpoint standing in for many CPEs, with two senders sharing the queue as two replicas would."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiohttp import web
+from inv_support import igd_device
+
+from inventory.cr_pacing import QUEUE, Pacer, due_times
+
+def test_due_times_are_spaced_by_the_rate():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    assert due_times(3, 4.0, start) == [start, start + timedelta(seconds=0.25), start + timedelta(seconds=0.5)]
+
+
+async def _result(value):
+    return await value if asyncio.iscoroutine(value) else value
+
+
+async def _until(check, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await _result(check()):
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_queued_devices_are_each_reached_once_at_the_rate(runtime):
+    hits: Counter[str] = Counter()
+    times: list[float] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        hits[request.match_info["key"]] += 1
+        times.append(asyncio.get_running_loop().time())
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_get("/cr/{key}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ids = [f"A1B2C3-Pace-{i:04d}" for i in range(40)]
+    for d in ids:
+        await runtime.db.devices.replace_one({"_id": d}, igd_device(d, cr_url=f"http://127.0.0.1:{port}/cr/{d}"), upsert=True)
+    replica = Pacer(runtime)  # a second inventory process on the same queue
+    replica.start()
+    first = Pacer.for_runtime(runtime)
+    before = first.sent
+    try:
+        first.submit(ids, rate=20)
+        await _until(lambda: sum(hits.values()) >= len(ids))
+        await _until(lambda: first.sent - before + replica.sent >= len(ids))
+        await _until(lambda: _queue_empty(runtime, ids))  # sent entries are deleted
+    finally:
+        await replica.stop()
+        await runner.cleanup()
+    assert set(hits) == set(ids) and set(hits.values()) == {1}  # each device once, whichever replica sent it
+    # paced: unpaced, 40 requests go out in a few tens of milliseconds; at 20/s they span ~2 s
+    # (each replica spaces its own; two replicas late at once may come a little closer)
+    assert max(times) - min(times) >= 39 / 20 * 0.7
+
+
+async def _queue_empty(runtime, ids) -> bool:
+    return await runtime.db.db[QUEUE].count_documents({"device": {"$in": ids}}) == 0
