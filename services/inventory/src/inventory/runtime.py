@@ -18,6 +18,7 @@ from pymongo.errors import OperationFailure
 from .audit import AuditTrail
 from .config import Settings
 from .connection_request import ConnectionRequester
+from .cr_pacing import Pacer
 from .db import Database
 from .errors import ApiError, bad_request
 from .metrics import Metrics
@@ -47,6 +48,7 @@ class Runtime:
             from .xmpp_client import start_for
 
             self.cr.xmpp = start_for(self.settings, self.metrics)
+        Pacer.for_runtime(self).start()  # every replica sends its share of queued connection requests
         self._background = [
             asyncio.create_task(self.db.ensure_indexes(), name="ensure-indexes"),
             asyncio.create_task(self.waiters.run(), name="tasks-change-stream"),
@@ -63,6 +65,9 @@ class Runtime:
         for t in self._background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        pacer = getattr(self, "_cr_pacer", None)
+        if pacer is not None:
+            await pacer.stop()
         if self.cr.xmpp is not None:
             await self.cr.xmpp.stop()
         await self.cr.close()
