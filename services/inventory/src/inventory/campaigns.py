@@ -26,7 +26,6 @@ import logging
 import math
 import re
 import secrets
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +38,7 @@ from pymongo import UpdateOne
 from acs_contracts.mongo_collections import TASKS
 
 from . import auth, last_informs, scope
+from .cr_pacing import Pacer
 from .errors import ApiError, bad_request, not_found
 from .principal import and_
 from .query import device_query, parse_json
@@ -61,65 +61,8 @@ def _now() -> datetime:
 
 # --- connection requests at a bounded rate ------------------------------------------------------
 
-class ConnectionRequestPacer:
-    """One queue of devices to wake per process; starts at most ``rate`` connection requests per
-    second and holds at most ``concurrency`` in flight, so a campaign or a re-apply never floods
-    the CPEs or the NBI's own HTTP client."""
-
-    def __init__(self, rt: Any, concurrency: int = 64) -> None:
-        self.rt = rt
-        self.queue: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
-        self.sem = asyncio.Semaphore(concurrency)
-        self.task: asyncio.Task | None = None
-        self.sent = 0
-
-    @classmethod
-    def for_runtime(cls, rt: Any) -> "ConnectionRequestPacer":
-        pacer = getattr(rt, "_cr_pacer", None)
-        if pacer is None:
-            pacer = cls(rt)
-            rt._cr_pacer = pacer
-        return pacer
-
-    def submit(self, device_ids: Iterable[str], rate: float) -> None:
-        for d in device_ids:
-            self.queue.put_nowait((d, rate))
-        if self.task is None or self.task.done():
-            self.task = asyncio.create_task(self._run(), name="connection-request-pacer")
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_at = loop.time()
-        pending: set[asyncio.Task] = set()
-        while not self.queue.empty():
-            device_id, rate = self.queue.get_nowait()
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            next_at = max(next_at, loop.time() - 1.0) + 1.0 / max(rate, 0.001)
-            await self.sem.acquire()
-            t = asyncio.create_task(self._one(device_id))
-            pending.add(t)
-            t.add_done_callback(pending.discard)
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-
-    async def _one(self, device_id: str) -> None:
-        try:
-            proj = {"_id": 1, "InternetGatewayDevice.ManagementServer": 1, "Device.ManagementServer": 1}
-            async with self.rt.metrics.mongo("find_device"):
-                device = await self.rt.db.devices.find_one({"_id": device_id}, proj)
-            if device is not None:
-                await self.rt.cr.request(device)
-                self.sent += 1
-        except Exception as e:  # noqa: BLE001 - one unreachable device must not stop the others
-            log.info("connection request to %s failed: %s", device_id, e)
-        finally:
-            self.sem.release()
-
-    async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.task
+# Paced through the MongoDB queue every inventory replica sends from (cr_pacing).
+ConnectionRequestPacer = Pacer
 
 
 # --- the campaign model -------------------------------------------------------------------------
