@@ -122,8 +122,12 @@ def test_console_sign_in_through_the_provider_gives_a_session_with_the_groups_ro
     token = fragment["token"][0]
     who = httpx.get(f"{sso_nbi}/whoami", headers={"Authorization": f"Bearer {token}"}).json()
     assert who["user"] == "alice" and who["role"] == "admin" and who["tenant"] is None and who["kind"] == "session"
-    user = httpx.get(f"{sso_nbi}/users/alice", headers={"Authorization": f"Bearer {STATIC_ADMIN}"}).json()
+    admin = {"Authorization": f"Bearer {STATIC_ADMIN}"}
+    user = httpx.get(f"{sso_nbi}/users/alice", headers=admin).json()
     assert user["source"] == "oidc" and user["role"] == "admin"
+    audit = httpx.get(f"{sso_nbi}/audit", headers=admin, params={"query": json.dumps({"actor.user": "alice"})}).json()
+    assert audit and audit[0]["action"] == "GET /oidc/callback" and audit[0]["actor"]["via"] == "oidc"
+    assert token not in json.dumps(audit)
 
     bob = parse_qs(urlparse(_console_sign_in(sso_nbi, "bob").headers["location"]).fragment)["token"][0]
     who = httpx.get(f"{sso_nbi}/whoami", headers={"Authorization": f"Bearer {bob}"}).json()
