@@ -92,6 +92,8 @@ def test_gzip_is_undone_and_bounded():
     (b'{"Reports": []}', "NameValuePair", "Report"),
     (b'{"Report": [1]}', "NameValuePair", "must be an object"),
     (b'{"Report": [{"CollectionTime": "yesterday", "A": 1}]}', "NameValuePair", "bad timestamp"),
+    (b'{"Report": [{"CollectionTime": 1e300, "A": 1}]}', "NameValuePair", "bad timestamp"),
+    (b"ReportTimestamp,ParameterName,ParameterValue\nnan,A,1\n", "ParameterPerRow", "bad timestamp"),
     (b"Name,Value\nA,1\n", "ParameterPerRow", "header"),
     (b"ReportTimestamp,ParameterName,ParameterValue\n1,A\n", "ParameterPerRow", "row 2 has 2 fields"),
     (b"ReportTimestamp,ParameterName,ParameterValue,ParameterType\n1,A,x,int\n", "ParameterPerRow", "not a int"),

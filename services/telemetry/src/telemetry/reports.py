@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import zlib
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ import orjson
 JSON_FORMATS = ("NameValuePair", "ObjectHierarchy")
 CSV_FORMATS = ("ParameterPerRow", "ParameterPerColumn")
 TIME_FIELDS = ("CollectionTime", "ReportTimestamp")
+_YEAR_10000 = 253402300800.0
 MAX_STRING = 256  # longer string values are cut: history is for KPIs, not blobs
 
 Sample = dict[str, Any]  # {"name", "value", "t"}
@@ -61,22 +63,27 @@ def gzip_bytes(data: bytes) -> bytes:
 
 
 def parse_time(raw: Any, default: float) -> float:
-    """Unix-Epoch (number or digits) or ISO-8601 to unix seconds; empty or None: ``default``."""
+    """Unix-Epoch (number or digits) or ISO-8601 to unix seconds; empty or None: ``default``.
+    A time before 1970 or past the year 9999 (or not a number at all) is refused."""
     if raw is None or raw == "":
         return default
     if isinstance(raw, bool):
         raise ReportError(f"bad timestamp {raw!r}")
+    t: float | None = None
     if isinstance(raw, (int, float)):
-        return float(raw)
-    text = str(raw).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise ReportError(f"bad timestamp {text!r} (Unix-Epoch or ISO-8601)") from None
+        t = float(raw)
+    else:
+        text = str(raw).strip()
+        try:
+            t = float(text)
+        except ValueError:
+            try:
+                t = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                pass
+    if t is None or not math.isfinite(t) or not 0 <= t < _YEAR_10000:
+        raise ReportError(f"bad timestamp {raw!r} (Unix-Epoch or ISO-8601)")
+    return t
 
 
 def typed(value: Any, xsd: str = "") -> Any:
