@@ -28,8 +28,8 @@ pytestmark = pytest.mark.e2e
 
 DEVSTACK = str(Path(sys.executable).parent / "acs-devstack")
 PORT_ENVS = ["ACS_CWMP_PORT", "ACS_NBI_PORT", "ACS_FILES_PORT", "ACS_UI_PORT", "ACS_KAFKA_PORT", "ACS_KAFKA_CONTROLLER_PORT",
-             "ACS_MONGODB_PORT", "ACS_GATEWAY_REPLY_PORT", "ACS_GATEWAY_ADMIN_PORT", "ACS_SCHEDULER_ADMIN_PORT"]
-SERVICES = {"kafka", "mongodb", "inventory", "scheduler-0", "gateway-0"}
+             "ACS_MONGODB_PORT", "ACS_GATEWAY_REPLY_PORT", "ACS_GATEWAY_ADMIN_PORT", "ACS_SCHEDULER_ADMIN_PORT", "ACS_TELEMETRY_PORT"]
+SERVICES = {"kafka", "mongodb", "inventory", "scheduler-0", "gateway-0", "telemetry"}
 
 
 def free_ports(n: int) -> list[int]:
