@@ -54,6 +54,7 @@ from cwmp import soap
 from cwmp.events import EventCode
 from cwmp.serialize import message_from_dict
 from cwmp.session import (
+    AcsEvent,
     AcsSession,
     CpeRequestReceived,
     CpeTurnEnded,
@@ -202,12 +203,11 @@ class SessionDriver:
         metrics.EVENTS.labels(ev.kind).inc()
         if ev.kind == "inform":
             return await self._inform(ev, consumed_at)
-        futs: list[asyncio.Future] = []
         s = self.sessions.get(ev.device_id)
         if s is None and ev.kind == "empty" and ev.session_id in self._ended_at_inform:
             del self._ended_at_inform[ev.session_id]
             await self._reply(ev, 204, b"", consumed_at, end=True)
-            return futs
+            return []
         if s is None or s.session_id != ev.session_id:
             s = self._recover(ev)
         s.last_seen = time.monotonic()
@@ -215,11 +215,12 @@ class SessionDriver:
         env = m.Envelope(body=body, id=ev.headers.get("id"), cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version,
                          hold_requests=ev.headers.get("hold_requests"))
         an_answer = isinstance(body, m.Fault) or (isinstance(body, m.Message) and body.RPC.endswith("Response"))
+        futs: list[asyncio.Future] = []
         if s.recovered:
             s.recovered = False
             acs_turn = an_answer or ev.kind == "empty" or not isinstance(body, m.Message)
             if acs_turn and (ev.is_stale(time.time()) or not await self._resume_task(s, env)):
-                return futs + await self._next(s, ev, consumed_at)
+                return await self._next(s, ev, consumed_at)
         elif an_answer and not ev.is_stale(time.time()):
             futs += self._answer_to_a_copy(s, env)
         try:
@@ -229,11 +230,17 @@ class SessionDriver:
         except SessionStateError as e:
             log.warning("session %s of %s out of step (%s); ending it", s.session_id, s.device_id, e)
             return futs + await self._finish(s, ev, consumed_at, "error")
+        return futs + await self._dispatch(s, ev, event, consumed_at)
+
+    async def _dispatch(self, s: DeviceSession, ev: SessionEvent, event: AcsEvent,
+                        consumed_at: float) -> list[asyncio.Future]:
+        """What the session machine made of a CPE message: answer a CPE request, or take an
+        answer to the ACS's request (or the end of the CPE's turn) and send what comes next."""
         if isinstance(event, CpeRequestReceived):
-            answer, more = await self._cpe_request(s, event.message)
-            futs += more
+            answer, futs = await self._cpe_request(s, event.message)
             await self._reply(ev, 200, soap.build(s.acs.respond(answer)), consumed_at)
             return futs
+        futs = []
         if isinstance(event, (ResponseReceived, FaultReceived)) and event.request is s.pending_request:
             s.pending_request = None  # the request offered at the Inform: the gateway delivered it
             metrics.RPCS.labels(event.request.RPC).inc()
@@ -268,23 +275,7 @@ class SessionDriver:
             log.warning("Inform from %s refused by the session rules: %s", ev.device_id, v)
             return futs
         s.event_codes = s.codes = [str(e.event_code) for e in inform.events]
-        s.bootstrap = EventCode.BOOTSTRAP in s.event_codes
-        resumed = None
-        if not s.bootstrap and self.store.may_have_bootstrap(ev.device_id):
-            # a session cut short left its BOOTSTRAP unfinished: this one finishes it
-            resumed = await self.store.pending_bootstrap(ev.device_id)
-            if resumed is not None:
-                log.info("%s: finishing the BOOTSTRAP of %s", ev.device_id, resumed["since"])
-                s.bootstrap, s.codes = True, [*s.event_codes, str(EventCode.BOOTSTRAP)]
-        if s.bootstrap:
-            self.store.bootstrap_begun(ev.device_id)
-        s.may_have_tasks = self.store.may_have_tasks(ev.device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.codes))
-        if s.bootstrap and self.s.bootstrap_discovery and self.s.bootstrap_defaults and not (resumed or {}).get("discovered"):
-            # the whole data model, learnt afresh, before tasks and presets look at it
-            s.builtin.append({"_id": None, "builtin": "discovery", "root": data_model_root(inform)})
-        for code in _RESUMING_EVENTS.intersection(s.event_codes):
-            if await self.store.wake_tasks(ev.device_id, code):
-                s.may_have_tasks = True
+        await self._plan_session(s, inform)
         ts = datetime.fromtimestamp(ev.received_at, UTC)
         update, unsets = inform_update(inform, source_ip=ev.source_ip,
                                        cwmp_ns=ev.cwmp_ns, cwmp_version=ev.cwmp_version, ts=ts)
@@ -297,6 +288,35 @@ class SessionDriver:
         futs.append(s.writes.pending())
         self.sessions[ev.device_id] = s
         metrics.ACTIVE_SESSIONS.set(len(self.sessions))
+        await self._publish_inform(s, ev, inform)
+        if ev.reply_to:
+            futs += await self._answer_inform(s, ev, consumed_at)
+        return futs
+
+    async def _plan_session(self, s: DeviceSession, inform: m.Inform) -> None:
+        """What the session must do besides tasks: finish a BOOTSTRAP (this one, or one a session
+        cut short left), learn the data model first, and whether tasks may be waiting."""
+        device_id = s.device_id
+        s.bootstrap = EventCode.BOOTSTRAP in s.event_codes
+        resumed = None
+        if not s.bootstrap and self.store.may_have_bootstrap(device_id):
+            # a session cut short left its BOOTSTRAP unfinished: this one finishes it
+            resumed = await self.store.pending_bootstrap(device_id)
+            if resumed is not None:
+                log.info("%s: finishing the BOOTSTRAP of %s", device_id, resumed["since"])
+                s.bootstrap, s.codes = True, [*s.event_codes, str(EventCode.BOOTSTRAP)]
+        if s.bootstrap:
+            self.store.bootstrap_begun(device_id)
+        s.may_have_tasks = self.store.may_have_tasks(device_id) or bool(_CHECK_TASKS_EVENTS.intersection(s.codes))
+        if s.bootstrap and self.s.bootstrap_discovery and self.s.bootstrap_defaults and not (resumed or {}).get("discovered"):
+            # the whole data model, learnt afresh, before tasks and presets look at it
+            s.builtin.append({"_id": None, "builtin": "discovery", "root": data_model_root(inform)})
+        for code in _RESUMING_EVENTS.intersection(s.event_codes):
+            if await self.store.wake_tasks(device_id, code):
+                s.may_have_tasks = True
+
+    async def _publish_inform(self, s: DeviceSession, ev: SessionEvent, inform: m.Inform) -> None:
+        """The Inform on the outbound topics: device-informs, and parameter-changes for a VALUE CHANGE."""
         d = inform.device_id
         await self.outbound.emit(DeviceInformed(
             device_id=ev.device_id, timestamp=ev.received_at, event_codes=s.event_codes, manufacturer=d.manufacturer,
@@ -307,9 +327,6 @@ class SessionDriver:
                 device_id=ev.device_id, timestamp=ev.received_at, source="inform",
                 changes=[{"name": p.name, "value": jsonable(p.value), "type": p.type, "previous": None}
                          for p in inform.parameter_list]), ev.device_id)
-        if ev.reply_to:
-            futs += await self._answer_inform(s, ev, consumed_at)
-        return futs
 
     async def _answer_inform(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
         """Tell the gateway at once how to answer the CPE's empty POST: with 204 when the ACS has
