@@ -55,6 +55,8 @@ async def test_index_is_served_uncached_with_security_headers(console):
     assert r.headers["x-frame-options"] == "DENY"
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["referrer-policy"] == "no-referrer"
+    assert r.headers["cross-origin-opener-policy"] == "same-origin"
+    assert "camera=()" in r.headers["permissions-policy"]
 
 
 @aio
