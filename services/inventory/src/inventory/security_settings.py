@@ -20,8 +20,8 @@ class SecuritySettings:
     login_lockout_s: float = 900.0  # how long the lock-out lasts
     login_rate_per_min: int = 30  # POST /login attempts per client address and minute
     auth_failures_per_min: int = 60  # invalid tokens per client address and minute before 429
-    rate_per_s: float = 50.0  # NBI calls per token and second (sustained); 0: no limit
-    rate_burst: int = 200  # NBI calls a token may make at once before the rate applies
+    rate_per_s: float = 100.0  # NBI calls per token and second (sustained); 0: no limit
+    rate_burst: int = 500  # NBI calls a token may make at once before the rate applies
     session_ttl_s: float = 8 * 3600.0  # the console's session token from POST /login
     token_max_days: int = 366  # the longest lifetime an API token may ask for
     oidc_issuer: str = ""  # empty: no single sign-on
