@@ -16,7 +16,7 @@ export function CampaignForm({ onCreated }: { onCreated: (c: Campaign) => void }
   const [form, setForm] = useState<Form>(DEFAULT_FORM);
   const [errors, setErrors] = useState<FormErrors>({});
   const [refusal, setRefusal] = useState<string | null>(null);
-  const files = useQuery({ queryKey: ['files', 'names'], queryFn: () => api.get<FileRow[]>('/files/', { projection: { metadata: 1 } }) });
+  const files = useQuery({ queryKey: ['files', 'names'], queryFn: () => api.get<FileRow[]>('/files/', { projection: 'metadata', sort: { filename: 1 } }) });
 
   const create = useMutation({
     mutationFn: (body: Record<string, unknown>) => api.post<Campaign>('/campaigns', body),
@@ -86,6 +86,11 @@ export function CampaignForm({ onCreated }: { onCreated: (c: Campaign) => void }
         error={errors.query}
         hint='e.g. {"_tags": "lab"} or {"_deviceId._ProductClass": "BM632w"}; {} selects every device'
       />
+      {files.error && (
+        <p className="error" role="alert">
+          The files could not be listed: {files.error.message}
+        </p>
+      )}
       {refusal && (
         <p className="error" role="alert">
           The NBI refused the campaign: {refusal}
