@@ -15,7 +15,7 @@ test('an admin uploads a firmware file with progress, sees it listed and deletes
   await page.getByLabel('File', { exact: true }).setInputFiles({ name, mimeType: 'application/octet-stream', buffer: bytes });
   await page.getByLabel('Version').fill('3.1');
   await page.getByLabel('Product class').fill('IGD');
-  await page.getByRole('button', { name: 'Upload' }).click();
+  await page.getByRole('button', { name: 'Upload', exact: true }).click();
   await expect(page.getByText(`Uploaded ${name}`)).toBeVisible({ timeout: 120_000 });
 
   const table = page.getByRole('table', { name: 'Files' });
@@ -36,6 +36,6 @@ test('an admin uploads a firmware file with progress, sees it listed and deletes
 test('a readonly user sees files but cannot upload or delete', async ({ page }) => {
   await signIn(page, 'readonly', '/files');
   await expect(page.getByText('Uploading and deleting files needs the admin role.')).toBeVisible();
-  await expect(page.getByRole('button', { name: 'Upload' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Upload', exact: true })).toHaveCount(0);
   for (const b of await page.getByRole('button', { name: /^Delete / }).all()) await expect(b).toBeDisabled();
 });
