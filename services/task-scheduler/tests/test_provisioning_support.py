@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from provision_scripts import ExtensionError
 
 from acs_devstack import shared
 from cpe_simulator.datamodel import DataModel
@@ -15,6 +16,7 @@ from cpe_simulator.device import Device
 from cwmp import messages as m
 from cwmp.events import EventCode
 from task_scheduler.device_record import inform_update
+from task_scheduler.provisioning.engine import ExtensionCalls
 
 IGD_MODEL = shared.shared_path(shared.IGD_DUMP)
 TR181_MODEL = shared.shared_path(shared.TR181_DUMP)
@@ -67,11 +69,26 @@ def inform(dev: Device, events: list[str], doc: dict | None = None) -> tuple[dic
     return doc, [str(e.event_code) for e in msg.events]
 
 
+def answer_extensions_now(run, calls) -> dict[str, dict[str, Any]]:
+    """What the scheduler awaits for a run's ExtensionCalls, here called in turn (tests only)."""
+    ext = run.scripts.library.extensions
+    out: dict[str, dict[str, Any]] = {}
+    for key, (script, fn, args) in calls:
+        try:
+            out[key] = {"value": ext.call(script, fn, args)}
+        except ExtensionError as e:
+            out[key] = {"error": str(e)}
+    return out
+
+
 def drive(run, dev: Device, limit: int = 50) -> list[str]:
     """Answer every RPC of ``run`` with the simulated device; the RPC names in order."""
     rpcs: list[str] = []
     msg = run.start()
     while msg is not None:
+        if isinstance(msg, ExtensionCalls):
+            msg = run.answer_extensions(answer_extensions_now(run, msg.calls))
+            continue
         rpcs.append(msg.RPC)
         assert len(rpcs) <= limit, rpcs
         answer = dev.handle(msg)

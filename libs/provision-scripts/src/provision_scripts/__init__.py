@@ -6,9 +6,9 @@
 """
 
 from .errors import ScriptError, ScriptSyntaxError
-from .extensions import ExtensionError, Extensions
+from .extensions import ExtensionError, Extensions, ExtensionsNeeded
 from .runtime import Device, HostError, ScriptClear, ScriptDeclaration, ScriptOutcome, ScriptRunner, VirtualValue, parse_declaration
 from .sandbox import Limits, Sandbox, check_syntax
 
-__all__ = ["Device", "ExtensionError", "Extensions", "HostError", "Limits", "Sandbox", "ScriptClear", "ScriptDeclaration", "ScriptError",
+__all__ = ["Device", "ExtensionError", "Extensions", "ExtensionsNeeded", "HostError", "Limits", "Sandbox", "ScriptClear", "ScriptDeclaration", "ScriptError",
            "ScriptOutcome", "ScriptRunner", "ScriptSyntaxError", "VirtualValue", "check_syntax", "parse_declaration"]

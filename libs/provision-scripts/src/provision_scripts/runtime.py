@@ -22,7 +22,7 @@ from typing import Any, Protocol
 import orjson
 
 from .errors import ScriptError
-from .extensions import ExtensionError, Extensions
+from .extensions import ExtensionError, Extensions, ExtensionsNeeded
 from .sandbox import Limits, Sandbox
 
 log = logging.getLogger(__name__)
@@ -161,9 +161,12 @@ class ScriptRunner:
     ``Math.random`` is seeded with the device id, ``ext()`` answers are kept for the session."""
 
     def __init__(self, device_id: str, now_ms: int, limits: Limits = Limits(), extensions: Extensions | None = None,
-                 max_runs: int = 256, sandboxes: list[Sandbox] | None = None) -> None:
+                 max_runs: int = 256, sandboxes: list[Sandbox] | None = None, defer_ext: bool = False) -> None:
         """``sandboxes``: contexts to reuse (one per nesting depth), shared by the sessions of one
-        thread so a session does not pay for a new context; every run resets the API's state."""
+        thread so a session does not pay for a new context; every run resets the API's state.
+        ``defer_ext``: an ``ext()`` without an answer raises :class:`ExtensionsNeeded` for the host
+        to answer asynchronously (:meth:`Extensions.answer`) instead of running it here."""
+        self.defer_ext = defer_ext
         self.device_id = device_id
         self.now_ms = now_ms
         self.limits = limits
@@ -223,6 +226,9 @@ class ScriptRunner:
                 expanded[need["key"]] = self._virtual(need["declaration"], device, name)
                 virtuals[need["key"]] = True
             elif op == "ext":
+                if self.defer_ext and self.extensions is not None:
+                    script, fn, call_args = need["call"]
+                    raise ExtensionsNeeded([(need["key"], (script, fn, list(call_args)))])
                 self.ext_answers[need["key"]] = self._ext(*need["call"])
             else:
                 raise ScriptError("Error", f"unknown need {op!r}", None, name)

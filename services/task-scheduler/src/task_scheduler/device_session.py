@@ -79,6 +79,7 @@ from .device_record import (
     now_utc,
 )
 from .outbound import Outbound
+from .provisioning.engine import ExtensionCalls
 from .replies import ReplySender
 from .store import DeviceWrites, Store
 from .tasks import TaskArgumentError, TaskContext, TaskRun, discover_data_model
@@ -136,7 +137,7 @@ class DeviceSession:
 
     __slots__ = ("device_id", "session_id", "acs", "started", "event_codes", "tasks", "task", "run",
                  "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request", "provision", "provision_done",
-                 "builtin", "writes", "bootstrap", "codes")
+                 "builtin", "writes", "bootstrap", "codes", "ext_calls")
 
     def __init__(self, device_id: str, session_id: str) -> None:
         self.device_id = device_id
@@ -158,6 +159,7 @@ class DeviceSession:
         self.writes = DeviceWrites(device_id)  # device updates held until the session ends or a task completes
         self.bootstrap = False  # a BOOTSTRAP (this Inform's, or one a session cut short) to finish
         self.codes: list[str] = []  # the events tasks and presets go by: the Inform's, and BOOTSTRAP when resumed
+        self.ext_calls: Any = None  # the presets' run waits for these ext() answers (ExtensionCalls)
 
 
 def _session_ended(s: DeviceSession, outcome: str) -> SessionEnded:
@@ -591,7 +593,7 @@ class SessionDriver:
         return ctx
 
     async def _next_request(self, s: DeviceSession) -> tuple[m.Message | None, list[asyncio.Future]]:
-        futs: list[asyncio.Future] = []
+        futs: list[asyncio.Future] = await self._settle_extensions(s)
         if s.pending_request is not None:
             pending, s.pending_request = s.pending_request, None
             return pending, futs
@@ -627,8 +629,20 @@ class SessionDriver:
             return None, []
         s.provision = run
         futs = self._provision_step(s, run.start)
+        futs += await self._settle_extensions(s)
         nxt, s.pending_request = s.pending_request, None
         return nxt, futs
+
+    async def _settle_extensions(self, s: DeviceSession) -> list[asyncio.Future]:
+        """Answer the ext() calls the presets' run stopped at, awaited (Node.js processes), so the
+        event loop serves other devices meanwhile; the run then plans its round again."""
+        futs: list[asyncio.Future] = []
+        while s.ext_calls is not None and s.provision is not None:
+            calls, s.ext_calls = s.ext_calls.calls, None
+            answers = await self.provisioner.answer_extensions(calls)
+            futs += self._provision_step(s, lambda: s.provision.answer_extensions(answers))  # noqa: B023 - called at once
+        s.ext_calls = None
+        return futs
 
     def _provision_step(self, s: DeviceSession, step) -> list[asyncio.Future]:
         """Advance the presets' run; its next RPC goes out at the next turn, its outcome is written at its end."""
@@ -639,6 +653,9 @@ class SessionDriver:
             log.exception("provisioning of %s failed", s.device_id)
             run.outcome.faults.append({"channel": "provisioning", "code": "provision_error", "message": str(e), "detail": None})
             nxt = None
+        if isinstance(nxt, ExtensionCalls):
+            s.ext_calls = nxt  # answered by _settle_extensions before the next request is chosen
+            return []
         if nxt is not None:
             s.pending_request = nxt
             return []

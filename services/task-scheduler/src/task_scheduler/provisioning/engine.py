@@ -7,7 +7,10 @@ reach instance counts, and one SetParameterValues for every value that differs. 
 again, until nothing is left to do or the round limit is hit (a fault, not an endless session).
 
 Sans-I/O like the tasks: ``start()``, ``feed(response)``, ``fault(fault)`` return the next RPC
-or None; ``outcome`` holds the document updates the session driver writes.
+or None; ``outcome`` holds the document updates the session driver writes. When a script calls
+``ext()`` for an answer the session lacks, they return :class:`ExtensionCalls` instead: the driver
+awaits the answers (off its event loop's critical path) and passes them to
+``answer_extensions()``, which plans the round again and returns what comes next.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from provision_scripts import ScriptError
+from provision_scripts import ExtensionsNeeded, ScriptError
 
 from cwmp import messages as m
 from cwmp.values import decode_value
@@ -119,6 +122,16 @@ class _Plan:
     sets: dict[str, tuple[Any, str, Declaration | None]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class ExtensionCalls:
+    """What the run waits for instead of a CPE answer: ``ext()`` calls, ``(key, (script, fn, args))``."""
+
+    calls: list[tuple[str, tuple[str, str, list[Any]]]]
+
+
+MAX_EXTENSION_ROUNDS = 32  # ext() answers one round may wait for, one after the other
+
+
 class ProvisionRun:
     def __init__(self, device_id: str, doc: dict, event_codes: list[str], presets: list[Preset], *,
                  extra: Sequence[Declaration] = (), functions: ProvisionFunctions | None = None,
@@ -162,7 +175,11 @@ class ProvisionRun:
     def fault(self, fault: m.Fault) -> m.Message | None:
         return self._step(lambda: self._gen.send(fault))
 
-    def _step(self, advance) -> m.Message | None:
+    def answer_extensions(self, answers: dict[str, dict[str, Any]]) -> m.Message | ExtensionCalls | None:
+        """The answers to the ExtensionCalls last returned (key -> {"value"} or {"error"})."""
+        return self._step(lambda: self._gen.send(answers))
+
+    def _step(self, advance) -> Any:
         try:
             msg = advance()
         except StopIteration:
@@ -170,7 +187,8 @@ class ProvisionRun:
                 self._finished = True
                 self.finish()
             return None
-        self.outcome.rpcs.append(msg.RPC)
+        if isinstance(msg, m.Message):
+            self.outcome.rpcs.append(msg.RPC)
         return msg
 
     # ------------------------------------------------------------------ declarations
@@ -461,10 +479,24 @@ class ProvisionRun:
                     self.outcome.sets[f"{obj}._object"] = True
                     self.outcome.sets[f"{obj}._timestamp"] = ts
 
-    def _run(self) -> Generator[m.Message, Any, None]:
+    def _planned(self) -> Generator[ExtensionCalls, dict[str, dict[str, Any]], _Plan]:
+        """This round's plan; scripts stopped at an ext() the session has no answer for wait for
+        the driver's answers (yielded as ExtensionCalls), then the round is planned again."""
+        for _ in range(MAX_EXTENSION_ROUNDS):
+            try:
+                return self._plan(self._declarations())
+            except ExtensionsNeeded as need:
+                answers = yield ExtensionCalls(need.calls)
+                assert self.scripts is not None  # only scripts call ext()
+                self.scripts.runner.ext_answers.update(answers)
+        self._fault("provisioning", "script.RangeError", f"scripts waited for more than {MAX_EXTENSION_ROUNDS} "
+                    "extension answers in one round")
+        return _Plan()
+
+    def _run(self) -> Generator[Any, Any, None]:
         out = self.outcome
         for _round in range(self.max_iterations):
-            plan = self._plan(self._declarations())
+            plan = yield from self._planned()
             if plan.reads:
                 yield from self._read_batches(list(plan.reads))
                 continue

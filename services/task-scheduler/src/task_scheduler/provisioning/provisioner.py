@@ -76,6 +76,14 @@ class Provisioner:
             self._download_url)
         self._script_docs: tuple[list[dict], list[dict]] = ([], [])
 
+    async def answer_extensions(self, calls: list[tuple[str, tuple[str, str, list[Any]]]]) -> dict[str, dict[str, Any]]:
+        """The answers a run's ExtensionCalls wait for, from the ext folder's scripts run by Node.js
+        without blocking the event loop (other devices' sessions go on meanwhile)."""
+        ext = self.scripts.extensions
+        if ext is None:
+            return {key: {"error": "no extensions are configured"} for key, _call in calls}
+        return await ext.answer(calls)
+
     # ------------------------------------------------------------------ presets
     def load(self, docs: list[dict]) -> None:
         presets, rejected = [], {}

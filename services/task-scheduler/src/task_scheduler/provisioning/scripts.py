@@ -68,10 +68,13 @@ class ScriptLibrary:
     """The scripts every session may run, as read from MongoDB (name -> JavaScript)."""
 
     def __init__(self, limits: Limits = Limits(), extensions: Extensions | None = None,
-                 download_url: Callable[[str, str], str] | None = None) -> None:
-        """``download_url(device_id, file_name)``: the signed URL a Download RPC gives the CPE."""
+                 download_url: Callable[[str, str], str] | None = None, defer_ext: bool = True) -> None:
+        """``download_url(device_id, file_name)``: the signed URL a Download RPC gives the CPE.
+        ``defer_ext``: an ``ext()`` the session has no answer for stops the round
+        (``ExtensionCalls`` from the run) so the scheduler awaits it off its event loop."""
         self.limits = limits
         self.extensions = extensions
+        self.defer_ext = defer_ext
         self.download_url = download_url
         self.provisions: dict[str, str] = {}
         self.virtuals: dict[str, str] = {}
@@ -109,7 +112,7 @@ class ScriptSession:
         self.library = library
         self.run = run
         self.now_ms = _ms(run.now()) or 0
-        self.runner = ScriptRunner(run.device_id, self.now_ms, library.limits, library.extensions,
+        self.runner = ScriptRunner(run.device_id, self.now_ms, library.limits, library.extensions, defer_ext=library.defer_ext,
                                    sandboxes=library.sandboxes)
         self.tags: dict[str, bool] = {}  # tag -> wanted (True) or removed (False), applied at the end
         self.downloads: dict[str, downloads.DownloadIntent] = {}  # Downloads.<selector> -> what is declared
