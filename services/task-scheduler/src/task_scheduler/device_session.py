@@ -79,7 +79,8 @@ from .device_record import (
     now_utc,
 )
 from .outbound import Outbound
-from .provisioning.engine import ExtensionCalls
+from .provisioning import downloads
+from .provisioning.engine import PROVISIONING_KEY_PREFIX, ExtensionCalls
 from .replies import ReplySender
 from .store import DeviceWrites, Store
 from .tasks import TaskArgumentError, TaskContext, TaskRun, discover_data_model
@@ -445,6 +446,8 @@ class SessionDriver:
     async def _cpe_request(self, s: DeviceSession, msg: m.Message) -> tuple[m.Message, list[asyncio.Future]]:
         if isinstance(msg, m.GetRPCMethods):
             return m.GetRPCMethodsResponse(method_list=list(ACS_METHODS)), []
+        if isinstance(msg, m.TransferComplete) and msg.command_key.startswith(PROVISIONING_KEY_PREFIX):
+            return m.TransferCompleteResponse(), await self._scripted_download_done(s, msg)
         if isinstance(msg, m.TransferComplete):
             return m.TransferCompleteResponse(), await self._transfer_done(s, msg.command_key, msg.fault,
                                                                            {"startTime": jsonable(msg.start_time),
@@ -463,6 +466,28 @@ class SessionDriver:
         if isinstance(msg, m.Kicked):
             return m.KickedResponse(next_url=msg.next), []
         return m.Fault(fault_code=8000, fault_string=f"{msg.RPC} not supported", faultcode="Client"), []
+
+    async def _scripted_download_done(self, s: DeviceSession, msg: m.TransferComplete) -> list[asyncio.Future]:
+        """TransferComplete of a Download a script declared (``Downloads.*``): its instance gets
+        StartTime and CompleteTime; a failed transfer faults the channel that declared it."""
+        doc = await self.store.device_doc(s.device_id, s.writes)
+        now = now_utc()
+
+        def when(t: Any) -> datetime | None:  # CWMP's "unknown time" is 0001-01-01
+            return t if isinstance(t, datetime) and t.year > 1970 else None
+
+        found = downloads.completion(doc, msg.command_key, when(msg.start_time), when(msg.complete_time), now)
+        if found is None:
+            log.info("%s reported completion of unknown CommandKey %r", s.device_id, msg.command_key)
+            return []
+        num, channel, sets = found
+        futs = self.store.update_device(s.device_id, {"$set": sets}, upsert=False, hold=s.writes)
+        if msg.fault is not None and msg.fault.fault_code:
+            futs.append(self.store.upsert_fault(f"{s.device_id}:{channel}", {
+                "device": s.device_id, "channel": channel, "timestamp": now, "code": f"cwmp.{msg.fault.fault_code}",
+                "message": f"Download of Downloads.{num} failed: {msg.fault.fault_string}",
+                "detail": {"faultCode": msg.fault.fault_code, "faultString": msg.fault.fault_string}, "retries": 0}))
+        return futs
 
     async def _transfer_done(self, s: DeviceSession, command_key: str, fault: m.FaultStruct, result: dict) -> list[asyncio.Future]:
         """TransferComplete / DUStateChangeComplete: complete the task whose id is the CommandKey."""

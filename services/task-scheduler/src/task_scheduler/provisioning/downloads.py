@@ -95,8 +95,10 @@ def pending(doc: dict, intent: DownloadIntent) -> bool:
     return last is None or want > last
 
 
-def record(doc: dict, intent: DownloadIntent, now: datetime) -> dict[str, Any]:
-    """Write the push into ``doc``; the ``$set`` entries for the device document."""
+def record(doc: dict, intent: DownloadIntent, now: datetime, command_key: str = "") -> dict[str, Any]:
+    """Write the push into ``doc``; the ``$set`` entries for the device document. The Download's
+    ``command_key`` and the declaring channel are kept on the instance (``_commandKey``,
+    ``_channel``) so the CPE's TransferComplete finds it (:func:`completion`)."""
     num = find_instance(doc, intent)
     if num is None:
         num = str(max((int(k) for k in _instances(doc)), default=0) + 1)
@@ -113,8 +115,27 @@ def record(doc: dict, intent: DownloadIntent, now: datetime) -> dict[str, Any]:
     for k, v in intent.keys.items():
         fields.setdefault(k, (v, "xsd:string"))
     sets: dict[str, Any] = {f"{ROOT}._object": True, f"{ROOT}.{num}._object": True}
+    if command_key:
+        inst["_commandKey"], inst["_channel"] = command_key, intent.channel
+        sets.update({f"{ROOT}.{num}._commandKey": command_key, f"{ROOT}.{num}._channel": intent.channel})
     for attr, (value, xsd) in fields.items():
         node = {"_value": value, "_type": xsd, "_timestamp": now, "_object": False, "_writable": True}
         inst[attr] = node
         sets.update({f"{ROOT}.{num}.{attr}.{a}": v for a, v in node.items()})
     return sets
+
+
+def completion(doc: dict, command_key: str, start: datetime | None, complete: datetime | None,
+               now: datetime) -> tuple[str, str, dict[str, Any]] | None:
+    """The CPE finished the Download pushed with ``command_key``: (instance number, channel, the
+    ``$set`` entries recording ``StartTime`` and ``CompleteTime``), or None when no instance of
+    ``doc`` was pushed with that key."""
+    for num, inst in _instances(doc).items():
+        if isinstance(inst, dict) and inst.get("_commandKey") == command_key:
+            sets: dict[str, Any] = {}
+            for attr, value in (("StartTime", start or now), ("CompleteTime", complete or now)):
+                node = {"_value": value, "_type": "xsd:dateTime", "_timestamp": now, "_object": False, "_writable": False}
+                sets.update({f"{ROOT}.{num}.{attr}.{a}": v for a, v in node.items()})
+            return num, str(inst.get("_channel") or "default"), sets
+    return None
+

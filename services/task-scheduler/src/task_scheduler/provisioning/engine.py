@@ -129,6 +129,8 @@ class ExtensionCalls:
     calls: list[tuple[str, tuple[str, str, list[Any]]]]
 
 
+# ParameterKeys and CommandKeys of the RPCs provisioning sends (a task's CommandKey is its id)
+PROVISIONING_KEY_PREFIX = "prov-"
 MAX_EXTENSION_ROUNDS = 32  # ext() answers one round may wait for, one after the other
 
 
@@ -536,12 +538,13 @@ class ProvisionRun:
                     self.scripts.downloads.pop(intent.selector, None)
                     continue
                 file_type = str(intent.values.get("FileType") or intent.keys.get("FileType") or downloads.DEFAULT_FILE_TYPE)
-                resp = yield m.Download(command_key=self._key("download", intent.selector, file_name), file_type=file_type,
+                command_key = self._key("download", intent.selector, file_name)
+                resp = yield m.Download(command_key=command_key, file_type=file_type,
                                         url=url, file_size=0, target_file_name=str(intent.values.get("TargetFileName") or ""))
                 if not isinstance(resp, m.DownloadResponse):
                     self._rpc_fault(resp, [intent.channel], "Download", None)
                     return
-                out.sets.update(downloads.record(self.doc, intent, self.now()))
+                out.sets.update(downloads.record(self.doc, intent, self.now(), command_key))
                 continue
             if not plan.sets and self.scripts is not None and (action := self.scripts.pending_action()):
                 root, channel = action  # last: after every value is set (a reboot applies them)
@@ -608,7 +611,7 @@ class ProvisionRun:
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def _key(self, *parts: str) -> str:
-        return "prov-" + hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
+        return PROVISIONING_KEY_PREFIX + hashlib.sha1("|".join(parts).encode()).hexdigest()[:12]
 
     # ------------------------------------------------------------------ the end of the run
     def finish(self) -> ProvisionOutcome:
