@@ -145,7 +145,7 @@ class Pacer:
             step = 1.0 / max(float(entry.get("rate") or 0.0), 0.001)
             not_before = self._last_sent.get(entry["batch"], 0.0) + step
             wait = max((entry["due"].replace(tzinfo=UTC) - _now()).total_seconds(), not_before - loop.time())
-            if wait > 0:
+            if wait > 0.002:  # a shorter wait is not worth a turn of a busy event loop
                 await asyncio.sleep(wait)
             self._last_sent[entry["batch"]] = loop.time()
             if len(self._last_sent) > 1000:
