@@ -33,6 +33,7 @@ TARGETS = {
     "provision_scripts.ratio": ("<=", 2.0),  # scheduler CPU, GenieACS scripts vs native declarations
     "console.first_page_ms": ("<=", 1000),  # Devices page, 100k devices, first page on screen in Chromium
     "telemetry.sustained_samples_per_s": (">=", 11111),  # 1 M devices x 10 KPIs / 15 min, one collector + one writer
+    "connection_requests.http_sustained_per_s": (">=", 2000),  # a bulk re-apply's HTTP connection requests
 }
 
 
@@ -113,6 +114,10 @@ async def run(short: bool) -> dict:
 
     results["telemetry"] = await asyncio.to_thread(telemetry.figures, short)  # its own stack: collector + writer
     print("telemetry", results["telemetry"], flush=True)
+    from . import connection_requests
+
+    results["connection_requests"] = await asyncio.to_thread(connection_requests.figures, short)  # its own stack + Prosody
+    print("connection_requests", results["connection_requests"], flush=True)
     return results
 
 
