@@ -58,7 +58,7 @@ class Settings:
     cr_retry_max_delay_s: float = 10.0
     cr_udp_repeats: int = 3
     cr_udp_interval_s: float = 0.2
-    cr_rate: float = 200.0  # paced fleet connection requests per second (a caller may ask fewer)
+    cr_rate: float = 1000.0  # paced fleet connection requests per second at most (a caller may ask fewer)
     cr_concurrency: int = 256  # paced requests in flight per inventory process
     xmpp_jid: str = ""  # the ACS's XMPP account (TR-069 Annex K); empty: no XMPP
     xmpp_password: str = ""
