@@ -16,7 +16,8 @@ test('an admin sees the role table, creates a user and gives it a token shown on
   await page.getByLabel('Role', { exact: true }).selectOption('operator');
   await page.getByLabel('Password').fill('short');
   await page.getByRole('button', { name: 'Create user' }).click();
-  await expect(page.getByText('at least 10 characters')).toBeVisible();
+  await expect(page.getByRole('alert').filter({ hasText: 'at least 10 characters' })).toBeVisible();
+  await expect(page.getByLabel('Password')).toHaveAttribute('aria-invalid', 'true');
   await page.getByLabel('Password').fill('a long enough password');
   await page.getByRole('button', { name: 'Create user' }).click();
   const users = page.getByRole('table', { name: 'Users' });
