@@ -151,6 +151,8 @@ class StunAgent:
         self._changed = False
         self._last: tuple[int, str] | None = None
         self._keepalive: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self._restart_wanted = False
 
     def _param(self, leaf: str, default: str = "") -> str:
         return self.cpe.device.management(leaf, default)
@@ -185,8 +187,14 @@ class StunAgent:
             self.transport = None
 
     async def restart(self) -> None:
-        await self.stop()
-        await self.start()
+        """STUN settings changed: rebind with the new ones (once for several changed together)."""
+        self._restart_wanted = True
+        async with self._lock:
+            if not self._restart_wanted:
+                return
+            self._restart_wanted = False
+            await self.stop()
+            await self.start()
 
     async def bind(self, timeout_s: float = 5.0) -> tuple[str, int]:
         """One Binding Request/Response (retransmitted, RFC 5389 7.2.1); reports a new mapping."""

@@ -114,6 +114,8 @@ class CpeXmpp:
         self.client: ClientXMPP | None = None
         self.online = asyncio.Event()
         self.requests = 0  # connection requests accepted
+        self._lock = asyncio.Lock()
+        self._restart_wanted = False
 
     def _param(self, rel: str, default: str = "") -> str:
         return self.cpe.device.text(self.cpe.device.path(rel), default)
@@ -163,9 +165,15 @@ class CpeXmpp:
         self._status("Disabled")
 
     async def restart(self) -> None:
-        """The XMPP settings changed (SetParameterValues): reconnect with the new ones."""
-        await self.stop()
-        await self.start()
+        """The XMPP settings changed (SetParameterValues): reconnect with the new ones, once for
+        the several parameters one SetParameterValues changed."""
+        self._restart_wanted = True
+        async with self._lock:
+            if not self._restart_wanted:
+                return
+            self._restart_wanted = False
+            await self.stop()
+            await self.start()
 
     def _status(self, status: str) -> None:
         self.cpe.device.tree.set(self.cpe.device.path(CONNECTION + "Status"), status)
