@@ -13,6 +13,7 @@ from inv_support import igd_device
 
 from inventory.cr_pacing import QUEUE, Pacer, due_times
 
+
 def test_due_times_are_spaced_by_the_rate():
     start = datetime(2026, 1, 1, tzinfo=UTC)
     assert due_times(3, 4.0, start) == [start, start + timedelta(seconds=0.25), start + timedelta(seconds=0.5)]
