@@ -17,7 +17,7 @@ import itertools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 from bson import ObjectId
 from pymongo import ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, INFORM_HASH, LAST_INFORMS, TASKS
 
@@ -286,50 +287,82 @@ class BatchWriter:
                 self._big.popitem(last=False)
 
     async def _bulk(self, coll: str, items: list[tuple[Any, asyncio.Future]], ordered: bool = True) -> None:
-        ops = [op.as_op() if isinstance(op, DocUpdate) else op for op, _ in items]
+        """One bulk write of ``items`` (op, future); each future gets whether its upsert inserted.
+        An op the server rejects fails alone (its future gets the error, or None when the
+        rejection only means "already there", see ``_skipped``); the others are written."""
         t0 = time.perf_counter()
-        inserted: dict[int, Any] = {}  # op index -> _id of the documents an upsert inserted
-        for attempt in itertools.count():
+        size = len(items)
+        while items:
+            ops = [op.as_op() if isinstance(op, DocUpdate) else op for op, _ in items]
             try:
-                inserted = (await self._db[coll].bulk_write(ops, ordered=ordered)).upserted_ids or {}
-                break
+                result = await self._bulk_write(coll, ops, ordered)
             except BulkWriteError as e:
-                errs = e.details.get("writeErrors") or [{}]
-                if not ordered:  # every op was tried; the ones in error failed alone
-                    inserted = {u["index"]: u["_id"] for u in e.details.get("upserted") or []}
-                    for err in errs:
-                        op, f = items[err.get("index", 0)]
-                        if not _skipped(err, op):
-                            log.error("bulk write to %s rejected an op: %s", coll, err.get("errmsg"))
-                            if not f.done():
-                                f.set_exception(RuntimeError(err.get("errmsg", "write rejected")))
-                    break
-                # ordered: everything before the first error applied; skip the bad op, keep going
-                idx = errs[0].get("index", 0)
-                bad_op, bad_fut = items[idx]
-                if _skipped(errs[0], bad_op):
-                    if not bad_fut.done():
-                        bad_fut.set_result(None)
-                else:
-                    log.error("bulk write to %s: op %d rejected: %s", coll, idx, errs[0].get("errmsg"))
-                    if not bad_fut.done():
-                        bad_fut.set_exception(RuntimeError(errs[0].get("errmsg", "write rejected")))
-                for _, f in items[:idx]:
-                    if not f.done():
-                        f.set_result(None)
-                items = items[idx + 1 :]
-                ops = ops[idx + 1 :]
-                if not ops:
-                    break
-            except PyMongoError as e:  # server unreachable or restarting: keep the writes, retry
-                if attempt % 10 == 0:
-                    log.warning("bulk write to %s failed (attempt %d), retrying: %s", coll, attempt + 1, e)
-                await asyncio.sleep(min(2.0, 0.05 * 2**attempt))
+                items = self._rejected(coll, items, e, ordered)
+                continue
+            _settle_items(items, result.upserted_ids or {})
+            break
         metrics.MONGO_OP.labels(f"bulk_write_{coll}").observe(time.perf_counter() - t0)
-        metrics.WRITE_BATCH.observe(len(ops))
-        for i, (_, f) in enumerate(items):
+        metrics.WRITE_BATCH.observe(size)
+
+    async def _bulk_write(self, coll: str, ops: list, ordered: bool) -> Any:
+        """``bulk_write``, retried while the server is unreachable or restarting (the writes are
+        kept, with a growing pause); an op the server rejects (BulkWriteError) is not retried."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, PyMongoError) and not isinstance(e, BulkWriteError)),
+            wait=wait_exponential(multiplier=0.05, max=2.0), before_sleep=_log_retry(coll), reraise=True,
+        ):
+            with attempt:
+                return await self._db[coll].bulk_write(ops, ordered=ordered)
+        raise AssertionError("unreachable: AsyncRetrying retries until it returns or re-raises")
+
+    @staticmethod
+    def _rejected(coll: str, items: list[tuple[Any, asyncio.Future]], e: BulkWriteError,
+                  ordered: bool) -> list[tuple[Any, asyncio.Future]]:
+        """Settle what a BulkWriteError decided; the items left to write again."""
+        errs = e.details.get("writeErrors") or [{}]
+        if not ordered:  # every op was tried; the ones in error failed alone
+            failed = {err.get("index", 0): err for err in errs}
+            for i, err in failed.items():
+                _reject(coll, items[i], err)
+            inserted = {u["index"]: u["_id"] for u in e.details.get("upserted") or []}
+            _settle_items([it for i, it in enumerate(items) if i not in failed], inserted, offsets=[
+                i for i in range(len(items)) if i not in failed])
+            return []
+        # ordered: everything before the first error applied; the bad op fails alone, the rest goes again
+        idx = errs[0].get("index", 0)
+        _reject(coll, items[idx], errs[0])
+        for _, f in items[:idx]:
             if not f.done():
-                f.set_result(i in inserted)
+                f.set_result(None)
+        return items[idx + 1 :]
+
+
+def _reject(coll: str, item: tuple[Any, asyncio.Future], err: dict) -> None:
+    op, f = item
+    if f.done():
+        return
+    if _skipped(err, op):
+        f.set_result(None)
+        return
+    log.error("bulk write to %s rejected an op: %s", coll, err.get("errmsg"))
+    f.set_exception(RuntimeError(err.get("errmsg", "write rejected")))
+
+
+def _settle_items(items: list[tuple[Any, asyncio.Future]], inserted: dict[int, Any],
+                  offsets: list[int] | None = None) -> None:
+    """Each future gets whether its op (at ``offsets[i]`` in the bulk write, else ``i``) inserted."""
+    for i, (_, f) in enumerate(items):
+        if not f.done():
+            f.set_result((offsets[i] if offsets is not None else i) in inserted)
+
+
+def _log_retry(coll: str) -> Callable[[RetryCallState], None]:
+    def log_it(state: RetryCallState) -> None:
+        if state.attempt_number % 10 == 1:
+            log.warning("bulk write to %s failed (attempt %d), retrying: %s", coll, state.attempt_number,
+                        state.outcome.exception() if state.outcome else None)
+
+    return log_it
 
 
 def copy_document(doc: dict) -> dict:
