@@ -132,6 +132,26 @@ async def test_cache_reuses_within_ttl_and_refreshes_after(own, fleet):
         await rt.db.faults.delete_one({"_id": "0A0B0C-Ovw-03:default"})
 
 
+async def test_distributions_served_while_refreshed_in_the_background(own, fleet):
+    rt, _ = own
+    cache = OverviewCache(ttl_s=0, dist_ttl_s=3600)
+    first = await cache.get(rt, 300)
+    assert first["distributionsAt"] and {"value": "V1", "count": 6} in first["firmware"]
+    await rt.db.devices.insert_one(igd_device("0A0B0C-Late-01", version="V9"))
+    try:
+        assert {"value": "V9", "count": 1} not in (await cache.get(rt, 300))["firmware"]  # within dist_ttl_s
+        assert (await cache.get(rt, 300))["devices"]["total"] == 11  # the counts are not held as long
+        cache.dist_ttl_s = 0
+        stale = await cache.get(rt, 300)  # the refresh starts; the last distributions are served meanwhile
+        assert stale["distributionsAt"] == first["distributionsAt"]
+        assert cache._dist is not None
+        await cache._dist[1]
+        fresh = await cache.get(rt, 300)
+        assert {"value": "V9", "count": 1} in fresh["firmware"] and fresh["distributionsAt"] > first["distributionsAt"]
+    finally:
+        await rt.db.devices.delete_one({"_id": "0A0B0C-Late-01"})
+
+
 async def test_top_rows_sums_the_tail():
     rows = [{"value": f"v{i:02d}", "count": i} for i in range(1, 14)]
     out = top_rows(rows, top=10)

@@ -4,7 +4,9 @@ The device search has no count and no grouping, so answering "how many devices a
 never seen; which firmware and models; how many faults" through it would mean reading the whole
 inventory into the browser. Here the database counts (indexed counts for the contact states,
 ``$group`` for the distributions) and the answer is kept for ``CACHE_S`` seconds per interval, so
-a wall of consoles polling every few seconds costs one computation.
+a wall of consoles polling every few seconds costs one computation. The firmware and model
+distributions need a pass over every device document; they are kept for ``DIST_CACHE_S`` and
+refreshed in the background (``distributionsAt`` says when they were computed).
 
 Contact states use the exact last contact (``last_informs``, see ``last_informs.py``):
 *online* informed within ``interval`` seconds, *stale* informed before that, *never* has no
@@ -32,6 +34,7 @@ from .shapes import dumps
 router = APIRouter(tags=["overview"])
 
 CACHE_S = 5.0
+DIST_CACHE_S = 60.0  # firmware and models: a pass over every device, refreshed in the background
 TOP = 10  # distribution rows shown; the rest are summed as "other"
 DEFAULT_INTERVAL_S = 300
 _VERSION_PATHS = ("InternetGatewayDevice.DeviceInfo.SoftwareVersion._value", "Device.DeviceInfo.SoftwareVersion._value")
@@ -100,24 +103,24 @@ async def _campaigns(rt: Any, owned: dict[str, Any]) -> dict[str, int]:
     return {str(r["value"]): r["count"] for r in rows}
 
 
-async def compute(rt: Any, interval_s: int, devices: dict[str, Any] | None = None, ids: dict[str, Any] | None = None,
-                  owned: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The overview document, computed now (no cache); the filters narrow it to a scoped caller's
-    devices (``devices``: their query, ``ids``: ``{"device": {"$in": [...]}}``) and campaigns."""
+async def counts(rt: Any, interval_s: int, devices: dict[str, Any] | None = None, ids: dict[str, Any] | None = None,
+                 owned: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The cheap part: indexed counts (and the small faults and campaigns groupings)."""
     devices, ids, owned = devices or {}, ids or {}, owned or {}
     now = datetime.now(UTC)
     db = rt.db
-    async with rt.metrics.mongo("overview"):
-        total, never, online, last_minute, faults_open, tasks_pending, firmware, models, codes, campaigns = (
-            await asyncio.gather(
-                db.devices.count_documents(devices),
-                db.devices.count_documents({"$and": [devices, {"_lastInform": None}]} if devices else {"_lastInform": None}),
-                _contacted_since(rt, now - timedelta(seconds=interval_s), ids),
-                _contacted_since(rt, now - timedelta(seconds=60), ids),
-                db.faults.count_documents(ids),
-                db.tasks.count_documents({"status": "pending", **ids}),
-                _firmware(rt, devices), _models(rt, devices), _fault_codes(rt, ids), _campaigns(rt, owned),
-            ))
+    # the whole fleet's size from the collection's metadata: counting documents is a scan
+    total_of = db.devices.count_documents(devices) if devices else db.devices.estimated_document_count()
+    async with rt.metrics.mongo("overview_counts"):
+        total, never, online, last_minute, faults_open, tasks_pending, codes, campaigns = await asyncio.gather(
+            total_of,
+            db.devices.count_documents({"$and": [devices, {"_lastInform": None}]} if devices else {"_lastInform": None}),
+            _contacted_since(rt, now - timedelta(seconds=interval_s), ids),
+            _contacted_since(rt, now - timedelta(seconds=60), ids),
+            db.faults.count_documents(ids),
+            db.tasks.count_documents({"status": "pending", **ids}),
+            _fault_codes(rt, ids), _campaigns(rt, owned),
+        )
     online = min(online, total - never)
     return {
         "at": now, "interval": interval_s,
@@ -125,25 +128,66 @@ async def compute(rt: Any, interval_s: int, devices: dict[str, Any] | None = Non
         "informsLastMinute": last_minute,
         "faults": {"open": faults_open, "codes": codes},
         "tasksPending": tasks_pending,
-        "firmware": firmware, "models": models,
         "campaigns": campaigns,
     }
 
 
-class OverviewCache:
-    """The last answer per interval, reused for ``ttl_s``; concurrent misses share one computation."""
+async def distributions(rt: Any, devices: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The costly part: firmware and models, a pass over every device document."""
+    devices = devices or {}
+    now = datetime.now(UTC)
+    async with rt.metrics.mongo("overview_distributions"):
+        firmware, models = await asyncio.gather(_firmware(rt, devices), _models(rt, devices))
+    return {"distributionsAt": now, "firmware": firmware, "models": models}
 
-    def __init__(self, ttl_s: float = CACHE_S) -> None:
+
+async def compute(rt: Any, interval_s: int, devices: dict[str, Any] | None = None, ids: dict[str, Any] | None = None,
+                  owned: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The overview document, computed now (no cache); the filters narrow it to a scoped caller's
+    devices (``devices``: their query, ``ids``: ``{"device": {"$in": [...]}}``) and campaigns."""
+    c, d = await asyncio.gather(counts(rt, interval_s, devices, ids, owned), distributions(rt, devices))
+    return {**c, **d}
+
+
+class OverviewCache:
+    """Counts per interval reused for ``ttl_s``; the distributions for ``dist_ttl_s``, and once
+    those are older a refresh starts in the background while the last ones are served, so only
+    the very first request waits for the pass over the devices. Concurrent misses share one
+    computation."""
+
+    def __init__(self, ttl_s: float = CACHE_S, dist_ttl_s: float = DIST_CACHE_S) -> None:
         self.ttl_s = ttl_s
-        self._entries: dict[int, tuple[float, asyncio.Task[dict[str, Any]]]] = {}
+        self.dist_ttl_s = dist_ttl_s
+        self._counts: dict[int, tuple[float, asyncio.Task[dict[str, Any]]]] = {}
+        self._dist: tuple[float, asyncio.Task[dict[str, Any]]] | None = None
+        self._last_dist: dict[str, Any] | None = None
+
+    @staticmethod
+    def _usable(entry: tuple[float, asyncio.Task[Any]] | None, ttl: float) -> bool:
+        if entry is None:
+            return False
+        task = entry[1]
+        failed = task.done() and (task.cancelled() or task.exception() is not None)
+        return not failed and time.monotonic() - entry[0] <= ttl
+
+    async def _distributions(self, rt: Any) -> dict[str, Any]:
+        entry = self._dist
+        if entry is not None and entry[1].done() and not entry[1].cancelled() and entry[1].exception() is None:
+            self._last_dist = entry[1].result()  # a finished refresh: its answer is the one to serve
+        if not self._usable(entry, self.dist_ttl_s) and (entry is None or entry[1].done()):
+            self._dist = entry = (time.monotonic(), asyncio.ensure_future(distributions(rt)))
+        if self._last_dist is None:  # nothing to serve yet: wait for the first pass (a failure raises)
+            assert entry is not None
+            self._last_dist = await asyncio.shield(entry[1])
+        return self._last_dist
 
     async def get(self, rt: Any, interval_s: int) -> dict[str, Any]:
-        hit = self._entries.get(interval_s)
-        now = time.monotonic()
-        if hit is None or now - hit[0] > self.ttl_s or (hit[1].done() and hit[1].exception() is not None):
-            hit = (now, asyncio.ensure_future(compute(rt, interval_s)))
-            self._entries[interval_s] = hit
-        return await asyncio.shield(hit[1])
+        hit = self._counts.get(interval_s)
+        if hit is None or not self._usable(hit, self.ttl_s):
+            hit = (time.monotonic(), asyncio.ensure_future(counts(rt, interval_s)))
+            self._counts[interval_s] = hit
+        c, d = await asyncio.gather(asyncio.shield(hit[1]), self._distributions(rt))
+        return {**c, **d}
 
 
 @router.get("/overview", dependencies=[auth.readonly],
