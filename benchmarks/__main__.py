@@ -67,6 +67,10 @@ async def run(short: bool) -> dict:
 
     results["provision_scripts"] = provision_scripts.figures(short)
     print("provision_scripts", results["provision_scripts"], flush=True)
+    from . import nbi_auth  # what users, tokens and scopes cost the NBI (in process, own database)
+
+    results["nbi_auth"] = nbi_auth.figures(short)
+    print("nbi_auth", results["nbi_auth"], flush=True)
     # Stack 1: devices registered with their summary only (SCHEDULER_BOOTSTRAP_DISCOVERY=off), so
     # device documents stay small: periodic sessions, the reply hop, an operator's
     # setParameterValues with a connection request, memory under a boot storm.
