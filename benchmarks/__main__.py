@@ -114,6 +114,10 @@ async def run(short: bool) -> dict:
 
     results["console"] = console.figures(short)  # its own stack: 100k devices in the inventory
     print("console", results["console"], flush=True)
+    from . import overview
+
+    results["overview"] = overview.figures(short)  # its own SecantusDB: GET /overview over 100k devices
+    print("overview", results["overview"], flush=True)
     from . import telemetry
 
     results["telemetry"] = await asyncio.to_thread(telemetry.figures, short)  # its own stack: collector + writer
