@@ -1,7 +1,8 @@
 """The console's Overview with a large inventory: ``GET /overview`` (inventory.overview) over
 devices bulk-inserted into SecantusDB (100k; ``--short`` 2k), half of them with a last_informs
 twin, a few hundred faults and pending tasks. Measured in this process against a real database:
-the uncached computation (what one refresh costs the database every CACHE_S seconds) and a
+the uncached computation, its counts (recomputed every CACHE_S seconds) and its distributions
+(a pass over every device, refreshed in the background every DIST_CACHE_S seconds), and a
 cached answer through the NBI app (what every other console polling within those seconds costs).
 """
 
@@ -27,7 +28,7 @@ def _fill(uri: str, devices: int, batch: int = 5000) -> float:
     t0 = time.monotonic()
     client: MongoClient[dict[str, Any]]
     with MongoClient(uri) as client:
-        db = client.acs
+        db: Any = client.acs
         for start in range(0, devices, batch):
             docs = [device_doc(i, now) for i in range(start, min(devices, start + batch))]
             for i, d in enumerate(docs, start):
@@ -46,7 +47,7 @@ def _fill(uri: str, devices: int, batch: int = 5000) -> float:
 async def _measure(uri: str, runs: int) -> dict[str, Any]:
     from inventory.app import create_app
     from inventory.config import Settings
-    from inventory.overview import compute
+    from inventory.overview import compute, counts, distributions
     from inventory.runtime import Runtime
 
     settings = Settings(mongodb_uri=uri, mongodb_database="acs", tokens={"bench": "readonly"})
@@ -54,11 +55,17 @@ async def _measure(uri: str, runs: int) -> dict[str, Any]:
     await rt.start()
     try:
         await compute(rt, 300)  # warm the indexes' pages and the client's pool
-        uncached = []
+        uncached, count_ms, dist_ms = [], [], []
         for _ in range(runs):
             t0 = time.perf_counter()
             doc = await compute(rt, 300)
             uncached.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            await counts(rt, 300)
+            count_ms.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            await distributions(rt)
+            dist_ms.append((time.perf_counter() - t0) * 1000)
         app = create_app(settings, rt)
         cached = []
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nbi",
@@ -69,6 +76,8 @@ async def _measure(uri: str, runs: int) -> dict[str, Any]:
                 (await c.get("/overview")).raise_for_status()
                 cached.append((time.perf_counter() - t0) * 1000)
         return {"uncached_median_ms": round(statistics.median(uncached), 1), "uncached_max_ms": round(max(uncached), 1),
+                "counts_median_ms": round(statistics.median(count_ms), 1),
+                "distributions_median_ms": round(statistics.median(dist_ms), 1),
                 "cached_median_ms": round(statistics.median(cached), 2), "devices_counted": doc["devices"]["total"]}
     finally:
         await rt.stop()
