@@ -119,7 +119,7 @@ export default function FaultsPage() {
     <>
       <PageHeader title="Faults" />
       <form className="panel row filters" onSubmit={apply} aria-label="Search faults">
-        <TextField label="Device id contains" value={draft.device} onChange={(e) => setDraft({ ...draft, device: e.target.value })} />
+        <TextField label="Device id contains" value={draft.device} onChange={(e) => setDraft({ ...draft, device: e.target.value })} hint="e.g. a serial number" />
         <TextField label="Code" value={draft.code} onChange={(e) => setDraft({ ...draft, code: e.target.value })} hint="e.g. cwmp.9002" />
         <TextField label="Channel" value={draft.channel} onChange={(e) => setDraft({ ...draft, channel: e.target.value })} hint="task_<id> or a preset channel" />
         <button type="submit" className="primary">

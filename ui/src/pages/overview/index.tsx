@@ -49,6 +49,11 @@ export default function OverviewPage() {
         <>
           <p className="muted" aria-live="polite">
             As of <time dateTime={o.at} title={dateTime(o.at)}>{ago(o.at)}</time>; refreshed every {REFRESH_MS / 1000} s.
+            {o.distributionsAt && (
+              <>
+                {' '}Firmware and models as of <time dateTime={o.distributionsAt} title={dateTime(o.distributionsAt)}>{ago(o.distributionsAt)}</time>.
+              </>
+            )}
           </p>
           <Tiles o={o} />
           <div className="grid">

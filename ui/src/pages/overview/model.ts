@@ -9,6 +9,8 @@ export interface Row {
 
 export interface Overview {
   at: string;
+  /** When the firmware and model distributions were computed (kept longer: a pass over every device). */
+  distributionsAt?: string;
   interval: number;
   devices: { total: number; online: number; stale: number; never: number };
   informsLastMinute: number;
