@@ -25,13 +25,14 @@ test('an admin sees the role table, creates a user and gives it a token shown on
 
   await page.getByRole('button', { name: `Tokens of ${user}` }).click();
   const tokens = page.getByRole('region', { name: `API tokens of ${user}` });
+  await expect(tokens.getByText('No token yet.')).toBeVisible();
+  await screenshot(page, 'admin'); // before a token value is on the page
   await tokens.getByLabel('Token name').fill('e2e sync');
   await tokens.getByLabel('Token role').selectOption('readonly');
   await tokens.getByRole('button', { name: 'Create token' }).click();
   const value = await tokens.getByLabel('New token value').inputValue();
   expect(value.length).toBeGreaterThan(16);
   await expect(tokens.getByRole('table').getByRole('row', { name: /e2e sync/ })).toContainText('active');
-  await screenshot(page, 'admin');
 
   // the new token works, with its narrowed role
   const who = await fetch(`${process.env.CONSOLE_URL}/api/whoami`, { headers: { Authorization: `Bearer ${value}` } });
