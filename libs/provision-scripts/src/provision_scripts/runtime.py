@@ -28,7 +28,8 @@ from .sandbox import Limits, Sandbox
 log = logging.getLogger(__name__)
 
 ATTRIBUTES = ("path", "value", "writable", "object", "notification", "accessList")
-# accepted so GenieACS scripts that name them run, not yet acted on (no Get/SetParameterAttributes)
+# Attributes whose *timestamps* are accepted and not acted on (our copy of attributes is read when
+# unknown); their *values* are planned (Get/SetParameterAttributes).
 UNPLANNED = ("notification", "accessList")
 _PARSED: dict[str, ScriptDeclaration] = {}  # a declaration's JSON -> parsed: scripts repeat theirs every run
 MAX_DEPTH = 4  # a virtual parameter's script may declare another: this deep at most
@@ -143,8 +144,15 @@ def parse_declaration(path: Any, timestamps: Any, values: Any) -> ScriptDeclarat
             if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (lo, hi)):
                 raise HostError("declare: values.path is an instance count or [min, max]")
             vals["path"] = (int(lo), int(hi))
-        elif k in UNPLANNED:
-            vals[k] = v
+        elif k == "notification":
+            n = v[0] if isinstance(v, list) and v else v
+            if isinstance(n, bool) or not isinstance(n, (int, float)) or not 0 <= n <= 6 or int(n) != n:
+                raise HostError("declare: values.notification is 0 (off), 1 (passive), 2 (active) or 3-6")
+            vals[k] = int(n)
+        elif k == "accessList":
+            if not isinstance(v, list) or not all(isinstance(a, str) for a in v):
+                raise HostError('declare: values.accessList is a list of names, e.g. ["Subscriber"]')
+            vals[k] = list(v)
         elif k in ("writable", "object"):
             vals[k] = bool(v[0] if isinstance(v, list) and v else v)
         else:

@@ -120,6 +120,8 @@ class _Plan:
     adds: list[tuple[str, paths.Alias | None, Declaration]] = field(default_factory=list)
     deletes: list[tuple[str, Declaration]] = field(default_factory=list)
     sets: dict[str, tuple[Any, str, Declaration | None]] = field(default_factory=dict)
+    attribute_reads: dict[str, None] = field(default_factory=dict)  # ordered set of GetParameterAttributes names
+    attribute_sets: dict[str, Declaration] = field(default_factory=dict)  # leaf -> the declaration wanting its attributes
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ class ProvisionRun:
         self._singles: set[str] = set()  # names to read alone after a batch faulted
         self._pending: dict[str, tuple[Any, str, Declaration | None]] = {}  # alias keys of new instances
         self._broken: set[str] = set()  # presets whose provision function failed
+        self._attributes_unreadable: set[str] = set()  # GetParameterAttributes refused: set without comparing
         self._finished = False
         self._secret: set[str] = set()  # paths whose values never go into the device document
         self._library = scripts
@@ -341,6 +344,7 @@ class ProvisionRun:
     def _plan(self, decls: list[Declaration]) -> _Plan:
         plan = _Plan()
         values: dict[str, tuple[Any, Declaration]] = {}
+        attributes: dict[str, Declaration] = {}
         for d in decls:
             if d.segs[0] == VROOT:
                 self._plan_virtual(d, plan)
@@ -362,6 +366,10 @@ class ProvisionRun:
                     continue
                 fresh = self._fresh(leaf, node, cutoff)
                 unknown = leaf in res.unknown_leaves
+                if d.notification is not None or d.access_list is not None:
+                    attributes[leaf] = d  # later (heavier) declarations override
+                    if not d.has_value and d.refresh is None:
+                        continue  # attributes only: GetParameterAttributes says all (no value read)
                 if not d.has_value:
                     if not fresh:
                         plan.reads[self._read_name(leaf, unknown)] = None
@@ -384,7 +392,24 @@ class ProvisionRun:
             plan.sets[leaf] = (want, xsd, d)
         for leaf, item in self._pending.items():
             plan.sets.setdefault(leaf, item)
+        self._plan_attributes(attributes, plan)
         return plan
+
+    def _plan_attributes(self, wanted: dict[str, Declaration], plan: _Plan) -> None:
+        """Read the attributes of declared parameters the ACS has not seen (GetParameterAttributes),
+        then set those that differ (SetParameterAttributes)."""
+        for leaf, d in wanted.items():
+            if leaf in plan.reads:
+                continue
+            node = paths.node_at(self.doc, leaf)
+            known = isinstance(node, dict) and "_notification" in node or leaf in self._attributes_unreadable
+            if not known:
+                plan.attribute_reads[leaf] = None
+                continue
+            have = node if isinstance(node, dict) else {}
+            if (d.notification is not None and have.get("_notification") != d.notification) or \
+                    (d.access_list is not None and tuple(have.get("_accessList") or ()) != d.access_list):
+                plan.attribute_sets[leaf] = d
 
     def _plan_virtual(self, d: Declaration, plan: _Plan) -> None:
         name = d.segs[1] if len(d.segs) == 2 else None
@@ -481,6 +506,26 @@ class ProvisionRun:
                     self.outcome.sets[f"{obj}._object"] = True
                     self.outcome.sets[f"{obj}._timestamp"] = ts
 
+    def _read_attributes(self, names: list[str]) -> Generator[m.Message, Any, None]:
+        for batch in [names[i : i + self.batch] for i in range(0, len(names), self.batch)]:
+            resp = yield m.GetParameterAttributes(parameter_names=batch)
+            if not isinstance(resp, m.GetParameterAttributesResponse):
+                self._attributes_unreadable.update(batch)  # refused: set what is wanted without comparing
+                continue
+            for a in resp.parameter_list:
+                self._record_attributes(a.name, a.notification, list(a.access_list))
+            returned = {a.name for a in resp.parameter_list}
+            self._attributes_unreadable.update(n for n in batch if n not in returned)
+
+    def _record_attributes(self, leaf: str, notification: int | None, access_list: list[str] | None) -> None:
+        attrs: dict[str, Any] = {}
+        if notification is not None:
+            attrs["_notification"] = notification
+        if access_list is not None:
+            attrs["_accessList"] = list(access_list)
+        _set_node(self.doc, leaf, attrs)
+        self.outcome.sets.update({f"{leaf}.{k}": v for k, v in attrs.items()})
+
     def _planned(self) -> Generator[ExtensionCalls, dict[str, dict[str, Any]], _Plan]:
         """This round's plan; scripts stopped at an ext() the session has no answer for wait for
         the driver's answers (yielded as ExtensionCalls), then the round is planned again."""
@@ -501,6 +546,9 @@ class ProvisionRun:
             plan = yield from self._planned()
             if plan.reads:
                 yield from self._read_batches(list(plan.reads))
+                continue
+            if plan.attribute_reads:
+                yield from self._read_attributes(list(plan.attribute_reads))
                 continue
             if plan.adds or plan.deletes:
                 for table, alias, d in plan.adds:
@@ -546,7 +594,7 @@ class ProvisionRun:
                     return
                 out.sets.update(downloads.record(self.doc, intent, self.now(), command_key))
                 continue
-            if not plan.sets and self.scripts is not None and (action := self.scripts.pending_action()):
+            if not plan.sets and not plan.attribute_sets and self.scripts is not None and (action := self.scripts.pending_action()):
                 root, channel = action  # last: after every value is set (a reboot applies them)
                 request = m.Reboot(command_key=self._key(root)) if root == "Reboot" else m.FactoryReset()
                 resp = yield request
@@ -564,6 +612,20 @@ class ProvisionRun:
                     return
                 self._pending.clear()
                 self._record_sets(plan)
+                continue
+            if plan.attribute_sets:
+                attribute_structs = [m.SetParameterAttributesStruct(
+                    name=leaf, notification_change=d.notification is not None, notification=d.notification or 0,
+                    access_list_change=d.access_list is not None, access_list=list(d.access_list or ()))
+                    for leaf, d in plan.attribute_sets.items()]
+                resp = yield m.SetParameterAttributes(parameter_list=attribute_structs)
+                if not isinstance(resp, m.SetParameterAttributesResponse):
+                    channels = sorted({d.channel for d in plan.attribute_sets.values()})
+                    self._rpc_fault(resp, channels, "SetParameterAttributes", None)
+                    return
+                for st in attribute_structs:
+                    self._record_attributes(st.name, st.notification if st.notification_change else None,
+                                            st.access_list if st.access_list_change else None)
                 continue
             break
         else:

@@ -3,7 +3,7 @@
 Stored shape (GenieACS's, extended): ``{_id, weight, channel, schedule, events, precondition,
 configurations, declarations}``. ``configurations`` keeps GenieACS's entries (value, age,
 add_tag, delete_tag, provision, add_object, delete_object); ``declarations`` is the native form:
-``{"path", "value"?, "type"?, "refresh"?, "instances"?}``. A preset that does not compile is
+``{"path", "value"?, "type"?, "refresh"?, "instances"?, "notification"?, "accessList"?}``. A preset that does not compile is
 skipped with a log line (the NBI refuses such presets, so only a hand-edited database has them).
 """
 
@@ -42,6 +42,8 @@ class Declaration:
     since: datetime | None = None  # or an absolute time our copy must be newer than (scripts' timestamps)
     instances: tuple[int, int] | None = None  # (min, max) instances matching ``path``
     secret: bool = False  # the value is set but never stored in the device document
+    notification: int | None = None  # wanted notification attribute: 0 off, 1 passive, 2 active (3-6: CWMP 1.4)
+    access_list: tuple[str, ...] | None = None  # wanted AccessList attribute (e.g. ("Subscriber",) or ())
     channel: str = "default"
     weight: int = 0
 
@@ -49,7 +51,7 @@ class Declaration:
 def declaration(d: Any, *, channel: str = "default", weight: int = 0) -> Declaration:
     if not isinstance(d, dict) or not isinstance(d.get("path"), str):
         raise PresetError(f"a declaration is an object with a path: {d!r}")
-    extra = set(d) - {"path", "value", "type", "refresh", "instances", "secret"}
+    extra = set(d) - {"path", "value", "type", "refresh", "instances", "secret", "notification", "accessList"}
     if extra:
         raise PresetError(f"declaration has unknown fields {sorted(extra)}")
     try:
@@ -86,11 +88,27 @@ def declaration(d: Any, *, channel: str = "default", weight: int = 0) -> Declara
         last = segs[-1]
         if len(segs) < 2 or not (last == paths.WILD or isinstance(last, paths.Alias)):
             raise PresetError("instances needs a path ending with * or an alias, e.g. X.Table.* or X.Table.[Key:v]")
-    if "value" not in d and refresh is None and instances is None:
-        raise PresetError(f"declaration of {d['path']} needs value, refresh or instances")
+    notification, access_list = _attributes(d)
+    if (notification is not None or access_list is not None) and instances is not None:
+        raise PresetError("attributes (notification, accessList) are declared on parameters, not instance counts")
+    if "value" not in d and refresh is None and instances is None and notification is None and access_list is None:
+        raise PresetError(f"declaration of {d['path']} needs value, refresh, instances, notification or accessList")
     return Declaration(path=d["path"], segs=segs, value=value, has_value="value" in d, type=xsd,
                        refresh=float(refresh) if refresh is not None else None, instances=count,
-                       secret=bool(d.get("secret", False)), channel=channel, weight=weight)
+                       secret=bool(d.get("secret", False)), notification=notification, access_list=access_list,
+                       channel=channel, weight=weight)
+
+
+def _attributes(d: dict) -> tuple[int | None, tuple[str, ...] | None]:
+    """The parameter attributes a declaration wants (SetParameterAttributes), checked."""
+    notification = d.get("notification")
+    if notification is not None and (isinstance(notification, bool) or not isinstance(notification, int)
+                                     or not 0 <= notification <= 6):
+        raise PresetError("notification is 0 (off), 1 (passive), 2 (active) or 3-6 (CWMP 1.4 lightweight)")
+    access = d.get("accessList")
+    if access is not None and (not isinstance(access, list) or not all(isinstance(a, str) for a in access)):
+        raise PresetError('accessList is a list of names, e.g. ["Subscriber"] or []')
+    return notification, tuple(access) if access is not None else None
 
 
 def _from_configuration(c: Any, channel: str, weight: int) -> Declaration | None:

@@ -189,6 +189,9 @@ class ScriptSession:
         if "path" in d.values:
             lo, hi = d.values["path"]
             out.append(mk({**spec, "instances": {"min": lo, "max": hi}}))
+        if "notification" in d.values or "accessList" in d.values:
+            attrs: dict[str, Any] = {k: d.values[k] for k in ("notification", "accessList") if k in d.values}
+            out.append(mk({"path": spec["path"], **attrs}))
         if "value" in d.values:
             value, xsd = d.values["value"]
             s = {"path": spec["path"], "value": value}
