@@ -965,3 +965,6 @@ def main(argv: list[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return 0
 
+
+
+from . import accounts as _accounts  # noqa: E402,F401  - registers `acs users` and `acs tokens`
