@@ -48,8 +48,25 @@ async def test_put_get_list_delete(nbi, runtime):
     {"configurations": [{"type": "explode"}]},
     {"configurations": [{"type": "add_tag"}]},
     {"surprise": 1},
+    {"declarations": [{"path": "InternetGatewayDevice.ManagementServer.URL", "notification": 9}]},
+    {"declarations": [{"path": "InternetGatewayDevice.ManagementServer.URL", "accessList": "Subscriber"}]},
 ])
 async def test_invalid_presets_are_refused(nbi, runtime, change):
     r = await nbi.put("/presets/bad", json={**PRESET, **change}, headers=ADMIN)
     assert r.status_code == 400 and r.json()["error"]
     assert await runtime.db.presets.count_documents({"_id": "bad"}) == 0
+
+
+async def test_attribute_declarations_are_accepted(nbi, runtime):
+    body = {**PRESET, "declarations": [
+        {"path": "InternetGatewayDevice.WANDevice.*.WANConnectionDevice.*.WANIPConnection.*.ExternalIPAddress", "notification": 2},
+        {"path": "InternetGatewayDevice.ManagementServer.ConnectionRequestURL", "notification": 1, "accessList": []}]}
+    try:
+        r = await nbi.put("/presets/attrs", json=body, headers=ADMIN)
+        assert r.status_code == 200, r.text
+        stored = await runtime.db.presets.find_one({"_id": "attrs"})
+        assert stored["declarations"][1] == {"path": "InternetGatewayDevice.ManagementServer.ConnectionRequestURL",
+                                             "notification": 1, "accessList": []}
+    finally:
+        await nbi.delete("/presets/attrs", headers=ADMIN)
+

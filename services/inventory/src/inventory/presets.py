@@ -63,7 +63,7 @@ def _configuration(c: Any) -> dict[str, Any]:
 
 XSD_TYPES = {"xsd:string", "xsd:int", "xsd:unsignedInt", "xsd:long", "xsd:unsignedLong", "xsd:boolean",
              "xsd:dateTime", "xsd:base64", "xsd:hexBinary"}
-DECLARATION_FIELDS = {"path", "value", "type", "refresh", "instances", "secret"}
+DECLARATION_FIELDS = {"path", "value", "type", "refresh", "instances", "secret", "notification", "accessList"}
 MAX_INSTANCES = 1024
 _NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_][A-Za-z0-9_\-]*)*$")
@@ -137,8 +137,15 @@ def _declaration(d: Any) -> dict[str, Any]:
             raise bad_request("a declaration sets a value or counts instances, not both", d)
         if len(segs) < 2 or not (segs[-1] == "*" or segs[-1].startswith("[")):
             raise bad_request("instances needs a path ending with * or an alias, e.g. X.Table.[Key:v]", d)
-    if "value" not in d and r is None and inst is None:
-        raise bad_request(f"declaration of {d['path']} needs value, refresh or instances", d)
+    n, access = d.get("notification"), d.get("accessList")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= 6):
+        raise bad_request("notification is 0 (off), 1 (passive), 2 (active) or 3-6 (CWMP 1.4 lightweight)", d)
+    if access is not None and (not isinstance(access, list) or not all(isinstance(a, str) for a in access)):
+        raise bad_request('accessList is a list of names, e.g. ["Subscriber"] or []', d)
+    if (n is not None or access is not None) and inst is not None:
+        raise bad_request("attributes (notification, accessList) are declared on parameters, not instance counts", d)
+    if "value" not in d and r is None and inst is None and n is None and access is None:
+        raise bad_request(f"declaration of {d['path']} needs value, refresh, instances, notification or accessList", d)
     return d
 
 
