@@ -36,6 +36,11 @@ class Metrics:
         self.campaign_devices = Gauge(
             "acs_campaign_devices", "firmware campaign progress", ["campaign", "state"], registry=r
         )
+        self.auth_refusals = Counter(
+            "acs_nbi_auth_refusals_total", "calls and sign-ins refused by authentication or its limits", ["reason"],
+            registry=r,
+        )
+        self.sign_ins = Counter("acs_nbi_sign_ins_total", "sessions opened", ["via"], registry=r)
 
     @asynccontextmanager
     async def mongo(self, op: str) -> AsyncIterator[None]:
