@@ -45,6 +45,7 @@ async def test_admin_creates_a_user_who_signs_in_and_whose_password_is_hashed(nb
 
     who = (await nbi.get("/whoami", headers=bearer(session["token"]))).json()
     assert who["role"] == "operator" and who["user"] == "alice" and who["kind"] == "session"
+    assert 'acs_nbi_sign_ins_total{via="password"}' in (await nbi.get("/metrics")).text
     # operator: may tag, may not manage users
     assert (await nbi.get("/users", headers=bearer(session["token"]))).status_code == 403
     assert (await nbi.post("/logout", headers=bearer(session["token"]))).status_code == 200
@@ -161,3 +162,6 @@ async def test_sign_in_attempts_and_calls_per_token_are_rate_limited(strict):
         assert codes[:4] == [401] * 4 and codes[4:] == [429, 429]
         # the address is refused even with a valid token until the window passes
         assert (await c.get("/whoami", headers=ADMIN)).status_code == 429
+    metrics = strict.state.rt.metrics.exposition().decode()
+    for reason in ("login_failed", "login_rate_limited", "rate_limited", "invalid_token", "address_blocked"):
+        assert f'acs_nbi_auth_refusals_total{{reason="{reason}"}}' in metrics, reason

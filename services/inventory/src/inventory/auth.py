@@ -121,7 +121,9 @@ async def authenticate(request: Request, challenge: str = "Bearer") -> Principal
         return known
     guard = guard_of(request)
     client = client_of(request)
+    metrics = request.app.state.rt.metrics
     if wait := guard.bad_tokens.blocked(client):
+        metrics.auth_refusals.labels("address_blocked").inc()
         raise TooManyRequests("too many invalid tokens from this address", wait)
     token = token_from_header(request.headers.get("authorization", ""))
     if token is None:
@@ -130,8 +132,10 @@ async def authenticate(request: Request, challenge: str = "Bearer") -> Principal
     principal = await guard.principal(token)
     if principal is None:
         guard.bad_tokens.add(client)
+        metrics.auth_refusals.labels("invalid_token").inc()
         raise Unauthenticated("invalid token", None, challenge)
     if wait := guard.calls.take(principal.token):
+        metrics.auth_refusals.labels("rate_limited").inc()
         raise TooManyRequests("rate limit of this token exceeded", wait)
     request.state.principal = principal
     return principal

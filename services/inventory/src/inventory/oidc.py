@@ -215,6 +215,7 @@ async def oidc_callback(request: Request, code: str | None = Query(None), state:
     value, doc = await guard.accounts.issue({"_id": name, **user}, name="console session (OIDC)", kind="session",
                                             role=g["role"], scope=None,
                                             lifetime=timedelta(seconds=guard.settings.security.session_ttl_s))
+    request.app.state.rt.metrics.sign_ins.labels("oidc").inc()
     await _audit_sign_in(request, doc["id"], name, g)
     fragment = urlencode({"token": value, "expiresAt": doc["expiresAt"].isoformat(), "user": name})
     return RedirectResponse(f"{v.s.oidc_console_url}#{fragment}", status_code=302, headers={"Cache-Control": "no-store"})

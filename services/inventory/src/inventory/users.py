@@ -155,7 +155,9 @@ async def login(request: Request) -> Response:
     guard = auth.guard_of(request)
     sec = guard.settings.security
     client = auth.client_of(request)
+    metrics = request.app.state.rt.metrics
     if wait := guard.logins.blocked(client):
+        metrics.auth_refusals.labels("login_rate_limited").inc()
         raise auth.TooManyRequests("too many sign-in attempts from this address", wait)
     guard.logins.add(client)
     body = await _body(request)
@@ -174,9 +176,11 @@ async def login(request: Request) -> Response:
             if sec.login_max_failures > 0 and failures >= sec.login_max_failures:
                 update.update(failures=0, lockedUntil=t + timedelta(seconds=sec.login_lockout_s))
             await guard.accounts.users.update_one({"_id": username}, {"$set": update})
+        metrics.auth_refusals.labels("login_locked" if locked else "login_failed").inc()
         raise auth.Unauthenticated("invalid user name or password")
     await guard.accounts.users.update_one({"_id": username}, {"$set": {"failures": 0, "lockedUntil": None,
                                                                        "lastLogin": t}})
+    metrics.sign_ins.labels("password").inc()
     value, doc = await guard.accounts.issue(user, name="console session", kind="session", role=user["role"],
                                             scope=None, lifetime=timedelta(seconds=sec.session_ttl_s))
     return _json({"token": value, "id": doc["id"], "expiresAt": doc["expiresAt"], "user": username,
