@@ -159,6 +159,31 @@ async def test_bulk_data_reports_become_history_and_a_threshold_alarm_raises_and
         await alarms_topic.stop()
 
 
+async def test_value_changes_of_a_notification_declared_by_a_preset_reach_the_history(mon_stack, nbi):
+    """Devices without Bulk Data: a preset turns passive notification on for a KPI; the CPE's next
+    Inform carries its change (4 VALUE CHANGE), which reaches the history via acs.parameter-changes.v1."""
+    st = mon_stack
+    await put_preset(st, nbi, "kpi-notify", {
+        "weight": 0, "channel": "notify", "events": ["0 BOOTSTRAP", "1 BOOT", "2 PERIODIC"],
+        "precondition": {"_deviceId._SerialNumber": "MON0003"}, "declarations": [{"path": ASSOC, "notification": 1}]})
+    cpe = SimulatedCpe(MODEL, acs_url=st.cwmp_url(0), serial="MON0003")
+    device = cpe_device_id(MODEL, "MON0003")
+    report = await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
+    assert report.ok, report.error
+    assert cpe.device.tree.notification(ASSOC) == 1  # set by the preset (SetParameterAttributes)
+    cpe.set_local_value(ASSOC, 42)
+    report = await cpe.run_session()
+    assert report.ok and "4 VALUE CHANGE" in report.events
+
+    async def history() -> list | None:
+        r = await nbi.get(f"/devices/{device}/history", params={"parameters": ASSOC})
+        assert r.status_code == 200, r.text
+        points = r.json()["series"].get(ASSOC, [])
+        return points if 42 in [p["value"] for p in points] else None
+
+    await poll(history)
+
+
 async def test_reports_with_a_wrong_password_or_bad_body_are_refused(mon_stack):
     device = cpe_device_id(MODEL, "MON0009")
     async with httpx.AsyncClient(timeout=30) as c:
