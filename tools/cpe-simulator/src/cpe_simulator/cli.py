@@ -48,12 +48,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--cr-host", default="127.0.0.1", help="address of the connection request listener")
     ap.add_argument("--cr-port", type=int, default=0, help="its port (0: any free port)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", type=_name_value,
                     help="a parameter's value under the root, e.g. ManagementServer.STUNEnable=true (repeatable)")
     ap.add_argument("--no-http-cr", action="store_true",
                     help="no HTTP connection request listener (reach the devices by STUN/UDP or XMPP)")
     ap.add_argument("--quiet", action="store_true", help="no per-second lines")
     return ap.parse_args(argv)
+
+
+def _name_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name.strip(), value
 
 
 def _raise_fd_limit() -> None:
@@ -80,7 +87,7 @@ async def run(args: argparse.Namespace) -> dict:
         drop_session_rate=args.drop_sessions,
         cwmp_version=args.cwmp_version,
         seed=args.seed,
-        parameters=dict(p.split("=", 1) for p in args.param),
+        parameters=dict(args.param),
         connection_request_http=not args.no_http_cr,
     )
     boot_within = args.boot_storm if args.boot_storm is not None else args.devices / 100.0
