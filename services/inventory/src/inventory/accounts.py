@@ -76,7 +76,7 @@ def public_token(doc: dict[str, Any]) -> dict[str, Any]:
         "id": doc["id"], "name": doc.get("name", ""), "user": doc["user"], "kind": doc.get("kind", "api"),
         "role": doc["role"], "scope": doc.get("scope"), "created": doc.get("created"),
         "expiresAt": doc["expiresAt"], "lastUsed": doc.get("lastUsed"), "revoked": bool(doc.get("revoked")),
-        "status": "revoked" if doc.get("revoked") else "expired" if expired else "active",
+        "expired": expired, "status": "revoked" if doc.get("revoked") else "expired" if expired else "active",
     }
 
 
