@@ -75,3 +75,15 @@ test('a readonly user cannot edit: no controls, and the NBI refuses anyway', asy
 
   await expect(nbi('POST', `/devices/${encodeURIComponent(d.id)}/tasks`, { name: 'reboot' }, 'readonly')).rejects.toThrow(/403/);
 });
+
+test('an operator runs a ping and sees its result as it arrives', async ({ page }) => {
+  await openDevice(page, 'operator', 3);
+  await page.getByLabel('Diagnostic', { exact: true }).selectOption('ipPing');
+  await page.getByLabel('Host', { exact: true }).fill('192.0.2.10');
+  await page.getByRole('button', { name: 'Run diagnostic' }).click();
+  const row = page.locator('tr[data-task="ipPing"]').first();
+  await expect(row.getByTestId('task-status')).toHaveText('done');
+  const result = page.getByRole('group', { name: 'Ping result' });
+  await expect(result.getByTestId('diag-state-ipPing')).toHaveText('Complete');
+  await expect(result).toContainText('SuccessCount');
+});

@@ -2,6 +2,7 @@ import { useParams, Link } from 'react-router';
 import { PageHeader } from '../../components';
 import type { TreeNode } from '../../devices/tree';
 import { Actions } from './Actions';
+import { DiagnosticsResults } from './DiagnosticsResults';
 import { ParameterTree } from './ParameterTree';
 import { Summary } from './Summary';
 import { FaultList, TaskList } from './TaskList';
@@ -51,6 +52,7 @@ export default function DevicePage() {
         </div>
       </div>
       <TaskList deviceId={id} tasks={tasks.data} />
+      <DiagnosticsResults tasks={tasks.data} />
       <FaultList deviceId={id} faults={faults.data} />
       <ParameterTree device={d as unknown as TreeNode} send={send} tasks={tasks.data} />
     </>
