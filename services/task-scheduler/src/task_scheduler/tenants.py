@@ -14,7 +14,6 @@ A device no rule matches has no tenant: only unscoped users see it.
 from __future__ import annotations
 
 import fnmatch
-import functools
 import logging
 import os
 from collections.abc import Mapping
@@ -57,9 +56,12 @@ def parse_rules(text: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-@functools.cache
+# Read when the scheduler imports this module, so a malformed ACS_TENANT_RULES stops it at start.
+_ENV_RULES = parse_rules(os.environ.get("ACS_TENANT_RULES", ""))
+
+
 def rules_from_env() -> tuple[Rule, ...]:
-    return parse_rules(os.environ.get("ACS_TENANT_RULES", ""))
+    return _ENV_RULES
 
 
 def tenant_of(inform: Inform, headers: Mapping[str, Any], rules: tuple[Rule, ...]) -> str | None:
