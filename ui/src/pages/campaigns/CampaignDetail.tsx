@@ -1,3 +1,4 @@
+import { useEffect } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth';
@@ -22,6 +23,10 @@ export function CampaignDetail({ id, onClose }: { id: string; onClose: () => voi
     refetchInterval: (query) => (visible && (!query.state.data || stillMoving(query.state.data)) ? LIVE_MS : false),
   });
   const c = q.data;
+  // the list below shows the same campaign: keep its row as fresh as this view
+  useEffect(() => {
+    if (c) qc.setQueryData<Campaign[]>(['campaigns'], (list) => list?.map((x) => (x._id === c._id ? c : x)));
+  }, [c, qc]);
 
   const act = useMutation({
     mutationFn: (a: Action) => api.post<Campaign>(`/campaigns/${encodeURIComponent(id)}/${a}`),
