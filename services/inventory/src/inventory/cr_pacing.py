@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = "connection_request_queue"
 INSERT_CHUNK = 1000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the lease of an entry nobody claimed yet
 
 
 def _now() -> datetime:
@@ -56,7 +57,10 @@ class Pacer:
         self.sem = asyncio.Semaphore(self.concurrency)
         self.sent = 0  # requests this replica sent
         self.outcomes: dict[str, int] = {}
-        self._done: list[Any] = []
+        self._done: list[str] = []  # claim tokens whose entries were all sent: to delete
+        self._open: dict[str, int] = {}  # claim token -> entries not sent yet
+        self._floor: datetime | None = None
+        self._sweep_at = 0.0
         self._last_sent: dict[str, float] = {}  # submission -> loop time of this replica's last send
         self._writes: set[asyncio.Task[Any]] = set()
         self._inflight: set[asyncio.Task[None]] = set()
@@ -86,7 +90,7 @@ class Pacer:
         batch_id = secrets.token_hex(6)
         dues = due_times(len(device_ids), rate, _now())
         for i in range(0, len(device_ids), INSERT_CHUNK):
-            docs = [{"device": d, "due": t, "batch": batch_id, "rate": rate, "owner": None, "lease": None}
+            docs = [{"device": d, "due": t, "batch": batch_id, "rate": rate, "owner": None, "lease": EPOCH}
                     for d, t in zip(device_ids[i : i + INSERT_CHUNK], dues[i : i + INSERT_CHUNK], strict=True)]
             async with self.rt.metrics.mongo("insert_cr_queue"):
                 await self.queue.insert_many(docs, ordered=False)
@@ -107,6 +111,7 @@ class Pacer:
                 claimed = await self._claim()
                 if claimed:
                     await self._send_batch(claimed)
+                    await self._flush_done()
                 else:
                     await self._flush_done()
                     await asyncio.sleep(self.idle_s)
@@ -115,18 +120,34 @@ class Pacer:
                 await asyncio.sleep(1.0)
 
     async def _claim(self) -> list[dict[str, Any]]:
+        """Claim the entries due in the next window: from ``_floor`` (the oldest unclaimed entry,
+        looked up at start, when a window came back empty and every lease period, which also
+        finds entries a dead replica left) over ``batch`` entries' worth of time at NBI_CR_RATE,
+        up to the look-ahead. Claimed by the window itself, not by a list of ids: each query
+        matches about one batch, however long the queue."""
         now = _now()
-        claimable = {"due": {"$lte": now + timedelta(seconds=self.lookahead_s)},
-                     "$or": [{"lease": None}, {"lease": {"$lt": now}}]}
-        async with self.rt.metrics.mongo("find_cr_queue"):
-            ids = [d["_id"] for d in await self.queue.find(claimable, {"_id": 1}).sort("due", 1).limit(self.batch).to_list(None)]
-        if not ids:
+        loop = asyncio.get_running_loop()
+        if self._floor is None or loop.time() >= self._sweep_at:
+            self._sweep_at = loop.time() + self.lease_s
+            async with self.rt.metrics.mongo("find_cr_queue"):
+                oldest = await self.queue.find_one({"lease": {"$lt": now}}, {"due": 1}, sort=[("due", 1)])
+            self._floor = None if oldest is None else oldest["due"]
+        if self._floor is None:
             return []
+        horizon = now + timedelta(seconds=self.lookahead_s)
+        if self._floor > horizon:
+            return []
+        hi = min(horizon, self._floor + timedelta(seconds=self.batch / max(self.rt.settings.cr_rate, 1.0)))
+        window = {"due": {"$gte": self._floor, "$lte": hi}, "lease": {"$lt": now}}
         token = secrets.token_hex(8)
         async with self.rt.metrics.mongo("claim_cr_queue"):
-            await self.queue.update_many({"_id": {"$in": ids}, **claimable},
-                                         {"$set": {"owner": token, "lease": now + timedelta(seconds=self.lease_s)}})
-            return await self.queue.find({"owner": token}).sort("due", 1).to_list(None)
+            await self.queue.update_many(window, {"$set": {"owner": token, "lease": now + timedelta(seconds=self.lease_s)}})
+            claimed = await self.queue.find({"owner": token}).to_list(None)
+        # new submissions are due from their own start (after now): the floor never passes now
+        self._floor = min(hi, now) if claimed else None
+        if claimed:
+            self._open[token] = len(claimed)
+        return sorted(claimed, key=lambda e: e["due"])
 
     async def _send_batch(self, entries: list[dict[str, Any]]) -> None:
         device_ids = list({e["device"] for e in entries})
@@ -149,16 +170,14 @@ class Pacer:
                 self._last_sent.clear()
             device = devices.get(entry["device"])
             if device is None:  # deleted since it was queued
-                self._done.append(entry["_id"])
+                self._finished(entry["owner"])
                 continue
             await self.sem.acquire()
-            t = loop.create_task(self._one(entry["_id"], device, creds.get(entry["device"])))
+            t = loop.create_task(self._one(entry["owner"], device, creds.get(entry["device"])))
             self._inflight.add(t)
             t.add_done_callback(self._inflight.discard)
-            if len(self._done) >= self.batch:
-                await self._flush_done()
 
-    async def _one(self, entry_id: Any, device: dict[str, Any], cred_doc: dict[str, Any] | None) -> None:
+    async def _one(self, token: str, device: dict[str, Any], cred_doc: dict[str, Any] | None) -> None:
         try:
             cr = (cred_doc or {}).get("connectionRequest") or {}
             given = Credentials(str(cr["username"]), str(cr.get("password") or "")) if cr.get("username") else None
@@ -168,14 +187,21 @@ class Pacer:
         except Exception as e:  # noqa: BLE001 - one device must not stop the others
             log.info("connection request to %s failed: %s", device.get("_id"), e)
         finally:
-            self._done.append(entry_id)
+            self._finished(token)
             self.sem.release()
+
+    def _finished(self, token: str) -> None:
+        """One entry of a claim is done; the whole claim is deleted when its last one is."""
+        self._open[token] -= 1
+        if self._open[token] <= 0:
+            del self._open[token]
+            self._done.append(token)
 
     async def _flush_done(self) -> None:
         done, self._done = self._done, []
         if done:
             async with self.rt.metrics.mongo("delete_cr_queue"):
-                await self.queue.delete_many({"_id": {"$in": done}})
+                await self.queue.delete_many({"owner": {"$in": done}})
 
     async def pending(self) -> int:
         """Entries still queued (every replica's)."""
