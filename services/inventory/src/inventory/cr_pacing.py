@@ -9,8 +9,9 @@ devices and credentials up in two queries per batch, and sends each request at i
 at most ``NBI_CR_CONCURRENCY`` in flight. A sent entry is deleted.
 
 Why MongoDB and not a Kafka topic: the inventory has no Kafka client, entries must survive a
-restart, and the queue must answer "what is still to send" for progress; one claim is three round
-trips per batch of up to ``batch`` entries, far below what the requests themselves cost.
+restart, and the queue must answer "what is still to send" for progress; a claim is two round
+trips (an update over a window of due times about one batch long, a find by claim token) and a
+batch is deleted by its token, far below what the requests themselves cost.
 ``submit`` returns at once and writes in the background, so an NBI call never waits for 100k
 inserts, and the loop runs beside the NBI's handlers without blocking them.
 """
