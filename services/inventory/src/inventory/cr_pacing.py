@@ -46,6 +46,11 @@ def due_times(count: int, rate: float, start: datetime) -> list[datetime]:
     return [start + timedelta(seconds=i * step) for i in range(count)]
 
 
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("queueing connection requests failed (those not written are not sent): %s", task.exception())
+
+
 class Pacer:
     """One per process (``for_runtime``): the queue's writer and this replica's sender."""
 
@@ -83,6 +88,7 @@ class Pacer:
         write = asyncio.create_task(self.enqueue(ids, pace), name="connection-request-enqueue")
         self._writes.add(write)
         write.add_done_callback(self._writes.discard)
+        write.add_done_callback(_log_failure)
         self.start()
 
     async def enqueue(self, device_ids: list[str], rate: float) -> int:
