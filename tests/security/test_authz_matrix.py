@@ -247,7 +247,7 @@ def allowed(status: int) -> bool:
     return status not in (401, 403, 404) and status < 500
 
 
-def test_every_route_has_a_rule(sec_app):
+async def test_every_route_has_a_rule(sec_app):
     missing = sorted(r for r in app_routes(sec_app) if r not in PUBLIC and rule_of(*r) is None)
     assert not missing, f"routes without an authorization rule in tests/security/test_authz_matrix.py: {missing}"
     stale = sorted(set(RULES) - app_routes(sec_app))
