@@ -433,3 +433,40 @@ async def test_gateway_request_whose_client_left_ends_cleanly():
         assert gw.inflight == 0 and not gw.listener._waiting and not server.connections
     finally:
         await server.close(1.0)
+
+
+async def test_an_informs_event_says_which_acs_path_and_user_name_the_cpe_came_with():
+    """What ACS_TENANT_RULES may assign a new device's tenant by (the scheduler reads them)."""
+    import base64
+    from types import SimpleNamespace
+
+    from cwmp import messages as m
+    from cwmp import soap
+    from session_gateway.auth import Credentials
+
+    gw = Gateway(Settings(secret=SECRET, instance_id="gw-test", max_body_bytes=MAX_BODY, cpe_auth="basic",
+                          inform_hint_wait_s=0))
+    pub = AckingPublisher()
+    gw.publisher = pub  # type: ignore[assignment]
+
+    async def for_device(device_id: str) -> Credentials:
+        return Credentials("isp-b-cpe", "pw")
+
+    gw.creds = SimpleNamespace(for_device=for_device)  # type: ignore[assignment]
+    server, port = await _serve(gw.handle)
+    try:
+        inform = m.Inform(device_id=m.DeviceIdStruct("Acme", "112233", "X", "SN9"), events=[m.EventStruct("1 BOOT", "")],
+                          max_envelopes=1, current_time=None, retry_count=0, parameter_list=[])
+        body = soap.build_message(inform, id="1")
+        basic = base64.b64encode(b"isp-b-cpe:pw").decode()
+        reader, writer = await _connect(port)
+        writer.write(f"POST /isp-b/cwmp HTTP/1.1\r\nHost: acs\r\nAuthorization: Basic {basic}\r\n"
+                     f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        status, _headers, _body = await _response(reader)
+        assert status == 200
+        [event] = [orjson.loads(e) for e in pub.events]
+        assert event["kind"] == "inform"
+        assert event["headers"]["acsPath"] == "/isp-b/cwmp" and event["headers"]["cpeUsername"] == "isp-b-cpe"
+        writer.close()
+    finally:
+        await server.close(1.0)

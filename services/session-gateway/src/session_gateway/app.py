@@ -147,10 +147,14 @@ class Gateway:
         assert isinstance(inform, Inform)
         d = inform.device_id
         device_id = make_device_id(d.oui, d.product_class, d.serial_number)
+        # What ACS_TENANT_RULES may assign a new device's tenant by: the ACS URL's path it used,
+        # and the user name it authenticated with.
+        facts: dict[str, Any] = {"acsPath": request.url.path}
         if self.s.cpe_auth != "none":
             header = request.headers.get("authorization")
             creds = await self.creds.for_device(device_id)
             ok, stale = auth.verify(header, request.method, self.s.cpe_auth, creds, self.s.secret)
+            facts["cpeUsername"] = creds.username
             if not ok:
                 metrics.REJECTED.labels("auth").inc()
                 metrics.HTTP_REQUESTS.labels("inform", "401").inc()
@@ -173,7 +177,7 @@ class Gateway:
             device_id=device_id, session_id=token.session_id, kind="inform", request_id=token.session_id,
             reply_to=self.s.reply_advertise if hints else None, received_at=time.time(), cwmp_ns=env.cwmp_ns,
             cwmp_version=token.cwmp_version, source_ip=request.client.host if request.client else "",
-            body=message_to_dict(inform), headers=_headers_of(env), gateway_id=self.s.instance_id,
+            body=message_to_dict(inform), headers={**_headers_of(env), **facts}, gateway_id=self.s.instance_id,
         ).encode()
         event_codes = [str(ev.event_code) for ev in inform.events]
         del env, inform, d, session  # until the broker acknowledges, hold bytes only

@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import httptools
 from starlette.datastructures import Address
@@ -47,7 +47,7 @@ _METHODS = {b"POST": "POST", b"GET": "GET", b"HEAD": "HEAD"}
 
 class CwmpRequest:
     """What the gateway reads of a request, in the shape of the Starlette ``Request`` it also
-    serves: ``method``, ``headers.get``, ``cookies``, ``client`` and ``stream()``. The body is
+    serves: ``method``, ``url.path``, ``headers.get``, ``cookies``, ``client`` and ``stream()``. The body is
     complete before the handler runs and is handed out once, so a waiting request keeps none."""
 
     __slots__ = (
@@ -63,6 +63,7 @@ class CwmpRequest:
         "http10",
         "keep_alive",
         "method",
+        "target",
     )
 
     def __init__(self, client: Address | None) -> None:
@@ -78,6 +79,11 @@ class CwmpRequest:
         self.cookie: bytes | None = None
         self.authorization: bytes | None = None
         self.host: bytes | None = None
+        self.target = b""  # the request target as sent (path and query)
+
+    @property
+    def url(self) -> _Url:
+        return _Url(self.target.split(b"?", 1)[0].decode("latin-1") or "/")
 
     @property
     def headers(self) -> _Headers:
@@ -105,6 +111,12 @@ class CwmpRequest:
         body, self._body = self._body, b""
         if body:
             yield bytes(body)
+
+
+class _Url(NamedTuple):
+    """The part of Starlette's ``URL`` the gateway reads."""
+
+    path: str
 
 
 class _Headers:
@@ -210,6 +222,11 @@ class CwmpProtocol(asyncio.Protocol):
 
     def on_message_begin(self) -> None:
         self._req = CwmpRequest(self._client) if self._reading else None
+
+    def on_url(self, url: bytes) -> None:
+        req = self._req
+        if req is not None and len(req.target) < 4096:  # the parser may hand it in pieces
+            req.target += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
         req = self._req
