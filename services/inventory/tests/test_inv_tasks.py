@@ -138,9 +138,15 @@ async def test_malformed_json_unknown_device_and_roles(nbi, device):
 
 
 async def _complete_soon(runtime, delay: float, **fields):
-    """Play the scheduler: find the newest pending task of DEV and finish it after ``delay``."""
+    """Play the scheduler: once the NBI has queued a task for DEV (polled: the POST may be slow on
+    a loaded machine), finish the newest pending one ``delay`` later, while the NBI waits for it."""
+    since = datetime.now(UTC)
+    deadline = asyncio.get_running_loop().time() + 10
+    while (task := await runtime.db.tasks.find_one({"device": DEV, "status": "pending", "timestamp": {"$gte": since}},
+                                                   sort=[("timestamp", -1)])) is None:
+        assert asyncio.get_running_loop().time() < deadline, "the NBI queued no task"
+        await asyncio.sleep(0.02)
     await asyncio.sleep(delay)
-    task = await runtime.db.tasks.find_one({"device": DEV, "status": "pending"}, sort=[("timestamp", -1)])
     await runtime.db.tasks.update_one({"_id": task["_id"]}, {"$set": {"completedAt": datetime.now(UTC), **fields}})
 
 
