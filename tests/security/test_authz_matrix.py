@@ -30,7 +30,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 # Open without a token: signing in, health and metrics (no data), and the API's documentation
 # (public unless NBI_DOCS_PUBLIC=false; tests/security/test_schemathesis.py checks both ways).
-PUBLIC = {("POST", "/login"), ("GET", "/oidc/login"), ("GET", "/oidc/callback"), ("GET", "/healthz"),
+PUBLIC = {("POST", "/login"), ("GET", "/login/methods"), ("GET", "/oidc/login"), ("GET", "/oidc/callback"), ("GET", "/healthz"),
           ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/docs"), ("GET", "/openapi.json")}
 Params = dict[str, str]
 Make = Callable[[Any, str, Caller], Awaitable[Params]]

@@ -114,6 +114,8 @@ def _console_sign_in(sso_nbi: str, login: str) -> httpx.Response:
 
 
 def test_console_sign_in_through_the_provider_gives_a_session_with_the_groups_role(sso_nbi):
+    methods = httpx.get(f"{sso_nbi}/login/methods").json()  # what the sign-in page offers
+    assert methods["sso"] is True and methods["ssoPath"] == "/oidc/login"
     landing = _console_sign_in(sso_nbi, "alice")
     assert landing.status_code == 302, landing.text
     location = landing.headers["location"]

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from sec_support import STATIC_ADMIN
 
-PUBLIC = {("POST", "/login"), ("GET", "/oidc/login"), ("GET", "/oidc/callback")}  # signing in
+PUBLIC = {("POST", "/login"), ("GET", "/login/methods"), ("GET", "/oidc/login"), ("GET", "/oidc/callback")}  # signing in
 EXAMPLES = 5
 BOUNDED = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None, report_multiple_bugs=False,
                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))

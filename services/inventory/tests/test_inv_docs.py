@@ -52,7 +52,7 @@ async def test_docs_and_openapi_without_a_token(nbi):
     assert "/docs" not in doc["paths"] and "/openapi.json" not in doc["paths"]
 
 
-PUBLIC = {("post", "/login"), ("get", "/oidc/login"), ("get", "/oidc/callback")}
+PUBLIC = {("post", "/login"), ("get", "/login/methods"), ("get", "/oidc/login"), ("get", "/oidc/callback")}
 
 
 @pytest.mark.parametrize("method, path", [

@@ -165,3 +165,9 @@ async def test_sign_in_attempts_and_calls_per_token_are_rate_limited(strict):
     metrics = strict.state.rt.metrics.exposition().decode()
     for reason in ("login_failed", "login_rate_limited", "rate_limited", "invalid_token", "address_blocked"):
         assert f'acs_nbi_auth_refusals_total{{reason="{reason}"}}' in metrics, reason
+
+
+async def test_the_sign_in_page_learns_the_methods_without_a_token(nbi):
+    r = await nbi.get("/login/methods")
+    assert r.status_code == 200
+    assert r.json() == {"password": True, "token": True, "sso": False, "ssoPath": None}  # no NBI_OIDC_ISSUER here

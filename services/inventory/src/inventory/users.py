@@ -150,6 +150,14 @@ async def delete_user(name: str, request: Request) -> Response:
 
 # ---------------------------------------------------------------------------------- sign-in
 
+@router.get("/login/methods", tags=["auth"], summary="How the console may sign in (public: it holds no data)")
+async def login_methods(request: Request) -> Response:
+    """The sign-in page asks before anyone is signed in: passwords always; single sign-on when an
+    OpenID Connect provider is configured (NBI_OIDC_ISSUER), through ``ssoPath`` of this NBI."""
+    sso = auth.guard_of(request).oidc is not None
+    return _json({"password": True, "token": True, "sso": sso, "ssoPath": "/oidc/login" if sso else None})
+
+
 @router.post("/login", tags=["auth"], summary="Sign in with a user name and password: an expiring session token")
 async def login(request: Request) -> Response:
     guard = auth.guard_of(request)
