@@ -66,6 +66,7 @@ async def test_fleet_aggregate_counts_devices_over_a_threshold_per_model(nbi, hi
         "parameter": CPU, "op": ">", "value": "90", "from": H.isoformat(), "to": (H + timedelta(hours=2)).isoformat()})
     assert r.status_code == 200, r.text
     models = {m["model"]: m for m in r.json()["models"]}
+    assert set(models) == {"A1", "B2"}, r.text
     assert (models["A1"]["devices"], models["A1"]["over"], models["A1"]["max"], models["A1"]["samples"]) == (2, 1, 95, 4)
     assert (models["B2"]["devices"], models["B2"]["over"]) == (1, 1)
     assert models["A1"]["avg"] == pytest.approx((20 + 95 + 40 + 10) / 4)
