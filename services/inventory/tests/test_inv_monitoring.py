@@ -16,7 +16,7 @@ CPU = "Device.DeviceInfo.ProcessStatus.CPUUsage"
 
 def bucket(device: str, model: str, hour: datetime, samples: list[tuple[str, int, object]]) -> dict:
     return {"_id": f"{device}:{hour:%Y%m%d%H}", "device": device, "model": model, "hour": hour,
-            "expiresAt": hour + timedelta(days=30), "n": len(samples),
+            "expiresAt": datetime.now(UTC) + timedelta(days=30), "n": len(samples),  # past dates: the TTL monitor deletes them
             "s": [{"p": p, "t": hour + timedelta(seconds=sec), "v": v} for p, sec, v in samples]}
 
 

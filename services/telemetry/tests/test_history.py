@@ -44,7 +44,9 @@ def samples(t: float, **values) -> Record:
 
 
 async def test_samples_land_in_hourly_buckets(writer: HistoryWriter, uri: str):
-    hour = datetime(2026, 1, 5, 10, tzinfo=UTC).timestamp()
+    # a recent hour: buckets of a past one would expire (TTL index) while the test looks at them
+    start = (datetime.now(UTC) - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    hour = start.timestamp()
     await writer.handle([
         samples(hour + 60, Device_A=1, Device_B=10),
         samples(hour + 120, Device_A=2),
@@ -58,7 +60,7 @@ async def test_samples_land_in_hourly_buckets(writer: HistoryWriter, uri: str):
     ])
     with MongoClient(uri, tz_aware=True) as c:
         docs = list(c[writer.db.name].metrics_history.find().sort("_id", 1))
-    assert [d["_id"] for d in docs] == [f"{DEV}:2026010510", f"{DEV}:2026010511"]
+    assert [d["_id"] for d in docs] == [f"{DEV}:{start:%Y%m%d%H}", f"{DEV}:{start + timedelta(hours=1):%Y%m%d%H}"]
     first = docs[0]
     assert first["model"] == "EG8145V5" and first["n"] == 4
     assert [(s["p"], s["v"]) for s in first["s"]] == [("Device.A", 1), ("Device.B", 10), ("Device.A", 2), ("Device.C", "x")]
