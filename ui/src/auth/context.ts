@@ -10,6 +10,10 @@ export interface AuthState {
   /** Whether the role may do an action; hide or disable controls with it (the NBI refuses anyway). */
   can: (action: Action) => boolean;
   signIn: (token: string) => Promise<Role>;
+  /** Sign in as a stored user (POST /login): the NBI answers an expiring session token. */
+  signInWithPassword?: (username: string, password: string) => Promise<Role>;
+  /** The signed-in user's name, when the credential belongs to a user (null for a static token). */
+  user?: string | null;
   signOut: () => void;
 }
 
