@@ -69,7 +69,7 @@ async def run(short: bool) -> dict:
     print("provision_scripts", results["provision_scripts"], flush=True)
     from . import nbi_auth  # what users, tokens and scopes cost the NBI (in process, own database)
 
-    results["nbi_auth"] = nbi_auth.figures(short)
+    results["nbi_auth"] = await asyncio.to_thread(nbi_auth.figures, short)  # it runs its own event loop
     print("nbi_auth", results["nbi_auth"], flush=True)
     # Stack 1: devices registered with their summary only (SCHEDULER_BOOTSTRAP_DISCOVERY=off), so
     # device documents stay small: periodic sessions, the reply hop, an operator's
@@ -116,7 +116,7 @@ async def run(short: bool) -> dict:
     print("console", results["console"], flush=True)
     from . import overview
 
-    results["overview"] = overview.figures(short)  # its own SecantusDB: GET /overview over 100k devices
+    results["overview"] = await asyncio.to_thread(overview.figures, short)  # its own SecantusDB: GET /overview over 100k devices
     print("overview", results["overview"], flush=True)
     from . import telemetry
 
