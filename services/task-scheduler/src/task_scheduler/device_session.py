@@ -702,6 +702,10 @@ class SessionDriver:
         if out.changes:
             self._in_background(self.outbound.emit(ParameterChanges(
                 device_id=s.device_id, timestamp=time.time(), source="provisioning", changes=out.changes), s.device_id), "outbound ParameterChanges")
+        if out.samples:  # KPIs read on a schedule: the history takes them from the same topic
+            self._in_background(self.outbound.emit(ParameterChanges(
+                device_id=s.device_id, timestamp=time.time(), source="sampling", changes=out.samples), s.device_id),
+                "outbound ParameterChanges (samples)")
         return futs
 
     async def _next(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:

@@ -60,6 +60,9 @@ class ProvisionOutcome:
     faults: list[dict[str, Any]] = field(default_factory=list)
     cleared_faults: list[str] = field(default_factory=list)
     rpcs: list[str] = field(default_factory=list)  # what this run sent, in order
+    # values read because a declaration asked for a fresh copy (``refresh``: KPI sampling riding on
+    # the session), published as samples for the history (ParameterChanges, source "sampling")
+    samples: list[dict[str, Any]] = field(default_factory=list)
 
 
 def value_type(decl: Declaration | None, node: Any, path: str, value: Any) -> str:
@@ -164,6 +167,7 @@ class ProvisionRun:
         self._pending: dict[str, tuple[Any, str, Declaration | None]] = {}  # alias keys of new instances
         self._broken: set[str] = set()  # presets whose provision function failed
         self._attributes_unreadable: set[str] = set()  # GetParameterAttributes refused: set without comparing
+        self._sampled: set[str] = set()  # leaves a refresh-only declaration names (KPIs read on a schedule)
         self._finished = False
         self._secret: set[str] = set()  # paths whose values never go into the device document
         self._library = scripts
@@ -366,6 +370,8 @@ class ProvisionRun:
                     continue
                 fresh = self._fresh(leaf, node, cutoff)
                 unknown = leaf in res.unknown_leaves
+                if d.refresh is not None and not d.has_value:
+                    self._sampled.add(leaf)
                 if d.notification is not None or d.access_list is not None:
                     attributes[leaf] = d  # later (heavier) declarations override
                     if not d.has_value and d.refresh is None:
@@ -698,6 +704,11 @@ class ProvisionRun:
                 self.doc.setdefault(VROOT, {"_object": True})[name] = node
         if new != tags:
             out.sets["_tags"] = new
+        for leaf in sorted(self._sampled & self._read):
+            node = paths.node_at(self.doc, leaf)
+            if isinstance(node, dict) and "_value" in node and leaf not in self._secret and not is_secret(leaf):
+                out.samples.append({"name": leaf, "value": jsonable(node["_value"]), "type": node.get("_type"),
+                                    "previous": None})
         old = set((self.doc.get("_acs") or {}).get("provisioningFaults") or [])
         now_faulty = {f["channel"] for f in out.faults}
         out.cleared_faults = sorted(old - now_faulty)
