@@ -346,6 +346,8 @@ class ProvisionRun:
         return leaf
 
     def _plan(self, decls: list[Declaration]) -> _Plan:
+        """What this round needs: reads of what is unknown or stale, instance counts, values and
+        attributes that differ (later, heavier declarations override earlier ones)."""
         plan = _Plan()
         values: dict[str, tuple[Any, Declaration]] = {}
         attributes: dict[str, Declaration] = {}
@@ -363,26 +365,36 @@ class ProvisionRun:
                 if not _under(t, self._absent):
                     plan.reads[t + "."] = None
             for leaf in [*res.paths, *res.unknown_leaves]:
-                if _under(leaf, self._absent):
-                    continue
-                node = paths.node_at(self.doc, leaf)
-                if isinstance(node, dict) and node.get("_object") is True:
-                    continue
-                fresh = self._fresh(leaf, node, cutoff)
-                unknown = leaf in res.unknown_leaves
-                if d.refresh is not None and not d.has_value:
-                    self._sampled.add(leaf)
-                if d.notification is not None or d.access_list is not None:
-                    attributes[leaf] = d  # later (heavier) declarations override
-                    if not d.has_value and d.refresh is None:
-                        continue  # attributes only: GetParameterAttributes says all (no value read)
-                if not d.has_value:
-                    if not fresh:
-                        plan.reads[self._read_name(leaf, unknown)] = None
-                elif fresh or (cutoff is None and unknown) or (d.secret and cutoff is None):
-                    values[leaf] = (d.value, d)  # later (heavier) declarations override
-                else:
-                    plan.reads[self._read_name(leaf, unknown)] = None
+                self._plan_leaf(d, leaf, leaf in res.unknown_leaves, cutoff, plan, values, attributes)
+        self._plan_values(values, plan)
+        self._plan_attributes(attributes, plan)
+        return plan
+
+    def _plan_leaf(self, d: Declaration, leaf: str, unknown: bool, cutoff: datetime | None, plan: _Plan,
+                   values: dict[str, tuple[Any, Declaration]], attributes: dict[str, Declaration]) -> None:
+        """One parameter a declaration names: read it, or take its wanted value and attributes."""
+        if _under(leaf, self._absent):
+            return
+        node = paths.node_at(self.doc, leaf)
+        if isinstance(node, dict) and node.get("_object") is True:
+            return
+        fresh = self._fresh(leaf, node, cutoff)
+        if d.refresh is not None and not d.has_value:
+            self._sampled.add(leaf)
+        if d.notification is not None or d.access_list is not None:
+            attributes[leaf] = d
+            if not d.has_value and d.refresh is None:
+                return  # attributes only: GetParameterAttributes says all (no value read)
+        if not d.has_value:
+            if not fresh:
+                plan.reads[self._read_name(leaf, unknown)] = None
+        elif fresh or (cutoff is None and unknown) or (d.secret and cutoff is None):
+            values[leaf] = (d.value, d)
+        else:
+            plan.reads[self._read_name(leaf, unknown)] = None
+
+    def _plan_values(self, values: dict[str, tuple[Any, Declaration]], plan: _Plan) -> None:
+        """The wanted values that differ from what the ACS knows become the round's sets."""
         for leaf, (value, d) in values.items():
             if leaf in plan.reads:
                 continue
@@ -398,8 +410,6 @@ class ProvisionRun:
             plan.sets[leaf] = (want, xsd, d)
         for leaf, item in self._pending.items():
             plan.sets.setdefault(leaf, item)
-        self._plan_attributes(attributes, plan)
-        return plan
 
     def _plan_attributes(self, wanted: dict[str, Declaration], plan: _Plan) -> None:
         """Read the attributes of declared parameters the ACS has not seen (GetParameterAttributes),
@@ -474,7 +484,7 @@ class ProvisionRun:
             self._read.add(p.name)
         self.outcome.sets.update(parameter_sets([p for p in params if p.name not in secret], ts))
 
-    def _read_batches(self, names: list[str]) -> Generator[m.Message, Any, None]:
+    def _read_batches(self, names: list[str]) -> Generator[m.Message, Any, bool]:
         singles = [n for n in names if n in self._singles]
         rest = [n for n in names if n not in self._singles]
         batches = [rest[i : i + self.batch] for i in range(0, len(rest), self.batch)] + [[n] for n in singles]
@@ -511,8 +521,9 @@ class ProvisionRun:
                     _set_node(self.doc, obj, {"_object": True, "_timestamp": ts})
                     self.outcome.sets[f"{obj}._object"] = True
                     self.outcome.sets[f"{obj}._timestamp"] = ts
+        return True
 
-    def _read_attributes(self, names: list[str]) -> Generator[m.Message, Any, None]:
+    def _read_attributes(self, names: list[str]) -> Generator[m.Message, Any, bool]:
         for batch in [names[i : i + self.batch] for i in range(0, len(names), self.batch)]:
             resp = yield m.GetParameterAttributes(parameter_names=batch)
             if not isinstance(resp, m.GetParameterAttributesResponse):
@@ -522,6 +533,7 @@ class ProvisionRun:
                 self._record_attributes(a.name, a.notification, list(a.access_list))
             returned = {a.name for a in resp.parameter_list}
             self._attributes_unreadable.update(n for n in batch if n not in returned)
+        return True
 
     def _record_attributes(self, leaf: str, notification: int | None, access_list: list[str] | None) -> None:
         attrs: dict[str, Any] = {}
@@ -547,97 +559,119 @@ class ProvisionRun:
         return _Plan()
 
     def _run(self) -> Generator[Any, Any, None]:
-        out = self.outcome
+        """Each round: plan, then the first kind of RPC the plan needs (reads first, a reboot last);
+        then plan again. A step answers whether the run goes on (False: a CPE fault ended it)."""
         for _round in range(self.max_iterations):
             plan = yield from self._planned()
-            if plan.reads:
-                yield from self._read_batches(list(plan.reads))
-                continue
-            if plan.attribute_reads:
-                yield from self._read_attributes(list(plan.attribute_reads))
-                continue
-            if plan.adds or plan.deletes:
-                for table, alias, d in plan.adds:
-                    resp = yield m.AddObject(object_name=table + ".", parameter_key=self._key(table))
-                    if not isinstance(resp, m.AddObjectResponse):
-                        self._rpc_fault(resp, [d.channel], "AddObject", table)
-                        return
-                    inst = f"{table}.{resp.instance_number}"
-                    self._new.add(inst)
-                    ts = self.now()
-                    _set_node(self.doc, inst, {"_object": True, "_writable": True, "_timestamp": ts})
-                    out.sets.update({f"{inst}._object": True, f"{inst}._writable": True, f"{inst}._timestamp": ts})
-                    for key, v in (alias.keys if alias else ()):
-                        path = f"{inst}.{key}"
-                        xsd = value_type(None, None, path, v)
-                        _set_node(self.doc, path, {"_value": coerce(v, xsd), "_type": xsd})
-                        self._pending[path] = (coerce(v, xsd), xsd, d)
-                for inst, d in plan.deletes:
-                    resp = yield m.DeleteObject(object_name=inst + ".", parameter_key=self._key(inst))
-                    if not isinstance(resp, m.DeleteObjectResponse):
-                        self._rpc_fault(resp, [d.channel], "DeleteObject", inst)
-                        return
-                    _drop_node(self.doc, inst)
-                    out.unsets.append(inst)
-                    out.sets = {k: v for k, v in out.sets.items() if not k.startswith(inst + ".")}
-                    self._pending = {k: v for k, v in self._pending.items() if not k.startswith(inst + ".")}
-                continue
-            if not plan.sets and self.scripts is not None and (wanted := self.scripts.pending_downloads()):
-                intent = wanted[0]  # one Download per round: the scripts run again and see it recorded
-                file_name = str(intent.values["FileName"])
-                url = self.scripts.download_url(file_name)
-                if url is None:
-                    self._fault(intent.channel, "download_unavailable", "no file server configured for Downloads",
-                                {"file": file_name})
-                    self.scripts.downloads.pop(intent.selector, None)
-                    continue
-                file_type = str(intent.values.get("FileType") or intent.keys.get("FileType") or downloads.DEFAULT_FILE_TYPE)
-                command_key = self._key("download", intent.selector, file_name)
-                resp = yield m.Download(command_key=command_key, file_type=file_type,
-                                        url=url, file_size=0, target_file_name=str(intent.values.get("TargetFileName") or ""))
-                if not isinstance(resp, m.DownloadResponse):
-                    self._rpc_fault(resp, [intent.channel], "Download", None)
-                    return
-                out.sets.update(downloads.record(self.doc, intent, self.now(), command_key))
-                continue
-            if not plan.sets and not plan.attribute_sets and self.scripts is not None and (action := self.scripts.pending_action()):
-                root, channel = action  # last: after every value is set (a reboot applies them)
-                request = m.Reboot(command_key=self._key(root)) if root == "Reboot" else m.FactoryReset()
-                resp = yield request
-                if not isinstance(resp, m.RebootResponse | m.FactoryResetResponse):
-                    self._rpc_fault(resp, [channel], root, None)
-                    return
-                out.sets.update(self.scripts.action_done(root, self.now()))
-                continue
-            if plan.sets:
-                structs = [m.ParameterValueStruct(name=p, value=v, type=t) for p, (v, t, _) in plan.sets.items()]
-                resp = yield m.SetParameterValues(parameter_list=structs, parameter_key=self._key(*plan.sets))
-                if not isinstance(resp, m.SetParameterValuesResponse):
-                    channels = sorted({d.channel if d else "default" for _, _, d in plan.sets.values()})
-                    self._rpc_fault(resp, channels, "SetParameterValues", None)
-                    return
-                self._pending.clear()
-                self._record_sets(plan)
-                continue
-            if plan.attribute_sets:
-                attribute_structs = [m.SetParameterAttributesStruct(
-                    name=leaf, notification_change=d.notification is not None, notification=d.notification or 0,
-                    access_list_change=d.access_list is not None, access_list=list(d.access_list or ()))
-                    for leaf, d in plan.attribute_sets.items()]
-                resp = yield m.SetParameterAttributes(parameter_list=attribute_structs)
-                if not isinstance(resp, m.SetParameterAttributesResponse):
-                    channels = sorted({d.channel for d in plan.attribute_sets.values()})
-                    self._rpc_fault(resp, channels, "SetParameterAttributes", None)
-                    return
-                for st in attribute_structs:
-                    self._record_attributes(st.name, st.notification if st.notification_change else None,
-                                            st.access_list if st.access_list_change else None)
-                continue
-            break
-        else:
-            self._fault("provisioning", "loop_limit",
-                        f"presets did not settle after {self.max_iterations} rounds (conflicting declarations or functions?)",
-                        {"rpcs": list(out.rpcs)})
+            step = self._step_for(plan)
+            if step is None:
+                return
+            if not (yield from step):
+                return
+        self._fault("provisioning", "loop_limit",
+                    f"presets did not settle after {self.max_iterations} rounds (conflicting declarations or functions?)",
+                    {"rpcs": list(self.outcome.rpcs)})
+
+    def _step_for(self, plan: _Plan) -> Generator[Any, Any, bool] | None:
+        """The RPCs this round sends, in the engine's order; None when nothing is left to do."""
+        if plan.reads:
+            return self._read_batches(list(plan.reads))
+        if plan.attribute_reads:
+            return self._read_attributes(list(plan.attribute_reads))
+        if plan.adds or plan.deletes:
+            return self._change_instances(plan)
+        if not plan.sets and self.scripts is not None and (wanted := self.scripts.pending_downloads()):
+            return self._push_download(wanted[0])  # one per round: the scripts run again and see it recorded
+        if not plan.sets and not plan.attribute_sets and self.scripts is not None \
+                and (action := self.scripts.pending_action()):
+            return self._take_action(*action)  # last: after every value is set (a reboot applies them)
+        if plan.sets:
+            return self._set_values(plan)
+        if plan.attribute_sets:
+            return self._set_attributes(plan)
+        return None
+
+    def _change_instances(self, plan: _Plan) -> Generator[m.Message, Any, bool]:
+        out = self.outcome
+        for table, alias, d in plan.adds:
+            resp = yield m.AddObject(object_name=table + ".", parameter_key=self._key(table))
+            if not isinstance(resp, m.AddObjectResponse):
+                self._rpc_fault(resp, [d.channel], "AddObject", table)
+                return False
+            inst = f"{table}.{resp.instance_number}"
+            self._new.add(inst)
+            ts = self.now()
+            _set_node(self.doc, inst, {"_object": True, "_writable": True, "_timestamp": ts})
+            out.sets.update({f"{inst}._object": True, f"{inst}._writable": True, f"{inst}._timestamp": ts})
+            for key, v in (alias.keys if alias else ()):
+                path = f"{inst}.{key}"
+                xsd = value_type(None, None, path, v)
+                _set_node(self.doc, path, {"_value": coerce(v, xsd), "_type": xsd})
+                self._pending[path] = (coerce(v, xsd), xsd, d)
+        for inst, d in plan.deletes:
+            resp = yield m.DeleteObject(object_name=inst + ".", parameter_key=self._key(inst))
+            if not isinstance(resp, m.DeleteObjectResponse):
+                self._rpc_fault(resp, [d.channel], "DeleteObject", inst)
+                return False
+            _drop_node(self.doc, inst)
+            out.unsets.append(inst)
+            out.sets = {k: v for k, v in out.sets.items() if not k.startswith(inst + ".")}
+            self._pending = {k: v for k, v in self._pending.items() if not k.startswith(inst + ".")}
+        return True
+
+    def _push_download(self, intent: downloads.DownloadIntent) -> Generator[m.Message, Any, bool]:
+        assert self.scripts is not None
+        file_name = str(intent.values["FileName"])
+        url = self.scripts.download_url(file_name)
+        if url is None:
+            self._fault(intent.channel, "download_unavailable", "no file server configured for Downloads",
+                        {"file": file_name})
+            self.scripts.downloads.pop(intent.selector, None)
+            return True
+        file_type = str(intent.values.get("FileType") or intent.keys.get("FileType") or downloads.DEFAULT_FILE_TYPE)
+        command_key = self._key("download", intent.selector, file_name)
+        resp = yield m.Download(command_key=command_key, file_type=file_type,
+                                url=url, file_size=0, target_file_name=str(intent.values.get("TargetFileName") or ""))
+        if not isinstance(resp, m.DownloadResponse):
+            self._rpc_fault(resp, [intent.channel], "Download", None)
+            return False
+        self.outcome.sets.update(downloads.record(self.doc, intent, self.now(), command_key))
+        return True
+
+    def _take_action(self, root: str, channel: str) -> Generator[m.Message, Any, bool]:
+        assert self.scripts is not None
+        request = m.Reboot(command_key=self._key(root)) if root == "Reboot" else m.FactoryReset()
+        resp = yield request
+        if not isinstance(resp, m.RebootResponse | m.FactoryResetResponse):
+            self._rpc_fault(resp, [channel], root, None)
+            return False
+        self.outcome.sets.update(self.scripts.action_done(root, self.now()))
+        return True
+
+    def _set_values(self, plan: _Plan) -> Generator[m.Message, Any, bool]:
+        structs = [m.ParameterValueStruct(name=p, value=v, type=t) for p, (v, t, _) in plan.sets.items()]
+        resp = yield m.SetParameterValues(parameter_list=structs, parameter_key=self._key(*plan.sets))
+        if not isinstance(resp, m.SetParameterValuesResponse):
+            channels = sorted({d.channel if d else "default" for _, _, d in plan.sets.values()})
+            self._rpc_fault(resp, channels, "SetParameterValues", None)
+            return False
+        self._pending.clear()
+        self._record_sets(plan)
+        return True
+
+    def _set_attributes(self, plan: _Plan) -> Generator[m.Message, Any, bool]:
+        structs = [m.SetParameterAttributesStruct(
+            name=leaf, notification_change=d.notification is not None, notification=d.notification or 0,
+            access_list_change=d.access_list is not None, access_list=list(d.access_list or ()))
+            for leaf, d in plan.attribute_sets.items()]
+        resp = yield m.SetParameterAttributes(parameter_list=structs)
+        if not isinstance(resp, m.SetParameterAttributesResponse):
+            self._rpc_fault(resp, sorted({d.channel for d in plan.attribute_sets.values()}), "SetParameterAttributes", None)
+            return False
+        for st in structs:
+            self._record_attributes(st.name, st.notification if st.notification_change else None,
+                                    st.access_list if st.access_list_change else None)
+        return True
 
     def _record_sets(self, plan: _Plan) -> None:
         ts = self.now()
@@ -694,14 +728,7 @@ class ProvisionRun:
         if self.scripts is not None:
             new = [t for t in new if self.scripts.tags.get(t, True)]
             new += [t for t, on in self.scripts.tags.items() if on and t not in new]
-            for name, vv in self.scripts.runner.virtual_values.items():
-                node = {"_value": _stored(vv.value, vv.type), "_type": vv.type,
-                        "_timestamp": ts, "_object": False, "_writable": vv.writable}
-                old_node = (self.stored_virtuals or {}).get(name)
-                if not (isinstance(old_node, dict) and old_node.get("_value") == node["_value"]
-                        and old_node.get("_type") == vv.type and old_node.get("_writable") == vv.writable):
-                    out.sets.update({f"{VROOT}.{name}.{attr}": v for attr, v in node.items()})
-                self.doc.setdefault(VROOT, {"_object": True})[name] = node
+            self._store_script_virtuals(ts)
         if new != tags:
             out.sets["_tags"] = new
         for leaf in sorted(self._sampled & self._read):
@@ -715,6 +742,18 @@ class ProvisionRun:
         if old != now_faulty:
             out.sets[FAULTS_FIELD] = sorted(now_faulty)
         return out
+
+    def _store_script_virtuals(self, ts: datetime) -> None:
+        """The values script virtual parameters gave, written where they changed."""
+        assert self.scripts is not None
+        for name, vv in self.scripts.runner.virtual_values.items():
+            node = {"_value": _stored(vv.value, vv.type), "_type": vv.type,
+                    "_timestamp": ts, "_object": False, "_writable": vv.writable}
+            old_node = (self.stored_virtuals or {}).get(name)
+            if not (isinstance(old_node, dict) and old_node.get("_value") == node["_value"]
+                    and old_node.get("_type") == vv.type and old_node.get("_writable") == vv.writable):
+                self.outcome.sets.update({f"{VROOT}.{name}.{attr}": v for attr, v in node.items()})
+            self.doc.setdefault(VROOT, {"_object": True})[name] = node
 
 
 def _stored(value: Any, xsd: str) -> Any:
