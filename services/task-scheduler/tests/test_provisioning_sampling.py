@@ -5,6 +5,7 @@ values read for other reasons, and values still fresh, are not samples."""
 
 from __future__ import annotations
 
+import copy
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,7 +41,7 @@ def test_kpis_read_on_schedule_become_samples_and_fresh_ones_do_not():
 
     def session(stored=None):
         doc, codes = inform(dev, ["2 PERIODIC"], stored)
-        before = {**doc}
+        before = copy.deepcopy(doc)
         run = p.session("dev", doc, codes)
         rpcs = drive(run, dev)
         return rpcs, run.outcome, store(before, run)
@@ -58,3 +59,23 @@ def test_kpis_read_on_schedule_become_samples_and_fresh_ones_do_not():
     clock.advance(timedelta(minutes=11))
     rpcs, out, doc = session(doc)
     assert rpcs == ["GetParameterValues"] and {s["name"] for s in out.samples} == names
+
+
+def test_a_secret_read_for_freshness_is_not_read_again_while_fresh_and_is_no_sample():
+    """Secrets (e.g. a Wi-Fi KeyPassphrase) are never stored, only when they were read: that is
+    what keeps a declaration asking for a fresh copy from reading them on every session."""
+    clock = Clock()
+    key = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.KeyPassphrase"
+    p = Provisioner(ProvisioningSettings(bootstrap_defaults=False), now=clock)
+    p.load([{"_id": "keys", "declarations": [{"path": key, "refresh": 3600}]}])
+    dev = Device(DataModel.default(), serial="KPI2")
+    doc, codes = inform(dev, ["2 PERIODIC"])
+    before = copy.deepcopy(doc)
+    run = p.session("dev", doc, codes)
+    assert drive(run, dev) == ["GetParameterValues"] and run.outcome.samples == []
+    doc = store(before, run)
+    assert "_value" not in doc["InternetGatewayDevice"]["LANDevice"]["1"]["WLANConfiguration"]["1"]["KeyPassphrase"]
+    clock.advance(timedelta(minutes=10))
+    doc, codes = inform(dev, ["2 PERIODIC"], doc)
+    run = p.session("dev", doc, codes)
+    assert run is None or drive(run, dev) == []

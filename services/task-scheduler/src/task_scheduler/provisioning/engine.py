@@ -305,7 +305,10 @@ class ProvisionRun:
     def _fresh(self, path: str, node: Any, cutoff: datetime | None) -> bool:
         if path in self._read:
             return True
-        if not isinstance(node, dict) or ("_value" not in node and "_valueHash" not in node):
+        if not isinstance(node, dict):
+            return False
+        # a secret's value is never stored (only its type and when it was read): that it was read is what counts
+        if "_value" not in node and "_valueHash" not in node and not (is_secret(path) and "_timestamp" in node):
             return False
         if cutoff is None:
             return True
