@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.timeout(960)  # every scenario's short run, stacks included (about 4 min here, more on a busy CI)
 def test_bench_short_mode_runs(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "benchmarks", "--short", "--out", str(tmp_path)], cwd=REPO,
                          capture_output=True, text=True, timeout=900)
