@@ -69,7 +69,10 @@ async def run(short: bool) -> dict:
     print("provision_scripts", results["provision_scripts"], flush=True)
     from . import nbi_auth  # what users, tokens and scopes cost the NBI (in process, own database)
 
-    results["nbi_auth"] = await asyncio.to_thread(nbi_auth.figures, short)  # it runs its own event loop
+    if short:  # its SecantusDB run stalled in 2 of 5 smoke runs on a busy machine: the full run only
+        results["nbi_auth"] = {"skipped": "--short"}
+    else:
+        results["nbi_auth"] = await asyncio.to_thread(nbi_auth.figures, short)  # it runs its own event loop
     print("nbi_auth", results["nbi_auth"], flush=True)
     # Stack 1: devices registered with their summary only (SCHEDULER_BOOTSTRAP_DISCOVERY=off), so
     # device documents stay small: periodic sessions, the reply hop, an operator's
