@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from acs_devstack import shared
 from cpe_simulator import DataModel
 from cpe_simulator.device import Device
 from cwmp import messages as m
@@ -26,7 +27,7 @@ from task_scheduler.provisioning import Provisioner, ProvisioningSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "services" / "task-scheduler" / "tests" / "genieacs_scripts"
-IGD_DUMP = ROOT / ".." / "shared" / "datamodels" / "genieacs_genieacs-sim" / "data_model_202BC1-BM632w-8KA8WA1151100043.csv"
+IGD_DUMP = shared.shared_path(shared.IGD_DUMP)
 SSID1 = "InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.SSID"
 TARGET_RATIO = 2.0
 
@@ -183,7 +184,7 @@ def measure(model: DataModel, sessions: int) -> dict[str, Any]:
 
 
 def figures(short: bool) -> dict[str, Any]:
-    model = DataModel.load(IGD_DUMP) if IGD_DUMP.exists() else DataModel.default()
+    model = DataModel.load_or_default(IGD_DUMP)
     result = measure(model, 60 if short else 300)
     result["datamodel"] = model.source
     result["ratio"] = max(result["first_contact_ratio"], result["periodic_ratio"], result["hourly_refresh_ratio"])
