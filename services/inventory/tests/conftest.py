@@ -36,11 +36,12 @@ def _secantusd() -> str:
 def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     data = tmp_path_factory.mktemp("secantus")
-    proc = subprocess.Popen(
-        [_secantusd(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data),
-         "--log-level", "WARNING"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    with open(data.parent / f"{data.name}.log", "ab") as log:  # its warnings, where a hang can be read
+        proc = subprocess.Popen(
+            [_secantusd(), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(data),
+             "--log-level", "WARNING"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true"
     try:
         deadline = time.monotonic() + 30

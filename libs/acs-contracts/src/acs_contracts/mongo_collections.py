@@ -82,6 +82,8 @@ DEVICES = "devices"
 TASKS = "tasks"
 FAULTS = "faults"
 CREDENTIALS = "credentials"
+# Connection requests an NBI replica queued for pacing (NBI_CR_RATE); every replica claims a share.
+CR_QUEUE = "connection_request_queue"
 LAST_INFORMS = "last_informs"
 # Device fields whose current value lives in last_informs (same names there).
 HOT_DEVICE_FIELDS = ("_lastInform", "_acs.lastEvents")
@@ -126,6 +128,8 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
     (AUDIT_LOG, [("devices", 1), ("_id", -1)], {}),
     (AUDIT_LOG, [("actor.token", 1), ("_id", -1)], {}),
     (AUDIT_LOG, [("timestamp", 1)], {}),
+    (CR_QUEUE, [("due", 1)], {}),
+    (CR_QUEUE, [("owner", 1)], {}),
     (AUDIT_LOG, [("published", 1)], {"partialFilterExpression": {"published": False}}),  # the outbox
     (AUDIT_LOG, [("expiresAt", 1)], {"expireAfterSeconds": 0}),  # retention (NBI_AUDIT_RETENTION_DAYS)
 ]

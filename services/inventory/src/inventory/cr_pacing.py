@@ -26,12 +26,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from acs_contracts import mongo_collections as mc
+
 from .connection_request import Credentials
 from .cr_transport import projection
 
 log = logging.getLogger(__name__)
 
-QUEUE = "connection_request_queue"
+QUEUE = mc.CR_QUEUE
 INSERT_CHUNK = 1000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the lease of an entry nobody claimed yet
 
@@ -110,9 +112,6 @@ class Pacer:
             self.task = asyncio.create_task(self._run(), name="connection-request-pacer")
 
     async def _run(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.queue.create_index([("due", 1)])
-            await self.queue.create_index([("owner", 1)])
         while True:  # every replica polls, so entries another replica queued are shared out
             try:
                 claimed = await self._claim()

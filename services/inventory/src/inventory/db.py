@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 
 from acs_contracts import mongo_collections as mc
 
+from .accounts import Accounts
 from .config import Settings
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Database:
             try:
                 await mc.ensure_indexes(self.db)
                 await self.fs_files.create_index([("filename", 1), ("uploadDate", 1)])
+                await Accounts(self.db).ensure_indexes()
                 self.indexes_ready = True
                 return
             except Exception as e:  # noqa: BLE001 - keep retrying; /readyz reports the state

@@ -27,6 +27,8 @@ from .tasks import TaskWaiters, refresh_gauges
 
 log = logging.getLogger(__name__)
 
+INDEX_WAIT_S = 30.0  # how long start() waits for the indexes before it serves without them
+
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
@@ -48,9 +50,15 @@ class Runtime:
             from .xmpp_client import start_for
 
             self.cr.xmpp = start_for(self.settings, self.metrics)
+        indexes = asyncio.create_task(self.db.ensure_indexes(), name="ensure-indexes")
+        # Normally MongoDB answers: wait for the collections and indexes, so that no write of ours
+        # races the creation of its collection (SecantusDB deadlocks when createIndexes creates
+        # a collection that an insert is creating). When it does not answer, serve anyway
+        # (/readyz says not ready) and let the indexes come when it does.
+        await asyncio.wait({indexes}, timeout=INDEX_WAIT_S)
         Pacer.for_runtime(self).start()  # every replica sends its share of queued connection requests
         self._background = [
-            asyncio.create_task(self.db.ensure_indexes(), name="ensure-indexes"),
+            indexes,
             asyncio.create_task(self.waiters.run(), name="tasks-change-stream"),
             asyncio.create_task(self._refresh_loop(), name="metrics-refresh"),
             asyncio.create_task(self.audit.run(), name="audit-publisher"),
