@@ -59,3 +59,78 @@ def test_session_cookie_round_trip_and_tamper():
     assert decode_token("garbage", SECRET, 10) is None
     old = encode_token(SessionToken("d", "s", 0.0, "ns", "1.0"), SECRET)
     assert decode_token(old, SECRET, max_age_s=600) is None
+
+
+# ---- a device's own credentials, rotated: which logins are accepted
+
+DEFAULT = auth.Credentials("acs", "default-pw")
+OWN = auth.Credentials("cpe", "secret")
+OLD = auth.Credentials("cpe", "old-secret")
+NEW = auth.Credentials("cpe", "new-secret")
+NOW = 2_000_000_000.0
+
+
+def _basic(c: auth.Credentials) -> str:
+    return "Basic " + base64.b64encode(f"{c.username}:{c.password}".encode()).decode()
+
+
+def _login(c: auth.Credentials, dev: auth.DeviceCredentials, now: float = NOW) -> str:
+    which, creds, stale = auth.verify_device(_basic(c), "POST", "basic", dev, DEFAULT, SECRET, now=now)
+    assert (creds is not None) == (which != auth.REFUSED) and not stale
+    return which
+
+
+def test_a_device_without_its_own_credentials_uses_the_default_ones():
+    dev = auth.DeviceCredentials()
+    assert _login(DEFAULT, dev) == auth.DEFAULT
+    assert _login(OWN, dev) == auth.REFUSED
+
+
+def test_current_previous_within_and_after_grace_and_pending():
+    dev = auth.DeviceCredentials(current=OWN, previous=OLD, previous_until=NOW + 60, pending=NEW, rotated_at=NOW - 10)
+    assert _login(OWN, dev) == auth.CURRENT
+    assert _login(OLD, dev) == auth.PREVIOUS
+    assert _login(OLD, dev, now=NOW + 61) == auth.REFUSED  # the grace window is over
+    assert _login(NEW, dev) == auth.PENDING
+    assert _login(auth.Credentials("cpe", "guess"), dev) == auth.REFUSED
+
+
+def test_default_credentials_refused_once_the_device_has_its_own_after_the_grace_window():
+    dev = auth.DeviceCredentials(current=OWN, previous_default=True, previous_until=NOW + 60)
+    assert _login(DEFAULT, dev) == auth.PREVIOUS
+    assert _login(DEFAULT, dev, now=NOW + 61) == auth.REFUSED
+    assert _login(DEFAULT, auth.DeviceCredentials(current=OWN)) == auth.REFUSED
+    # a first rotation cut short: its pending credentials and the default ones both work
+    first = auth.DeviceCredentials(pending=NEW)
+    assert _login(NEW, first) == auth.PENDING and _login(DEFAULT, first) == auth.DEFAULT
+
+
+def test_digest_against_the_candidates_and_a_stale_nonce():
+    dev = auth.DeviceCredentials(current=OWN, previous=OLD, previous_until=NOW + 60)
+    nonce = auth.make_nonce(SECRET)
+    which, creds, stale = auth.verify_device(_digest_header(nonce, password="old-secret"), "POST", "digest", dev,
+                                             DEFAULT, SECRET, now=NOW)
+    assert which == auth.PREVIOUS and creds == OLD and not stale
+    old_nonce = auth.make_nonce(SECRET, now=1_000_000)
+    which, creds, stale = auth.verify_device(_digest_header(old_nonce), "POST", "digest", dev, DEFAULT, SECRET, now=NOW)
+    assert which == auth.REFUSED and creds is None and stale
+
+
+def test_stored_document_is_decrypted_and_an_unreadable_password_only_drops_that_credential():
+    from datetime import UTC, datetime
+
+    from acs_contracts.cpe_secrets import Secrets, new_key
+    from session_gateway.credentials import NONE, parse
+
+    key = new_key()
+    s = Secrets([key])
+    until = datetime.fromtimestamp(NOW + 60, UTC)
+    doc = {"username": "cpe", "password": s.seal("secret"), "rotatedAt": datetime.fromtimestamp(NOW - 10, UTC),
+           "previous": {"default": True}, "previousUntil": until,
+           "pending": {"username": "cpe", "password": Secrets([new_key()]).seal("lost")}}
+    dev = parse("dev-1", doc, s)
+    assert dev.current == OWN and dev.pending is None and dev.previous_default
+    assert dev.previous_until == NOW + 60 and dev.rotated_at == NOW - 10
+    legacy = parse("dev-2", {"username": "cpe", "password": "secret"}, s)  # written before encryption
+    assert legacy.current == OWN and legacy.rotated_at == 0.0
+    assert parse("dev-3", None, s) is NONE and parse("dev-3", {}, s).current is None

@@ -442,17 +442,18 @@ async def test_an_informs_event_says_which_acs_path_and_user_name_the_cpe_came_w
 
     from cwmp import messages as m
     from cwmp import soap
-    from session_gateway.auth import Credentials
+    from session_gateway.auth import Credentials, DeviceCredentials
 
     gw = Gateway(Settings(secret=SECRET, instance_id="gw-test", max_body_bytes=MAX_BODY, cpe_auth="basic",
                           inform_hint_wait_s=0))
     pub = AckingPublisher()
     gw.publisher = pub  # type: ignore[assignment]
 
-    async def for_device(device_id: str) -> Credentials:
-        return Credentials("isp-b-cpe", "pw")
+    async def check(device_id: str, verify, may_reread: bool = True):
+        dev = DeviceCredentials(current=Credentials("isp-b-cpe", "pw"), rotated_at=1_700_000_000.0)
+        return (*verify(dev), dev)
 
-    gw.creds = SimpleNamespace(for_device=for_device)  # type: ignore[assignment]
+    gw.creds = SimpleNamespace(check=check, default=Credentials("", ""))  # type: ignore[assignment]
     server, port = await _serve(gw.handle)
     try:
         inform = m.Inform(device_id=m.DeviceIdStruct("Acme", "112233", "X", "SN9"), events=[m.EventStruct("1 BOOT", "")],
@@ -467,6 +468,9 @@ async def test_an_informs_event_says_which_acs_path_and_user_name_the_cpe_came_w
         [event] = [orjson.loads(e) for e in pub.events]
         assert event["kind"] == "inform"
         assert event["headers"]["acsPath"] == "/isp-b/cwmp" and event["headers"]["cpeUsername"] == "isp-b-cpe"
+        # which of its credentials it used, and when they were set: the scheduler promotes and rotates by them
+        assert event["headers"]["cpeCredential"] == "current" and event["headers"]["cpeRotatedAt"] == 1_700_000_000.0
+        assert "pw" not in event["headers"].values()  # the password itself never leaves the gateway
         writer.close()
     finally:
         await server.close(1.0)

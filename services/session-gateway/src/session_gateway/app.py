@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from acs_contracts import gc_tuning
+from acs_contracts import cpe_secrets, gc_tuning
 from acs_contracts.affinity import NO_MORE
 from acs_contracts.device_id import make_device_id
 from acs_contracts.kafka_topics import REPLY_WAIT, SessionEvent
@@ -66,7 +66,9 @@ class Gateway:
         self.publisher = SessionEventPublisher(settings.kafka_env, settings.publish_timeout_s)
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=3000)
         self.creds = CredentialStore(self.mongo[settings.mongodb_database],
-                                     auth.Credentials(settings.cpe_username, settings.cpe_password))
+                                     auth.Credentials(settings.cpe_username, settings.cpe_password),
+                                     cpe_secrets.from_env("session-gateway") if settings.cpe_auth != "none"
+                                     else cpe_secrets.Secrets(cpe_secrets.keys_from_env()))
         self.inflight = 0
         self._trimmer: asyncio.Task[None] | None = None
 
@@ -152,10 +154,17 @@ class Gateway:
         facts: dict[str, Any] = {"acsPath": request.url.path}
         if self.s.cpe_auth != "none":
             header = request.headers.get("authorization")
-            creds = await self.creds.for_device(device_id)
-            ok, stale = auth.verify(header, request.method, self.s.cpe_auth, creds, self.s.secret)
-            facts["cpeUsername"] = creds.username
-            if not ok:
+            which, creds, stale, dev = await self.creds.check(device_id, lambda dev: auth.verify_device(
+                header, request.method, self.s.cpe_auth, dev, self.creds.default, self.s.secret), may_reread=bool(header))
+            metrics.CPE_LOGINS.labels(which).inc()
+            if creds is not None:
+                # the scheduler promotes pending credentials a device logs in with, rotates those
+                # older than SCHEDULER_CPE_CREDENTIAL_ROTATION_DAYS, and sets a device's own at
+                # first contact (never the password itself)
+                facts.update(cpeUsername=creds.username, cpeCredential=which)
+                if dev.rotated_at is not None:
+                    facts["cpeRotatedAt"] = dev.rotated_at
+            if creds is None:
                 metrics.REJECTED.labels("auth").inc()
                 metrics.HTTP_REQUESTS.labels("inform", "401").inc()
                 r = Response(status_code=401)

@@ -106,3 +106,52 @@ def verify(header: str | None, method: str, mode: str, creds: Credentials, secre
             return False, True
         return True, False
     return False, False
+
+
+# Which of a device's credentials a login matched (the session event's ``cpeCredential``).
+CURRENT, PENDING, PREVIOUS, DEFAULT, REFUSED = "current", "pending", "previous_in_grace", "default", "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCredentials:
+    """What a device may log in with: its own current credentials, the ones a rotation is setting
+    (``pending``: the SPV may have reached the CPE even if its answer did not reach us), the ones it
+    had before (``previous``, until ``previous_until``; ``previous_default``: the shared default
+    ones), and the shared default ones while it has none of its own."""
+
+    current: Credentials | None = None
+    pending: Credentials | None = None
+    previous: Credentials | None = None
+    previous_default: bool = False
+    previous_until: float = 0.0
+    rotated_at: float | None = None
+
+
+def candidates(dev: DeviceCredentials, default: Credentials, now: float) -> list[tuple[str, Credentials]]:
+    """The credentials a login may match, in the order they are tried."""
+    out: list[tuple[str, Credentials]] = []
+    if dev.current is not None:
+        out.append((CURRENT, dev.current))
+    if dev.pending is not None:
+        out.append((PENDING, dev.pending))
+    if now < dev.previous_until:
+        if dev.previous is not None:
+            out.append((PREVIOUS, dev.previous))
+        elif dev.previous_default:
+            out.append((PREVIOUS, default))
+    if dev.current is None:
+        out.append((DEFAULT, default))
+    return out
+
+
+def verify_device(header: str | None, method: str, mode: str, dev: DeviceCredentials, default: Credentials,
+                  secret: bytes, now: float | None = None) -> tuple[str, Credentials | None, bool]:
+    """Check a login against every credential the device may use: (which matched or REFUSED,
+    the matching credentials, stale_nonce)."""
+    stale = False
+    for which, creds in candidates(dev, default, time.time() if now is None else now):
+        ok, was_stale = verify(header, method, mode, creds, secret)
+        if ok:
+            return which, creds, False
+        stale = stale or was_stale
+    return REFUSED, None, stale

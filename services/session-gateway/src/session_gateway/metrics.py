@@ -17,5 +17,9 @@ _HOP = (0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.0025, 0.003, 0.004, 0.
 REPLY_HOP = Histogram("acs_gateway_reply_hop_seconds", "Session event published to scheduler reply received", buckets=_HOP)
 KAFKA_PUBLISH = Histogram("acs_gateway_kafka_publish_seconds", "Produce with acks=all until acknowledged", buckets=_FAST)
 
+CPE_LOGINS = Counter("acs_gateway_cpe_logins_total", "CPE Inform logins, by the credentials they matched",
+                     ["outcome"])  # current, pending, previous_in_grace, default, refused
+for _o in ("current", "pending", "previous_in_grace", "default", "refused"):
+    CPE_LOGINS.labels(_o)
 for _r in ("affinity_auth", "auth", "backpressure", "bad_request", "broker_unavailable", "reply_timeout"):
     REJECTED.labels(_r)
