@@ -67,10 +67,16 @@ VALID = [
     ({"name": "changeDUState", "operations": [{"type": "install", "url": "http://x/y.ipk", "uuid": "u-1"},
                                               {"type": "uninstall", "uuid": "u-2"}]},
      {"operations": [{"type": "install", "url": "http://x/y.ipk", "uuid": "u-1"}, {"type": "uninstall", "uuid": "u-2"}]}),
+    ({"name": "download", "file": "fw-tasks.bin", "commandKey": "fw"},
+     {"fileName": "fw-tasks.bin", "fileType": "1 Firmware Upgrade Image", "commandKey": "fw"}),
+    ({"name": "ipPing", "host": "192.0.2.1", "numberOfRepetitions": 3},
+     {"host": "192.0.2.1", "numberOfRepetitions": 3, "dataModel": "InternetGatewayDevice"}),
+    ({"name": "uploadDiagnostics", "uploadURL": "http://192.0.2.1/up", "testFileLength": 1000},
+     {"uploadURL": "http://192.0.2.1/up", "testFileLength": 1000, "dataModel": "InternetGatewayDevice"}),
 ]
 
 
-@pytest.mark.parametrize("body, args", VALID, ids=[b["name"] for b, _ in VALID])
+@pytest.mark.parametrize("body, args", VALID, ids=[f"{b['name']}-{i}" for i, (b, _) in enumerate(VALID)])
 async def test_valid_task_is_stored(nbi, runtime, device, body, args):
     r = await nbi.post(f"/devices/{DEV}/tasks", json=body, headers=OPERATOR)
     assert r.status_code == 202, r.text
@@ -116,6 +122,14 @@ INVALID = [
     {"name": "changeDUState", "operations": [{"type": "install"}]},
     {"name": "changeDUState", "operations": [{"type": "explode", "uuid": "x"}]},
     {"name": "reboot", "expiry": -5},
+    {"name": "reboot", "commandKey": None},
+    {"name": "reboot", "device": "other-device"},
+    {"name": "scheduleDownload", "file": "fw-tasks.bin", "timeWindows": [{"windowStart": 0, "windowEnd": 5, "windowMode": "1 At Any Time"}]},
+    {"name": "scheduleDownload", "fileName": "fw-tasks.bin", "timeWindows": [{"windowStart": 0, "windowEnd": 5, "windowMode": "9 Never"}]},
+    {"name": "ipPing", "host": " "},
+    {"name": "downloadDiagnostics", "downloadURL": "gopher://192.0.2.1/x"},
+    {"name": "uploadDiagnostics", "uploadURL": "http://192.0.2.1/up"},
+    [{"name": "reboot"}],
 ]
 
 
@@ -126,6 +140,38 @@ async def test_invalid_task_is_refused_and_nothing_stored(nbi, runtime, device, 
     assert r.status_code == 400, r.text
     assert r.json()["error"]
     assert await runtime.db.tasks.count_documents({"device": DEV}) == before
+
+
+REFUSALS = [
+    ({"name": "noSuchTask"}, "unknown task name 'noSuchTask'"),
+    ({"name": "getParameterValues", "parameterNames": ["A.B"], "extra": 1}, "unknown arguments for getParameterValues: ['extra']"),
+    ({"name": "cancelTransfer"}, "missing argument commandKey"),
+    ({"name": "getParameterValues", "parameterNames": ["A..B"]}, "parameterNames.0: invalid parameter path 'A..B'"),
+    ({"name": "setParameterValues", "parameterValues": [["InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.Channel", "abc"]]},
+     "value 'abc' does not fit xsd:unsignedInt for InternetGatewayDevice.LANDevice.1.WLANConfiguration.1.Channel"),
+    ({"name": "deleteObject", "objectName": "A.B."}, "objectName: deleteObject needs an instance path ending with its number"),
+    ({"name": "download", "fileName": "missing.bin"}, "no file named 'missing.bin'"),
+    ({"name": "download"}, "missing argument fileName"),
+    ({"name": "reboot", "device": "other-device"}, "device in body differs from the URL"),
+]
+
+
+@pytest.mark.parametrize("body, error", REFUSALS, ids=[str(i) for i in range(len(REFUSALS))])
+async def test_refusal_names_the_problem(nbi, device, body, error):
+    r = await nbi.post(f"/devices/{DEV}/tasks", json=body, headers=OPERATOR)
+    assert r.status_code == 400 and r.json()["error"] == error, r.text
+
+
+async def test_openapi_describes_every_task_body(nbi):
+    op = (await nbi.get("/openapi.json")).json()["paths"]["/devices/{device_id}/tasks"]["post"]
+    schema = op["requestBody"]["content"]["application/json"]["schema"]
+    assert schema["discriminator"] == {"propertyName": "name"}
+    by_name = {s["properties"]["name"]["const"]: s for s in schema["oneOf"]}
+    assert {"getParameterValues", "setParameterValues", "download", "scheduleDownload", "ipPing"} <= set(by_name)
+    assert by_name["getParameterValues"]["required"] == ["name", "parameterNames"]
+    assert by_name["scheduleInform"]["properties"]["delaySeconds"]["minimum"] == 1
+    assert by_name["reboot"]["additionalProperties"] is False
+    assert "$ref" not in json.dumps(schema)  # the operation's schema stands alone
 
 
 async def test_malformed_json_unknown_device_and_roles(nbi, device):
