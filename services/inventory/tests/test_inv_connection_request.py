@@ -146,6 +146,31 @@ async def test_digest_connection_request_then_completion(nbi, runtime, cpe):
     assert _count((await nbi.get("/metrics")).text, "http", "ok") == before + 1
 
 
+async def test_encrypted_credentials_are_decrypted_for_the_request_only(nbi, runtime, cpe):
+    """Credentials stored sealed (ACS_CREDENTIALS_KEYS) reach the CPE; the NBI never shows them."""
+    from acs_contracts.cpe_secrets import Secrets, new_key
+
+    keys = Secrets([new_key()])
+    was, runtime.cr.secrets = runtime.cr.secrets, keys
+    try:
+        cpe.scheme, cpe.username, cpe.password = "basic", "sealed-user", "sealed-pass"
+        dev = await _device(runtime, "A1B2C3-Cr-0009", cr_url=cpe.url)
+        await runtime.db.credentials.replace_one(
+            {"_id": dev}, {"connectionRequest": {"username": "sealed-user", "password": keys.seal("sealed-pass")}}, upsert=True)
+        r = await nbi.post(f"/devices/{dev}/tasks", params={"connection_request": "", "timeout": "50"},
+                           json={"name": "reboot"}, headers=OPERATOR)
+        assert r.status_code == 202 and r.json()["connectionRequest"]["status"] == "ok", r.text
+        assert cpe.accepted == 1 and "sealed-pass" not in r.text
+        listed = await nbi.get("/devices/", params={"query": f'{{"_id": "{dev}"}}'}, headers=OPERATOR)
+        assert listed.status_code == 200 and "sealed-pass" not in listed.text and "credentials" not in listed.text
+        runtime.cr.secrets = Secrets([new_key()])  # a key that does not open them: refused, with the defaults tried
+        r = await nbi.post(f"/devices/{dev}/tasks", params={"connection_request": "", "timeout": "50"},
+                           json={"name": "reboot"}, headers=OPERATOR)
+        assert r.json()["connectionRequest"]["status"] == "auth_failed"
+    finally:
+        runtime.cr.secrets = was
+
+
 async def test_basic_with_device_credentials_and_timeout(nbi, runtime, cpe):
     cpe.scheme, cpe.username, cpe.password = "basic", "devuser", "devpass"
     dev = await _device(runtime, "A1B2C3-Cr-0002", cr_url=cpe.url, cr_user="devuser", cr_pass="devpass")

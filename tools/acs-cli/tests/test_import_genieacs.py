@@ -15,6 +15,7 @@ from pymongo import MongoClient
 from typer.testing import CliRunner
 
 from acs_cli.main import app
+from acs_contracts.cpe_secrets import ENV, Secrets, keys_from_env, new_key
 from acs_devstack.servers import mongo_server, mongo_uri, new_workdir
 
 DEVICE_ID = "202BC1-BM632w-8KA8WA1151100043"
@@ -98,8 +99,22 @@ def check_device(db) -> None:
     ms = dev["InternetGatewayDevice"]["ManagementServer"]
     assert ms["PeriodicInformTime"]["_value"].replace(tzinfo=UTC) == datetime(2024, 1, 1, tzinfo=UTC)
     assert "_value" not in ms["ConnectionRequestPassword"]  # secrets stay out of device documents
-    assert db.credentials.find_one({"_id": DEVICE_ID})["connectionRequest"] == {"username": "cr-user", "password": "cr-secret"}
+    cr = db.credentials.find_one({"_id": DEVICE_ID})["connectionRequest"]
+    assert cr["username"] == "cr-user" and Secrets(keys_from_env()).open(cr["password"]) == "cr-secret"
     assert db.last_informs.find_one({"_id": DEVICE_ID})["_lastInform"].replace(tzinfo=UTC) == datetime(2024, 5, 2, 11, 30, tzinfo=UTC)
+
+
+def test_import_encrypts_connection_request_passwords_when_a_key_is_set(mongo, tmp_path, monkeypatch):
+    key = new_key()
+    monkeypatch.setenv(ENV, key)
+    export(tmp_path, "devices", [GENIEACS_DEVICE])
+    r = invoke(str(tmp_path), "--mongodb-uri", mongo, "--database", "acs_sealed", "--only", "devices")
+    assert r.exit_code == 0, r.output
+    with MongoClient(mongo, tz_aware=True) as client:
+        stored = client.acs_sealed.credentials.find_one({"_id": DEVICE_ID})
+    assert "cr-secret" not in json.dumps(stored, default=str)
+    assert set(stored["connectionRequest"]["password"]) == {"enc"}
+    assert Secrets([key]).open(stored["connectionRequest"]["password"]) == "cr-secret"
 
 
 def test_import_from_mongoexport_files(mongo, tmp_path):

@@ -32,6 +32,8 @@ from typing import Any
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from acs_contracts import cpe_secrets
+
 from .config import Settings
 from .cr_transport import Reach, order
 from .cr_transport import paths as _paths
@@ -80,11 +82,26 @@ class _Sender(asyncio.DatagramProtocol):
         self.error = exc
 
 
+def stored_credentials(doc: Mapping[str, Any] | None, sealed: cpe_secrets.Secrets) -> Credentials | None:
+    """The connection-request credentials of a ``credentials`` document, decrypted for this
+    request only (a legacy plaintext password reads as is); None when it has none, or when no
+    configured key opens them (logged)."""
+    cr = (doc or {}).get("connectionRequest") or {}
+    if not cr.get("username"):
+        return None
+    try:
+        return Credentials(str(cr["username"]), sealed.open(cr.get("password")))
+    except cpe_secrets.CredentialKeyError as e:
+        log.error("connection request credentials of %s unreadable: %s", (doc or {}).get("_id"), e)
+        return None
+
+
 class ConnectionRequester:
     def __init__(self, settings: Settings, metrics: Metrics, credentials: Any) -> None:
         self.settings = settings
         self.metrics = metrics
         self.credentials = credentials  # the credentials collection
+        self.secrets = cpe_secrets.from_env("inventory")  # their passwords, decrypted for a request only
         self._http_session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
         self.xmpp: XmppConnector | None = None  # set by the runtime when NBI_XMPP_JID is given
         self._repeats: set[asyncio.Task[None]] = set()  # UDP repeats still to send
@@ -110,9 +127,9 @@ class ConnectionRequester:
         """The credentials collection first, then the device's own values, then the defaults."""
         async with self.metrics.mongo("find_credentials"):
             doc = await self.credentials.find_one({"_id": device["_id"]}, {"connectionRequest": 1})
-        cr = (doc or {}).get("connectionRequest") or {}
-        if cr.get("username"):
-            return Credentials(str(cr["username"]), str(cr.get("password") or ""))
+        stored = stored_credentials(doc, self.secrets)
+        if stored is not None:
+            return stored
         user = param_value(device, *_paths("ConnectionRequestUsername"))
         if user:
             password = param_value(device, *_paths("ConnectionRequestPassword"))

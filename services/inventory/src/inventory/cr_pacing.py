@@ -28,7 +28,7 @@ from typing import Any
 
 from acs_contracts import mongo_collections as mc
 
-from .connection_request import Credentials
+from .connection_request import stored_credentials
 from .cr_transport import projection
 
 log = logging.getLogger(__name__)
@@ -185,8 +185,7 @@ class Pacer:
 
     async def _one(self, token: str, device: dict[str, Any], cred_doc: dict[str, Any] | None) -> None:
         try:
-            cr = (cred_doc or {}).get("connectionRequest") or {}
-            given = Credentials(str(cr["username"]), str(cr.get("password") or "")) if cr.get("username") else None
+            given = stored_credentials(cred_doc, self.rt.cr.secrets)
             outcome = await self.rt.cr.request(device, credentials=given)
             self.outcomes[outcome["status"]] = self.outcomes.get(outcome["status"], 0) + 1
             self.sent += 1

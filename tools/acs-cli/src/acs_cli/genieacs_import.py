@@ -189,6 +189,21 @@ def _preset_problem(doc: dict[str, Any]) -> str | None:
     return None
 
 
+def _sealed(creds: dict[str, Any]) -> dict[str, Any]:
+    """The credentials document with its password encrypted when ACS_CREDENTIALS_KEYS is set
+    (acs_contracts.cpe_secrets, as the ACS stores them); as is without a key or without the ACS's
+    libraries (the ACS still reads a plaintext one)."""
+    try:
+        from acs_contracts.cpe_secrets import Secrets, keys_from_env
+    except ImportError:
+        return creds
+    sealer = Secrets(keys_from_env())
+    cr = creds.get("connectionRequest")
+    if not sealer.enabled or not isinstance(cr, dict):
+        return creds
+    return {**creds, "connectionRequest": {**cr, "password": sealer.seal(str(cr.get("password") or ""))}}
+
+
 def _task(doc: dict[str, Any]) -> dict[str, Any]:
     out = dict(doc)
     out.setdefault("status", "pending")
@@ -220,7 +235,7 @@ def run_import(source: FolderSource | MongoSource, target_db: Any, sections: Ite
             write("devices", device)
             write("last_informs", last)
             if creds is not None:
-                write("credentials", creds)
+                write("credentials", _sealed(creds))
             sec.imported += 1
             if progress and sec.imported % 1000 == 0:
                 progress("devices", sec.imported)
