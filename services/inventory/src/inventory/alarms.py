@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter, model_validator
 
 from acs_contracts import mongo_collections as mc
 
-from . import auth, scope
+from . import auth, bodies, scope
 from .errors import bad_request, not_found
 from .principal import and_
 from .query import paging, parse_json
@@ -25,49 +26,49 @@ from .shapes import dumps
 
 router = APIRouter(tags=["monitoring"])
 
-KINDS = ("threshold", "rate", "missing-informs")
-OPS = (">", ">=", "<", "<=", "==", "!=")
-SEVERITIES = ("critical", "major", "minor", "warning")
-_FIELDS = {"kind", "parameter", "op", "value", "clearValue", "missingS", "severity", "model", "enabled", "description"}
 _PARAMETER = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*(\.([A-Za-z_][A-Za-z0-9_\-]*|[0-9]+|\*))*$")
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 
 
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+class AlarmRule(BaseModel):
+    """PUT /alarm-rules/<name>: a threshold or rate rule on a parameter, or missing Informs (docs/monitoring.md)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    id: Any = Field(None, alias="_id", exclude=True, description="ignored: the URL names the rule")
+    kind: Literal["threshold", "rate", "missing-informs"]
+    parameter: Annotated[StrictStr, Field(pattern=_PARAMETER.pattern), bodies.worded(
+        "must be a parameter name ('*' for any instance number)")] = bodies.absent()
+    op: Literal[">", ">=", "<", "<=", "==", "!="] = ">"
+    value: bodies.Number = bodies.absent()
+    clearValue: bodies.Number = bodies.absent()
+    missingS: Annotated[bodies.Number, Field(gt=0)] = bodies.absent(description="seconds without an Inform")
+    severity: Literal["critical", "major", "minor", "warning"] = "major"
+    model: Annotated[StrictStr, bodies.worded("must be a product class")] = bodies.absent()
+    enabled: Annotated[StrictBool, bodies.worded("must be true or false")] = bodies.absent()
+    description: Any = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> AlarmRule:
+        if self.kind == "missing-informs":
+            if self.missingS is None:
+                raise bodies.problem("missingS (seconds without an Inform) must be a positive number")
+        elif self.parameter is None:
+            raise bodies.problem("parameter must be a parameter name ('*' for any instance number)")
+        elif self.value is None:
+            raise bodies.problem("value must be a number")
+        return self
+
+
+_RULE = TypeAdapter(AlarmRule)
 
 
 def validate_rule(name: str, body: Any) -> dict[str, Any]:
     """The rule document to store, or a 400 naming what is wrong."""
     if not _NAME.match(name):
         raise bad_request("a rule name is 1-64 letters, digits, '_', '-' or '.'", name)
-    if not isinstance(body, dict):
-        raise bad_request("a rule is a JSON object")
-    unknown = sorted(set(body) - _FIELDS - {"_id"})
-    if unknown:
-        raise bad_request("unknown rule fields", unknown)
-    kind = body.get("kind")
-    if kind not in KINDS:
-        raise bad_request(f"kind must be one of {', '.join(KINDS)}", kind)
-    if kind == "missing-informs":
-        if not _number(body.get("missingS")) or body["missingS"] <= 0:
-            raise bad_request("missingS (seconds without an Inform) must be a positive number", body.get("missingS"))
-    else:
-        if not isinstance(body.get("parameter"), str) or not _PARAMETER.match(body["parameter"]):
-            raise bad_request("parameter must be a parameter name ('*' for any instance number)", body.get("parameter"))
-        if body.get("op", ">") not in OPS:
-            raise bad_request(f"op must be one of {' '.join(OPS)}", body.get("op"))
-        if not _number(body.get("value")):
-            raise bad_request("value must be a number", body.get("value"))
-        if "clearValue" in body and not _number(body["clearValue"]):
-            raise bad_request("clearValue must be a number", body["clearValue"])
-    if body.get("severity", "major") not in SEVERITIES:
-        raise bad_request(f"severity must be one of {', '.join(SEVERITIES)}", body.get("severity"))
-    if "enabled" in body and not isinstance(body["enabled"], bool):
-        raise bad_request("enabled must be true or false", body["enabled"])
-    if "model" in body and not isinstance(body["model"], str):
-        raise bad_request("model must be a product class", body["model"])
-    doc = {k: v for k, v in body.items() if k in _FIELDS}
+    rule = bodies.parse(_RULE, body, "rule")
+    doc = rule.model_dump(exclude_unset=True)
     doc.setdefault("op", ">")
     doc.setdefault("severity", "major")
     doc["_id"] = name
@@ -82,7 +83,7 @@ async def list_rules(request: Request) -> Response:
     return Response(dumps(rules), media_type="application/json")
 
 
-@router.put("/alarm-rules/{name}", dependencies=[auth.admin],
+@router.put("/alarm-rules/{name}", dependencies=[auth.admin], openapi_extra=bodies.openapi_body(_RULE),
             summary="Create or replace an alarm rule: threshold, rate or missing-informs")
 async def put_rule(name: str, request: Request) -> Response:
     rt = request.app.state.rt
