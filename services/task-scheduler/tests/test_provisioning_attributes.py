@@ -14,7 +14,6 @@ from cpe_simulator.datamodel import DataModel
 from cpe_simulator.device import Device
 from cwmp import messages as m
 from task_scheduler.provisioning import Provisioner, ProvisioningSettings
-from task_scheduler.provisioning.presets import PresetError, declaration
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=importlib
 from test_provisioning_support import drive, inform, store  # noqa: E402
@@ -77,12 +76,3 @@ def test_a_parameter_the_device_does_not_have_faults_the_channel():
     assert rpcs == ["GetParameterAttributes", "SetParameterAttributes"]
     [fault] = run.outcome.faults
     assert fault["channel"] == "monitoring" and fault["code"].startswith("cwmp.")
-
-
-@pytest.mark.parametrize("bad, message", [
-    ({"notification": 7}, "notification is 0"), ({"notification": True}, "notification is 0"),
-    ({"accessList": "Subscriber"}, "accessList is a list"), ({"instances": 1, "notification": 1, "path": "A.*"}, "not instance counts"),
-])
-def test_bad_attribute_declarations_are_refused(bad, message):
-    with pytest.raises(PresetError, match=message):
-        declaration({"path": SSID, **bad})

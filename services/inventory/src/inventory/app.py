@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from device_query.errors import QueryError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -56,6 +57,10 @@ def _install_errors(app: FastAPI) -> None:
         if getattr(e, "headers", None):  # Retry-After of a 429
             headers = {**(headers or {}), **e.headers}  # type: ignore[attr-defined]
         return _error(e.status, e.error, e.detail, headers)
+
+    @app.exception_handler(QueryError)
+    async def query_refused(_: Request, e: QueryError) -> JSONResponse:  # device_query's: a bad query or preset
+        return _error(400, e.message, e.detail)
 
     @app.exception_handler(RequestValidationError)
     async def validation(_: Request, e: RequestValidationError) -> JSONResponse:

@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, unquote
 
 import orjson
 from bson import ObjectId
+from device_query.values import parse_date
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pymongo.errors import PyMongoError
@@ -38,7 +39,7 @@ from acs_contracts.mongo_collections import AUDIT_LOG
 
 from . import auth
 from .errors import bad_request
-from .shapes import dumps, parse_date, to_json
+from .shapes import dumps, to_json
 
 log = logging.getLogger(__name__)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
+from device_query.mongo import device_query
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from . import auth, last_informs, scope
 from .errors import bad_request, not_found
 from .principal import and_
-from .query import device_query, paging, parse_json, projection, sort_spec
+from .query import paging, parse_json, projection, sort_spec
 
 router = APIRouter(tags=["devices"])
 

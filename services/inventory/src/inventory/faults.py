@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from bson import ObjectId
+from device_query.mongo import fault_query
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from . import auth, scope
 from .errors import not_found
 from .principal import and_
-from .query import fault_query, paging, parse_json, projection, sort_spec
+from .query import paging, parse_json, projection, sort_spec
 
 router = APIRouter(tags=["faults"])
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from device_query.mongo import file_query
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from gridfs.errors import NoFile
@@ -28,7 +29,7 @@ from acs_contracts.file_urls import InvalidSignature, verify_download, verify_up
 from . import auth, scope
 from .errors import ApiError, bad_request, not_found
 from .principal import and_
-from .query import file_query, paging, parse_json, projection, sort_spec
+from .query import paging, parse_json, projection, sort_spec
 
 CHUNK = 256 * 1024
 META_HEADERS = ("fileType", "oui", "productClass", "version")

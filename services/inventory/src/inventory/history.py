@@ -12,15 +12,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from device_query.paths import valid_path
+from device_query.values import parse_date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from acs_contracts import mongo_collections as mc
-from acs_contracts.query_values import parse_date
 
 from . import auth, scope
 from .errors import bad_request
-from .shapes import dumps, valid_path
+from .shapes import dumps
 
 router = APIRouter(tags=["monitoring"])
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from device_query.mongo import device_query
+
 from .errors import bad_request
-from .query import device_query, parse_json
+from .query import parse_json
 
 RANK = {"readonly": 0, "operator": 1, "admin": 2}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import orjson
+from device_query.mongo import preset_query
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from provision_scripts import ScriptError, ScriptSyntaxError, check_syntax
@@ -19,7 +20,7 @@ from acs_contracts.mongo_collections import PROVISIONS
 
 from . import auth
 from .errors import bad_request, not_found
-from .query import paging, parse_json, preset_query, projection, sort_spec
+from .query import paging, parse_json, projection, sort_spec
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}$")
 MAX_SCRIPT_BYTES = 512 * 1024

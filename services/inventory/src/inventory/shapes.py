@@ -1,20 +1,14 @@
-"""Documents as the NBI shows them (GenieACS style) and parameter paths as TR-069 writes them."""
+"""Documents as the NBI shows them (GenieACS style): dates, ObjectIds and bytes as JSON, nested lookups."""
 
 from __future__ import annotations
 
 import base64
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from bson import ObjectId
-
-from acs_contracts.query_values import parse_date  # noqa: F401  (the NBI's date parsing, shared)
-
-# A path segment: a TR-106 name or an instance number. Paths end with "." for partial paths.
-_SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")
 
 
 def iso(dt: datetime) -> str:
@@ -42,20 +36,6 @@ def to_json(value: Any) -> Any:
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(to_json(value))
-
-
-def valid_path(path: Any, *, partial: bool = True, allow_empty: bool = False) -> bool:
-    """A TR-069 parameter path; ``partial`` allows a trailing "." (object path)."""
-    if not isinstance(path, str):
-        return False
-    if path == "":
-        return allow_empty
-    if len(path) > 1024:
-        return False
-    body = path[:-1] if path.endswith(".") else path
-    if path.endswith(".") and not partial:
-        return False
-    return all(_SEGMENT.match(s) for s in body.split("."))
 
 
 def lookup(doc: Mapping[str, Any], path: str) -> Any:

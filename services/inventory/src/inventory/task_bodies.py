@@ -13,6 +13,7 @@ import base64
 import re
 from typing import Annotated, Any, Literal, get_args
 
+from device_query.paths import valid_path
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -34,7 +35,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .errors import ApiError, bad_request
-from .shapes import valid_path
 
 # --- TR-069 value types ---------------------------------------------------------------------------
 

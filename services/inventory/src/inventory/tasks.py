@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+from device_query.mongo import task_query
+from device_query.values import parse_date
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import TypeAdapter, ValidationError
@@ -25,8 +27,8 @@ from . import auth, scope
 from . import task_bodies as tb
 from .errors import ApiError, bad_request, not_found
 from .principal import and_
-from .query import paging, parse_json, projection, sort_spec, task_query
-from .shapes import dumps, lookup, parse_date
+from .query import paging, parse_json, projection, sort_spec
+from .shapes import dumps, lookup
 from .task_bodies import value_fits
 
 log = logging.getLogger(__name__)

@@ -179,7 +179,9 @@ def convert_device(doc: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] 
 def _preset_problem(doc: dict[str, Any]) -> str | None:
     """Why the scheduler would skip this preset, if it would (it is imported all the same)."""
     try:
-        from task_scheduler.provisioning.presets import PresetError, compile_preset
+        from device_query.errors import PresetError
+
+        from task_scheduler.provisioning.presets import compile_preset
     except ImportError:  # the CLI installed without the scheduler: no check
         return None
     try:

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import paths
+from device_query import paths
+
 from .virtual import VirtualParameter
 
 log = logging.getLogger(__name__)

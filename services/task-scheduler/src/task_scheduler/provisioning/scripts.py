@@ -21,6 +21,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from device_query import paths
+from device_query.errors import PresetError
+from device_query.presets import MAX_INSTANCES, Declaration, declaration
 from provision_scripts import (
     Extensions,
     Limits,
@@ -32,8 +35,7 @@ from provision_scripts import (
     check_syntax,
 )
 
-from . import downloads, paths
-from .presets import MAX_INSTANCES, Declaration, PresetError, declaration
+from . import downloads
 from .virtual import ROOT as VROOT
 
 if TYPE_CHECKING:

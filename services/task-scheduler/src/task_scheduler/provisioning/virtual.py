@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import paths
+from device_query import paths
 
 ROOT = "VirtualParameters"
 

@@ -1,14 +1,13 @@
-"""Preconditions in memory, path patterns and schedules."""
+"""Queries evaluated in memory (preset preconditions) and path patterns resolved against a device document."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import pytest
-
-from task_scheduler.provisioning import paths
-from task_scheduler.provisioning.query import QueryError, compile_query
-from task_scheduler.provisioning.schedule import Schedule, ScheduleError
+from device_query import paths
+from device_query.errors import QueryError
+from device_query.memory import compile_query
 
 DOC = {
     "_id": "202BC1-BM632w-X1",
@@ -82,14 +81,3 @@ def test_patterns_resolve_wildcards_and_aliases():
 def test_bad_patterns(bad):
     with pytest.raises(paths.PathError):
         paths.parse(bad)
-
-
-def test_schedule_windows():
-    s = Schedule("3600 0 2 * * *")
-    assert s.active(datetime(2026, 5, 1, 2, 30, tzinfo=UTC))
-    assert not Schedule("3600 0 2 * * *").active(datetime(2026, 5, 1, 3, 30, tzinfo=UTC))
-    assert Schedule("*/15 * * * 1-5").active(datetime(2026, 5, 1, 9, 15, 20, tzinfo=UTC))  # a Friday
-    assert not Schedule("*/15 * * * 0,6").active(datetime(2026, 5, 1, 9, 15, 20, tzinfo=UTC))
-    for bad in ("daily", "61 * * * *", "30 0 2 * * *", "* * * *"):
-        with pytest.raises(ScheduleError):
-            Schedule(bad)
