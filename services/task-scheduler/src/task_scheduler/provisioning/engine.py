@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from device_query import paths
+from device_query.errors import PresetError
+from device_query.presets import Declaration, declaration
 from provision_scripts import ExtensionsNeeded, ScriptError
 
 from cwmp import messages as m
@@ -29,9 +32,9 @@ from cwmp.values import decode_value
 
 from .. import metrics
 from ..device_record import is_secret, jsonable, parameter_sets, to_bson_value
-from . import downloads, paths
+from . import downloads
 from .functions import DeviceView, ProvisionFunctionError, ProvisionFunctions
-from .presets import Declaration, Preset, PresetError, declaration
+from .presets import Preset
 from .scripts import ScriptLibrary, ScriptSession
 from .virtual import ROOT as VROOT
 from .virtual import VirtualParameter, refresh_values
@@ -773,4 +776,3 @@ def _equal(have: Any, want: Any) -> bool:
     if isinstance(have, datetime) and isinstance(want, datetime):
         return _aware(have) == _aware(want)
     return have == to_bson_value(want)
-
