@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from device_query.errors import PresetError
+from device_query.presets import Declaration
 from provision_scripts import Extensions, Limits
 
 from acs_contracts import file_urls
@@ -26,7 +28,7 @@ from cwmp.events import EventCode
 from .defaults import bootstrap_declarations
 from .engine import ProvisionRun
 from .functions import ProvisionFunctions
-from .presets import Declaration, Preset, PresetError, compile_preset
+from .presets import Preset, compile_preset
 from .scripts import ScriptLibrary
 from .virtual import BUILTIN, VirtualParameter, refresh_values
 from .virtual import ROOT as VROOT
