@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from .presets import Declaration, declaration
+from device_query.presets import Declaration, declaration
 
 CHANNEL = "bootstrap"
 WEIGHT = -(2**31)
