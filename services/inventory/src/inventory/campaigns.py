@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 from bson import ObjectId
+from device_query.mongo import device_query
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pymongo import UpdateOne
@@ -41,7 +42,7 @@ from . import auth, last_informs, scope
 from .cr_pacing import Pacer
 from .errors import ApiError, bad_request, not_found
 from .principal import and_
-from .query import device_query, parse_json
+from .query import parse_json
 from .shapes import dumps
 
 log = logging.getLogger(__name__)
