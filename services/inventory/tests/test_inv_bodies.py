@@ -46,3 +46,31 @@ async def test_campaign_refusals_name_the_field(nbi, body, error):
 async def test_alarm_rule_refusals_name_the_field(nbi, body, error):
     r = await nbi.put("/alarm-rules/bad", json=body, headers=ADMIN)
     assert r.status_code == 400 and r.json()["error"] == error, r.text
+
+
+@pytest.mark.parametrize("body, error", [
+    ({"role": "operator", "password": "short"}, "password: String should have at least 10 characters"),
+    ({"role": "root"}, "role: Input should be 'readonly', 'operator' or 'admin'"),
+    ({"role": "operator", "tenant": "a b"}, "tenant: String should match pattern '^[A-Za-z0-9_][A-Za-z0-9_.@\\-]{0,127}$'"),
+    ({"role": "operator", "disabled": "no"}, "disabled: Input should be a valid boolean"),
+    ({"role": "operator", "colour": "red"}, "unknown user fields ['colour']"),
+    ({}, "role is one of readonly, operator, admin"),
+])
+async def test_user_refusals_name_the_field(nbi, body, error):
+    r = await nbi.put("/users/bodies-refused", json=body, headers=ADMIN)
+    assert r.status_code == 400 and r.json()["error"] == error, r.text
+    assert (await nbi.get("/users/bodies-refused", headers=ADMIN)).status_code == 404  # nothing stored
+
+
+async def test_token_refusals_name_the_field(nbi):
+    assert (await nbi.put("/users/bodies-tokens", json={"role": "operator"}, headers=ADMIN)).status_code in (200, 201)
+    for body, error in (({"expiresInDays": 0}, "expiresInDays: Input should be greater than 0"),
+                        ({"expiresInDays": "90"}, "expiresInDays: Input should be a valid number"),
+                        ({"expiresInDays": 10**6}, "expiresInDays is a number of days, more than 0 and at most "),
+                        ({"name": 5}, "name: Input should be a valid string"),
+                        ({"role": "root"}, "role: Input should be 'readonly', 'operator' or 'admin'"),
+                        ({"label": "x"}, "unknown token fields ['label']")):
+        r = await nbi.post("/tokens", params={"user": "bodies-tokens"}, json=body, headers=ADMIN)
+        assert r.status_code == 400 and r.json()["error"].startswith(error), (body, r.text)
+    r = await nbi.post("/tokens", params={"user": "bodies-tokens"}, json={"name": "ci", "expiresInDays": 1.5}, headers=ADMIN)
+    assert r.status_code == 201 and r.json()["name"] == "ci" and r.json()["role"] == "operator", r.text

@@ -7,18 +7,33 @@ the users they manage (``?user=``). Static NBI_TOKENS are not users: they cannot
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, Strict, StrictStr, TypeAdapter
 
-from . import auth, scope
+from . import auth, bodies, scope
 from .accounts import now, public_token
 from .errors import ApiError, bad_request, not_found
 from .principal import RANK, Principal, check_scope_text
 from .users import _body, _json
 
 router = APIRouter(tags=["tokens"])
+
+
+class TokenBody(BaseModel):
+    """POST /tokens: a token may narrow its user's role and scope; it always expires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[StrictStr, Field(max_length=128)] = ""
+    role: Literal["readonly", "operator", "admin"] = bodies.absent(description="default: the user's role")
+    scope: Any = Field(None, description="a device query narrowing the user's scope")
+    expiresInDays: Annotated[float, Strict(), Field(gt=0, description="at most NBI_TOKEN_MAX_DAYS")] = 90
+
+
+_TOKEN = TypeAdapter(TokenBody)
 
 
 async def _target_user(request: Request, p: Principal, user: str | None) -> dict[str, Any]:
@@ -44,30 +59,22 @@ async def list_tokens(request: Request, user: str | None = Query(None)) -> Respo
     return _json([public_token(d) for d in docs])
 
 
-@router.post("/tokens", dependencies=[auth.readonly], status_code=201,
+@router.post("/tokens", dependencies=[auth.readonly], status_code=201, openapi_extra=bodies.openapi_body(_TOKEN),
              summary="Create an API token: {name, role?, scope?, expiresInDays?}; its value is shown this once")
 async def create_token(request: Request, user: str | None = Query(None)) -> Response:
     p = scope.principal(request)
     target = await _target_user(request, p, user)
-    body = await _body(request)
-    unknown = sorted(set(body) - {"name", "role", "scope", "expiresInDays"})
-    if unknown:
-        raise bad_request("unknown fields", {"fields": unknown})
-    name = body.get("name", "")
-    if not isinstance(name, str) or len(name) > 128:
-        raise bad_request("name is text of at most 128 characters")
-    role = body.get("role", target["role"])
-    if role not in RANK:
-        raise bad_request("role is one of readonly, operator, admin", role)
+    body = bodies.parse(_TOKEN, await _body(request), "token")
+    role = body.role if body.role is not None else target["role"]
     if RANK[role] > RANK[p.role]:
         raise ApiError(403, "forbidden", f"a token cannot have more than the caller's role {p.role}")
     max_days = auth.guard_of(request).settings.security.token_max_days
-    days = body.get("expiresInDays", 90)
-    if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days <= max_days:
+    days = body.expiresInDays
+    if days > max_days:
         raise bad_request(f"expiresInDays is a number of days, more than 0 and at most {max_days}", days)
-    text = check_scope_text(body.get("scope"))
+    text = check_scope_text(body.scope)
     value, doc = await auth.guard_of(request).accounts.issue(
-        target, name=name, kind="api", role=role, scope=text, lifetime=timedelta(days=days))
+        target, name=body.name, kind="api", role=role, scope=text, lifetime=timedelta(days=days))
     return _json({**public_token(doc), "token": value}, 201)
 
 

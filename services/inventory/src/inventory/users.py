@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, TypeAdapter
 from pymongo.errors import DuplicateKeyError
 
-from . import auth, scope
+from . import auth, bodies, scope
 from .accounts import now, public_user
 from .errors import ApiError, bad_request, not_found
 from .principal import RANK, Principal, check_scope_text
@@ -31,7 +32,6 @@ router = APIRouter(tags=["users"])
 
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@\-]{0,127}$")
 MIN_PASSWORD = 10
-_FIELDS = {"password", "role", "tenant", "scope", "disabled"}
 
 
 def _json(doc: Any, status: int = 200) -> Response:
@@ -56,40 +56,46 @@ def check_name(name: str) -> str:
     return name
 
 
-def _user_changes(body: dict[str, Any], caller: Principal, creating: bool) -> dict[str, Any]:
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise bad_request("unknown fields", {"fields": unknown, "allowed": sorted(_FIELDS)})
+class UserBody(BaseModel):
+    """PUT /users/<name>: the fields to set; ``role`` is required when the user is new."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[StrictStr, Field(min_length=MIN_PASSWORD, max_length=1024)] = bodies.absent()
+    role: Literal["readonly", "operator", "admin"] = bodies.absent()
+    tenant: Annotated[StrictStr, Field(pattern=NAME.pattern)] | None = Field(
+        None, description="a tenant's name, or null for none; a tenant's admin may name only its own")
+    scope: Any = Field(None, description="a device query: the devices this user may see")
+    disabled: StrictBool = bodies.absent()
+
+
+_USER = TypeAdapter(UserBody)
+
+
+def _user_changes(raw: dict[str, Any], caller: Principal, creating: bool) -> dict[str, Any]:
+    body = bodies.parse(_USER, raw, "user")
+    given = body.model_fields_set
     out: dict[str, Any] = {}
-    if "role" in body or creating:
-        if body.get("role") not in RANK:
-            raise bad_request("role is one of readonly, operator, admin", body.get("role"))
-        out["role"] = body["role"]
-    if "tenant" in body:
-        tenant = body["tenant"]
-        if tenant is not None and (not isinstance(tenant, str) or not NAME.match(tenant)):
-            raise bad_request("tenant is a name (letters, digits, '_', '.', '@', '-') or null", tenant)
-        if caller.tenant is not None and tenant != caller.tenant:
+    if "role" in given or creating:
+        if body.role is None:
+            raise bad_request("role is one of readonly, operator, admin", None)
+        out["role"] = body.role
+    if "tenant" in given:
+        if caller.tenant is not None and body.tenant != caller.tenant:
             raise ApiError(403, "forbidden", "a tenant's admin creates users of its own tenant only")
-        out["tenant"] = tenant
+        out["tenant"] = body.tenant
     elif creating:
         out["tenant"] = caller.tenant
-    if "scope" in body or creating:
-        text = check_scope_text(body.get("scope"))
+    if "scope" in given or creating:
+        text = check_scope_text(body.scope)
         # a scoped admin cannot hand out more than it has: its own queries are AND-ed in
         mine = list(caller.scopes)
         if mine:
             parts = [orjson.loads(s) for s in (*mine, *([text] if text else []))]
             text = orjson.dumps(parts[0] if len(parts) == 1 else {"$and": parts}).decode()
         out["scope"] = text
-    if "disabled" in body:
-        if not isinstance(body["disabled"], bool):
-            raise bad_request("disabled is true or false", body["disabled"])
-        out["disabled"] = body["disabled"]
-    if "password" in body:
-        pw = body["password"]
-        if not isinstance(pw, str) or len(pw) < MIN_PASSWORD or len(pw) > 1024:
-            raise bad_request(f"a password is {MIN_PASSWORD} to 1024 characters")
+    if "disabled" in given:
+        out["disabled"] = body.disabled
     return out
 
 
@@ -108,7 +114,7 @@ async def get_user(name: str, request: Request) -> Response:
     return _json(public_user(doc))
 
 
-@router.put("/users/{name}", dependencies=[auth.admin],
+@router.put("/users/{name}", dependencies=[auth.admin], openapi_extra=bodies.openapi_body(_USER),
             summary="Create or change a user: role, tenant, scope (device query), password, disabled")
 async def put_user(name: str, request: Request) -> Response:
     check_name(name)
