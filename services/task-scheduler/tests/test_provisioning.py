@@ -42,7 +42,7 @@ def test_bootstrap_defaults_take_one_read_and_one_set_on_tr098():
     assert dev.value(ms + "PeriodicInformEnable").value is True
     assert dev.value(ms + "PeriodicInformInterval").value == 300
     user, password = dev.value(ms + "ConnectionRequestUsername").value, dev.value(ms + "ConnectionRequestPassword").value
-    assert run.outcome.credentials == {"connectionRequest.username": user, "connectionRequest.password": password}
+    assert run.outcome.credentials == {"connectionRequest": {"username": user, "password": password}}
     assert len(password) >= 16
     assert "_value" not in doc["InternetGatewayDevice"]["ManagementServer"].get("ConnectionRequestPassword", {})  # secret stays out
     assert doc["InternetGatewayDevice"]["DeviceInfo"]["UpTime"]["_type"] == "xsd:unsignedInt"

@@ -43,6 +43,10 @@ class Settings:
     periodic_inform_interval_s: int = 300
     provision_max_iterations: int = 16
     provision_function_timeout_s: float = 1.0
+    # the CPE credential lifecycle (cpe_credentials.py, docs/security.md)
+    cpe_credentials: str = "auto"  # auto | per-device | shared
+    cpe_credential_rotation_days: float = 0.0  # 0: never
+    cpe_credential_grace_s: float = 7 * 86400.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -83,4 +87,14 @@ class Settings:
             periodic_inform_interval_s=int(e.get("SCHEDULER_PERIODIC_INFORM_INTERVAL_S", "300")),
             provision_max_iterations=int(e.get("SCHEDULER_PROVISION_MAX_ITERATIONS", "16")),
             provision_function_timeout_s=float(e.get("SCHEDULER_PROVISION_FUNCTION_TIMEOUT_S", "1")),
+            cpe_credentials=_cpe_credentials_mode(e.get("SCHEDULER_CPE_CREDENTIALS", "auto")),
+            cpe_credential_rotation_days=float(e.get("SCHEDULER_CPE_CREDENTIAL_ROTATION_DAYS", "0")),
+            cpe_credential_grace_s=float(e.get("SCHEDULER_CPE_CREDENTIAL_GRACE_S", str(7 * 86400))),
         )
+
+
+def _cpe_credentials_mode(v: str) -> str:
+    mode = v.strip().lower()
+    if mode not in ("auto", "per-device", "shared"):
+        raise ValueError(f"SCHEDULER_CPE_CREDENTIALS must be auto, per-device or shared, not {v!r}")
+    return mode

@@ -66,7 +66,7 @@ from cwmp.session import (
     response_rpc,
 )
 
-from . import metrics, tenants
+from . import cpe_credentials, metrics, tenants
 from .config import Settings
 from .device_record import (
     BOOTSTRAP_DISCOVERED,
@@ -138,7 +138,7 @@ class DeviceSession:
 
     __slots__ = ("device_id", "session_id", "acs", "started", "event_codes", "tasks", "task", "run",
                  "may_have_tasks", "sent_at", "last_seen", "recovered", "pending_request", "provision", "provision_done",
-                 "builtin", "writes", "bootstrap", "codes", "ext_calls")
+                 "builtin", "writes", "bootstrap", "codes", "ext_calls", "cpe_facts", "cred_previous")
 
     def __init__(self, device_id: str, session_id: str) -> None:
         self.device_id = device_id
@@ -161,6 +161,8 @@ class DeviceSession:
         self.bootstrap = False  # a BOOTSTRAP (this Inform's, or one a session cut short) to finish
         self.codes: list[str] = []  # the events tasks and presets go by: the Inform's, and BOOTSTRAP when resumed
         self.ext_calls: Any = None  # the presets' run waits for these ext() answers (ExtensionCalls)
+        self.cpe_facts: dict[str, Any] = {}  # which credentials the CPE logged in with (cpe_credentials.facts_of)
+        self.cred_previous: dict[str, Any] | None = None  # kept for the grace window when new ones are stored
 
 
 def _session_ended(s: DeviceSession, outcome: str) -> SessionEnded:
@@ -278,6 +280,9 @@ class SessionDriver:
             log.warning("Inform from %s refused by the session rules: %s", ev.device_id, v)
             return futs
         s.event_codes = s.codes = [str(e.event_code) for e in inform.events]
+        s.cpe_facts = cpe_credentials.facts_of(ev.headers)
+        if s.cpe_facts.get("cpeCredential") == cpe_credentials.PENDING:
+            futs.append(asyncio.ensure_future(self._promote_credentials(s.device_id)))
         await self._plan_session(s, inform)
         ts = datetime.fromtimestamp(ev.received_at, UTC)
         update, unsets = inform_update(inform, source_ip=ev.source_ip,
@@ -646,13 +651,26 @@ class SessionDriver:
         if s.provision_done or self.provisioner is None:
             return None, []
         s.provision_done = True
-        if not self.provisioner.wants(s.device_id, s.codes):
+        cred_plan = cpe_credentials.plan(self.s.cpe_credentials, self.s.cpe_credential_rotation_days, s.codes,
+                                         s.cpe_facts, time.time(), self.s.bootstrap_defaults) \
+            if s.cpe_facts or self.s.cpe_credentials == "per-device" else None
+        if cred_plan is None and not self.provisioner.wants(s.device_id, s.codes):
             return None, []
         doc = await self.store.device_doc(s.device_id, s.writes)
-        run = self.provisioner.session(s.device_id, doc, s.codes)
+        if cred_plan is None:
+            run = self.provisioner.session(s.device_id, doc, s.codes)
+        else:
+            run = self.provisioner.session(s.device_id, doc, s.codes, credential_plan=cred_plan)
         if run is None:
             return None, []
         s.provision = run
+        new = getattr(run, "pending_credentials", None) or {}
+        if "cpe" in new:
+            # before the SPV goes out: whatever the CPE ends up with logs in (docs/security.md)
+            stored = await self.store.credentials_doc(s.device_id)
+            s.cred_previous = cpe_credentials.previous_of((stored or {}).get("cpe"), s.cpe_facts.get("cpeCredential"))
+            await self.store.set_credentials(s.device_id, cpe_credentials.staged(self.store.secrets, new))
+            log.info("%s: new CWMP credentials (%s)", s.device_id, cred_plan.why if cred_plan else "bootstrap")
         futs = self._provision_step(s, run.start)
         futs += await self._settle_extensions(s)
         nxt, s.pending_request = s.pending_request, None
@@ -691,7 +709,8 @@ class SessionDriver:
             futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets,
                                              upsert=False, hold=s.writes)
         if out.credentials:
-            futs.append(self.store.set_credentials(s.device_id, out.credentials))
+            futs.append(self.store.set_credentials(s.device_id, cpe_credentials.committed(
+                self.store.secrets, out.credentials, s.cred_previous, now_utc(), self.s.cpe_credential_grace_s)))
         now = now_utc()
         for f in out.faults:
             futs.append(self.store.upsert_fault(f"{s.device_id}:{f['channel']}", {
@@ -707,6 +726,16 @@ class SessionDriver:
                 device_id=s.device_id, timestamp=time.time(), source="sampling", changes=out.samples), s.device_id),
                 "outbound ParameterChanges (samples)")
         return futs
+
+    async def _promote_credentials(self, device_id: str) -> None:
+        """The CPE logged in with its pending credentials: the SPV that set them took effect."""
+        try:
+            update = cpe_credentials.promoted(await self.store.credentials_doc(device_id), now_utc(),
+                                              self.s.cpe_credential_grace_s)
+            if update is not None:
+                await self.store.set_credentials(device_id, update)
+        except Exception as e:  # noqa: BLE001 - the next login with them promotes them again
+            log.warning("promoting the pending credentials of %s failed: %r", device_id, e)
 
     async def _next(self, s: DeviceSession, ev: SessionEvent, consumed_at: float) -> list[asyncio.Future]:
         if ev.is_stale(time.time()):

@@ -27,6 +27,7 @@ from pymongo import ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
+from acs_contracts import cpe_secrets
 from acs_contracts.mongo_collections import CREDENTIALS, DEVICES, FAULTS, INFORM_HASH, LAST_INFORMS, TASKS
 
 from . import metrics
@@ -577,8 +578,11 @@ class Store:
         # Task writes of each device submitted and not yet acknowledged: its pending tasks are
         # read only once they are stored (a task just completed is not read back as pending).
         self._task_writes = Unacknowledged()
+        # CPE credentials are sealed with ACS_CREDENTIALS_KEYS (task_scheduler.cpe_credentials)
+        self.secrets = cpe_secrets.Secrets(cpe_secrets.keys_from_env())
 
     async def start(self) -> None:
+        self.secrets = cpe_secrets.from_env("task-scheduler")  # says so once when credentials stay plaintext
         await self._refresh()
         await self._look_up_bootstraps()
         self._poll_task = asyncio.create_task(self._poll_tasks(), name="tasks-poll")
@@ -735,8 +739,16 @@ class Store:
             return held.overlay(doc, keep=not self.writer.is_big(DEVICES, device_id))
         return doc or {"_id": device_id}
 
-    def set_credentials(self, device_id: str, sets: dict) -> asyncio.Future:
-        return self.writer.submit(CREDENTIALS, UpdateOne({"_id": device_id}, {"$set": sets}, upsert=True))
+    def set_credentials(self, device_id: str, update: dict) -> asyncio.Future:
+        """An update of the device's ``credentials`` document (built by task_scheduler.cpe_credentials)."""
+        return self.writer.submit(CREDENTIALS, UpdateOne({"_id": device_id}, update, upsert=True))
+
+    async def credentials_doc(self, device_id: str) -> dict | None:
+        """The device's stored credentials, still sealed (read only when they are about to change)."""
+        t0 = time.perf_counter()
+        doc = await self.db[CREDENTIALS].find_one({"_id": device_id})
+        metrics.MONGO_OP.labels("find_credentials").observe(time.perf_counter() - t0)
+        return doc
 
     async def task_by_id(self, task_id: str) -> dict | None:
         try:

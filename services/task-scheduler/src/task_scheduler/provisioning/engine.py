@@ -157,7 +157,7 @@ class ProvisionRun:
         self.extra = list(extra)
         self.functions = functions
         self.virtuals = virtuals or {}
-        self.pending_credentials = credentials  # {"username", "password", "path"}: stored once set
+        self.pending_credentials = credentials  # {kind: {"username", "password", "path"}}: stored once set
         self.batch = max(1, gpv_batch_size)
         self.max_iterations = max_iterations
         self.now = now
@@ -696,10 +696,11 @@ class ProvisionRun:
                 digest = self._value_hash(p, v)
                 _set_node(self.doc, p, {"_valueHash": digest})
                 self.outcome.sets[f"{p}._valueHash"] = digest
-        cred = self.pending_credentials
-        if cred and cred["path"] in plan.sets:
-            self.outcome.credentials = {"connectionRequest.username": cred["username"],
-                                        "connectionRequest.password": cred["password"]}
+        # new credentials (by kind: connectionRequest, cpe) are stored once the SPV that set them succeeded
+        done = {kind: {"username": c["username"], "password": c["password"]}
+                for kind, c in (self.pending_credentials or {}).items() if c["path"] in plan.sets}
+        if done:
+            self.outcome.credentials = {**(self.outcome.credentials or {}), **done}
 
     def _rpc_fault(self, resp: Any, channels: list[str], rpc: str, path: str | None) -> None:
         if isinstance(resp, m.Fault):
@@ -776,3 +777,4 @@ def _equal(have: Any, want: Any) -> bool:
     if isinstance(have, datetime) and isinstance(want, datetime):
         return _aware(have) == _aware(want)
     return have == to_bson_value(want)
+

@@ -25,7 +25,7 @@ from acs_contracts import file_urls
 from acs_contracts.mongo_collections import PROVISIONS, VIRTUAL_PARAMETERS
 from cwmp.events import EventCode
 
-from .defaults import bootstrap_declarations
+from .defaults import bootstrap_declarations, credential_declarations
 from .engine import ProvisionRun
 from .functions import ProvisionFunctions
 from .presets import Preset, compile_preset
@@ -167,7 +167,9 @@ class Provisioner:
         return bool(self._event_triggers.intersection(event_codes)) and any(
             p.triggered_by(event_codes) for p in self.presets)
 
-    def session(self, device_id: str, doc: dict, event_codes: list[str]) -> ProvisionRun | None:
+    def session(self, device_id: str, doc: dict, event_codes: list[str],
+                credential_plan: Any = None) -> ProvisionRun | None:
+        """``credential_plan``: new CPE credentials to set in this run (task_scheduler.cpe_credentials)."""
         codes = [str(c) for c in event_codes]
         acs = doc.get("_acs") or {}
         if EventCode.BOOTSTRAP in codes and EventCode.BOOTSTRAP not in (acs.get("lastEvents") or []) \
@@ -183,8 +185,13 @@ class Provisioner:
         matched = [p for p in self.presets if p.triggered_by(codes) and _safe_match(p, doc)]
         extra: list[Declaration] = []
         credentials: dict[str, Any] | None = None
+        cp = credential_plan
         if self.s.bootstrap_defaults and EventCode.BOOTSTRAP in codes:
-            extra, credentials = bootstrap_declarations(device_id, doc, self.s.periodic_inform_interval_s)
+            extra, credentials = bootstrap_declarations(device_id, doc, self.s.periodic_inform_interval_s,
+                                                        cpe=bool(cp is not None and cp.cpe))
+        elif cp is not None and (cp.cpe or cp.connection_request):
+            extra, credentials = credential_declarations(device_id, doc, cpe=cp.cpe,
+                                                         connection_request=cp.connection_request)
         if not matched and not extra and not (doc.get("_acs") or {}).get("provisioningFaults"):
             return None
         return ProvisionRun(device_id, doc, codes, matched, extra=extra, functions=self.functions,
