@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PKGS   := libs/cwmp libs/acs-contracts libs/provision-scripts services/session-gateway services/task-scheduler services/inventory services/telemetry tools/devstack tools/cpe-simulator tools/acs-cli
+PKGS   := libs/cwmp libs/acs-contracts libs/provision-scripts libs/device-query services/session-gateway services/task-scheduler services/inventory services/telemetry tools/devstack tools/cpe-simulator tools/acs-cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PKGS)) requirements-dev.txt
 
 .PHONY: install ui run clean-data test test-fast bench bench-short lint clean
