@@ -92,6 +92,10 @@ async def run(short: bool) -> dict:
         print("periodic", results["periodic"], flush=True)
         results["set_with_connection_request"] = await sc.set_with_connection_request(stack, model, devices=n(10, 2), operations=n(100, 6))
         print("set_with_connection_request", results["set_with_connection_request"], flush=True)
+        from . import gateway_http  # the CWMP port's own HTTP server against uvicorn, fresh gateways on this stack
+
+        results["gateway_http"] = await gateway_http.figures(stack, short)
+        print("gateway_http", results["gateway_http"]["native_over_uvicorn"], flush=True)
         models = sc.boot_storm_models()
         # The backlog catch-up first: the boot storm leaves sessions cut short, which the
         # scheduler writes out at their idle timeout, in the middle of whatever runs next.
