@@ -68,7 +68,8 @@ class Gateway:
         self.creds = CredentialStore(self.mongo[settings.mongodb_database],
                                      auth.Credentials(settings.cpe_username, settings.cpe_password),
                                      cpe_secrets.from_env("session-gateway") if settings.cpe_auth != "none"
-                                     else cpe_secrets.Secrets(cpe_secrets.keys_from_env()))
+                                     else cpe_secrets.Secrets(cpe_secrets.keys_from_env()),
+                                     ttl_s=settings.cpe_credential_cache_s)
         self.inflight = 0
         self._trimmer: asyncio.Task[None] | None = None
 

@@ -23,6 +23,7 @@ class Settings:
     cpe_auth: str = "none"  # none | basic | digest | any
     cpe_username: str = ""
     cpe_password: str = ""
+    cpe_credential_cache_s: float = 300.0  # how long a device's stored credentials are reused unread
     max_inflight: int = 2000
     retry_after_s: int = 10
     reply_timeout_s: float = 20.0
@@ -56,6 +57,7 @@ class Settings:
             cpe_auth=e.get("GATEWAY_CPE_AUTH", "none").lower(),
             cpe_username=e.get("GATEWAY_CPE_USERNAME", ""),
             cpe_password=e.get("GATEWAY_CPE_PASSWORD", ""),
+            cpe_credential_cache_s=float(e.get("GATEWAY_CPE_CREDENTIAL_CACHE_S", "300")),
             max_inflight=int(e.get("GATEWAY_MAX_INFLIGHT", "2000")),
             retry_after_s=int(e.get("GATEWAY_RETRY_AFTER_S", "10")),
             reply_timeout_s=float(e.get("GATEWAY_REPLY_TIMEOUT_S", "20")),
