@@ -11,6 +11,7 @@ import json
 import httpx
 import pytest
 
+from acs_contracts.cpe_secrets import Secrets
 from acs_devstack.stack import Stack
 from cpe_simulator import Fleet, SimulatedCpe
 
@@ -73,7 +74,8 @@ async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, pro
     assert cpe.get("InternetGatewayDevice.ManagementServer.PeriodicInformEnable") is True
     device = cpe_device_id(IGD_MODEL, "PROV0001")
     creds = await eventually(lambda: prov_db.credentials.find_one({"_id": device}), timeout=10)
-    assert (creds["connectionRequest"]["username"], creds["connectionRequest"]["password"]) == cpe.connection_request_credentials()
+    password = Secrets([prov_stack.credentials_keys]).open(creds["connectionRequest"]["password"])  # stored encrypted
+    assert (creds["connectionRequest"]["username"], password) == cpe.connection_request_credentials()
     doc = await eventually(lambda: prov_db.devices.find_one({"_id": device, "VirtualParameters.WanIp": {"$exists": True}}))
     assert doc["InternetGatewayDevice"]["DeviceInfo"]["UpTime"]["_type"] == "xsd:unsignedInt"
     assert "_value" not in doc["InternetGatewayDevice"]["ManagementServer"].get("ConnectionRequestPassword", {})

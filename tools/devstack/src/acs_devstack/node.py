@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
+
 from . import tls
 from .kafka import KafkaCluster, controller_port
 from .servers import kafka_impl, local_host, port_in_use
@@ -426,6 +428,9 @@ class Node:
             inventory_env=_extra_tokens(creds.nbi_token),
             telemetry_port=int(self.cfg["telemetry_port"]), telemetry_secret=_telemetry_secret(creds.files_secret),
             scheduler_env={"TELEMETRY_BULKDATA_SECRET": _telemetry_secret(creds.files_secret)},  # bulkdata_profile
+            # CPE credentials encrypted at rest with a key kept with the data (ACS_CREDENTIALS_KEYS overrides)
+            credentials_keys=os.environ.get("ACS_CREDENTIALS_KEYS") or _secret_file(
+                d / "secrets" / "credentials-keys", lambda: Fernet.generate_key().decode())[0],
         )
         self._creds = creds
         return self.stack

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.fernet import Fernet
 
 from .kafka import KafkaCluster
 from .servers import (
@@ -98,6 +99,8 @@ class Stack:
     # ACS_AFFINITY_SECRET: schedulers prove it to the gateways' reply listeners (acs_contracts.affinity)
     affinity_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     nbi_token: str = field(default_factory=lambda: secrets.token_hex(12))
+    # ACS_CREDENTIALS_KEYS: CPE credentials encrypted at rest (acs_contracts.cpe_secrets); "" stores plaintext
+    credentials_keys: str = field(default_factory=lambda: os.environ.get("ACS_CREDENTIALS_KEYS") or Fernet.generate_key().decode())
     # Fixed ports and hosts (``make run``); 0 and the defaults keep free ports on 127.0.0.1.
     cwmp_port: int = 0            # the first gateway's CWMP port
     gateway_admin_port: int = 0   # the first gateway's admin port
@@ -167,6 +170,7 @@ class Stack:
             "ACS_SESSION_EVENTS_PARTITIONS": str(self.partitions),
             "ACS_FILES_SECRET": self.files_secret,
             "ACS_AFFINITY_SECRET": self.affinity_secret,
+            "ACS_CREDENTIALS_KEYS": self.credentials_keys,
             "ACS_LOG_LEVEL": os.environ.get("ACS_LOG_LEVEL", "INFO"),
             "PYTHONUNBUFFERED": "1",
         }
