@@ -27,18 +27,19 @@ import math
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from bson import ObjectId
 from device_query.mongo import device_query
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictInt, StrictStr, TypeAdapter, field_validator
 from pymongo import UpdateOne
 
 from acs_contracts.mongo_collections import TASKS
 
-from . import auth, last_informs, scope
+from . import auth, bodies, last_informs, scope
 from .cr_pacing import Pacer
 from .errors import ApiError, bad_request, not_found
 from .principal import and_
@@ -53,7 +54,6 @@ STATES = ("pending", "queued", "downloading", "done", "failed", "cancelled")
 STATUSES = ("running", "paused", "aborted", "done")
 LEASE_S = 15.0
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-_FILE_TYPE = re.compile(r"^(?:[1-9][0-9]* .+|X [0-9A-Fa-f]{6} .+)$")
 
 
 def _now() -> datetime:
@@ -68,47 +68,50 @@ ConnectionRequestPacer = Pacer
 
 # --- the campaign model -------------------------------------------------------------------------
 
-def _number(body: dict, key: str, default: float, lo: float, hi: float, integer: bool = False) -> float:
-    v = body.get(key, default)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi or (integer and int(v) != v):
-        raise bad_request(f"{key} must be a{'n integer' if integer else ' number'} from {lo} to {hi}", v)
-    return int(v) if integer else float(v)
+def _whole(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() else v  # 3.0 is the integer 3
 
 
-FIELDS = {"name", "fileName", "fileType", "query", "canaryPercent", "waveGrowth", "maxConcurrent",
-          "failureThreshold", "connectionRequestRate", "minWaveSize", "deviceTimeoutS"}
+Whole = Annotated[StrictInt, BeforeValidator(_whole)]
+Real = Annotated[float, Strict()]
+
+
+class CampaignBody(BaseModel):
+    """POST /campaigns: what to download, to which devices, and how fast (defaults as in docs/campaigns.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr | None = Field(None, description="1-64 letters, digits, '_', '-', '.'; generated when left out")
+    fileName: Annotated[StrictStr, Field(min_length=1, max_length=256, description="a file of the file server")]
+    fileType: Annotated[StrictStr, Field(pattern=r"^(?:[1-9][0-9]* .+|X [0-9A-Fa-f]{6} .+)$")] = "1 Firmware Upgrade Image"
+    query: Any = Field(description="a device query (an object, or its JSON text); {} selects every device")
+    canaryPercent: Annotated[Real, Field(ge=0.01, le=100)] = 5.0
+    waveGrowth: Annotated[Real, Field(ge=1, le=100)] = 2.0
+    minWaveSize: Annotated[Whole, Field(ge=1, le=1_000_000)] = 1
+    maxConcurrent: Annotated[Whole, Field(ge=1, le=100_000)] = 50
+    failureThreshold: Annotated[Real, Field(ge=0, le=1)] = 0.1
+    connectionRequestRate: Annotated[Real, Field(ge=0.1, le=10_000)] = 20.0
+    deviceTimeoutS: Annotated[Real, Field(ge=0, le=30 * 86400)] = 0.0
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str | None) -> str | None:
+        if v and not _NAME.match(v):
+            raise ValueError("1-64 letters, digits, '_', '-', '.'")
+        return v
+
+
+_CAMPAIGN = TypeAdapter(CampaignBody)
+FIELDS = set(CampaignBody.model_fields)
 
 
 def validate_campaign(body: Any) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        raise bad_request("campaign must be a JSON object", body)
-    extra = set(body) - FIELDS
-    if extra:
-        raise bad_request(f"unknown campaign fields {sorted(extra)}", sorted(FIELDS))
-    name = body.get("name") or f"campaign-{secrets.token_hex(4)}"
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise bad_request("name: 1-64 letters, digits, '_', '-', '.'", name)
-    file_name = body.get("fileName")
-    if not isinstance(file_name, str) or not file_name or len(file_name) > 256:
-        raise bad_request("fileName must name a file of the file server", file_name)
-    file_type = body.get("fileType", "1 Firmware Upgrade Image")
-    if not isinstance(file_type, str) or not _FILE_TYPE.match(file_type):
-        raise bad_request("fileType must look like \"1 Firmware Upgrade Image\"", file_type)
-    if "query" not in body:
-        raise bad_request("query is required (a device query; {} selects every device)")
-    q = body["query"]
-    q = parse_json(q, "query") if isinstance(q, str) else q
+    """The campaign document to store (its devices are added by the route), or a 400."""
+    c = bodies.parse(_CAMPAIGN, body, "campaign", lambda: sorted(FIELDS))
+    q = parse_json(c.query, "query") if isinstance(c.query, str) else c.query
     device_query(q)  # refused here when the NBI could not run it
-    return {
-        "_id": name, "fileName": file_name, "fileType": file_type, "query": orjson.dumps(q or {}).decode(),
-        "canaryPercent": _number(body, "canaryPercent", 5, 0.01, 100),
-        "waveGrowth": _number(body, "waveGrowth", 2, 1, 100),
-        "minWaveSize": _number(body, "minWaveSize", 1, 1, 1_000_000, integer=True),
-        "maxConcurrent": _number(body, "maxConcurrent", 50, 1, 100_000, integer=True),
-        "failureThreshold": _number(body, "failureThreshold", 0.1, 0, 1),
-        "connectionRequestRate": _number(body, "connectionRequestRate", 20, 0.1, 10_000),
-        "deviceTimeoutS": _number(body, "deviceTimeoutS", 0, 0, 30 * 86400),
-    }
+    return {"_id": c.name or f"campaign-{secrets.token_hex(4)}",
+            **c.model_dump(exclude={"name", "query"}), "query": orjson.dumps(q or {}).decode()}
 
 
 def wave_size(c: dict[str, Any], wave: int, total: int, previous: int) -> int:
@@ -301,6 +304,7 @@ async def _view(db: Any, c: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/campaigns", dependencies=[auth.operator], status_code=201,
+             openapi_extra=bodies.openapi_body(_CAMPAIGN, {"fileName": "fw-2.0.bin", "query": {"_tags": "pilot"}}),
              summary="Start a firmware campaign: fileName to the devices matching query, in waves")
 async def create_campaign(request: Request) -> Response:
     rt = request.app.state.rt
