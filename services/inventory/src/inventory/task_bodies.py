@@ -27,13 +27,11 @@ from pydantic import (
     StrictStr,
     TypeAdapter,
     ValidationError,
-    ValidatorFunctionWrapHandler,
     WithJsonSchema,
-    WrapValidator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from . import bodies
 from .errors import ApiError, bad_request
 
 # --- TR-069 value types ---------------------------------------------------------------------------
@@ -127,14 +125,7 @@ Text = Annotated[StrictStr, Field(max_length=1024)]
 UInt32 = Annotated[StrictInt, Field(ge=0, le=UINT32)]
 
 
-def _one_message(v: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    try:
-        return handler(v)
-    except ValidationError:
-        raise PydanticCustomError("scalar_type", "a value must be a string, number or boolean") from None
-
-
-Scalar = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr, WrapValidator(_one_message)]
+Scalar = Annotated[StrictBool | StrictInt | StrictFloat | StrictStr, bodies.worded("must be a string, number or boolean")]
 
 
 def _pad(v: Any) -> Any:
@@ -150,11 +141,6 @@ ValueEntry = Annotated[
 ]
 FileType = Annotated[StrictStr, Field(max_length=64, pattern=r"^(?:[1-9][0-9]* .+|X [0-9A-Fa-f]{6} .+)$",
                                       examples=["1 Firmware Upgrade Image"])]
-
-
-def absent(**kw: Any) -> Any:
-    """An optional argument's default: it may be left out, not sent as null."""
-    return Field(None, **kw)
 
 
 class _Body(BaseModel):
@@ -176,7 +162,7 @@ class _Body(BaseModel):
 
 
 class _WithCommandKey(_Body):
-    commandKey: CommandKey = absent()
+    commandKey: CommandKey = bodies.absent()
 
 
 class GetParameterValues(_Body):
@@ -189,7 +175,7 @@ class SetParameterValues(_Body):
 
     name: Literal["setParameterValues"]
     parameterValues: Annotated[list[ValueEntry], Field(min_length=1)]
-    parameterKey: CommandKey = absent()
+    parameterKey: CommandKey = bodies.absent()
 
 
 class RefreshObject(_Body):
@@ -201,7 +187,7 @@ class AddObject(_Body):
     name: Literal["addObject"]
     objectName: Path
     # names relative to the new instance, whose number is unknown: types are checked by name only
-    parameterValues: Annotated[list[ValueEntry], Field(min_length=1)] = absent()
+    parameterValues: Annotated[list[ValueEntry], Field(min_length=1)] = bodies.absent()
 
 
 def _instance(v: str) -> str:
@@ -241,8 +227,8 @@ FileName = Annotated[StrictStr, Field(max_length=256)]
 class _Transfer(_WithCommandKey):
     """A file sent to the CPE; ``fileType`` defaults to the stored file's (``inventory.tasks`` looks it up)."""
 
-    fileType: FileType = absent()
-    targetFileName: FileName = absent()
+    fileType: FileType = bodies.absent()
+    targetFileName: FileName = bodies.absent()
 
     @property
     def file_name(self) -> str:
@@ -251,8 +237,8 @@ class _Transfer(_WithCommandKey):
 
 class Download(_Transfer):
     name: Literal["download"]
-    fileName: FileName = absent()
-    file: FileName = absent(description="another name for fileName (GenieACS's documented example uses it)")
+    fileName: FileName = bodies.absent()
+    file: FileName = bodies.absent(description="another name for fileName (GenieACS's documented example uses it)")
 
     @model_validator(mode="after")
     def _named(self) -> Download:
@@ -321,8 +307,8 @@ class ParameterAttribute(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Path
-    notification: Annotated[StrictInt, Field(ge=0, le=6)] = absent()
-    accessList: list[StrictStr] = absent()
+    notification: Annotated[StrictInt, Field(ge=0, le=6)] = bodies.absent()
+    accessList: list[StrictStr] = bodies.absent()
 
     @model_validator(mode="after")
     def _changes_something(self) -> ParameterAttribute:
@@ -358,26 +344,26 @@ class _DuOperation(BaseModel):
 class DuInstall(_DuOperation):
     type: Literal["install"]
     url: Text
-    uuid: Text = absent()
-    username: Text = absent()
-    password: Text = absent()
-    executionEnvRef: Text = absent()
+    uuid: Text = bodies.absent()
+    username: Text = bodies.absent()
+    password: Text = bodies.absent()
+    executionEnvRef: Text = bodies.absent()
 
 
 class DuUpdate(_DuOperation):
     type: Literal["update"]
-    uuid: Text = absent()
-    version: Text = absent()
-    url: Text = absent()
-    username: Text = absent()
-    password: Text = absent()
+    uuid: Text = bodies.absent()
+    version: Text = bodies.absent()
+    url: Text = bodies.absent()
+    username: Text = bodies.absent()
+    password: Text = bodies.absent()
 
 
 class DuUninstall(_DuOperation):
     type: Literal["uninstall"]
     uuid: Text
-    version: Text = absent()
-    executionEnvRef: Text = absent()
+    version: Text = bodies.absent()
+    executionEnvRef: Text = bodies.absent()
 
 
 DuOperation = Annotated[DuInstall | DuUpdate | DuUninstall, Field(discriminator="type")]
@@ -409,38 +395,38 @@ Url = Annotated[Text, AfterValidator(_not_blank), AfterValidator(_url)]
 class _Diagnostics(_Body):
     """``inventory.tasks`` adds ``dataModel`` (the device's root), so the scheduler needs no RPC to find it."""
 
-    interface: Text = absent()
-    dscp: UInt32 = absent()
+    interface: Text = bodies.absent()
+    dscp: UInt32 = bodies.absent()
 
 
 class IpPing(_Diagnostics):
     name: Literal["ipPing"]
     host: Host
-    numberOfRepetitions: UInt32 = absent()
-    timeout: UInt32 = absent()
-    dataBlockSize: UInt32 = absent()
+    numberOfRepetitions: UInt32 = bodies.absent()
+    timeout: UInt32 = bodies.absent()
+    dataBlockSize: UInt32 = bodies.absent()
 
 
 class TraceRoute(_Diagnostics):
     name: Literal["traceRoute"]
     host: Host
-    numberOfTries: UInt32 = absent()
-    timeout: UInt32 = absent()
-    dataBlockSize: UInt32 = absent()
-    maxHopCount: UInt32 = absent()
+    numberOfTries: UInt32 = bodies.absent()
+    timeout: UInt32 = bodies.absent()
+    dataBlockSize: UInt32 = bodies.absent()
+    maxHopCount: UInt32 = bodies.absent()
 
 
 class DownloadDiagnostics(_Diagnostics):
     name: Literal["downloadDiagnostics"]
     downloadURL: Url
-    ethernetPriority: UInt32 = absent()
+    ethernetPriority: UInt32 = bodies.absent()
 
 
 class UploadDiagnostics(_Diagnostics):
     name: Literal["uploadDiagnostics"]
     uploadURL: Url
     testFileLength: UInt32
-    ethernetPriority: UInt32 = absent()
+    ethernetPriority: UInt32 = bodies.absent()
 
 
 DIAGNOSTICS = ("ipPing", "traceRoute", "downloadDiagnostics", "uploadDiagnostics")
@@ -464,14 +450,10 @@ _ADAPTER: TypeAdapter[Any] = TypeAdapter(TaskBody)
 
 # --- refusals ---------------------------------------------------------------------------------------
 
-def _where(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc) or "task"
-
-
 def _refusal(body: Any, e: ValidationError) -> ApiError:
     """The NBI's 400 for a refused body: the first problem as the error, all of them as detail."""
     errors = e.errors(include_url=False, include_context=False)
-    detail = [{"loc": list(err["loc"][1:]), "msg": str(err["msg"]).removeprefix("Value error, ")} for err in errors]
+    detail = bodies.details(errors, skip=1)
     first = errors[0]
     kind, loc = first["type"], tuple(first["loc"][1:])  # loc[0] is the task name (the union's tag)
     if kind in ("union_tag_invalid", "union_tag_not_found") and len(first["loc"]) <= 1:
@@ -483,9 +465,8 @@ def _refusal(body: Any, e: ValidationError) -> ApiError:
     if extra:
         return bad_request(f"unknown arguments for {name}: {sorted(map(str, extra))}", detail)
     if kind == "missing":
-        return bad_request(f"missing argument {_where(loc)}", detail)
-    msg = str(first["msg"]).removeprefix("Value error, ")
-    return bad_request(f"{_where(loc)}: {msg}" if loc else msg, detail)
+        return bad_request(f"missing argument {bodies.where(loc)}", detail)
+    return bad_request(bodies.message(first, loc), detail)
 
 
 def parse_task(body: Any) -> Any:
@@ -500,24 +481,4 @@ def parse_task(body: Any) -> Any:
 
 # --- OpenAPI ------------------------------------------------------------------------------------------
 
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
-    """A JSON schema with its ``$ref``s replaced by what they name (the NBI's operation schema
-    stands alone: FastAPI only files the models of declared body parameters under components)."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inline(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
-        out = {k: _inline(v, defs) for k, v in node.items() if k != "$defs"}
-        if isinstance(out.get("discriminator"), dict):
-            out["discriminator"] = {"propertyName": out["discriminator"]["propertyName"]}  # its mapping named $refs
-        return out
-    if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
-    return node
-
-
-def _openapi_schema() -> dict[str, Any]:
-    schema = _ADAPTER.json_schema()
-    return _inline(schema, schema.get("$defs", {}))
-
-
-OPENAPI_SCHEMA = _openapi_schema()
+OPENAPI_SCHEMA = bodies.json_schema(_ADAPTER)
