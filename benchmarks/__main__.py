@@ -67,6 +67,10 @@ async def run(short: bool) -> dict:
 
     results["provision_scripts"] = provision_scripts.figures(short)
     print("provision_scripts", results["provision_scripts"], flush=True)
+    from . import device_query as dq  # the shared query library: NBI filters, preconditions, preset checks
+
+    results["device_query"] = dq.figures(short)
+    print("device_query", results["device_query"], flush=True)
     from . import nbi_auth  # what users, tokens and scopes cost the NBI (in process, own database)
 
     if short:  # its SecantusDB run stalled in 2 of 5 smoke runs on a busy machine: the full run only
