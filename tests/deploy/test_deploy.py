@@ -114,7 +114,7 @@ def test_chart_renders_and_every_manifest_validates(which: str) -> None:
     assert {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job"} <= kinds
     # Only the Prometheus Operator's CRD lacks a Kubernetes API schema, and only when enabled.
     assert all(name.startswith("ServiceMonitor/") for name in report["custom_resources"])
-    assert len(report["custom_resources"]) == (3 if which == "production" else 0)
+    assert len(report["custom_resources"]) == (len(ADMIN_PORTS) if which == "production" else 0)
 
 
 def test_validator_rejects_what_kubernetes_would() -> None:
@@ -172,7 +172,7 @@ REQUIRED_VARIABLES = {
 def chart_variables(report: dict[str, Any]) -> set[str]:
     names: set[str] = set()
     for cm in of_kind(report, "ConfigMap"):
-        if cm["metadata"]["name"].endswith(("-shared", "-gateway", "-scheduler", "-inventory")):
+        if cm["metadata"]["name"].endswith(("-shared", "-gateway", "-scheduler", "-inventory", "-telemetry")):
             names |= set(cm.get("data", {}))
     for secret in of_kind(report, "Secret"):
         if secret["metadata"]["name"] == "acs":
@@ -218,6 +218,93 @@ def test_gateway_advertises_its_pod_ip_to_schedulers() -> None:
     env = {e["name"]: e for e in containers(default_render())["session-gateway"]["env"]}
     assert env["POD_IP"]["valueFrom"]["fieldRef"]["fieldPath"] == "status.podIP"
     assert env["GATEWAY_REPLY_ADVERTISE"]["value"] == "$(POD_IP):7548"
+
+
+def test_telemetry_deployment_probes_secret_and_services() -> None:
+    report = default_render()
+    c = containers(report)["telemetry"]
+    assert c["image"].endswith("/telemetry:0.1.0")
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"http": 7570}
+    for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+        assert c[probe]["httpGet"] == {"path": path, "port": "http"}, probe
+    # The Bulk Data secret: generated into the chart's Secret, read by telemetry and schedulers.
+    secret = named(report, "Secret", "acs")["stringData"]
+    assert len(secret["TELEMETRY_BULKDATA_SECRET"]) >= 32
+    for name in ("telemetry", "task-scheduler"):
+        assert {"secretRef": {"name": "acs"}} in containers(report)[name]["envFrom"], name
+    given = render("secrets: {bulkdataSecret: s3cret-bulkdata-key}\n")
+    assert named(given, "Secret", "acs")["stringData"]["TELEMETRY_BULKDATA_SECRET"] == "s3cret-bulkdata-key"
+    data = named(report, "ConfigMap", "-telemetry")["data"]
+    assert data["TELEMETRY_PORT"] == "7570" and data["TELEMETRY_WRITER_GROUP"] == "acs-telemetry-writer"
+    # CPE-facing Service (configurable like the file server's) and the scrape-only admin Service.
+    svc = named(report, "Service", "-telemetry")
+    assert svc["spec"]["type"] == "ClusterIP" and svc["spec"]["ports"] == [
+        {"name": "bulkdata", "port": 7570, "targetPort": "http", "protocol": "TCP"}]
+    admin = named(report, "Service", "-telemetry-admin")
+    assert admin["metadata"]["labels"]["acs.io/metrics"] == "true" and admin["spec"]["ports"][0]["name"] == "metrics"
+    assert named(report, "PodDisruptionBudget", "-telemetry")["spec"]["minAvailable"] == 1
+    lb = render("telemetry: {service: {type: LoadBalancer, externalTrafficPolicy: Local, "
+                "annotations: {service.beta.kubernetes.io/aws-load-balancer-type: nlb}}}\n")
+    assert lb["rc"] == 0, lb.get("refused") or lb.get("errors")
+    svc = named(lb, "Service", "-telemetry")
+    assert svc["spec"]["type"] == "LoadBalancer" and svc["spec"]["externalTrafficPolicy"] == "Local"
+    assert svc["metadata"]["annotations"] == {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+    config = render("telemetry: {config: {TELEMETRY_RETENTION_DAYS: 7, TELEMETRY_WRITER: 'off'}}\n")
+    data = named(config, "ConfigMap", "-telemetry")["data"]
+    assert data["TELEMETRY_RETENTION_DAYS"] == "7" and data["TELEMETRY_WRITER"] == "off"
+
+
+def test_telemetry_can_be_turned_off() -> None:
+    report = render("telemetry: {enabled: false}\n")
+    assert report["rc"] == 0, report.get("refused") or report.get("errors")
+    assert all("telemetry" not in m["metadata"]["name"] for m in report["manifests"])
+    assert "telemetry" not in containers(report)
+    assert "SCHEDULER_PROVISIONS_DIR" not in named(report, "ConfigMap", "-scheduler")["data"]
+
+
+def test_bulkdata_ingress_is_cpe_friendly_with_tls_and_passes_reports_only() -> None:
+    assert of_kind(default_render(), "Ingress") == []
+    ingress = named(production_render(), "Ingress", "-telemetry")
+    notes = ingress["metadata"]["annotations"]
+    assert notes["nginx.ingress.kubernetes.io/ssl-redirect"] == "false"
+    assert notes["nginx.ingress.kubernetes.io/proxy-body-size"] == "4m"
+    assert notes["cert-manager.io/cluster-issuer"] == "letsencrypt-production"
+    assert ingress["spec"]["tls"][0]["secretName"]
+    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert path["path"] == "/bulkdata" and path["backend"]["service"]["port"]["name"] == "bulkdata"
+
+
+def test_schedulers_get_the_bulkdata_profile_provision_function() -> None:
+    report = default_render()
+    assert named(report, "ConfigMap", "-scheduler")["data"]["SCHEDULER_PROVISIONS_DIR"] == "/etc/acs/provisions"
+    files = named(report, "ConfigMap", "-provisions")["data"]
+    source = (REPO / "services/telemetry/provisions/bulkdata_profile.py").read_text()
+    assert files == {"bulkdata_profile.py": source}
+    spec = named(report, "Deployment", "-scheduler")["spec"]["template"]["spec"]
+    assert {"name": "provisions", "configMap": {"name": "acs-provisions"}} in spec["volumes"]
+    mount = {"name": "provisions", "mountPath": "/etc/acs/provisions", "readOnly": True}
+    assert mount in spec["containers"][0]["volumeMounts"]
+    own = render("scheduler: {provisions: {wan_speed.py: 'def provision(device, args):\\n    return []\\n'}}\n")
+    assert set(named(own, "ConfigMap", "-provisions")["data"]) == {"bulkdata_profile.py", "wan_speed.py"}
+    refused = render("scheduler: {provisions: {'../evil.sh': 'x'}}\n")
+    assert refused["rc"] == 1 and refused["refused"], refused
+
+
+def test_inventory_serves_the_console_on_3000() -> None:
+    report = default_render()
+    ports = {p["name"]: p["containerPort"] for p in containers(report)["inventory"]["ports"]}
+    assert ports["console"] == 3000
+    assert named(report, "ConfigMap", "-inventory")["data"]["CONSOLE_PORT"] == "3000"
+    svc = named(report, "Service", "-inventory")
+    assert {"name": "console", "port": 3000, "targetPort": "console", "protocol": "TCP"} in svc["spec"]["ports"]
+    ingress = named(production_render(), "Ingress", "-console")
+    assert ingress["spec"]["tls"][0]["secretName"] and ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"]
+    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert path["backend"]["service"] == {"name": "acs-inventory", "port": {"name": "console"}}
+    off = render("inventory: {console: {enabled: false}}\n")
+    assert named(off, "ConfigMap", "-inventory")["data"]["CONSOLE_PORT"] == "0"
+    assert "console" not in {p["name"] for p in named(off, "Service", "-inventory")["spec"]["ports"]}
 
 
 @pytest.mark.parametrize("which", ["default", "production"])
@@ -343,10 +430,42 @@ def test_compose_wiring() -> None:
     assert "replicaSet=rs0" in services["inventory"]["environment"]["ACS_MONGODB_URI"]
     assert services["cpe-sim"]["profiles"] == ["sim"]
     assert "--acs-url" in services["cpe-sim"]["command"]
-    for name in ("session-gateway", "task-scheduler", "inventory"):
+    for name in ("session-gateway", "task-scheduler", "inventory", "telemetry"):
         assert services[name]["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
     topics = topic_specs(services["kafka-init"]["environment"]["ACS_KAFKA_TOPICS"].replace("${ACS_SESSION_EVENTS_PARTITIONS:-12}", "12"))
     assert set(topics) == set(ALL_TOPICS) and topics[SESSION_EVENTS] == 12
+
+
+def host_ports(service: dict[str, Any]) -> dict[int, int]:
+    """Published container port -> host port of a compose service (short syntax)."""
+    return {int(p.split(":")[-1]): int(p.split(":")[-2]) for p in service.get("ports", [])}
+
+
+def test_compose_runs_telemetry_and_the_console() -> None:
+    services = compose()["services"]
+    telemetry = services["telemetry"]
+    assert telemetry["build"]["dockerfile"] == "services/telemetry/Dockerfile"
+    assert telemetry["image"] == "${ACS_IMAGE_REGISTRY:-acs}/telemetry:${ACS_IMAGE_TAG:-dev}"
+    assert host_ports(telemetry) == {7570: 7570}  # CPEs post Bulk Data reports here
+    env = telemetry["environment"]
+    assert env["ACS_KAFKA_BOOTSTRAP"] == "kafka:9092" and "replicaSet=rs0" in env["ACS_MONGODB_URI"]
+    secret = env["TELEMETRY_BULKDATA_SECRET"]
+    assert secret.startswith("${TELEMETRY_BULKDATA_SECRET:-insecure-compose-")
+    # The scheduler derives each CPE's report password from the same secret (bulkdata_profile).
+    scheduler = services["task-scheduler"]
+    assert scheduler["environment"]["TELEMETRY_BULKDATA_SECRET"] == secret
+    provisions = scheduler["environment"]["SCHEDULER_PROVISIONS_DIR"]
+    assert f"./services/telemetry/provisions:{provisions}:ro" in scheduler["volumes"]
+    assert (REPO / "services/telemetry/provisions/bulkdata_profile.py").exists()
+    inventory = services["inventory"]
+    assert host_ports(inventory)[3000] == 3000 and str(inventory["environment"]["CONSOLE_PORT"]) == "3000"
+    grafana = host_ports(services["grafana"])
+    assert grafana == {3000: 3001}, "Grafana's host port must leave 3000 to the console"
+    published = [host for svc in services.values() for host in host_ports(svc).values()]
+    assert len(published) == len(set(published)), f"a host port is published twice: {sorted(published)}"
+    header = COMPOSE.read_text().split("\nname:")[0]
+    for url in ("localhost:3000", "localhost:3001", "localhost:7570"):
+        assert url in header, url
 
 
 def test_prometheus_scrapes_every_service() -> None:

@@ -121,3 +121,18 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 {{- fail (printf "scheduler.autoscaling.maxReplicas (%d) is above kafka.sessionEventsPartitions (%d)" (int .Values.scheduler.autoscaling.maxReplicas) $partitions) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The provisions ConfigMap's data (file name: source), empty when there is none. */}}
+{{- define "acs.provisions" -}}
+{{- $files := dict -}}
+{{- if and .Values.telemetry.enabled .Values.telemetry.bulkdataProfile -}}
+{{- $_ := set $files "bulkdata_profile.py" (.Files.Get "files/provisions/bulkdata_profile.py") -}}
+{{- end -}}
+{{- range $name, $source := .Values.scheduler.provisions -}}
+{{- $_ := set $files $name $source -}}
+{{- end -}}
+{{- range $name, $source := $files }}
+{{ $name }}: |
+  {{- $source | nindent 2 }}
+{{- end -}}
+{{- end -}}

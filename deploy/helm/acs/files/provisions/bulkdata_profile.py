@@ -1,0 +1,1 @@
+../../../../../services/telemetry/provisions/bulkdata_profile.py
