@@ -14,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from acs_contracts.cpe_secrets import CredentialKeyError, Secrets
@@ -29,8 +29,8 @@ REREAD_AFTER_S = 1.0  # a refused login re-reads a cached entry at most this oft
 
 
 def _epoch(v: Any) -> float | None:
-    if isinstance(v, datetime):
-        return v.timestamp()
+    if isinstance(v, datetime):  # the driver's naive datetimes are UTC
+        return (v if v.tzinfo is not None else v.replace(tzinfo=UTC)).timestamp()
     if isinstance(v, (int, float)):
         return float(v)
     return None
