@@ -211,7 +211,78 @@ BACKEND = Dashboard(
     ),
 )
 
-DASHBOARDS = (OVERVIEW, LATENCY, BACKEND)
+TELEMETRY = Dashboard(
+    uid="acs-telemetry",
+    title="ACS / Device monitoring",
+    description="The telemetry service: Bulk Data reports from CPEs, the KPI history writer, alarms.",
+    rows=(
+        Row(
+            "Now",
+            (
+                Panel("Bulk Data reports / s", "Reports the collectors accepted per second.",
+                      (Query(f'sum(rate(acs_telemetry_reports_total{{outcome="ok"}}[{RATE}]))', "reports/s"),),
+                      unit="ops", kind="stat", width=6, height=4),
+                Panel("KPI samples stored / s", "Samples the history writers stored per second, all sources.",
+                      (Query(f"sum(rate(acs_telemetry_samples_written_total[{RATE}]))", "samples/s"),),
+                      unit="ops", kind="stat", width=6, height=4),
+                Panel("Active alarms", "Alarms raised and not cleared, summed over the writers.",
+                      (Query("sum(acs_telemetry_alarms_active)", "active"),), kind="stat", width=6, height=4),
+                Panel("Refused reports / s", "Reports answered other than 204 (bad, unauthorized, too large, "
+                      "broker unavailable).",
+                      (Query(f'sum(rate(acs_telemetry_reports_total{{outcome!="ok"}}[{RATE}]))', "refused/s"),),
+                      unit="ops", kind="stat", width=6, height=4),
+            ),
+        ),
+        Row(
+            "Bulk Data collector",
+            (
+                Panel("Bulk Data reports by outcome", "TR-232 reports received per second, by outcome; "
+                      "unauthorized: a wrong or missing device password (TELEMETRY_BULKDATA_SECRET), "
+                      "unavailable: Kafka refused (the CPE retries).",
+                      (Query(rate("acs_telemetry_reports_total", "outcome"), "{{outcome}}"),),
+                      unit="ops", stack=True),
+                Panel("Bulk Data reports by format", "Reports received per second, by report format.",
+                      (Query(rate("acs_telemetry_reports_total", "format"), "{{format}}"),), unit="ops", stack=True),
+                Panel("KPI samples accepted and stored", "Samples the collectors published to acs.metrics.v1 "
+                      "against samples the writers stored; a lasting gap is a writer backlog.",
+                      (Query(f"sum(rate(acs_telemetry_samples_received_total[{RATE}]))", "accepted"),
+                       Query(f"sum(rate(acs_telemetry_samples_written_total[{RATE}]))", "stored")),
+                      unit="ops", width=24),
+            ),
+        ),
+        Row(
+            "History writer",
+            (
+                Panel("KPI samples stored by source", "Samples written to the history per second, by source "
+                      "(bulkdata, parameter-changes).",
+                      (Query(rate("acs_telemetry_samples_written_total", "source"), "{{source}}"),),
+                      unit="ops", stack=True),
+                Panel("History write latency", "One bulk_write of hourly buckets.",
+                      percentiles("acs_telemetry_write_seconds"), unit="s"),
+                Panel("Hourly buckets per write", "Device-hours one bulk_write touched.",
+                      percentiles("acs_telemetry_write_buckets")),
+                Panel("Buckets down-sampled / s", "Hourly buckets reduced to min/max/avg/last.",
+                      (Query(f"sum(rate(acs_telemetry_buckets_downsampled_total[{RATE}]))", "buckets/s"),),
+                      unit="ops"),
+                Panel("Unreadable topic messages by topic", "Messages the writers skipped as unreadable.",
+                      (Query(rate("acs_telemetry_bad_messages_total", "topic"), "{{topic}}"),), unit="ops",
+                      width=24),
+            ),
+        ),
+        Row(
+            "Alarms",
+            (
+                Panel("Active alarms per writer", "Alarms raised and not cleared, as each writer knows them.",
+                      (Query("sum by (instance) (acs_telemetry_alarms_active)", "{{instance}}"),)),
+                Panel("Alarm state changes by rule", "Alarms raised and cleared per second, by rule and state.",
+                      (Query(rate("acs_telemetry_alarms_total", "rule, state"), "{{rule}} {{state}}"),),
+                      unit="ops"),
+            ),
+        ),
+    ),
+)
+
+DASHBOARDS = (OVERVIEW, LATENCY, BACKEND, TELEMETRY)
 
 
 def panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict:

@@ -33,6 +33,7 @@ TOOLS_BIN = Path(os.environ.get("ACS_DEPLOY_TOOLS", REPO / "build" / "deploy-too
 CHART = REPO / "deploy" / "helm" / "acs"
 PRODUCTION = CHART / "values-production.yaml"
 COMPOSE = REPO / "docker-compose.yml"
+DASHBOARDS_DIR = REPO / "deploy" / "grafana" / "dashboards"
 DOCKERFILES = [
     REPO / "services" / "session-gateway" / "Dockerfile",
     REPO / "services" / "task-scheduler" / "Dockerfile",
@@ -166,6 +167,7 @@ REQUIRED_VARIABLES = {
     "GATEWAY_SECRET", "GATEWAY_REPLY_ADVERTISE", "GATEWAY_CPE_AUTH", "GATEWAY_CPE_USERNAME", "GATEWAY_CPE_PASSWORD",
     "GATEWAY_MAX_INFLIGHT", "GATEWAY_REPLY_TIMEOUT_S", "GATEWAY_MAX_BODY_BYTES",
     "SCHEDULER_GROUP_ID", "NBI_TOKENS", "NBI_CR_USERNAME", "NBI_CR_PASSWORD",
+    "TELEMETRY_BULKDATA_SECRET", "TELEMETRY_WRITER_GROUP", "CONSOLE_PORT",
 }
 
 
@@ -604,8 +606,32 @@ def test_dashboards_cover_the_operators_questions() -> None:
         "rpc latency by rpc", "session duration", "cpe faults by code", "task queue depth",
         "oldest pending task age", "consumer lag per partition", "reply hop", "mongodb operation latency by op",
         "connection requests by outcome", "campaign progress",
+        "bulk data reports by outcome", "kpi samples stored by source", "history write latency",
+        "active alarms", "alarm state changes by rule",
     ):
         assert wanted in titles, wanted
+
+
+def test_device_monitoring_dashboard_shows_every_telemetry_metric() -> None:
+    """The telemetry dashboard queries exactly what services/telemetry's metrics module exports."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from telemetry import metrics
+
+    suffix = {"counter": "_total", "histogram": "", "gauge": ""}
+    exported = {
+        m.name + suffix[m.type]
+        for obj in vars(metrics).values() if isinstance(obj, MetricWrapperBase)
+        for m in obj.describe()
+    }
+    assert len(exported) >= 9, exported
+    dashboard = DASHBOARDS_DIR / "acs-telemetry.json"
+    queried = {
+        dashboard_metrics.base_metric_name(name)
+        for panel in json.loads(dashboard.read_text())["panels"] for t in panel.get("targets", [])
+        for name in dashboard_metrics.metric_selectors(t["expr"])
+    }
+    assert queried == exported, (sorted(exported - queried), sorted(queried - exported))
 
 
 def test_metric_scanner_reads_promql_like_prometheus() -> None:
