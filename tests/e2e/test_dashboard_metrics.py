@@ -27,8 +27,10 @@ async def test_dashboard_metrics_are_exported(http):
         st.add_inventory()
         st.add_scheduler()
         st.add_gateway()
+        telemetry = st.add_telemetry()
         exported: set[str] = set()
-        for port in (st.gateways[0].admin_port, st.schedulers[0].admin_port, st.inventory.admin_port):
+        for port in (st.gateways[0].admin_port, st.schedulers[0].admin_port, st.inventory.admin_port,
+                     telemetry.admin_port):
             text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
             exported |= set(_NAME.findall(text))
         # counters are exported as "x_total" with HELP/TYPE "x" or "x_total" depending on the client
