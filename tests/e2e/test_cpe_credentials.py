@@ -147,6 +147,20 @@ async def test_per_device_credentials_rotation_and_grace(cred_stack, http):
         assert not report.ok and report.http_status == 401, report  # the grace window is over
         _login_as(cpe, user3, pw3)
 
+        # --- a session cut short after its SPV reached the CPE: the CPE logs in with the pending
+        # values, which the gateway accepts and the scheduler then makes current
+        pending_pw = "pending-" + pw3[::-1]
+        seen_passwords.add(pending_pw)
+        db.credentials.update_one({"_id": device}, {"$set": {"cpe.pending": {"username": device,
+                                                                           "password": keys.seal(pending_pw)}}})
+        _login_as(cpe, device, pending_pw)
+        report = await cpe.run_session(["2 PERIODIC"])
+        assert report.ok, report.error
+        assert "SetParameterValues" not in report.rpcs  # nothing new to set: those are the new ones
+        stored = await eventually(lambda: (d := db.credentials.find_one({"_id": device})) and "pending" not in d["cpe"] and d,
+                                  timeout=30)
+        assert keys.open(stored["cpe"]["password"]) == pending_pw and keys.open(stored["cpe"]["previous"]["password"]) == pw3
+
         # --- a connection request still reaches the CPE after the rotations
         reports = len(cpe.reports)
         await cpe.start(bootstrap=False)  # its listener; the BOOT Inform tells the ACS its URL
