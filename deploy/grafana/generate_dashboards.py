@@ -212,7 +212,7 @@ BACKEND = Dashboard(
 )
 
 TELEMETRY = Dashboard(
-    uid="acs-telemetry",
+    uid="acs-device-monitoring",
     title="ACS / Device monitoring",
     description="The telemetry service: Bulk Data reports from CPEs, the KPI history writer, alarms.",
     rows=(

@@ -625,7 +625,7 @@ def test_device_monitoring_dashboard_shows_every_telemetry_metric() -> None:
         for m in obj.describe()
     }
     assert len(exported) >= 9, exported
-    dashboard = DASHBOARDS_DIR / "acs-telemetry.json"
+    dashboard = DASHBOARDS_DIR / "acs-device-monitoring.json"
     queried = {
         dashboard_metrics.base_metric_name(name)
         for panel in json.loads(dashboard.read_text())["panels"] for t in panel.get("targets", [])
