@@ -71,6 +71,10 @@ async def run(short: bool) -> dict:
 
     results["device_query"] = dq.figures(short)
     print("device_query", results["device_query"], flush=True)
+    from . import cpe_credentials  # the gateway's login check against a device's own, rotated credentials
+
+    results["cpe_credentials"] = cpe_credentials.figures(short)
+    print("cpe_credentials", results["cpe_credentials"], flush=True)
     from . import nbi_auth  # what users, tokens and scopes cost the NBI (in process, own database)
 
     if short:  # its SecantusDB run stalled in 2 of 5 smoke runs on a busy machine: the full run only
