@@ -43,6 +43,8 @@ DOCKERFILES = [
 ]
 SERVICE_DOCKERFILES = DOCKERFILES[:4]
 ADMIN_PORTS = {"session-gateway": 7549, "task-scheduler": 7550, "inventory": 7557, "telemetry": 7570}
+# Chart containers by name: the services, and telemetry's writers when they run apart.
+CONTAINER_ADMIN_PORTS = {**ADMIN_PORTS, "telemetry-writer": 7570}
 
 
 def tool(name: str) -> str:
@@ -115,7 +117,8 @@ def test_chart_renders_and_every_manifest_validates(which: str) -> None:
     assert {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Job"} <= kinds
     # Only the Prometheus Operator's CRD lacks a Kubernetes API schema, and only when enabled.
     assert all(name.startswith("ServiceMonitor/") for name in report["custom_resources"])
-    assert len(report["custom_resources"]) == (len(ADMIN_PORTS) if which == "production" else 0)
+    # One ServiceMonitor per Deployment when enabled (production): every process is scraped.
+    assert len(report["custom_resources"]) == (len(of_kind(report, "Deployment")) if which == "production" else 0)
 
 
 def test_validator_rejects_what_kubernetes_would() -> None:
@@ -257,6 +260,23 @@ def test_telemetry_deployment_probes_secret_and_services() -> None:
     assert data["TELEMETRY_RETENTION_DAYS"] == "7" and data["TELEMETRY_WRITER"] == "off"
 
 
+def test_telemetry_writers_can_run_apart_within_the_partitions() -> None:
+    report = production_render()
+    collector, writer = containers(report)["telemetry"], containers(report)["telemetry-writer"]
+    assert {"name": "TELEMETRY_WRITER", "value": "off"} in collector["env"]
+    assert {"name": "TELEMETRY_COLLECTOR", "value": "off"} in writer["env"]
+    assert writer["envFrom"] == collector["envFrom"]  # the same settings and secret
+    assert named(report, "Service", "-telemetry-writer-admin")["metadata"]["labels"]["acs.io/metrics"] == "true"
+    assert named(report, "PodDisruptionBudget", "-telemetry-writer")
+    # CPE traffic reaches the collectors only.
+    selector = named(report, "Service", "-telemetry")["spec"]["selector"]
+    assert selector["app.kubernetes.io/component"] == "telemetry"
+    assert "TELEMETRY_WRITER" not in {e["name"] for e in containers(default_render())["telemetry"].get("env", [])}
+    refused = render("telemetry: {writers: {separate: true, replicas: 7}}\nkafka: {topics: {create: true, partitions: 6}}\n")
+    assert refused["rc"] == 1 and "telemetry.writers.replicas (7) is above kafka.topics.partitions (6)" in (
+        refused["refused"] or ""), refused
+
+
 def test_telemetry_can_be_turned_off() -> None:
     report = render("telemetry: {enabled: false}\n")
     assert report["rc"] == 0, report.get("refused") or report.get("errors")
@@ -313,7 +333,7 @@ def test_inventory_serves_the_console_on_3000() -> None:
 def test_probes_resources_and_security(which: str) -> None:
     report = default_render() if which == "default" else production_render()
     for name, c in containers(report).items():
-        port = ADMIN_PORTS[name]
+        port = CONTAINER_ADMIN_PORTS[name]
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
             get = c[probe]["httpGet"]

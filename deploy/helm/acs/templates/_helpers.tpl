@@ -122,6 +122,14 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 {{- end -}}
 {{- end -}}
 
+{{/* Separate telemetry writers share the partitions of acs.metrics.v1: more would idle. */}}
+{{- define "acs.checkTelemetryWriterBound" -}}
+{{- $w := .Values.telemetry.writers -}}
+{{- if and $w.separate (gt (int $w.replicas) (int .Values.kafka.topics.partitions)) -}}
+{{- fail (printf "telemetry.writers.replicas (%d) is above kafka.topics.partitions (%d): writers beyond the partition count of acs.metrics.v1 would sit idle; raise the partitions or lower the replicas" (int $w.replicas) (int .Values.kafka.topics.partitions)) -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The provisions ConfigMap's data (file name: source), empty when there is none. */}}
 {{- define "acs.provisions" -}}
 {{- $files := dict -}}
