@@ -3,6 +3,7 @@ and the deploy scripts, each with the real tool for it (installed by deploy/chec
 into build/deploy-tools/venv; a missing tool fails the test, it is never skipped).
 
 Each validator also gets a broken input once, so a validator that accepts everything fails here.
+One end-to-end test (marked e2e) runs the chart's telemetry settings on Apache Kafka and SecantusDB.
 """
 
 from __future__ import annotations
@@ -13,15 +14,21 @@ import os
 import re
 import subprocess
 import sys
+import time
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
+from pymongo import MongoClient
 
 from acs_contracts.kafka_topics import ALL_TOPICS, SESSION_EVENTS
+from acs_contracts.mongo_collections import METRICS_HISTORY
+from acs_devstack.stack import Service, Stack
+from task_scheduler.provisioning.functions import DeviceView, ProvisionFunctions
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "deploy" / "checks"))
@@ -412,6 +419,105 @@ def test_grafana_dashboard_configmaps_for_the_sidecar() -> None:
         assert cm["metadata"]["namespace"] == "monitoring"
         (name, text), = cm["data"].items()
         assert json.loads(text) == json.loads(files[name])
+
+
+# ---------------------------------------------------------------- telemetry wiring, run for real
+
+
+KPI = "Device.DeviceInfo.ProcessStatus.CPUUsage"
+DEVICE = "00D09E-EX220-CHART0001"
+
+
+def chart_env(report: dict[str, Any], container: str) -> dict[str, str]:
+    """What one chart container's environment holds: its envFrom ConfigMaps and Secret, then its
+    env entries; the broker and database addresses are left to the test stack."""
+    maps = {m["metadata"]["name"]: m.get("data", {}) for m in report["manifests"] if m["kind"] == "ConfigMap"}
+    secrets = {m["metadata"]["name"]: m["stringData"] for m in report["manifests"] if m["kind"] == "Secret"}
+    c = containers(report)[container]
+    env: dict[str, str] = {}
+    for ref in c["envFrom"]:
+        if "configMapRef" in ref:
+            env.update(maps[ref["configMapRef"]["name"]])
+        else:
+            env.update(secrets[ref["secretRef"]["name"]])
+    env.update({e["name"]: e["value"] for e in c.get("env", []) if "value" in e})
+    return {k: v for k, v in env.items() if not k.startswith("ACS_KAFKA_") and k != "ACS_MONGODB_URI"}
+
+
+def wait_for(check: Any, timeout: float = 90.0, interval: float = 0.3) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(interval)
+
+
+@pytest.mark.e2e
+def test_chart_settings_run_collectors_writers_and_the_schedulers_provision_function(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings the chart renders (ConfigMaps, the Secret, the writers-apart container env)
+    start a collector-only and a writer-only telemetry process on Apache Kafka and SecantusDB;
+    the bulkdata_profile function the chart mounts into the schedulers gives a CPE the report
+    password the collector accepts (both read the Bulk Data secret from the same Secret), and a
+    report sent with it is stored by the writer; another password is refused."""
+    report = render("telemetry: {writers: {separate: true, replicas: 1}}\nkafka: {topics: {partitions: 3}}\n")
+    assert report["rc"] == 0, report.get("refused") or report.get("errors")
+    collector_env = chart_env(report, "telemetry")
+    writer_env = chart_env(report, "telemetry-writer")
+    scheduler_env = chart_env(report, "task-scheduler")
+    assert collector_env["TELEMETRY_WRITER"] == "off" and writer_env["TELEMETRY_COLLECTOR"] == "off"
+    secret = collector_env["TELEMETRY_BULKDATA_SECRET"]
+    assert secret and writer_env["TELEMETRY_BULKDATA_SECRET"] == scheduler_env["TELEMETRY_BULKDATA_SECRET"] == secret
+
+    # The schedulers' provision folder, as the chart mounts it.
+    folder = tmp_path / "provisions"
+    folder.mkdir()
+    for name, source in named(report, "ConfigMap", "-provisions")["data"].items():
+        (folder / name).write_text(source)
+    assert scheduler_env["SCHEDULER_PROVISIONS_DIR"] == "/etc/acs/provisions"
+    functions = ProvisionFunctions(folder)
+    functions.load()
+    assert "bulkdata_profile" in functions.functions
+    monkeypatch.setenv("TELEMETRY_BULKDATA_SECRET", scheduler_env["TELEMETRY_BULKDATA_SECRET"])
+    doc: dict[str, Any] = {"Device": {"BulkData": {"Profile": {"1": {"HTTP": {}}}}}}
+    decls = functions.call("bulkdata_profile", DeviceView(DEVICE, doc, ["0 BOOTSTRAP"]),
+                           [{"url": "https://bulkdata.example.net/bulkdata", "parameters": [KPI]}])
+    password = next(d["value"] for d in decls if d["path"].endswith("HTTP.Password"))
+
+    st = Stack(partitions=2).start_servers()
+    started: list[Service] = []
+    try:
+        for env in (writer_env, collector_env):
+            started.append(st.add_telemetry(**{k: v for k, v in env.items()
+                                               if k not in ("TELEMETRY_HOST", "TELEMETRY_PORT")}))
+        writer, collector = started
+        with httpx.Client(timeout=30) as http:
+            health = http.get(f"http://127.0.0.1:{writer.port}/healthz").json()
+            assert health["collector"] is False and health["writer"] is True
+            health = http.get(f"http://127.0.0.1:{collector.port}/healthz").json()
+            assert health["collector"] is True and health["writer"] is False
+            # Reports are served by the collector only.
+            assert http.post(f"http://127.0.0.1:{writer.port}/bulkdata", json={}).status_code == 404
+            url = f"http://127.0.0.1:{collector.port}/bulkdata"
+            body = {"Report": [{"CollectionTime": int(time.time()), KPI: 42}]}
+            headers = {"BBF-Report-Format": "NameValuePair"}
+            refused = http.post(url, json=body, headers=headers, auth=(DEVICE, "0" * 32))
+            assert refused.status_code == 401, refused.text
+            accepted = http.post(url, json=body, headers=headers, auth=(DEVICE, password))
+            assert accepted.status_code == 204, accepted.text
+
+        uri = st.common_env()["ACS_MONGODB_URI"]
+        with MongoClient[dict[str, Any]](uri, serverSelectionTimeoutMS=10_000) as client:
+            history = client[writer_env["ACS_MONGODB_DATABASE"]][METRICS_HISTORY]
+            bucket = wait_for(lambda: history.find_one({"device": DEVICE}))
+        assert [(s["p"], s["v"]) for s in bucket["s"]] == [(KPI, 42)]
+    finally:
+        for svc in started:
+            svc.stop()
+        st.stop()
 
 
 # ---------------------------------------------------------------- docker-compose
