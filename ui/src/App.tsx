@@ -1,3 +1,4 @@
+import { lazy, Suspense } from 'react';
 import { Navigate, NavLink, Route, Routes } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { useAuth } from './auth';
@@ -10,11 +11,16 @@ import PresetsPage from './pages/presets';
 import FilesPage from './pages/files';
 import CampaignsPage from './pages/campaigns';
 import AdminPage from './pages/admin';
+import { ActiveAlarmsBadge } from './pages/alarms/ActiveAlarms';
+
+/** Loaded when first opened: monitoring is not every operator's first page. */
+const AlarmsPage = lazy(() => import('./pages/alarms'));
 
 export const NAV: Array<[string, string]> = [
   ['/overview', 'Overview'],
   ['/devices', 'Devices'],
   ['/faults', 'Faults'],
+  ['/alarms', 'Alarms'],
   ['/presets', 'Presets'],
   ['/files', 'Files'],
   ['/campaigns', 'Campaigns'],
@@ -36,7 +42,10 @@ function Layout() {
           <ul>
             {NAV.map(([to, text]) => (
               <li key={to}>
-                <NavLink to={to}>{text}</NavLink>
+                <NavLink to={to}>
+                  {text}
+                  {to === '/alarms' && <ActiveAlarmsBadge />}
+                </NavLink>
               </li>
             ))}
           </ul>
@@ -63,6 +72,14 @@ function Layout() {
           <Route path="/devices" element={<DevicesPage />} />
           <Route path="/devices/:id" element={<DevicePage />} />
           <Route path="/faults" element={<FaultsPage />} />
+          <Route
+            path="/alarms"
+            element={
+              <Suspense fallback={<p className="loading">Loading…</p>}>
+                <AlarmsPage />
+              </Suspense>
+            }
+          />
           <Route path="/presets" element={<PresetsPage />} />
           <Route path="/files" element={<FilesPage />} />
           <Route path="/campaigns" element={<CampaignsPage />} />

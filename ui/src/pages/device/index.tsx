@@ -3,13 +3,14 @@ import { PageHeader } from '../../components';
 import type { TreeNode } from '../../devices/tree';
 import { Actions } from './Actions';
 import { DiagnosticsResults } from './DiagnosticsResults';
+import { KpiHistory } from './KpiHistory';
 import { ParameterTree } from './ParameterTree';
 import { Summary } from './Summary';
 import { FaultList, TaskList } from './TaskList';
 import { useDeviceDoc, useDeviceFaults, useDeviceTasks, useSendTask } from './useDevice';
 import { ago, dateTime } from '../../components';
 
-/** One device: summary, actions, parameter tree, live task queue, faults, contact history. */
+/** One device: summary, actions, parameter tree, live task queue, faults, KPI history, contact history. */
 export default function DevicePage() {
   const id = useParams().id ?? ''; // react-router hands it decoded
   const device = useDeviceDoc(id);
@@ -54,6 +55,7 @@ export default function DevicePage() {
       <TaskList deviceId={id} tasks={tasks.data} />
       <DiagnosticsResults tasks={tasks.data} />
       <FaultList deviceId={id} faults={faults.data} />
+      <KpiHistory deviceId={id} />
       <ParameterTree device={d as unknown as TreeNode} send={send} tasks={tasks.data} />
     </>
   );
