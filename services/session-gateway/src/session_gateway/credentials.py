@@ -61,12 +61,13 @@ def parse(device_id: str, cpe: Mapping[str, Any] | None, secrets: Secrets) -> De
 
 class CredentialStore:
     def __init__(self, db: Any, default: Credentials, secrets: Secrets, ttl_s: float = 300.0,
-                 max_entries: int = 200_000) -> None:
+                 max_entries: int = 200_000, reread_after_s: float = REREAD_AFTER_S) -> None:
         self._db = db
         self.default = default
         self._secrets = secrets
         self._ttl = ttl_s
         self._max = max_entries
+        self._reread_after = reread_after_s
         self._cache: OrderedDict[str, tuple[float, float, DeviceCredentials]] = OrderedDict()
 
     async def for_device(self, device_id: str) -> DeviceCredentials:
@@ -101,7 +102,7 @@ class CredentialStore:
         dev = await self.for_device(device_id)
         which, creds, stale = verify(dev)
         since = self.cached_since(device_id)
-        if creds is None and may_reread and cached and not stale and since is not None and time.monotonic() - since >= REREAD_AFTER_S:
+        if creds is None and may_reread and cached and not stale and since is not None and time.monotonic() - since >= self._reread_after:
             dev = await self.reload(device_id)
             which, creds, stale = verify(dev)
         return which, creds, stale, dev
