@@ -4,17 +4,25 @@ built console) with simulated CPEs, and tokens for an admin, an operator and a r
 
 The specs write screenshots of each page to docs/ui/. ``UI_E2E_SPECS`` (space-separated spec
 files, e.g. ``devices.spec.ts``) runs only those.
+
+The telemetry service is not part of this stack: the monitoring spec's KPI history, alarm rule
+and alarms are written into MongoDB here by the telemetry writer's own functions (bucket
+upserts, down-sampling, the NBI's rule validation, alarm transitions), so they have exactly the
+stored shapes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import secrets
 import shutil
 import subprocess
 import sys
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -25,6 +33,10 @@ from acs_contracts.device_id import make_device_id
 from acs_devstack.servers import mongo_uri
 from acs_devstack.stack import Stack
 from cpe_simulator import DataModel, SimulatedCpe
+from inventory.alarms import validate_rule
+from telemetry.alarms import Rule, Transition
+from telemetry.buckets import bucket_updates, downsample_op, hour_of
+from telemetry.writer import alarm_ops
 
 pytestmark = pytest.mark.e2e
 
@@ -116,6 +128,41 @@ async def _start_cpes(st: Stack) -> list[SimulatedCpe]:
     return cpes
 
 
+KPI = "InternetGatewayDevice.DeviceInfo.ProcessStatus.CPUUsage"
+ALARM_RULE = "ui-e2e-cpu-high"
+
+
+def _seed_monitoring(st: Stack) -> dict[str, str]:
+    """Ten hours of a CPU KPI for one device (the older ones down-sampled, as the writer leaves
+    them), a threshold rule as the NBI stores it, the alarm it raised on that device, and one
+    it raised and cleared on another; what the monitoring spec looks for (MONITORING, JSON)."""
+    device, other = _device_id(SERIALS[2]), _device_id(SERIALS[1])
+    now = time.time()
+    start = now - 10 * 3600
+    rows = [(device, KPI, t, round(55 + 35 * math.sin(i / 9), 1)) for i, t in enumerate(range(int(start), int(now) - 60, 300))]
+    rows.append((device, KPI, now - 30, 93.0))
+    rule_doc = validate_rule(ALARM_RULE, {"kind": "threshold", "parameter": KPI, "op": ">", "value": 90, "clearValue": 70,
+                                          "severity": "critical", "description": "console end-to-end"})
+    rule = Rule.from_doc(rule_doc)
+    transitions = [
+        Transition(device, rule, "raised", now - 30, KPI, 93.0, f"{KPI} = 93.0 (> 90)"),
+        Transition(other, rule, "raised", now - 7200, KPI, 91.5, f"{KPI} = 91.5 (> 90)"),
+        Transition(other, rule, "cleared", now - 3600, KPI, 40.0, f"{KPI} = 40.0 (> 90)"),
+    ]
+    assert st.mongo is not None
+    with MongoClient(mongo_uri(st.mongo.port), tz_aware=True) as client:
+        db = client.acs
+        db.metrics_history.bulk_write(bucket_updates(rows, timedelta(days=30)))
+        old = list(db.metrics_history.find({"device": device, "hour": {"$lt": hour_of(now - 4 * 3600)}}))
+        assert old, "no bucket old enough to down-sample"
+        db.metrics_history.bulk_write([downsample_op(doc) for doc in old])
+        db.alarm_rules.replace_one({"_id": ALARM_RULE}, rule_doc, upsert=True)
+        for tr in transitions:  # in order: the cleared one must find its raised alarm
+            db.alarms.bulk_write(alarm_ops([tr]))
+    return {"device": device, "serial": SERIALS[2], "parameter": KPI, "rule": ALARM_RULE,
+            "alarm": f"{device}:{ALARM_RULE}", "cleared": f"{other}:{ALARM_RULE}"}
+
+
 @pytest.mark.timeout(PLAYWRIGHT_TIMEOUT_S + 300)
 async def test_console_specs_pass_in_chromium(console_stack, tmp_path):
     st, tokens = console_stack
@@ -124,6 +171,7 @@ async def test_console_specs_pass_in_chromium(console_stack, tmp_path):
         r = await c.get(f"{st.console_url}/api/whoami", headers={"Authorization": f"Bearer {tokens['readonly']}"})
         assert r.json()["role"] == "readonly"
     cpes = await _start_cpes(st)
+    monitoring = _seed_monitoring(st)
     model = MODEL
     try:
         report = tmp_path / "report.json"
@@ -136,6 +184,7 @@ async def test_console_specs_pass_in_chromium(console_stack, tmp_path):
             "READONLY_TOKEN": tokens["readonly"],
             "DEVICES": json.dumps([{"id": _device_id(s), "serial": s, "oui": model.identity.oui,
                                     "productClass": model.identity.product_class} for s in SERIALS]),
+            "MONITORING": json.dumps(monitoring),
             "CHROMIUM": str(CHROMIUM),
             "E2E_REPORT": str(report),
             "E2E_OUTPUT": str(tmp_path / "results"),

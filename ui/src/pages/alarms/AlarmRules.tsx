@@ -75,7 +75,7 @@ export function AlarmRules({ onShowAlarms }: { onShowAlarms: (rule: string) => v
                 <td>{r.enabled === false ? 'no' : 'yes'}</td>
                 <td>
                   <div className="row">
-                    <button type="button" className="link" onClick={() => onShowAlarms(r._id)} aria-label={`Alarms of rule ${r._id}`}>
+                    <button type="button" onClick={() => onShowAlarms(r._id)} aria-label={`Alarms of rule ${r._id}`}>
                       Alarms
                     </button>
                     {admin && (
