@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 from pymongo import MongoClient
 
 from acs_contracts.kafka_topics import ALL_TOPICS, SESSION_EVENTS
@@ -177,7 +178,7 @@ REQUIRED_VARIABLES = {
     "GATEWAY_SECRET", "GATEWAY_REPLY_ADVERTISE", "GATEWAY_CPE_AUTH", "GATEWAY_CPE_USERNAME", "GATEWAY_CPE_PASSWORD",
     "GATEWAY_MAX_INFLIGHT", "GATEWAY_REPLY_TIMEOUT_S", "GATEWAY_MAX_BODY_BYTES",
     "SCHEDULER_GROUP_ID", "NBI_TOKENS", "NBI_CR_USERNAME", "NBI_CR_PASSWORD",
-    "TELEMETRY_BULKDATA_SECRET", "TELEMETRY_WRITER_GROUP", "CONSOLE_PORT",
+    "TELEMETRY_BULKDATA_SECRET", "TELEMETRY_WRITER_GROUP", "CONSOLE_PORT", "ACS_CREDENTIALS_KEYS",
 }
 
 
@@ -245,6 +246,11 @@ def test_telemetry_deployment_probes_secret_and_services() -> None:
     assert len(secret["TELEMETRY_BULKDATA_SECRET"]) >= 32
     for name in ("telemetry", "task-scheduler"):
         assert {"secretRef": {"name": "acs"}} in containers(report)[name]["envFrom"], name
+    Fernet(secret["ACS_CREDENTIALS_KEYS"])  # a valid key, generated (CPE credentials encrypted at rest)
+    keys = "insecure-compose-credentials-key-change-me0=,YWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWE="
+    assert named(render(f"secrets: {{credentialsKeys: '{keys}'}}\n"), "Secret", "acs")["stringData"]["ACS_CREDENTIALS_KEYS"] == keys
+    compose_keys = compose()["x-acs-env"]["ACS_CREDENTIALS_KEYS"]
+    Fernet(compose_keys.removeprefix("${ACS_CREDENTIALS_KEYS:-").removesuffix("}"))
     given = render("secrets: {bulkdataSecret: s3cret-bulkdata-key}\n")
     assert named(given, "Secret", "acs")["stringData"]["TELEMETRY_BULKDATA_SECRET"] == "s3cret-bulkdata-key"
     data = named(report, "ConfigMap", "-telemetry")["data"]
