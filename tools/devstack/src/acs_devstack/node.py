@@ -44,6 +44,7 @@ from cryptography.fernet import Fernet
 from . import tls
 from .kafka import KafkaCluster, controller_port
 from .servers import kafka_impl, local_host, port_in_use
+from .shared import REPO
 from .stack import Stack
 from .supervise import Supervisor, Unit, now_str, port_probe
 
@@ -427,7 +428,10 @@ class Node:
             public_host=public, tls_certfile=cert, tls_keyfile=key,
             inventory_env=_extra_tokens(creds.nbi_token),
             telemetry_port=int(self.cfg["telemetry_port"]), telemetry_secret=_telemetry_secret(creds.files_secret),
-            scheduler_env={"TELEMETRY_BULKDATA_SECRET": _telemetry_secret(creds.files_secret)},  # bulkdata_profile
+            # bulkdata_profile: the provision function a Bulk Data preset names, and its secret
+            scheduler_env={"TELEMETRY_BULKDATA_SECRET": _telemetry_secret(creds.files_secret),
+                           "SCHEDULER_PROVISIONS_DIR": os.environ.get("SCHEDULER_PROVISIONS_DIR")
+                           or str(REPO / "services" / "telemetry" / "provisions")},
             # CPE credentials encrypted at rest with a key kept with the data (ACS_CREDENTIALS_KEYS overrides)
             credentials_keys=os.environ.get("ACS_CREDENTIALS_KEYS") or _secret_file(
                 d / "secrets" / "credentials-keys", lambda: Fernet.generate_key().decode())[0],
