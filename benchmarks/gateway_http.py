@@ -26,6 +26,8 @@ import os
 import statistics
 import time
 
+import httpx
+
 from acs_devstack.stack import Stack
 from cpe_simulator import DataModel, SimulatedCpe
 
@@ -69,6 +71,8 @@ async def parked(stack: Stack, server: str, models: list[DataModel], devices: in
     stack.gateway_env["GATEWAY_HTTP_SERVER"] = server
     try:
         r = await mem.concurrent_sessions(stack, models, devices=devices)
+    except httpx.HTTPError as e:  # its metrics poll timed out on an overloaded machine: reported, not fatal
+        return {"parked": devices, "parked_error": f"{type(e).__name__}: {e}"}
     finally:
         stack.gateway_env.clear()
         stack.gateway_env.update(before)
@@ -79,8 +83,9 @@ async def parked(stack: Stack, server: str, models: list[DataModel], devices: in
             "gateway_plateau_rss_mb": r["gateway_plateau_rss_mb"]}
 
 
-def _median(runs: list[dict], key: str) -> float:
-    return round(statistics.median(r[key] for r in runs), 2)
+def _median(runs: list[dict], key: str) -> float | None:
+    values = [r[key] for r in runs if key in r]
+    return round(statistics.median(values), 2) if values else None
 
 
 def summarise(runs: list[dict]) -> dict:
@@ -88,7 +93,8 @@ def summarise(runs: list[dict]) -> dict:
     keys = ("sessions_per_s", "session_p50_ms", "session_p99_ms", "gateway_cpu_ms_per_session",
             "gateway_bytes_per_open_session", "gateway_plateau_rss_mb", "gateway_idle_rss_mb")
     med = {s: {k: _median([r for r in runs if r["server"] == s], k) for k in keys} for s in SERVERS}
-    ratio = {k: round(med["native"][k] / med["uvicorn"][k], 3) if med["uvicorn"][k] else None for k in keys}
+    ratio = {k: round(n / u, 3) if n is not None and u else None
+             for k in keys for n, u in [(med["native"][k], med["uvicorn"][k])]}
     return {"median": med, "native_over_uvicorn": ratio}
 
 
@@ -112,7 +118,7 @@ async def figures(stack: Stack, short: bool) -> dict:
     """The scenario as ``python -m benchmarks`` runs it (``short``: small numbers, one round each)."""
     n = (lambda full, small: small if short else full)
     return await compare(stack, sc.igd_model(), sc.boot_storm_models(), rounds=n(2, 1), devices=n(200, 10),
-                         concurrency=n(32, 4), duration_s=n(20, 2), parked_devices=n(3000, 100))
+                         concurrency=n(32, 4), duration_s=n(20, 2), parked_devices=n(2000, 100))
 
 
 def main() -> None:
@@ -122,7 +128,7 @@ def main() -> None:
     ap.add_argument("--devices", type=int, default=200)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--duration", type=float, default=20.0)
-    ap.add_argument("--parked", type=int, default=3000)
+    ap.add_argument("--parked", type=int, default=2000)
     args = ap.parse_args()
     os.environ.setdefault("ACS_LOG_LEVEL", "WARNING")
     mem.raise_nofile_limit(args.parked + 1024)
