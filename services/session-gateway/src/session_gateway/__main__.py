@@ -4,7 +4,6 @@ by ``cwmp_http`` in the same event loop (``GATEWAY_HTTP_SERVER=native``) or by u
 from __future__ import annotations
 
 import logging
-import os
 import resource
 import socket
 import ssl
@@ -64,9 +63,9 @@ async def _serve_cwmp(sock: socket.socket, settings: Settings, gateway: Gateway)
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("ACS_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    _raise_open_files_limit()
     settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _raise_open_files_limit()
     if settings.http_server not in ("native", "uvicorn"):
         raise SystemExit(f"GATEWAY_HTTP_SERVER must be native or uvicorn, not {settings.http_server!r}")
     native = settings.http_server == "native"
