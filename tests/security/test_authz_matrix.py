@@ -174,6 +174,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/alarm-rules/{name}"): Rule("admin", "global", alarm_rule),
     ("GET", "/alarms"): Rule("readonly", "list", alarm),
     ("POST", "/alarms/{alarm_id}/ack"): Rule("operator", "object", alarm),
+    ("POST", "/credentials/rekey"): Rule("admin", "global"),
     ("GET", "/campaigns"): Rule("readonly", "list", campaign),
     ("POST", "/campaigns"): Rule("operator", "create-campaign", file),
     ("GET", "/campaigns/{cid}"): Rule("readonly", "object", campaign),

@@ -297,6 +297,14 @@ def test_presets_export_import_round_trip(acs: Acs, fleets, tmp_path: Path):
     assert "weight must be an integer" in refused.stdout
 
 
+def test_credentials_rekey(acs: Acs, fleets):
+    """The fleet's connection-request credentials were stored sealed with the stack's one key:
+    a rekey reads them all and has nothing to rewrite; the report holds no secret."""
+    report = acs.json("credentials", "rekey")
+    assert report["scanned"] >= len(fleets[0]) and report["unreadable"] == 0 and report["rewritten"] == 0, report
+    assert set(report) == {"scanned", "rewritten", "changedMeanwhile", "unreadable", "unreadableDevices"}
+
+
 def test_backup_and_restore_onto_a_fresh_stack(acs: Acs, fleets, loop: FleetLoop, stack: Stack, tmp_path: Path):
     normal, _ = fleets
     # what the inventory holds: tags, presets, a file, a task still queued

@@ -40,6 +40,7 @@ class Secrets:
             except (ValueError, TypeError) as e:
                 raise CredentialKeyError(f"{ENV}: key #{i + 1} is not a Fernet key (32 url-safe base64 bytes): {e}") from None
         self._f = MultiFernet(fernets) if fernets else None
+        self._first = fernets[0] if fernets else None
 
     @property
     def enabled(self) -> bool:
@@ -63,6 +64,16 @@ class Secrets:
             except InvalidToken:
                 raise CredentialKeyError(f"a CPE credential is encrypted with a key not in {ENV}") from None
         return str(stored)
+
+    def is_current(self, stored: Any) -> bool:
+        """Whether ``stored`` is sealed with the first key already (nothing for ``rotate`` to do)."""
+        if self._first is None or not (isinstance(stored, Mapping) and "enc" in stored):
+            return self._first is None
+        try:
+            self._first.decrypt(str(stored["enc"]).encode())
+        except InvalidToken:
+            return False
+        return True
 
     def rotate(self, stored: Any) -> Any:
         """The value re-encrypted with the first key (plaintext is sealed; with no key, unchanged)."""

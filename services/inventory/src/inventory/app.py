@@ -26,6 +26,7 @@ from . import (
     audit,
     auth,
     campaigns,
+    credential_keys,
     devices,
     faults,
     files,
@@ -158,6 +159,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(provisions.router)  # GenieACS scripts (docs/migration-genieacs.md)
     app.include_router(virtual_parameters.router)
     app.include_router(audit.router)
+    app.include_router(credential_keys.router)  # re-encrypting CPE credentials (docs/security.md)
     for router in (users.router, tokens.router, oidc.router):  # users, API tokens, sign-in (docs/security.md)
         app.include_router(router)
     # Outermost but for the metrics: every write is recorded, refused ones (401, 403, 413) too.

@@ -27,7 +27,7 @@ from .principal import Principal, and_
 OWNED = {"/presets/": mc.PRESETS, "/campaigns/": mc.CAMPAIGNS, "/users/": USERS}
 # Fleet-wide settings and code (scripts run on every device that a preset or a virtual parameter
 # reaches): read by all, changed by unscoped admins only.
-GLOBAL_CONFIG = ("/alarm-rules/", "/provisions/", "/virtual_parameters/")
+GLOBAL_CONFIG = ("/alarm-rules/", "/provisions/", "/virtual_parameters/", "/credentials/")
 
 
 def principal(request: Request) -> Principal:

@@ -968,3 +968,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 from . import accounts as _accounts  # noqa: E402,F401  - registers `acs users` and `acs tokens`
+from . import credentials as _credentials  # noqa: E402,F401  - registers `acs credentials`
