@@ -23,7 +23,7 @@ from acs_contracts.mongo_collections import FAULTS, TASKS
 from cwmp import messages as m
 from cwmp import soap
 from cwmp.session import request_tag
-from task_scheduler.device_session import tagged_task
+from task_scheduler.session_state import tagged_task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=importlib
 from test_abandoned_sessions import ROOT, Cpe, MemoryDb, Scheduler, new_task, request_of  # noqa: E402
