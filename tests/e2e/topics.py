@@ -16,10 +16,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from acs_contracts.kafka_client import kafka_common_kwargs
+from acs_contracts.settings import KafkaSettings
 
 
 def _consumer(env: dict[str, str]) -> AIOKafkaConsumer:
-    return AIOKafkaConsumer(**kafka_common_kwargs(env), enable_auto_commit=False, auto_offset_reset="earliest",
+    return AIOKafkaConsumer(**kafka_common_kwargs(KafkaSettings.from_env(env)), enable_auto_commit=False, auto_offset_reset="earliest",
                             fetch_max_wait_ms=100, metadata_max_age_ms=1000)
 
 

@@ -4,7 +4,6 @@ on CONSOLE_PORT."""
 
 from __future__ import annotations
 
-import dataclasses
 import signal
 import subprocess
 import time
@@ -38,7 +37,7 @@ def _build(root: Path) -> Path:
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def console(settings: Settings, runtime: Runtime, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    s = dataclasses.replace(settings, console_dist=str(_build(tmp_path / "dist")))
+    s = settings.model_copy(update={"console_dist": str(_build(tmp_path / "dist"))})
     app = create_console_app(s, create_app(s, runtime))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as c:
         yield c
@@ -118,7 +117,7 @@ async def test_whoami_refuses_unknown_tokens(console):
 
 @aio
 async def test_without_a_build_a_page_says_how_to_make_one(settings, runtime, tmp_path):
-    s = dataclasses.replace(settings, console_dist=str(tmp_path / "empty"))
+    s = settings.model_copy(update={"console_dist": str(tmp_path / "empty")})
     app = create_console_app(s, create_app(s, runtime))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console") as c:
         r = await c.get("/devices")

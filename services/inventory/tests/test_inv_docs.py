@@ -4,7 +4,6 @@ other route keeps its token; NBI_DOCS_PUBLIC=false puts the page behind a token 
 from __future__ import annotations
 
 import base64
-import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def private_docs(settings, runtime) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(dataclasses.replace(settings, docs_public=False), runtime)
+    app = create_app(settings.model_copy(update={"docs_public": False}), runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nbi") as c:
         yield c
 

@@ -3,7 +3,6 @@ its short cache. Runs on its own database so other modules' devices do not chang
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def own(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    mine = dataclasses.replace(settings, mongodb_database=f"ovw_{uuid.uuid4().hex[:8]}")
+    mine = settings.model_copy(update={"mongodb_database": f"ovw_{uuid.uuid4().hex[:8]}"})
     rt = Runtime(mine)
     await rt.start()
     app = create_app(mine, rt)

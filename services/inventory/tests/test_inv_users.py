@@ -4,7 +4,6 @@ lock-out after repeated failures, rate limits, /whoami and the audit log's actor
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import httpx
@@ -124,7 +123,7 @@ async def strict(settings, runtime):
     """An NBI with tight limits: 3 failures lock out, 5 sign-ins a minute, 5 calls a token at once."""
     sec = SecuritySettings(login_max_failures=3, login_lockout_s=600, login_rate_per_min=5, rate_per_s=0.01,
                            rate_burst=5, auth_failures_per_min=4)
-    app = create_app(dataclasses.replace(settings, security=sec), runtime)
+    app = create_app(settings.model_copy(update={"security": sec}), runtime)
     return app
 
 

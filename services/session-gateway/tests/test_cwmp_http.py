@@ -445,7 +445,7 @@ async def test_an_informs_event_says_which_acs_path_and_user_name_the_cpe_came_w
     from session_gateway.auth import Credentials, DeviceCredentials
 
     gw = Gateway(Settings(secret=SECRET, instance_id="gw-test", max_body_bytes=MAX_BODY, cpe_auth="basic",
-                          inform_hint_wait_s=0))
+                          inform_hint_wait_ms=0))
     pub = AckingPublisher()
     gw.publisher = pub  # type: ignore[assignment]
 

@@ -5,7 +5,6 @@ devices in session never wait (their CPE's answer lies behind the backlog)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
 import pytest
 from aiokafka import TopicPartition
@@ -46,7 +45,7 @@ class FakeWriter:
 
 def _consumer(cap: int, parked_mb: int = 64, writer=None) -> tuple[SessionConsumer, FakeDriver]:
     driver = FakeDriver()
-    c = SessionConsumer(replace(Settings(), max_active_sessions=cap, max_parked_bytes=parked_mb << 20), driver, writer)
+    c = SessionConsumer(Settings().model_copy(update={"max_active_sessions": cap, "max_parked_bytes": parked_mb << 20}), driver, writer)
     return c, driver
 
 
@@ -111,7 +110,7 @@ async def test_beyond_the_parked_bytes_events_are_read_again_later_and_sessions_
     the partition again from the first one left, skipping what it handled meanwhile."""
     driver = FakeDriver()
     room = len(_event("b", "inform")) + 200  # one parked Inform fits
-    c = SessionConsumer(replace(Settings(), max_active_sessions=1, max_parked_bytes=room), driver)
+    c = SessionConsumer(Settings().model_copy(update={"max_active_sessions": 1, "max_parked_bytes": room}), driver)
     c.consumer = kafka = FakeKafka()  # type: ignore[assignment]
     # a: in session; b: parked; c: spilled, and so is its next event (even were there room
     # again, it stays behind its first); a's answer is handled at once

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
@@ -36,6 +35,7 @@ from pymongo.errors import PyMongoError
 
 from acs_contracts.kafka_topics import AUDIT, AuditRecord
 from acs_contracts.mongo_collections import AUDIT_LOG
+from acs_contracts.settings import KafkaSettings
 
 from . import auth
 from .errors import bad_request
@@ -107,10 +107,11 @@ def _tree_value(doc: dict[str, Any] | None, path: str) -> Any:
 class AuditTrail:
     """Appends records and publishes them (outbox: the collection holds what is not yet sent)."""
 
-    def __init__(self, db: Any, kafka_bootstrap: str, retention_days: int) -> None:
+    def __init__(self, db: Any, kafka: KafkaSettings | None, partitions: int, retention_days: int) -> None:
         self.db = db
         self.collection = db.db[AUDIT_LOG]
-        self.kafka_bootstrap = kafka_bootstrap
+        self.kafka = kafka if kafka is not None and kafka.bootstrap else None  # None: MongoDB only
+        self.partitions = partitions  # of acs.session-events.v1, should the inventory create the topics
         self.retention_days = retention_days
         self._wake = asyncio.Event()
         self._producer: Any = None
@@ -142,7 +143,7 @@ class AuditTrail:
 
     async def run(self) -> None:
         """Publish what is not yet on the topic, oldest first; wait for the broker when it is away."""
-        if not self.kafka_bootstrap:
+        if self.kafka is None:
             log.info("ACS_KAFKA_BOOTSTRAP is not set: the audit log is kept in MongoDB only")
             return
         delay = 1.0
@@ -177,9 +178,8 @@ class AuditTrail:
 
             from acs_contracts.kafka_client import ensure_topics, producer_kwargs
 
-            env = {**os.environ, "ACS_KAFKA_BOOTSTRAP": self.kafka_bootstrap}  # SASL/TLS settings too
-            await ensure_topics(env=env)  # the inventory may be the first service up
-            producer = AIOKafkaProducer(**producer_kwargs(env))
+            await ensure_topics(self.partitions, self.kafka)  # the inventory may be the first service up
+            producer = AIOKafkaProducer(**producer_kwargs(self.kafka))
             await producer.start()
             self._producer = producer
         return self._producer

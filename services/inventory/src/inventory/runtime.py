@@ -37,7 +37,7 @@ class Runtime:
         self.db = Database(settings)
         self.waiters = TaskWaiters(self.db.tasks, self.metrics, settings.task_watch_linger_s)
         self.cr = ConnectionRequester(settings, self.metrics, self.db.credentials)
-        self.audit = AuditTrail(self.db, settings.kafka_bootstrap, settings.audit_retention_days)
+        self.audit = AuditTrail(self.db, settings.kafka, settings.session_events_partitions, settings.audit_retention_days)
         self._background: list[asyncio.Task[Any]] = []
         self._starts = 0
 

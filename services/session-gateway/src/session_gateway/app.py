@@ -63,7 +63,7 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.s = settings
         self.listener = ReplyListener(settings.affinity_secret or None)
-        self.publisher = SessionEventPublisher(settings.kafka_env, settings.publish_timeout_s)
+        self.publisher = SessionEventPublisher(settings.kafka, settings.publish_timeout_s)
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=3000)
         self.creds = CredentialStore(self.mongo[settings.mongodb_database],
                                      auth.Credentials(settings.cpe_username, settings.cpe_password),

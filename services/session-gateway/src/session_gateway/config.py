@@ -6,69 +6,61 @@ import os
 import secrets
 import socket
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field
+
+from acs_contracts.settings import CommonSettings, Lower, Utf8Bytes, env
 
 
-@dataclass(frozen=True)
-class Settings:
-    host: str = "0.0.0.0"
-    port: int = 7547
-    admin_port: int = 7549
-    http_server: str = "native"  # native (cwmp_http) | uvicorn: what serves the CWMP port
-    reply_port: int = 7548
-    reply_host: str = "0.0.0.0"
-    affinity_secret: bytes = b""  # ACS_AFFINITY_SECRET: schedulers must prove it (acs_contracts.affinity)
-    reply_advertise: str = ""
-    secret: bytes = b""
-    cpe_auth: str = "none"  # none | basic | digest | any
-    cpe_username: str = ""
-    cpe_password: str = ""
-    cpe_credential_cache_s: float = 300.0  # how long a device's stored credentials are reused unread
-    max_inflight: int = 2000
-    retry_after_s: int = 10
-    reply_timeout_s: float = 20.0
-    inform_hint_wait_s: float = 2.0
-    publish_timeout_s: float = 10.0
-    max_body_bytes: int = 4 * 1024 * 1024
-    session_max_age_s: int = 600
-    malloc_trim_interval_s: float = 1.0
-    tls_certfile: str = ""
-    tls_keyfile: str = ""
-    mongodb_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
-    mongodb_database: str = "acs"
-    instance_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}")
-    kafka_env: dict = field(default_factory=dict)
+def _instance_id() -> str:
+    return f"{socket.gethostname()}-{uuid.uuid4().hex[:6]}"
+
+
+class Settings(CommonSettings):
+    host: str = env("GATEWAY_HOST", "0.0.0.0")
+    port: int = env("GATEWAY_PORT", 7547)
+    admin_port: int = env("GATEWAY_ADMIN_PORT", 7549)
+    # what serves the CWMP port: native (cwmp_http) | uvicorn
+    http_server: Annotated[Literal["native", "uvicorn"], Lower] = env("GATEWAY_HTTP_SERVER", "native")
+    reply_port: int = env("GATEWAY_REPLY_PORT", 7548)
+    reply_host: str = env("GATEWAY_REPLY_HOST", "0.0.0.0")
+    # schedulers must prove it (acs_contracts.affinity)
+    affinity_secret: Utf8Bytes = env("ACS_AFFINITY_SECRET", b"", repr=False)
+    reply_advertise: str = env("GATEWAY_REPLY_ADVERTISE", "")  # from_env's default: 127.0.0.1:<reply port>
+    # session cookies and Digest nonces; from_env's default: random per process
+    secret: Utf8Bytes = env("GATEWAY_SECRET", b"", repr=False)
+    cpe_auth: Annotated[Literal["none", "basic", "digest", "any"], Lower] = env("GATEWAY_CPE_AUTH", "none")
+    cpe_username: str = env("GATEWAY_CPE_USERNAME", "")
+    cpe_password: str = env("GATEWAY_CPE_PASSWORD", "", repr=False)
+    # how long a device's stored credentials are reused unread
+    cpe_credential_cache_s: float = env("GATEWAY_CPE_CREDENTIAL_CACHE_S", 300.0)
+    max_inflight: int = env("GATEWAY_MAX_INFLIGHT", 2000)
+    retry_after_s: int = env("GATEWAY_RETRY_AFTER_S", 10)
+    reply_timeout_s: float = env("GATEWAY_REPLY_TIMEOUT_S", 20.0)
+    inform_hint_wait_ms: float = env("GATEWAY_INFORM_HINT_WAIT_MS", 2000.0)
+    publish_timeout_s: float = env("GATEWAY_PUBLISH_TIMEOUT_S", 10.0)
+    max_body_bytes: int = env("GATEWAY_MAX_BODY_BYTES", 4 * 1024 * 1024)
+    session_max_age_s: int = env("GATEWAY_SESSION_MAX_AGE_S", 600)
+    malloc_trim_interval_s: float = env("GATEWAY_MALLOC_TRIM_INTERVAL_S", 1.0)
+    tls_certfile: str = env("GATEWAY_TLS_CERTFILE", "")
+    tls_keyfile: str = env("GATEWAY_TLS_KEYFILE", "")
+    instance_id: str = Field(default_factory=_instance_id)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
-        e = dict(os.environ) if env is None else env
-        reply_port = int(e.get("GATEWAY_REPLY_PORT", "7548"))
-        secret = e.get("GATEWAY_SECRET", "")
-        return cls(
-            host=e.get("GATEWAY_HOST", "0.0.0.0"),
-            port=int(e.get("GATEWAY_PORT", "7547")),
-            admin_port=int(e.get("GATEWAY_ADMIN_PORT", "7549")),
-            http_server=e.get("GATEWAY_HTTP_SERVER", "native").lower(),
-            reply_port=reply_port,
-            reply_host=e.get("GATEWAY_REPLY_HOST", "0.0.0.0"),
-            affinity_secret=e.get("ACS_AFFINITY_SECRET", "").encode(),
-            reply_advertise=e.get("GATEWAY_REPLY_ADVERTISE", f"127.0.0.1:{reply_port}"),
-            secret=secret.encode() if secret else secrets.token_bytes(32),
-            cpe_auth=e.get("GATEWAY_CPE_AUTH", "none").lower(),
-            cpe_username=e.get("GATEWAY_CPE_USERNAME", ""),
-            cpe_password=e.get("GATEWAY_CPE_PASSWORD", ""),
-            cpe_credential_cache_s=float(e.get("GATEWAY_CPE_CREDENTIAL_CACHE_S", "300")),
-            max_inflight=int(e.get("GATEWAY_MAX_INFLIGHT", "2000")),
-            retry_after_s=int(e.get("GATEWAY_RETRY_AFTER_S", "10")),
-            reply_timeout_s=float(e.get("GATEWAY_REPLY_TIMEOUT_S", "20")),
-            inform_hint_wait_s=float(e.get("GATEWAY_INFORM_HINT_WAIT_MS", "2000")) / 1000,
-            publish_timeout_s=float(e.get("GATEWAY_PUBLISH_TIMEOUT_S", "10")),
-            max_body_bytes=int(e.get("GATEWAY_MAX_BODY_BYTES", str(4 * 1024 * 1024))),
-            session_max_age_s=int(e.get("GATEWAY_SESSION_MAX_AGE_S", "600")),
-            malloc_trim_interval_s=float(e.get("GATEWAY_MALLOC_TRIM_INTERVAL_S", "1")),
-            tls_certfile=e.get("GATEWAY_TLS_CERTFILE", ""),
-            tls_keyfile=e.get("GATEWAY_TLS_KEYFILE", ""),
-            mongodb_uri=e.get("ACS_MONGODB_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),
-            mongodb_database=e.get("ACS_MONGODB_DATABASE", "acs"),
-            kafka_env={k: v for k, v in e.items() if k.startswith("ACS_KAFKA_")},
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """From the environment: an empty GATEWAY_SECRET is a random one per process, and an
+        unset GATEWAY_REPLY_ADVERTISE the local reply port."""
+        e = os.environ if environ is None else environ
+        s = super().from_env(e)
+        update: dict[str, Any] = {}
+        if not s.secret:
+            update["secret"] = secrets.token_bytes(32)
+        if "GATEWAY_REPLY_ADVERTISE" not in e:
+            update["reply_advertise"] = f"127.0.0.1:{s.reply_port}"
+        return s.model_copy(update=update) if update else s
+
+    @property
+    def inform_hint_wait_s(self) -> float:
+        return self.inform_hint_wait_ms / 1000

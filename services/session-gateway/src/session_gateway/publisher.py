@@ -11,6 +11,7 @@ from aiokafka.errors import KafkaError
 
 from acs_contracts.kafka_client import producer_kwargs
 from acs_contracts.kafka_topics import SESSION_EVENTS
+from acs_contracts.settings import KafkaSettings
 
 from . import metrics
 
@@ -25,8 +26,8 @@ class BrokerUnavailable(Exception):
 
 
 class SessionEventPublisher:
-    def __init__(self, kafka_env: dict[str, str], timeout_s: float) -> None:
-        self._kw = producer_kwargs(kafka_env or None)
+    def __init__(self, kafka: KafkaSettings | None, timeout_s: float) -> None:
+        self._kw = producer_kwargs(kafka)
         self._timeout = timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()

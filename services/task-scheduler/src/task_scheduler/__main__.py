@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import uvicorn
 
@@ -14,10 +13,10 @@ from .config import Settings
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("ACS_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     gc_tuning.tune()
-    uvicorn.run(create_app(settings), host=os.environ.get("SCHEDULER_HOST", "0.0.0.0"), port=settings.admin_port,
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.admin_port,
                 loop="uvloop", http="httptools", access_log=False, log_level="warning")
 
 

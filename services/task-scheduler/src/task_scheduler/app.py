@@ -17,6 +17,7 @@ from acs_contracts import gc_tuning
 from acs_contracts.kafka_client import ensure_topics
 from acs_contracts.mongo_collections import PRESETS, ensure_indexes
 
+from . import tenants
 from .config import Settings
 from .consumer import SessionConsumer
 from .device_session import SessionDriver
@@ -32,24 +33,28 @@ log = logging.getLogger(__name__)
 class Scheduler:
     def __init__(self, settings: Settings) -> None:
         self.s = settings
+        tenants.configure(settings.tenant_rules)  # ACS_TENANT_RULES: who owns a new device
         self.mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=5000)
         db = self.mongo[settings.mongodb_database]
         self.writer = BatchWriter(db, settings.write_batch_max, settings.write_batch_ms / 1000)
         self.store = ReadYourWritesStore(db, self.writer, settings.inform_digest_cache, tasks_poll_s=settings.tasks_poll_s,
                                          tasks_refresh_s=settings.tasks_refresh_s)  # presets read what the Inform just wrote
         self.replies = ReplySender(secret=settings.affinity_secret or None)
-        self.outbound = Outbound(settings.kafka_env)
+        self.outbound = Outbound(settings.kafka)
         self.provisioner = Provisioner(ProvisioningSettings(
             bootstrap_defaults=settings.bootstrap_defaults, periodic_inform_interval_s=settings.periodic_inform_interval_s,
             max_iterations=settings.provision_max_iterations, gpv_batch_size=settings.gpv_batch_size,
             provisions_dir=settings.provisions_dir, function_timeout_s=settings.provision_function_timeout_s,
-            presets_poll_s=settings.presets_poll_s), db[PRESETS])
+            presets_poll_s=settings.presets_poll_s, script_cpu_ms=settings.script_cpu_ms,
+            script_memory_mb=settings.script_memory_mb, ext_dir=settings.ext_dir, ext_timeout_s=settings.ext_timeout_s,
+            files_base_url=settings.files_base_url, files_secret=settings.files_secret,
+            file_url_ttl_s=settings.file_url_ttl_s), db[PRESETS])
         self.driver = SessionDriver(settings, self.store, self.replies, self.outbound, provisioner=self.provisioner)
         self.consumer = SessionConsumer(settings, self.driver, self.writer)
         self._run_task: asyncio.Task | None = None
 
     async def start(self) -> None:
-        await ensure_topics(self.s.session_events_partitions, env=self.s.kafka_env or None)
+        await ensure_topics(self.s.session_events_partitions, self.s.kafka)
         await ensure_indexes(self.mongo[self.s.mongodb_database])
         self.writer.start()
         await self.store.start()

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from acs_contracts.kafka_client import producer_kwargs
 from acs_contracts.kafka_topics import TopicMessage
+from acs_contracts.settings import KafkaSettings
 
 from . import metrics
 
@@ -22,8 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class Outbound:
-    def __init__(self, kafka_env: dict[str, str], max_queue: int = 50_000) -> None:
-        self._kw = producer_kwargs(kafka_env or None)
+    def __init__(self, kafka: KafkaSettings | None, max_queue: int = 50_000) -> None:
+        self._kw = producer_kwargs(kafka)
         self._producer: AIOKafkaProducer | None = None
         self._queue: asyncio.Queue[tuple[TopicMessage, str]] = asyncio.Queue(max_queue)
         self._pump_task: asyncio.Task | None = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,12 +55,18 @@ def parse_rules(text: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-# Read when the scheduler imports this module, so a malformed ACS_TENANT_RULES stops it at start.
-_ENV_RULES = parse_rules(os.environ.get("ACS_TENANT_RULES", ""))
+# The scheduler's Settings.tenant_rules (ACS_TENANT_RULES, parsed and checked at start), set once
+# by ``configure`` when the scheduler starts.
+_rules: tuple[Rule, ...] = ()
 
 
-def rules_from_env() -> tuple[Rule, ...]:
-    return _ENV_RULES
+def configure(rules: tuple[Rule, ...]) -> None:
+    global _rules
+    _rules = rules
+
+
+def configured_rules() -> tuple[Rule, ...]:
+    return _rules
 
 
 def tenant_of(inform: Inform, headers: Mapping[str, Any], rules: tuple[Rule, ...]) -> str | None:
@@ -78,6 +83,6 @@ def tenant_of(inform: Inform, headers: Mapping[str, Any], rules: tuple[Rule, ...
 def assign(update: dict[str, Any], inform: Inform, headers: Mapping[str, Any],
            rules: tuple[Rule, ...] | None = None) -> None:
     """Adds ``_tenant`` to the first write of the device's document when a rule gives one."""
-    tenant = tenant_of(inform, headers, rules_from_env() if rules is None else rules)
+    tenant = tenant_of(inform, headers, configured_rules() if rules is None else rules)
     if tenant is not None:
         update.setdefault("$setOnInsert", {})["_tenant"] = tenant

@@ -25,13 +25,13 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> FastAPI:
-    publisher = collector.Publisher(settings.kafka_env) if settings.collector else None
+    publisher = collector.Publisher(settings.kafka) if settings.collector else None
     writer = HistoryWriter(settings) if settings.writer else None
     ping_client: AsyncMongoClient = AsyncMongoClient(settings.mongodb_uri, serverSelectionTimeoutMS=2000)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await ensure_topics(env=settings.kafka_env or None)
+        await ensure_topics(settings.session_events_partitions, settings.kafka)
         if publisher is not None:
             await publisher.start()
         if writer is not None:

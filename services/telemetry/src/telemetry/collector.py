@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from acs_contracts.kafka_client import producer_kwargs
 from acs_contracts.kafka_topics import MetricSamples
+from acs_contracts.settings import KafkaSettings
 
 from . import metrics
 from .auth import authenticate
@@ -31,8 +32,8 @@ log = logging.getLogger(__name__)
 class Publisher:
     """The collector's producer (idempotent, acks=all), started with the app."""
 
-    def __init__(self, kafka_env: dict[str, str]) -> None:
-        self._kw = producer_kwargs(kafka_env or None)
+    def __init__(self, kafka: KafkaSettings | None) -> None:
+        self._kw = producer_kwargs(kafka)
         self.producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:

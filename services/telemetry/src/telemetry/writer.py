@@ -100,10 +100,10 @@ class HistoryWriter:
         async for doc in self.alarms.find({"state": "raised"}, {"parameter": 1}):
             self.evaluator.active[doc["_id"]] = doc.get("parameter") or ""
         metrics.ALARMS_ACTIVE.set(len(self.evaluator.active))
-        self.producer = AIOKafkaProducer(**producer_kwargs(self.s.kafka_env or None), linger_ms=5)
+        self.producer = AIOKafkaProducer(**producer_kwargs(self.s.kafka), linger_ms=5)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
-            METRICS, PARAMETER_CHANGES, DEVICE_INFORMS, **kafka_common_kwargs(self.s.kafka_env or None),
+            METRICS, PARAMETER_CHANGES, DEVICE_INFORMS, **kafka_common_kwargs(self.s.kafka),
             group_id=self.s.writer_group, enable_auto_commit=False, auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 << 20, fetch_max_bytes=64 << 20)
         await self.consumer.start()

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,14 +45,15 @@ class ProvisioningSettings:
     function_timeout_s: float = 1.0
     presets_poll_s: float = 1.0
     # GenieACS scripts (docs/configuration.md): per-run CPU time and memory, the ext() folder
-    script_cpu_ms: float = field(default_factory=lambda: float(os.environ.get("SCHEDULER_SCRIPT_CPU_MS", "500")))
-    script_memory_mb: int = field(default_factory=lambda: int(os.environ.get("SCHEDULER_SCRIPT_MEMORY_MB", "32")))
-    ext_dir: str = field(default_factory=lambda: os.environ.get("SCHEDULER_EXT_DIR", ""))
-    ext_timeout_s: float = field(default_factory=lambda: float(os.environ.get("SCHEDULER_EXT_TIMEOUT_S", "3")))
-    # the file server, for scripts' Downloads (the same variables as the download task's)
-    files_base_url: str = field(default_factory=lambda: os.environ.get("ACS_FILES_PUBLIC_URL", "http://127.0.0.1:7567"))
-    files_secret: str = field(default_factory=lambda: os.environ.get("ACS_FILES_SECRET", ""))
-    file_url_ttl_s: int = field(default_factory=lambda: int(os.environ.get("ACS_FILE_URL_TTL_S", "86400")))
+    # (the scheduler's Settings give these from SCHEDULER_SCRIPT_*, SCHEDULER_EXT_*)
+    script_cpu_ms: float = 500.0
+    script_memory_mb: int = 32
+    ext_dir: str = ""
+    ext_timeout_s: float = 3.0
+    # the file server, for scripts' Downloads (the same settings as the download task's)
+    files_base_url: str = "http://127.0.0.1:7567"
+    files_secret: str = ""
+    file_url_ttl_s: int = 86400
 
 
 class Provisioner:
