@@ -99,7 +99,7 @@ class SessionConsumer:
     async def start(self) -> None:
         settings = self.s
         self.consumer = AIOKafkaConsumer(
-            **kafka_common_kwargs(settings.kafka_env or None), group_id=settings.group_id,
+            **kafka_common_kwargs(settings.kafka), group_id=settings.group_id,
             enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=settings.fetch_max_wait_ms,
             max_poll_records=settings.max_poll_records, session_timeout_ms=settings.session_timeout_ms,
             heartbeat_interval_ms=settings.heartbeat_interval_ms, rebalance_timeout_ms=settings.session_timeout_ms,
