@@ -50,9 +50,7 @@ class ProvisioningStep:
         if s.provision_done or self.provisioner is None:
             return None, []
         s.provision_done = True
-        cred_plan = cpe_credentials.plan(self.s.cpe_credentials, self.s.cpe_credential_rotation_days, s.codes,
-                                         s.cpe_facts, time.time(), self.s.bootstrap_defaults) \
-            if s.cpe_facts or self.s.cpe_credentials == "per-device" else None
+        cred_plan = self._credential_plan(s)
         if cred_plan is None and not self.provisioner.wants(s.device_id, s.codes):
             return None, []
         doc = await self.store.device_doc(s.device_id, s.writes)
@@ -63,17 +61,29 @@ class ProvisioningStep:
         if run is None:
             return None, []
         s.provision = run
-        new = getattr(run, "pending_credentials", None) or {}
-        if "cpe" in new:
-            # before the SPV goes out: whatever the CPE ends up with logs in (docs/security.md)
-            stored = await self.store.credentials_doc(s.device_id)
-            s.cred_previous = cpe_credentials.previous_of((stored or {}).get("cpe"), s.cpe_facts.get("cpeCredential"))
-            await self.store.set_credentials(s.device_id, cpe_credentials.staged(self.store.secrets, new))
-            log.info("%s: new CWMP credentials (%s)", s.device_id, cred_plan.why if cred_plan else "bootstrap")
+        await self._stage_credentials(s, run, cred_plan)
         futs = self._step(s, run.start)
         futs += await self.settle_extensions(s)
         nxt, s.pending_request = s.pending_request, None
         return nxt, futs
+
+    def _credential_plan(self, s: DeviceSession) -> cpe_credentials.CredentialPlan | None:
+        """Whether this session gives the CPE new CWMP credentials, and why (None: it does not)."""
+        if not s.cpe_facts and self.s.cpe_credentials != "per-device":
+            return None
+        return cpe_credentials.plan(self.s.cpe_credentials, self.s.cpe_credential_rotation_days, s.codes,
+                                    s.cpe_facts, time.time(), self.s.bootstrap_defaults)
+
+    async def _stage_credentials(self, s: DeviceSession, run: Any, cred_plan: cpe_credentials.CredentialPlan | None) -> None:
+        """New CPE credentials the run is about to set are stored as pending before the SPV goes
+        out: whatever the CPE ends up with logs in (docs/security.md)."""
+        new = getattr(run, "pending_credentials", None) or {}
+        if "cpe" not in new:
+            return
+        stored = await self.store.credentials_doc(s.device_id)
+        s.cred_previous = cpe_credentials.previous_of((stored or {}).get("cpe"), s.cpe_facts.get("cpeCredential"))
+        await self.store.set_credentials(s.device_id, cpe_credentials.staged(self.store.secrets, new))
+        log.info("%s: new CWMP credentials (%s)", s.device_id, cred_plan.why if cred_plan else "bootstrap")
 
     async def settle_extensions(self, s: DeviceSession) -> list[asyncio.Future]:
         """Answer the ext() calls the presets' run stopped at, awaited (Node.js processes), so the

@@ -23,6 +23,7 @@ from .device_record import BOOTSTRAP_DISCOVERED, now_utc
 from .session_events import SessionEvents
 from .session_state import DeviceSession
 from .store import Store
+from .task_base import TaskOutcome
 from .tasks import TaskArgumentError, TaskContext, TaskRun, discover_data_model
 
 log = logging.getLogger(__name__)
@@ -131,27 +132,28 @@ class TaskQueue:
         if task is None or run is None:
             return []
         out = run.outcome
-        futs: list[asyncio.Future] = []
-        if status == "done" and task.get("builtin") == "discovery" and s.bootstrap:
-            out.sets[BOOTSTRAP_DISCOVERED] = True  # should the session be cut short, its next one skips it
-        if status == "done" and (out.sets or out.unsets):
-            futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets,
-                                             upsert=False, hold=s.writes)
-        if status == "done" and out.changes and not task.get("builtin"):
-            self.events.parameter_changes(s.device_id, task.get("name", ""), out.changes)
+        futs = self._learnt(s, task, out) if status == "done" else []
         if task.get("builtin"):
             return futs  # the ACS's own run: its effects are held with the session's, there is no task document
         # Whoever waits for the task (the NBI) finds its effects stored: they are written first.
         futs += self.store.release(s.writes)
-        if status == "done" and out.awaiting_event:
-            futs.append(self.store.update_task(task["_id"], {"$set": {"waitingFor": out.awaiting_event, "result": out.result}},
-                                               s.device_id))
-            return futs
-        if status == "done" and out.awaiting_transfer:
-            futs.append(self.store.update_task(task["_id"], {"$set": {"transfer": "in_progress", "result": out.result}},
-                                               s.device_id))
+        waiting = _waiting(out) if status == "done" else None
+        if waiting is not None:
+            futs.append(self.store.update_task(task["_id"], {"$set": waiting}, s.device_id))
             return futs
         return futs + self.finish(s, task, status, out.result, cwmp_fault=cwmp_fault, local_fault=local_fault)
+
+    def _learnt(self, s: DeviceSession, task: dict, out: TaskOutcome) -> list[asyncio.Future]:
+        """What a run that went to its end learnt about the device: held writes, and its changes on the topic."""
+        futs: list[asyncio.Future] = []
+        if task.get("builtin") == "discovery" and s.bootstrap:
+            out.sets[BOOTSTRAP_DISCOVERED] = True  # should the session be cut short, its next one skips it
+        if out.sets or out.unsets:
+            futs += self.store.update_device(s.device_id, {"$set": out.sets} if out.sets else {}, out.unsets,
+                                             upsert=False, hold=s.writes)
+        if out.changes and not task.get("builtin"):
+            self.events.parameter_changes(s.device_id, task.get("name", ""), out.changes)
+        return futs
 
     def finish(self, s: DeviceSession, task: dict, status: str, result: dict, *, cwmp_fault=None,
                local_fault=None) -> list[asyncio.Future]:
@@ -189,3 +191,12 @@ class TaskQueue:
 
         expires = int(time.time()) + self.s.file_url_ttl_s
         return file_urls.sign_upload_url(self.s.files_base_url, device_id, command_key, file_type, expires, self.s.files_secret)
+
+
+def _waiting(out: TaskOutcome) -> dict | None:
+    """What a task done for now still waits for (an event, a TransferComplete), as its document says it."""
+    if out.awaiting_event:
+        return {"waitingFor": out.awaiting_event, "result": out.result}
+    if out.awaiting_transfer:
+        return {"transfer": "in_progress", "result": out.result}
+    return None
