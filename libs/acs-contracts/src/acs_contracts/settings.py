@@ -18,8 +18,9 @@ logged or printed settings object.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, get_args
 
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -117,6 +118,27 @@ class EnvSettings(BaseSettings):
         """Nested settings (``kafka``, ``security``), each read from the same environment."""
         return {}
 
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Every environment variable this class reads -> its field (dotted for nested settings)."""
+        names: dict[str, str] = {}
+        for name, f in cls.model_fields.items():
+            if isinstance(f.validation_alias, str):
+                names[f.validation_alias] = name
+            for t in (f.annotation, *get_args(f.annotation)):
+                if isinstance(t, type) and issubclass(t, EnvSettings):
+                    names.update({var: f"{name}.{sub}" for var, sub in t.variables().items()})
+        return names
+
+
+def documented(markdown: str, section: str) -> set[str]:
+    """The variables the table of ``## <section>`` in docs/configuration.md lists (first column)."""
+    m = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## )", markdown, re.S | re.M)
+    if m is None:
+        raise KeyError(f"no section {section!r}")
+    rows = [line.split("|")[1] for line in m.group(1).splitlines() if line.startswith("| `")]
+    return {v for cell in rows for v in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
+
 
 class KafkaSettings(EnvSettings):
     """``ACS_KAFKA_*``: how every service reaches Kafka (acs_contracts.kafka_client)."""
@@ -151,4 +173,4 @@ class CommonSettings(EnvSettings):
 
 
 __all__ = ["CommaList", "CommonSettings", "EmptyIs", "EnvSettings", "KafkaSettings", "Lower",
-           "Switch", "Utf8Bytes", "env"]
+           "Switch", "Utf8Bytes", "documented", "env"]
