@@ -15,7 +15,7 @@ test('each role signs in, sees every page in the navigation, and signs out', asy
   for (const role of ['admin', 'operator', 'readonly'] as const) {
     await signIn(page, role, '/devices');
     const nav = page.getByRole('navigation', { name: 'Main' });
-    for (const name of ['Overview', 'Devices', 'Faults', 'Presets', 'Files', 'Campaigns', 'Admin']) {
+    for (const name of ['Overview', 'Devices', 'Faults', 'Alarms', 'Presets', 'Files', 'Campaigns', 'Admin']) {
       await expect(nav.getByRole('link', { name })).toBeVisible();
     }
     await page.getByRole('button', { name: 'Sign out' }).click();
