@@ -130,6 +130,7 @@ INDEXES: list[tuple[str, list[tuple[str, int]], dict]] = [
     (AUDIT_LOG, [("timestamp", 1)], {}),
     (CR_QUEUE, [("due", 1)], {}),
     (CR_QUEUE, [("owner", 1)], {}),
+    (CR_QUEUE, [("_id", 1), ("lease", 1)], {}),  # the pacer's claim: compare-and-set on a chunk's lease (SecantusDB)
     (AUDIT_LOG, [("published", 1)], {"partialFilterExpression": {"published": False}}),  # the outbox
     (AUDIT_LOG, [("expiresAt", 1)], {"expireAfterSeconds": 0}),  # retention (NBI_AUDIT_RETENTION_DAYS)
 ]
