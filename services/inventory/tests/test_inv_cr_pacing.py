@@ -11,12 +11,22 @@ import pytest
 from aiohttp import web
 from inv_support import igd_device
 
-from inventory.cr_pacing import QUEUE, Pacer, due_times
+from inventory.cr_pacing import CHUNK_MAX, QUEUE, Pacer, chunk_size, chunks, due_times
 
 
 def test_due_times_are_spaced_by_the_rate():
     start = datetime(2026, 1, 1, tzinfo=UTC)
     assert due_times(3, 4.0, start) == [start, start + timedelta(seconds=0.25), start + timedelta(seconds=0.5)]
+
+
+def test_a_submission_is_queued_in_chunks_of_about_a_second_in_order():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = [f"d{i}" for i in range(45)]
+    docs = chunks(ids, 20.0, start, "b1")
+    assert [len(d["devices"]) for d in docs] == [20, 20, 5]
+    assert [d["due"] for d in docs] == [start, start + timedelta(seconds=1), start + timedelta(seconds=2)]
+    assert [i for d in docs for i in d["devices"]] == ids
+    assert chunk_size(0.1) == 1 and chunk_size(1e6) == CHUNK_MAX
 
 
 async def _result(value):
@@ -69,4 +79,46 @@ async def test_queued_devices_are_each_reached_once_at_the_rate(runtime):
 
 
 async def _queue_empty(runtime, ids) -> bool:
-    return await runtime.db.db[QUEUE].count_documents({"device": {"$in": ids}}) == 0
+    return await runtime.db.db[QUEUE].count_documents({"devices": {"$in": ids}}) == 0
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_chunk_whose_lease_lapsed_is_taken_over_and_a_live_lease_is_left_alone(runtime):
+    """A replica that died holding a chunk loses nothing: once its lease lapses another sends it;
+    a chunk another replica still holds is not sent twice."""
+    hits: Counter[str] = Counter()
+
+    async def handle(request: web.Request) -> web.Response:
+        hits[request.match_info["key"]] += 1
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_get("/cr/{key}", handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    lapsed = [f"A1B2C3-Lapsed-{i:03d}" for i in range(5)]
+    held = [f"A1B2C3-Held-{i:03d}" for i in range(3)]
+    for d in lapsed + held:
+        await runtime.db.devices.replace_one({"_id": d}, igd_device(d, cr_url=f"http://127.0.0.1:{port}/cr/{d}"), upsert=True)
+    now = datetime.now(UTC)
+    dead, live = chunks(lapsed, 50.0, now - timedelta(seconds=60), "gone"), chunks(held, 50.0, now - timedelta(seconds=60), "live")
+    for c in dead:
+        c.update(owner="replica-that-died", lease=now - timedelta(seconds=1))
+    for c in live:
+        c.update(owner="replica-still-sending", lease=now + timedelta(hours=1))
+    queue = runtime.db.db[QUEUE]
+    await queue.insert_many(dead + live)
+    pacer = Pacer(runtime)
+    pacer.start()
+    try:
+        await _until(lambda: sum(hits[d] for d in lapsed) >= len(lapsed))
+        await _until(lambda: _queue_empty(runtime, lapsed))
+    finally:
+        await pacer.stop()
+        await runner.cleanup()
+        await queue.delete_many({"devices": {"$in": held}})
+    assert {d: hits[d] for d in lapsed} == dict.fromkeys(lapsed, 1)
+    assert not any(hits[d] for d in held)
