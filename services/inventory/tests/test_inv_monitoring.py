@@ -104,5 +104,6 @@ async def test_alarms_are_listed_and_acknowledged(nbi, runtime):
         assert (await nbi.post("/alarms/nope/ack", headers=OPERATOR)).status_code == 404
         r = await nbi.get("/alarms", headers=READONLY, params={"acknowledged": "true"})
         assert [a["_id"] for a in r.json()] == ["D1:cpu"] and r.json()[0]["ackedAt"]
+        assert r.json()[0]["ackedBy"]["role"] == "operator" and len(r.json()[0]["ackedBy"]["token"]) == 12  # a fingerprint
     finally:
         await coll.delete_many({})

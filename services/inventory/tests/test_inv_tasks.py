@@ -210,7 +210,7 @@ async def test_200_when_task_completes_within_timeout(nbi, runtime, device):
     body = r.json()
     assert body["status"] == "done" and body["result"]["parameterValues"][0][1] == 101
     assert body["completedAt"].endswith("Z")
-    assert elapsed < 3.0  # woken by the change stream, long before the 10 s timeout
+    assert elapsed < 8.0  # woken by the change stream, not by the 10 s timeout (bound loose for a busy machine)
 
 
 async def test_202_with_fault_when_task_faults(nbi, runtime, device):
@@ -227,7 +227,7 @@ async def test_202_after_timeout_while_pending(nbi, runtime, device):
     r = await nbi.post(f"/devices/{DEV}/tasks", params={"timeout": "500"}, json={"name": "reboot"}, headers=OPERATOR)
     elapsed = time.monotonic() - t0
     assert r.status_code == 202 and r.json()["status"] == "pending"
-    assert 0.45 <= elapsed < 3.0
+    assert 0.45 <= elapsed < 8.0  # answered at its 500 ms timeout, not before (upper bound loose for a busy machine)
 
 
 async def test_task_search_delete_and_retry(nbi, runtime, device):

@@ -124,8 +124,10 @@ async def list_alarms(request: Request) -> Response:
 async def acknowledge(alarm_id: str, request: Request) -> Response:
     rt = request.app.state.rt
     async with rt.metrics.mongo("ack_alarm"):
+        who = auth.principal_of(request)  # the console shows who acknowledged (the audit log has it too)
+        by = {"token": who.token, "role": who.role, **who.actor()}
         res = await rt.db.db[mc.ALARMS].update_one({"_id": alarm_id},
-                                                   {"$set": {"acknowledged": True, "ackedAt": datetime.now(UTC)}})
+                                                   {"$set": {"acknowledged": True, "ackedAt": datetime.now(UTC), "ackedBy": by}})
     if not res.matched_count:
         raise not_found(f"no alarm {alarm_id!r}")
     return Response(status_code=200)
