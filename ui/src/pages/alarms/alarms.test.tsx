@@ -9,7 +9,7 @@ import { roleCan } from '../../auth';
 import { ToastProvider } from '../../components';
 import AlarmsPage from './index';
 import {
-  activeCountText, alarmQuery, draftOf, EMPTY_FILTER, fromParams, NEW_RULE, ruleBody, ruleText, stateText, toParams, validRuleName,
+  activeCountText, alarmQuery, draftOf, EMPTY_FILTER, fromParams, NEW_RULE, ruleBody, ruleText, stateText, stateTitle, toParams, validRuleName,
   type Alarm,
 } from './model';
 import { RuleForm } from './RuleForm';
@@ -180,5 +180,18 @@ describe('AlarmsPage', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Edit rule cpu-high' }));
     expect(screen.getByLabelText('Rule name')).toHaveValue('cpu-high');
     expect(screen.getByLabelText('Limit')).toHaveValue('90');
+  });
+});
+
+describe('stateTitle', () => {
+  const at = (iso: string) => iso.slice(11, 16);
+  it('says when it cleared and who acknowledged it', () => {
+    const a: Alarm = {
+      _id: 'D:cpu', device: 'D', rule: 'cpu', state: 'cleared', clearedAt: '2026-03-01T10:30:00Z', acknowledged: true,
+      ackedAt: '2026-03-01T10:20:00Z', ackedBy: { token: 'abcdef012345', role: 'operator', user: 'noc-anna' },
+    };
+    expect(stateTitle(a, at)).toBe('cleared 10:30; acknowledged 10:20 by noc-anna (operator)');
+    expect(stateTitle({ ...a, ackedBy: { token: 'abcdef012345', role: 'admin' } }, at)).toContain('by token abcdef012345 (admin)');
+    expect(stateTitle({ _id: 'D:x', device: 'D', rule: 'x', state: 'raised' }, at)).toBeUndefined();
   });
 });

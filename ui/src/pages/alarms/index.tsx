@@ -7,7 +7,7 @@ import { api } from '../../api/client';
 import { useAuth } from '../../auth';
 import { ago, DataTable, dateTime, PageHeader, SelectField, TextField, usePolling, useToast, type PageState } from '../../components';
 import { AlarmRules, useAlarmRules } from './AlarmRules';
-import { alarmQuery, canAck, fromParams, stateText, toParams, valueText, type Alarm, type AlarmFilter } from './model';
+import { alarmQuery, canAck, fromParams, stateText, stateTitle, toParams, valueText, type Alarm, type AlarmFilter } from './model';
 
 const STATES: Array<[string, string]> = [['', 'any'], ['raised', 'raised'], ['cleared', 'cleared']];
 const ACKED: Array<[string, string]> = [['', 'any'], ['false', 'not acknowledged'], ['true', 'acknowledged']];
@@ -76,7 +76,7 @@ export default function AlarmsPage() {
       cell: ({ row }) => {
         const a = row.original;
         return (
-          <span className={`badge badge-${a.acknowledged ? 'acknowledged' : a.state}`} title={a.clearedAt ? `cleared ${dateTime(a.clearedAt)}` : undefined}>
+          <span className={`badge badge-${a.acknowledged ? 'acknowledged' : a.state}`} title={stateTitle(a, dateTime)}>
             {stateText(a)}
           </span>
         );

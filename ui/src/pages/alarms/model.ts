@@ -19,6 +19,8 @@ export interface Alarm {
   message?: string;
   acknowledged?: boolean;
   ackedAt?: string;
+  /** Who acknowledged it: the token's fingerprint and role, the user where there is one. */
+  ackedBy?: { token: string; role: string; user?: string; tenant?: string };
 }
 
 export type RuleKind = 'threshold' | 'rate' | 'missing-informs';
@@ -166,4 +168,15 @@ export const ACTIVE_LIMIT = 100;
 export function activeCountText(n: number): string {
   if (n <= 0) return '';
   return n >= ACTIVE_LIMIT ? `${ACTIVE_LIMIT - 1}+` : String(n);
+}
+
+/** The state badge's hover text: when it cleared, and who acknowledged it when. */
+export function stateTitle(a: Alarm, at: (iso: string) => string): string | undefined {
+  const parts: string[] = [];
+  if (a.clearedAt) parts.push(`cleared ${at(a.clearedAt)}`);
+  if (a.acknowledged && a.ackedAt) {
+    const by = a.ackedBy ? ` by ${a.ackedBy.user ?? `token ${a.ackedBy.token}`} (${a.ackedBy.role})` : '';
+    parts.push(`acknowledged ${at(a.ackedAt)}${by}`);
+  }
+  return parts.length ? parts.join('; ') : undefined;
 }
