@@ -4,7 +4,7 @@ Each field names its environment variable (``Field(validation_alias="GATEWAY_POR
 names of docs/configuration.md), pydantic converts and validates it, and a bad value stops the
 service at start with a message that names the variable. Two ways to build settings:
 
-* ``Settings.from_env(env=None)``: the process environment (or the given mapping, for tests);
+* ``Settings.from_env(environ=None)``: the process environment (or the given mapping, for tests);
   only that mapping, so a test's own environment never leaks in;
 * ``Settings(field=...)``: defaults plus what is given, nothing read (tests, the devstack);
   ``settings.model_copy(update={...})`` derives one from another.
@@ -50,13 +50,6 @@ def _utf8(v: Any) -> Any:
     return v.encode() if isinstance(v, str) else v
 
 
-def _csv(v: Any) -> Any:
-    """``"a, b,,c"`` -> ``("a", "b", "c")``: the comma-separated lists (keys, hosts)."""
-    if isinstance(v, str):
-        return tuple(p.strip() for p in v.split(",") if p.strip())
-    return v
-
-
 def _empty_is(default: Any) -> BeforeValidator:
     """An empty variable means unset: its ``default`` (where the old readers used ``or``)."""
     return BeforeValidator(lambda v: default if v == "" else v)
@@ -68,7 +61,6 @@ Lower = BeforeValidator(_lower)
 """Enumerations compare case-insensitively (``GATEWAY_CPE_AUTH=Digest``)."""
 Utf8Bytes = Annotated[bytes, BeforeValidator(_utf8)]
 """A secret given as text and used as key bytes (HMAC keys)."""
-CommaList = Annotated[tuple[str, ...], BeforeValidator(_csv)]
 EmptyIs = _empty_is
 
 
@@ -77,7 +69,7 @@ def env(name: str, default: Any = ..., **kw: Any) -> Any:
     return Field(default, validation_alias=name, **kw)
 
 
-class _MappingEnvSource(EnvSettingsSource):
+class _MappingEnvSource(EnvSettingsSource):  # _load_env_vars: pydantic-settings 2.14 (pinned)
     """pydantic-settings' environment source over a given mapping instead of ``os.environ``."""
 
     def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
@@ -172,5 +164,5 @@ class CommonSettings(EnvSettings):
         return {"kafka": KafkaSettings.from_env(environ)}
 
 
-__all__ = ["CommaList", "CommonSettings", "EmptyIs", "EnvSettings", "KafkaSettings", "Lower",
+__all__ = ["CommonSettings", "EmptyIs", "EnvSettings", "KafkaSettings", "Lower",
            "Switch", "Utf8Bytes", "documented", "env"]
