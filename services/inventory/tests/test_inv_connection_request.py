@@ -34,6 +34,8 @@ class CpeEndpoint:
     accepted: int = 0
     realm: str = "cpe-realm"
     nonce: str = field(default_factory=lambda: secrets.token_hex(8))
+    keep_alive: bool = False
+    connections: int = 0
 
     def check(self, header: str | None) -> bool:
         if not header:
@@ -50,7 +52,20 @@ class CpeEndpoint:
         return p.get("username") == self.username and p.get("nonce") == self.nonce and p.get("response") == want
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
+        """One request, then the connection closed without saying so (as many CPEs do); with
+        ``keep_alive``, requests until the client closes it."""
+        self.connections += 1
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            await self._answer(head, writer)
+            if not self.keep_alive:
+                break
+        writer.close()
+
+    async def _answer(self, head: bytes, writer: asyncio.StreamWriter) -> None:
         lines = head.decode().split("\r\n")
         headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
         self.requests.append({"line": lines[0], "authorization": headers.get("authorization")})
@@ -72,7 +87,6 @@ class CpeEndpoint:
                 extra = f'WWW-Authenticate: Basic realm="{self.realm}"\r\n'
         writer.write(f"HTTP/1.1 {status}\r\n{extra}Content-Length: 0\r\n\r\n".encode())
         await writer.drain()
-        writer.close()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -180,6 +194,21 @@ async def test_basic_with_device_credentials_and_timeout(nbi, runtime, cpe):
     assert r.json()["connectionRequest"]["status"] == "ok" and cpe.accepted == 1
 
 
+async def test_a_cpe_that_keeps_connections_open_is_asked_over_one(nbi, runtime, cpe):
+    """The Digest answer goes over the connection the 401 came on, and the next request reuses it."""
+    cpe.keep_alive = True
+    dev = await _device(runtime, "A1B2C3-Cr-0010", cr_url=cpe.url)
+    await runtime.db.credentials.replace_one({"_id": dev}, {"connectionRequest": {"username": "cpe", "password": "secret"}}, upsert=True)
+    for i in range(2):
+        r = await nbi.post(f"/devices/{dev}/tasks", params={"connection_request": "", "timeout": "50"}, json={"name": "reboot"}, headers=OPERATOR)
+        assert r.json()["connectionRequest"]["status"] == "ok"
+        if i == 0:
+            assert cpe.connections == 1  # the answer to the 401 went over the connection it came on
+    assert cpe.accepted == 2
+    # each connection request answers a challenge of its own: no nonce is carried over to the next
+    assert [bool(r["authorization"]) for r in cpe.requests] == [False, True, False, True]
+
+
 async def test_default_credentials_and_auth_failure(nbi, runtime, cpe):
     cpe.username, cpe.password = "default-user", "default-pass"
     dev = await _device(runtime, "A1B2C3-Cr-0003", cr_url=cpe.url)
@@ -189,7 +218,7 @@ async def test_default_credentials_and_auth_failure(nbi, runtime, cpe):
     r = await nbi.post(f"/devices/{dev}/tasks", params={"connection_request": "", "timeout": "50"}, json={"name": "reboot"}, headers=OPERATOR)
     assert r.status_code == 202
     cr = r.json()["connectionRequest"]
-    assert cr["status"] == "auth_failed" and "401" in cr["error"]
+    assert cr["status"] == "auth_failed" and "401" in cr["error"], cr
     assert _count((await nbi.get("/metrics")).text, "http", "auth_failed") >= 1
 
 

@@ -122,3 +122,50 @@ async def test_a_chunk_whose_lease_lapsed_is_taken_over_and_a_live_lease_is_left
         await queue.delete_many({"devices": {"$in": held}})
     assert {d: hits[d] for d in lapsed} == dict.fromkeys(lapsed, 1)
     assert not any(hits[d] for d in held)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_requests_in_flight_when_a_replica_stops_are_sent_by_another(runtime):
+    """A replica stopped with requests unanswered leaves their chunk queued; another replica sends
+    it once the lease lapses, so nothing is lost."""
+    answered: Counter[str] = Counter()
+    hold = asyncio.Event()  # set: answer nothing (the first replica's requests hang)
+    hold.set()
+    reached: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        reached.append(request.match_info["key"])
+        while hold.is_set():
+            await asyncio.sleep(0.05)
+        answered[request.match_info["key"]] += 1
+        return web.Response(status=200)
+
+    app = web.Application()
+    app.router.add_get("/cr/{key}", handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ids = [f"A1B2C3-Stopped-{i:03d}" for i in range(4)]
+    for d in ids:
+        await runtime.db.devices.replace_one({"_id": d}, igd_device(d, cr_url=f"http://127.0.0.1:{port}/cr/{d}"), upsert=True)
+    shared = Pacer.for_runtime(runtime)
+    await shared.stop()  # the runtime's own sender sits this one out: the two replicas are these
+    first = Pacer(runtime, lease_s=1.0)
+    second = Pacer(runtime, lease_s=1.0)
+    try:
+        await first.enqueue(ids, 100.0)
+        first.start()
+        await _until(lambda: len(reached) >= len(ids))  # all in flight, none answered
+        await first.stop()
+        assert not answered and not await _queue_empty(runtime, ids)
+        hold.clear()
+        second.start()
+        await _until(lambda: all(answered[d] >= 1 for d in ids))
+        await _until(lambda: _queue_empty(runtime, ids))
+    finally:
+        hold.clear()
+        await second.stop()
+        shared.start()
+        await runner.cleanup()
