@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any, Self, get_args
+from typing import Annotated, Any, Literal, Self, get_args, get_origin
 
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -121,6 +121,20 @@ class EnvSettings(BaseSettings):
                 if isinstance(t, type) and issubclass(t, EnvSettings):
                     names.update({var: f"{name}.{sub}" for var, sub in t.variables().items()})
         return names
+
+    @classmethod
+    def typed_variables(cls) -> set[str]:
+        """The variables whose value can be wrong: numbers, switches, enumerations (text never is)."""
+        found: set[str] = set()
+        for name, f in cls.model_fields.items():
+            if isinstance(f.validation_alias, str):
+                t = f.annotation
+                if t in (int, float, bool) or get_origin(t) is Literal or int in get_args(t):
+                    found.add(f.validation_alias)
+            for t in (f.annotation, *get_args(f.annotation)):
+                if isinstance(t, type) and issubclass(t, EnvSettings):
+                    found |= t.typed_variables()
+        return found
 
 
 def documented(markdown: str, section: str) -> set[str]:
