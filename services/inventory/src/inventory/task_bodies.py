@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
 from device_query.paths import valid_path
 from pydantic import (
@@ -399,20 +399,22 @@ class _Diagnostics(_Body):
     dscp: UInt32 = bodies.absent()
 
 
-class IpPing(_Diagnostics):
+class _HostDiagnostics(_Diagnostics):
+    """What IPPing and TraceRoute share (TR-098/TR-181: Host, Timeout, DataBlockSize)."""
+
+    host: Host
+    timeout: UInt32 = bodies.absent()
+    dataBlockSize: UInt32 = bodies.absent()
+
+
+class IpPing(_HostDiagnostics):
     name: Literal["ipPing"]
-    host: Host
     numberOfRepetitions: UInt32 = bodies.absent()
-    timeout: UInt32 = bodies.absent()
-    dataBlockSize: UInt32 = bodies.absent()
 
 
-class TraceRoute(_Diagnostics):
+class TraceRoute(_HostDiagnostics):
     name: Literal["traceRoute"]
-    host: Host
     numberOfTries: UInt32 = bodies.absent()
-    timeout: UInt32 = bodies.absent()
-    dataBlockSize: UInt32 = bodies.absent()
     maxHopCount: UInt32 = bodies.absent()
 
 
@@ -438,13 +440,7 @@ _MODELS: tuple[type[_Body], ...] = (
     IpPing, TraceRoute, DownloadDiagnostics, UploadDiagnostics,
 )
 TASK_NAMES = sorted(m.model_fields["name"].annotation.__args__[0] for m in _MODELS)  # type: ignore[union-attr]
-TaskBody = Annotated[
-    GetParameterValues | SetParameterValues | RefreshObject | AddObject | DeleteObject | Reboot | FactoryReset
-    | Download | GetParameterNames | GetParameterAttributes | SetParameterAttributes | Upload | ScheduleInform
-    | ScheduleDownload | CancelTransfer | GetAllQueuedTransfers | GetQueuedTransfers | GetRPCMethods | ChangeDUState
-    | IpPing | TraceRoute | DownloadDiagnostics | UploadDiagnostics,
-    Field(discriminator="name"),
-]
+TaskBody = Annotated[Union[_MODELS], Field(discriminator="name")]  # type: ignore[valid-type]  # noqa: UP007 - built from _MODELS
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(TaskBody)
 
 
