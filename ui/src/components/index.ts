@@ -5,3 +5,4 @@ export { ToastProvider, useToast, type ToastKind } from './Toast';
 export { ProgressBar } from './ProgressBar';
 export { ago, dateTime, duration, bytes } from './format';
 export { PageHeader } from './PageHeader';
+export { ErrorNote } from './ErrorNote';

@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from '../../api/client';
 import type { Role } from '../../api/types';
-import { ago, dateTime, SelectField, TextField, useToast } from '../../components';
+import { ago, dateTime, ErrorNote, SelectField, TextField, useToast } from '../../components';
 import { tokenState, type ApiToken } from './model';
 
 const RANK: Record<Role, number> = { readonly: 0, operator: 1, admin: 2 };
@@ -71,11 +71,7 @@ export function Tokens({ user, own, callerRole }: { user: string; own: boolean; 
           <input aria-label="New token value" className="mono token-value" readOnly value={created.token} onFocus={(e) => e.target.select()} />
         </div>
       )}
-      {tokens.error && (
-        <p className="error" role="alert">
-          {tokens.error.message}
-        </p>
-      )}
+      <ErrorNote error={tokens.error} />
       <div className="table-scroll">
         <table>
           <caption className="visually-hidden">{own ? 'Your API tokens' : `API tokens of ${user}`}</caption>

@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from '../../api/client';
-import { ago, dateTime, SelectField, TextField, useToast } from '../../components';
+import { ago, dateTime, ErrorNote, SelectField, TextField, useToast } from '../../components';
 import { userBody, type User, type UserForm } from './model';
 
 const EMPTY: UserForm = { name: '', role: 'readonly', password: '', tenant: '', scope: '', disabled: false };
@@ -100,11 +100,7 @@ export function Users({ onTokens }: { onTokens: (user: string) => void }) {
         </button>
       </div>
       {editing !== null && <UserEditor key={editing === 'new' ? '' : editing.name} user={editing === 'new' ? null : editing} onDone={() => setEditing(null)} />}
-      {users.error && (
-        <p className="error" role="alert">
-          {users.error.message}
-        </p>
-      )}
+      <ErrorNote error={users.error} />
       <div className="table-scroll">
         <table>
           <caption className="visually-hidden">Users</caption>

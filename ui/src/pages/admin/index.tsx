@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { useQuery } from '@tanstack/react-query';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth';
-import { PageHeader } from '../../components';
+import { ErrorNote, PageHeader } from '../../components';
 import type { Access, WhoAmI } from './model';
 import { RoleTable } from './RoleTable';
 import { Tokens } from './Tokens';
@@ -24,11 +24,7 @@ export default function AdminPage() {
       <PageHeader title="Admin" />
       <section className="panel" aria-labelledby="me-title">
         <h2 id="me-title">Signed in</h2>
-        {me.error && (
-          <p className="error" role="alert">
-            {me.error.message}
-          </p>
-        )}
+        <ErrorNote error={me.error} />
         {w && (
           <dl className="summary">
             <dt>Role</dt>
@@ -58,11 +54,7 @@ export default function AdminPage() {
         <p className="muted">Managing users needs the admin role.</p>
       )}
       {access.data && <RoleTable access={access.data} />}
-      {access.error && (
-        <p className="error" role="alert">
-          {access.error.message}
-        </p>
-      )}
+      <ErrorNote error={access.error} />
     </>
   );
 }

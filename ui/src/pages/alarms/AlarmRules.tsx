@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth';
-import { useToast } from '../../components';
+import { ErrorNote, useToast } from '../../components';
 import { draftOf, NEW_RULE, ruleText, type AlarmRule } from './model';
 import { RuleForm } from './RuleForm';
 
@@ -45,11 +45,7 @@ export function AlarmRules({ onShowAlarms }: { onShowAlarms: (rule: string) => v
           onDone={() => setEditing(null)}
         />
       )}
-      {rules.error && (
-        <p className="error" role="alert">
-          {rules.error.message}
-        </p>
-      )}
+      <ErrorNote error={rules.error} />
       <div className="table-scroll">
         <table className="compact">
           <caption className="visually-hidden">Alarm rules</caption>

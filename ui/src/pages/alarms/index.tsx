@@ -5,7 +5,7 @@ import { Link, useSearchParams } from 'react-router';
 import type { ColumnDef, RowSelectionState } from '@tanstack/react-table';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth';
-import { ago, DataTable, dateTime, PageHeader, SelectField, TextField, usePolling, useToast, type PageState } from '../../components';
+import { ago, DataTable, dateTime, ErrorNote, PageHeader, type PageState, SelectField, TextField, usePolling, useToast } from '../../components';
 import { AlarmRules, useAlarmRules } from './AlarmRules';
 import { alarmQuery, canAck, fromParams, stateText, stateTitle, toParams, valueText, type Alarm, type AlarmFilter } from './model';
 
@@ -132,11 +132,7 @@ export default function AlarmsPage() {
           </button>
         </div>
       )}
-      {result.error && (
-        <p className="error" role="alert">
-          {result.error.message}
-        </p>
-      )}
+      <ErrorNote error={result.error} />
       <DataTable
         label="Alarms"
         columns={columns}

@@ -2,7 +2,7 @@ import { useEffect } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth';
-import { dateTime, ProgressBar, usePageVisible, useToast } from '../../components';
+import { dateTime, ErrorNote, ProgressBar, usePageVisible, useToast } from '../../components';
 import { CAMPAIGN_STATES, isActive, progress, reasonText, stillMoving, waveRows, type Campaign } from './model';
 import { WaveChart } from './WaveChart';
 
@@ -38,7 +38,7 @@ export function CampaignDetail({ id, onClose }: { id: string; onClose: () => voi
     onError: (e) => toast.notify('error', e.message),
   });
 
-  if (q.error) return <p className="error" role="alert">{q.error.message}</p>;
+  if (q.error) return <ErrorNote error={q.error} />;
   if (!c) return <p className="loading">Loading campaign…</p>;
   const p = progress(c);
   const operate = can('operate');

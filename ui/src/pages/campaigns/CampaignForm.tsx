@@ -1,7 +1,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ApiError } from '../../api/client';
-import { SelectField, TextAreaField, TextField, useToast } from '../../components';
+import { ErrorNote, SelectField, TextAreaField, TextField, useToast } from '../../components';
 import { campaignBody, DEFAULT_FORM, type Campaign, type CampaignForm as Form, type FormErrors } from './model';
 
 interface FileRow {
@@ -86,11 +86,7 @@ export function CampaignForm({ onCreated }: { onCreated: (c: Campaign) => void }
         error={errors.query}
         hint='e.g. {"_tags": "lab"} or {"_deviceId._ProductClass": "BM632w"}; {} selects every device'
       />
-      {files.error && (
-        <p className="error" role="alert">
-          The files could not be listed: {files.error.message}
-        </p>
-      )}
+      <ErrorNote error={files.error} prefix="The files could not be listed: " />
       {refusal && (
         <p className="error" role="alert">
           The NBI refused the campaign: {refusal}

@@ -4,7 +4,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth';
-import { dateTime, PageHeader, ProgressBar, usePageVisible } from '../../components';
+import { dateTime, ErrorNote, PageHeader, ProgressBar, usePageVisible } from '../../components';
 import { CampaignDetail } from './CampaignDetail';
 import { CampaignForm } from './CampaignForm';
 import { progress, stillMoving, type Campaign } from './model';
@@ -44,11 +44,7 @@ export default function CampaignsPage() {
         />
       )}
       {selected && <CampaignDetail key={selected} id={selected} onClose={() => open(null)} />}
-      {list.error && (
-        <p className="error" role="alert">
-          {list.error.message}
-        </p>
-      )}
+      <ErrorNote error={list.error} />
       <div className="table-scroll">
         <table>
           <caption className="visually-hidden">Campaigns</caption>

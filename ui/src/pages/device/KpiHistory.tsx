@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api } from '../../api/client';
-import { dateTime, SelectField, TextField, usePolling } from '../../components';
+import { dateTime, ErrorNote, SelectField, TextField, usePolling } from '../../components';
 import { chartRows, lastValue, parameterChoices, POINT_LIMIT, RANGES, rangeBounds, type HistoryResponse, type RangeKind } from './history';
 
 /** Points asked for when listing which parameters have history in the range. */
@@ -73,11 +73,7 @@ export function KpiHistory({ deviceId }: { deviceId: string }) {
           </>
         )}
       </div>
-      {error && (
-        <p className="error" role="alert">
-          {error.message}
-        </p>
-      )}
+      <ErrorNote error={error} />
       {!error && names.data && choices.length === 0 && <p className="muted">No history for this device in this range.</p>}
       {series.data?.truncated && (
         <p className="notice" role="status">

@@ -1,5 +1,5 @@
 import { useParams, Link } from 'react-router';
-import { PageHeader } from '../../components';
+import { ago, dateTime, ErrorNote, PageHeader } from '../../components';
 import type { TreeNode } from '../../devices/tree';
 import { Actions } from './Actions';
 import { DiagnosticsResults } from './DiagnosticsResults';
@@ -8,7 +8,6 @@ import { ParameterTree } from './ParameterTree';
 import { Summary } from './Summary';
 import { FaultList, TaskList } from './TaskList';
 import { useDeviceDoc, useDeviceFaults, useDeviceTasks, useSendTask } from './useDevice';
-import { ago, dateTime } from '../../components';
 
 /** One device: summary, actions, parameter tree, live task queue, faults, KPI history, contact history. */
 export default function DevicePage() {
@@ -20,7 +19,7 @@ export default function DevicePage() {
   const send = (body: Record<string, unknown>) => sendTask.mutate(body);
 
   if (device.isPending) return <p className="loading">Loading {id}…</p>;
-  if (device.error) return <p className="error" role="alert">{device.error.message}</p>;
+  if (device.error) return <ErrorNote error={device.error} />;
   if (!device.data) {
     return (
       <>

@@ -5,7 +5,7 @@ import type { ColumnDef, RowSelectionState, SortingState } from '@tanstack/react
 import { api } from '../../api/client';
 import type { Device } from '../../api/types';
 import { useAuth } from '../../auth';
-import { ago, DataTable, dateTime, PageHeader, sortParam, usePolling, type PageState } from '../../components';
+import { ago, DataTable, dateTime, ErrorNote, PageHeader, type PageState, sortParam, usePolling } from '../../components';
 import { LIST_PROJECTION, paramValue, PATHS, presence, text } from '../../devices/fields';
 import { fromSearchParams, toQuery, toSearchParams, type DeviceFilter } from '../../devices/filters';
 import { BulkActions } from './BulkActions';
@@ -77,7 +77,7 @@ export default function DevicesPage() {
     <>
       <PageHeader title="Devices" />
       <FilterForm key={params.toString()} value={filter} onApply={apply} />
-      {result.error && <p className="error" role="alert">{result.error.message}</p>}
+      <ErrorNote error={result.error} />
       <DataTable<Device>
         label="Devices"
         columns={COLUMNS}

@@ -6,7 +6,7 @@ import type { ColumnDef, RowSelectionState, SortingState } from '@tanstack/react
 import { api } from '../../api/client';
 import type { Fault } from '../../api/types';
 import { useAuth } from '../../auth';
-import { ago, DataTable, dateTime, PageHeader, sortParam, TextField, usePolling, useToast, type PageState } from '../../components';
+import { ago, DataTable, dateTime, ErrorNote, PageHeader, type PageState, sortParam, TextField, usePolling, useToast } from '../../components';
 import { faultQuery, fromParams, taskOf, toParams, type FaultFilter } from './model';
 
 function detailText(d: unknown): string {
@@ -134,11 +134,7 @@ export default function FaultsPage() {
           </button>
         </div>
       )}
-      {result.error && (
-        <p className="error" role="alert">
-          {result.error.message}
-        </p>
-      )}
+      <ErrorNote error={result.error} />
       <DataTable
         label="Faults"
         columns={columns}

@@ -4,7 +4,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import type { ColumnDef, SortingState } from '@tanstack/react-table';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth';
-import { bytes, DataTable, dateTime, PageHeader, sortParam, useToast, type PageState } from '../../components';
+import { bytes, DataTable, dateTime, ErrorNote, PageHeader, type PageState, sortParam, useToast } from '../../components';
 import type { FileDoc } from './model';
 import { UploadForm } from './UploadForm';
 
@@ -61,11 +61,7 @@ export default function FilesPage() {
     <>
       <PageHeader title="Files" />
       {admin ? <UploadForm /> : <p className="muted">Uploading and deleting files needs the admin role.</p>}
-      {result.error && (
-        <p className="error" role="alert">
-          {result.error.message}
-        </p>
-      )}
+      <ErrorNote error={result.error} />
       <DataTable
         label="Files"
         columns={columns}

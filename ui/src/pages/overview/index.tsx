@@ -2,7 +2,7 @@ import './overview.css';
 import { useEffect, useState } from 'react';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { api } from '../../api/client';
-import { ago, dateTime, PageHeader, SelectField, usePolling } from '../../components';
+import { ago, dateTime, ErrorNote, PageHeader, SelectField, usePolling } from '../../components';
 import type { Campaign } from '../campaigns/model';
 import { Distribution } from './Distribution';
 import { InformsChart } from './InformsChart';
@@ -38,11 +38,7 @@ export default function OverviewPage() {
       <PageHeader title="Overview">
         <SelectField label="Online means informed within" value={interval} options={INTERVALS} onChange={(e) => setWindow(e.target.value)} />
       </PageHeader>
-      {overview.error && (
-        <p className="error" role="alert">
-          {overview.error.message}
-        </p>
-      )}
+      <ErrorNote error={overview.error} />
       {!o ? (
         <p className="loading">Loading…</p>
       ) : (

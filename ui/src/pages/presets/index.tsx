@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSearchParams } from 'react-router';
 import { api } from '../../api/client';
 import { useAuth } from '../../auth';
-import { PageHeader, useToast } from '../../components';
+import { ErrorNote, PageHeader, useToast } from '../../components';
 import { eventsText, TEMPLATE, type Preset } from './model';
 import { PresetEditor } from './PresetEditor';
 
@@ -57,11 +57,7 @@ export default function PresetsPage() {
       </PageHeader>
       {creating && <PresetEditor key="new" preset={{ _id: '', ...TEMPLATE }} onSaved={open} onClose={() => setCreating(false)} />}
       {!creating && current && <PresetEditor key={current._id} preset={current} onSaved={open} onClose={() => open(null)} />}
-      {list.error && (
-        <p className="error" role="alert">
-          {list.error.message}
-        </p>
-      )}
+      <ErrorNote error={list.error} />
       <div className="table-scroll">
         <table>
           <caption className="visually-hidden">Presets</caption>
