@@ -105,3 +105,19 @@ async def fileserver(settings: Settings, runtime: Runtime) -> AsyncIterator[http
     app = create_file_app(settings, runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://fs") as c:
         yield c
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def own(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    """A runtime and NBI on a database of the module's own, dropped after it: for tests whose
+    counts or rewrites must not see, or touch, other modules' documents."""
+    mine = settings.model_copy(update={"mongodb_database": f"own_{uuid.uuid4().hex[:8]}"})
+    rt = Runtime(mine)
+    await rt.start()
+    app = create_app(mine, rt)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nbi") as c:
+            yield rt, c
+    finally:
+        await rt.db.client.drop_database(mine.mongodb_database)
+        await rt.stop()

@@ -4,34 +4,12 @@ database: a rekey rewrites every document there, other modules' included."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
-import httpx
 import pytest
-import pytest_asyncio
 from inv_support import ADMIN, OPERATOR
 
 from acs_contracts.cpe_secrets import Secrets, new_key
-from inventory.app import create_app
-from inventory.config import Settings
-from inventory.runtime import Runtime
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def own(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    mine = settings.model_copy(update={"mongodb_database": f"rekey_{uuid.uuid4().hex[:8]}"})
-    rt = Runtime(mine)
-    await rt.start()
-    app = create_app(mine, rt)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nbi") as c:
-            yield rt, c
-    finally:
-        await rt.db.client.drop_database(mine.mongodb_database)
-        await rt.stop()
 
 
 @pytest.fixture

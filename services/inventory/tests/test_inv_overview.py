@@ -3,36 +3,16 @@ its short cache. Runs on its own database so other modules' devices do not chang
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 import pytest_asyncio
 from inv_support import ADMIN, READONLY, igd_device
 
 from acs_contracts.mongo_collections import CAMPAIGNS, INFORM_HASH
-from inventory.app import create_app
-from inventory.config import Settings
 from inventory.overview import OverviewCache, compute, parse_interval, top_rows
-from inventory.runtime import Runtime
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def own(settings: Settings) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    mine = settings.model_copy(update={"mongodb_database": f"ovw_{uuid.uuid4().hex[:8]}"})
-    rt = Runtime(mine)
-    await rt.start()
-    app = create_app(mine, rt)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://nbi") as c:
-            yield rt, c
-    finally:
-        await rt.db.client.drop_database(mine.mongodb_database)
-        await rt.stop()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
