@@ -4,7 +4,9 @@ endpoint standing in for many CPEs, with two senders sharing the queue as two re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -33,6 +35,25 @@ async def _result(value):
     return await value if asyncio.iscoroutine(value) else value
 
 
+@contextlib.asynccontextmanager
+async def _cpes(runtime, ids: list[str], handle) -> AsyncIterator[None]:
+    """One HTTP endpoint standing in for the CPEs ``ids`` (``handle`` answers
+    ``/cr/<device id>``), and their device documents pointing at it."""
+    app = web.Application()
+    app.router.add_get("/cr/{key}", handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        for d in ids:
+            await runtime.db.devices.replace_one({"_id": d}, igd_device(d, cr_url=f"http://127.0.0.1:{port}/cr/{d}"), upsert=True)
+        yield
+    finally:
+        await runner.cleanup()
+
+
 async def _until(check, timeout: float = 60.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await _result(check()):
@@ -50,28 +71,19 @@ async def test_queued_devices_are_each_reached_once_at_the_rate(runtime):
         times.append(asyncio.get_running_loop().time())
         return web.Response(status=200)
 
-    app = web.Application()
-    app.router.add_get("/cr/{key}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     ids = [f"A1B2C3-Pace-{i:04d}" for i in range(40)]
-    for d in ids:
-        await runtime.db.devices.replace_one({"_id": d}, igd_device(d, cr_url=f"http://127.0.0.1:{port}/cr/{d}"), upsert=True)
-    replica = Pacer(runtime)  # a second inventory process on the same queue
-    replica.start()
-    first = Pacer.for_runtime(runtime)
-    before = first.sent
-    try:
-        first.submit(ids, rate=20)
-        await _until(lambda: sum(hits.values()) >= len(ids))
-        await _until(lambda: first.sent - before + replica.sent >= len(ids))
-        await _until(lambda: _queue_empty(runtime, ids))  # sent entries are deleted
-    finally:
-        await replica.stop()
-        await runner.cleanup()
+    async with _cpes(runtime, ids, handle):
+        replica = Pacer(runtime)  # a second inventory process on the same queue
+        replica.start()
+        first = Pacer.for_runtime(runtime)
+        before = first.sent
+        try:
+            first.submit(ids, rate=20)
+            await _until(lambda: sum(hits.values()) >= len(ids))
+            await _until(lambda: first.sent - before + replica.sent >= len(ids))
+            await _until(lambda: _queue_empty(runtime, ids))  # sent entries are deleted
+        finally:
+            await replica.stop()
     assert set(hits) == set(ids) and set(hits.values()) == {1}  # each device once, whichever replica sent it
     # paced: unpaced, 40 requests go out in a few tens of milliseconds; at 20/s they span ~2 s
     # (each replica spaces its own; two replicas late at once may come a little closer)
@@ -92,33 +104,26 @@ async def test_a_chunk_whose_lease_lapsed_is_taken_over_and_a_live_lease_is_left
         hits[request.match_info["key"]] += 1
         return web.Response(status=200)
 
-    app = web.Application()
-    app.router.add_get("/cr/{key}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     lapsed = [f"A1B2C3-Lapsed-{i:03d}" for i in range(5)]
     held = [f"A1B2C3-Held-{i:03d}" for i in range(3)]
-    for d in lapsed + held:
-        await runtime.db.devices.replace_one({"_id": d}, igd_device(d, cr_url=f"http://127.0.0.1:{port}/cr/{d}"), upsert=True)
-    now = datetime.now(UTC)
-    dead, live = chunks(lapsed, 50.0, now - timedelta(seconds=60), "gone"), chunks(held, 50.0, now - timedelta(seconds=60), "live")
-    for c in dead:
-        c.update(owner="replica-that-died", lease=now - timedelta(seconds=1))
-    for c in live:
-        c.update(owner="replica-still-sending", lease=now + timedelta(hours=1))
     queue = runtime.db.db[QUEUE]
-    await queue.insert_many(dead + live)
-    pacer = Pacer(runtime)
-    pacer.start()
     try:
-        await _until(lambda: sum(hits[d] for d in lapsed) >= len(lapsed))
-        await _until(lambda: _queue_empty(runtime, lapsed))
+        async with _cpes(runtime, lapsed + held, handle):
+            now = datetime.now(UTC)
+            dead, live = chunks(lapsed, 50.0, now - timedelta(seconds=60), "gone"), chunks(held, 50.0, now - timedelta(seconds=60), "live")
+            for c in dead:
+                c.update(owner="replica-that-died", lease=now - timedelta(seconds=1))
+            for c in live:
+                c.update(owner="replica-still-sending", lease=now + timedelta(hours=1))
+            await queue.insert_many(dead + live)
+            pacer = Pacer(runtime)
+            pacer.start()
+            try:
+                await _until(lambda: sum(hits[d] for d in lapsed) >= len(lapsed))
+                await _until(lambda: _queue_empty(runtime, lapsed))
+            finally:
+                await pacer.stop()
     finally:
-        await pacer.stop()
-        await runner.cleanup()
         await queue.delete_many({"devices": {"$in": held}})
     assert {d: hits[d] for d in lapsed} == dict.fromkeys(lapsed, 1)
     assert not any(hits[d] for d in held)
@@ -140,32 +145,23 @@ async def test_requests_in_flight_when_a_replica_stops_are_sent_by_another(runti
         answered[request.match_info["key"]] += 1
         return web.Response(status=200)
 
-    app = web.Application()
-    app.router.add_get("/cr/{key}", handle)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     ids = [f"A1B2C3-Stopped-{i:03d}" for i in range(4)]
-    for d in ids:
-        await runtime.db.devices.replace_one({"_id": d}, igd_device(d, cr_url=f"http://127.0.0.1:{port}/cr/{d}"), upsert=True)
-    shared = Pacer.for_runtime(runtime)
-    await shared.stop()  # the runtime's own sender sits this one out: the two replicas are these
-    first = Pacer(runtime, lease_s=1.0)
-    second = Pacer(runtime, lease_s=1.0)
-    try:
-        await first.enqueue(ids, 100.0)
-        first.start()
-        await _until(lambda: len(reached) >= len(ids))  # all in flight, none answered
-        await first.stop()
-        assert not answered and not await _queue_empty(runtime, ids)
-        hold.clear()
-        second.start()
-        await _until(lambda: all(answered[d] >= 1 for d in ids))
-        await _until(lambda: _queue_empty(runtime, ids))
-    finally:
-        hold.clear()
-        await second.stop()
-        shared.start()
-        await runner.cleanup()
+    async with _cpes(runtime, ids, handle):
+        shared = Pacer.for_runtime(runtime)
+        await shared.stop()  # the runtime's own sender sits this one out: the two replicas are these
+        first = Pacer(runtime, lease_s=1.0)
+        second = Pacer(runtime, lease_s=1.0)
+        try:
+            await first.enqueue(ids, 100.0)
+            first.start()
+            await _until(lambda: len(reached) >= len(ids))  # all in flight, none answered
+            await first.stop()
+            assert not answered and not await _queue_empty(runtime, ids)
+            hold.clear()
+            second.start()
+            await _until(lambda: all(answered[d] >= 1 for d in ids))
+            await _until(lambda: _queue_empty(runtime, ids))
+        finally:
+            hold.clear()
+            await second.stop()
+            shared.start()
