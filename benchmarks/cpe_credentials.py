@@ -12,12 +12,13 @@ import argparse
 import hashlib
 import json
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from acs_contracts.cpe_secrets import Secrets, new_key
 from session_gateway import auth
 from session_gateway.credentials import parse
+
+from .procstats import calls_per_cpu_second
 
 SECRET = b"b" * 32
 
@@ -28,16 +29,6 @@ def _digest(user: str, password: str, nonce: str) -> str:
     resp = hashlib.md5(f"{ha1}:{nonce}:00000001:c0ffee:auth:{ha2}".encode()).hexdigest()
     return (f'Digest username="{user}", realm="{auth.REALM}", nonce="{nonce}", uri="/", qop=auth, '
             f'nc=00000001, cnonce="c0ffee", response="{resp}", algorithm=MD5')
-
-
-def _rate(fn: Callable[[], object], number: int, rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        t0 = time.process_time()
-        for _ in range(number):
-            fn()
-        best = min(best, time.process_time() - t0)
-    return number / best if best > 0 else float("inf")
 
 
 def figures(short: bool = False) -> dict:
@@ -57,12 +48,12 @@ def figures(short: bool = False) -> dict:
               "previous": {"username": "dev", "password": keys.seal("old-pw")}, "previousUntil": at + timedelta(days=7)}
     sealed = keys.seal("own-pw")
     return {
-        "digest_login_current_per_s": round(_rate(
+        "digest_login_current_per_s": round(calls_per_cpu_second(
             lambda: auth.verify_device(current_h, "POST", "digest", dev, default, SECRET), number, rounds)),
-        "digest_login_previous_per_s": round(_rate(
+        "digest_login_previous_per_s": round(calls_per_cpu_second(
             lambda: auth.verify_device(previous_h, "POST", "digest", dev, default, SECRET), number, rounds)),
-        "decrypt_per_s": round(_rate(lambda: keys.open(sealed), number, rounds)),
-        "cache_miss_entry_per_s": round(_rate(lambda: parse("dev", stored, keys), number, rounds)),  # 3 passwords
+        "decrypt_per_s": round(calls_per_cpu_second(lambda: keys.open(sealed), number, rounds)),
+        "cache_miss_entry_per_s": round(calls_per_cpu_second(lambda: parse("dev", stored, keys), number, rounds)),  # 3 passwords
     }
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from device_query.memory import compile_query
 from device_query.mongo import device_query
 from device_query.presets import validate_preset
+
+from .procstats import calls_per_cpu_second
 
 SV = "InternetGatewayDevice.DeviceInfo.SoftwareVersion"
 QUERY = {"$or": [{"_tags": "lab"}, {SV: {"$regex": "^V1", "$options": "i"}}],
@@ -32,26 +32,15 @@ PRESET = {"weight": 5, "channel": "wifi", "events": {"2 PERIODIC": True}, "sched
                            {"path": "InternetGatewayDevice.X_Vendor.[Name:a.b.c,Port:80]", "instances": 0}]}
 
 
-def rate(fn: Callable[[], object], number: int, rounds: int) -> float:
-    """Calls per CPU second, best of ``rounds``."""
-    best = float("inf")
-    for _ in range(rounds):
-        t0 = time.process_time()
-        for _ in range(number):
-            fn()
-        best = min(best, time.process_time() - t0)
-    return number / best if best > 0 else float("inf")
-
-
 def figures(short: bool) -> dict:
     number, rounds = (300, 2) if short else (5000, 5)
     predicate = compile_query(QUERY)
     assert predicate(DOC)
     return {
-        "mongo_filter_per_s": round(rate(lambda: device_query(QUERY), number, rounds)),
-        "compile_precondition_per_s": round(rate(lambda: compile_query(QUERY), number, rounds)),
-        "evaluate_precondition_per_s": round(rate(lambda: predicate(DOC), number * 10, rounds)),
-        "validate_preset_per_s": round(rate(lambda: validate_preset("p", PRESET), number, rounds)),
+        "mongo_filter_per_s": round(calls_per_cpu_second(lambda: device_query(QUERY), number, rounds)),
+        "compile_precondition_per_s": round(calls_per_cpu_second(lambda: compile_query(QUERY), number, rounds)),
+        "evaluate_precondition_per_s": round(calls_per_cpu_second(lambda: predicate(DOC), number * 10, rounds)),
+        "validate_preset_per_s": round(calls_per_cpu_second(lambda: validate_preset("p", PRESET), number, rounds)),
     }
 
 
