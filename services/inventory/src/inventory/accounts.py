@@ -86,19 +86,16 @@ class Accounts:
     def __init__(self, db: Any) -> None:
         self.users = db[USERS]
         self.tokens = db[TOKENS]
-        self._indexed = False
 
     async def ensure_indexes(self) -> None:
-        if not self._indexed:
-            await self.tokens.create_index([("user", 1), ("created", -1)])
-            await self.tokens.create_index("id")
-            await self.users.create_index("tenant")
-            self._indexed = True
+        """At the inventory's start (``Database.ensure_indexes``), with the shared indexes."""
+        await self.tokens.create_index([("user", 1), ("created", -1)])
+        await self.tokens.create_index("id")
+        await self.users.create_index("tenant")
 
     async def issue(self, user: dict[str, Any], *, name: str, kind: str, role: str, scope: str | None,
                     lifetime: timedelta) -> tuple[str, dict[str, Any]]:
         """A new token of ``user`` (its value, and its document as stored)."""
-        await self.ensure_indexes()
         value = new_token()
         t = now()
         doc = {"_id": token_hash(value), "id": fingerprint(value), "user": user["_id"], "name": name, "kind": kind,
