@@ -126,7 +126,7 @@ class EnvSettings(BaseSettings):
     def typed_variables(cls) -> set[str]:
         """The variables whose value can be wrong: numbers, switches, enumerations (text never is)."""
         found: set[str] = set()
-        for name, f in cls.model_fields.items():
+        for f in cls.model_fields.values():
             if isinstance(f.validation_alias, str):
                 t = f.annotation
                 if t in (int, float, bool) or get_origin(t) is Literal or int in get_args(t):
