@@ -11,7 +11,6 @@ script's ``declare()``. Every refusal is a PresetError saying what is wrong.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from provision_scripts.expressions import ExpressionError, looks_like_expression
 
 from . import paths
 from .errors import PathError, PresetError, QueryError
+from .schedule import Schedule, ScheduleError
 from .syntax import parse_query
 from .xsd import DECLARATION_TYPES
 
@@ -39,9 +39,6 @@ PATH_CONFIGS = frozenset({"value", "age", "add_object", "delete_object"})
 DECLARATION_FIELDS = frozenset({"path", "value", "type", "refresh", "instances", "secret", "notification",
                                 "accessList"})
 MAX_INSTANCES = 1024
-MAX_WINDOW_S = 7 * 86400
-_CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
-_CRON_RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]
 
 
 # --- declarations ---------------------------------------------------------------------------------
@@ -167,19 +164,10 @@ def validate_schedule(text: str) -> None:
     """``[window seconds] minute hour day-of-month month day-of-week`` (empty: no schedule)."""
     if not text.strip():
         return
-    parts = text.split()
-    if len(parts) == 6:
-        if not parts[0].isdigit() or not 60 <= int(parts[0]) <= MAX_WINDOW_S:
-            raise PresetError(f"schedule window must be 60 to {MAX_WINDOW_S} seconds", text)
-        parts = parts[1:]
-    if len(parts) != 5:
-        raise PresetError("schedule is [window seconds] followed by five cron fields", text)
-    for part, (lo, hi) in zip(parts, _CRON_RANGES, strict=True):
-        if not _CRON_FIELD.match(part):
-            raise PresetError(f"invalid cron field {part!r}", text)
-        for n in re.findall(r"(?<![/\d])\d+", part):
-            if not lo <= int(n) <= hi:
-                raise PresetError(f"cron field {part!r} is outside {lo}-{hi}", text)
+    try:
+        Schedule(text)
+    except ScheduleError as e:
+        raise PresetError(str(e), text) from None
 
 
 def events(raw: Any) -> Any:

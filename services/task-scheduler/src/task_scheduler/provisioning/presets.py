@@ -16,8 +16,7 @@ from typing import Any
 from device_query.errors import PresetError, QueryError
 from device_query.memory import Predicate, compile_query
 from device_query.presets import Declaration, declaration, precondition_query, validate_preset
-
-from .schedule import Schedule, ScheduleError
+from device_query.schedule import Schedule, ScheduleError
 
 
 def _from_configuration(c: dict[str, Any], channel: str, weight: int) -> Declaration | None:

@@ -4,13 +4,18 @@ optionally preceded by a window in seconds: ``"3600 0 2 * * *"`` means "within o
 
 A scheduled preset applies only to sessions inside a window; the answer is cached per minute,
 so checking it costs nothing per session.
+
+One grammar for both sides: the NBI validates a preset's schedule with it (``presets.validate_schedule``)
+and the scheduler evaluates it.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 _RANGES = [(0, 59), (0, 23), (1, 31), (1, 12), (0, 6)]
+_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 MAX_WINDOW_S = 7 * 86400
 
 
@@ -19,6 +24,8 @@ class ScheduleError(ValueError):
 
 
 def _field(text: str, lo: int, hi: int) -> frozenset[int]:
+    if not _FIELD.match(text):
+        raise ScheduleError(f"invalid cron field {text!r}")
     out: set[int] = set()
     for part in text.split(","):
         rng, _, step_s = part.partition("/")
@@ -39,6 +46,8 @@ def _field(text: str, lo: int, hi: int) -> frozenset[int]:
 
 
 class Schedule:
+    """A parsed schedule; ``ScheduleError`` if ``text`` is not one."""
+
     def __init__(self, text: str) -> None:
         parts = text.split()
         window = 60
