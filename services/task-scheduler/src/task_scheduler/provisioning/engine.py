@@ -491,43 +491,58 @@ class ProvisionRun:
         self.outcome.sets.update(parameter_sets([p for p in params if p.name not in secret], ts))
 
     def _read_batches(self, names: list[str]) -> Generator[m.Message, Any, bool]:
-        singles = [n for n in names if n in self._singles]
-        rest = [n for n in names if n not in self._singles]
-        batches = [rest[i : i + self.batch] for i in range(0, len(rest), self.batch)] + [[n] for n in singles]
-        for batch in batches:
+        for batch in self._gpv_batches(names):
             resp = yield m.GetParameterValues(parameter_names=batch)
             if isinstance(resp, m.Fault):
-                if len(batch) > 1:
-                    self._singles.update(batch)  # find which name the CPE refused, one by one
-                else:
-                    self._absent.add(batch[0].rstrip("."))
-                    self._singles.discard(batch[0])
+                self._batch_refused(batch)
                 continue
             if not isinstance(resp, m.GetParameterValuesResponse):
                 raise ValueError(f"expected GetParameterValuesResponse, got {type(resp).__name__}")
-            ts = self.now()
-            for name in batch:
-                if name.endswith("."):  # a whole object read: its old contents are replaced
-                    obj = name[:-1]
-                    _drop_node(self.doc, obj)
-                    self.outcome.unsets.append(obj)
-                    self.outcome.sets = {k: v for k, v in self.outcome.sets.items() if not k.startswith(name)}
-                    self._complete.add(obj)
-            self._apply_values(resp.parameter_list)
-            for path, (v, t, _) in self._pending.items():  # a new instance read before its keys are set
-                if any(path.startswith(name) for name in batch if name.endswith(".")):
-                    _set_node(self.doc, path, {"_value": v, "_type": t})
-            returned = {p.name for p in resp.parameter_list}
-            for name in batch:
-                if not name.endswith(".") and name not in returned:
-                    self._absent.add(name)  # asked for, not answered: do not ask again
-            for name in batch:
-                if name.endswith("."):
-                    obj = name[:-1]
-                    _set_node(self.doc, obj, {"_object": True, "_timestamp": ts})
-                    self.outcome.sets[f"{obj}._object"] = True
-                    self.outcome.sets[f"{obj}._timestamp"] = ts
+            self._record_read(batch, resp.parameter_list)
         return True
+
+    def _gpv_batches(self, names: list[str]) -> list[list[str]]:
+        """Batches of ``gpv_batch_size`` names, then each name a faulted batch held, alone."""
+        singles = [n for n in names if n in self._singles]
+        rest = [n for n in names if n not in self._singles]
+        return [rest[i : i + self.batch] for i in range(0, len(rest), self.batch)] + [[n] for n in singles]
+
+    def _batch_refused(self, batch: list[str]) -> None:
+        """A faulted batch is read again name by name; a name refused alone is absent."""
+        if len(batch) > 1:
+            self._singles.update(batch)  # find which name the CPE refused, one by one
+        else:
+            self._absent.add(batch[0].rstrip("."))
+            self._singles.discard(batch[0])
+
+    def _record_read(self, batch: list[str], params: list[m.ParameterValueStruct]) -> None:
+        """A GetParameterValuesResponse: an object read whole replaces its old contents and is
+        listed as of now; a leaf asked for and not answered is absent."""
+        ts = self.now()
+        objects = [name for name in batch if name.endswith(".")]
+        for name in objects:
+            self._forget_contents(name)
+        self._apply_values(params)
+        for path, (v, t, _) in self._pending.items():  # a new instance read before its keys are set
+            if any(path.startswith(name) for name in objects):
+                _set_node(self.doc, path, {"_value": v, "_type": t})
+        returned = {p.name for p in params}
+        for name in batch:
+            if not name.endswith(".") and name not in returned:
+                self._absent.add(name)  # asked for, not answered: do not ask again
+        for name in objects:
+            obj = name[:-1]
+            _set_node(self.doc, obj, {"_object": True, "_timestamp": ts})
+            self.outcome.sets[f"{obj}._object"] = True
+            self.outcome.sets[f"{obj}._timestamp"] = ts
+
+    def _forget_contents(self, name: str) -> None:
+        """An object read whole (``name`` ends with a dot): what the document held under it goes."""
+        obj = name[:-1]
+        _drop_node(self.doc, obj)
+        self.outcome.unsets.append(obj)
+        self.outcome.sets = {k: v for k, v in self.outcome.sets.items() if not k.startswith(name)}
+        self._complete.add(obj)
 
     def _read_attributes(self, names: list[str]) -> Generator[m.Message, Any, bool]:
         for batch in [names[i : i + self.batch] for i in range(0, len(names), self.batch)]:
@@ -729,26 +744,43 @@ class ProvisionRun:
         ts = self.now()
         out.sets.update(refresh_values(self.doc, self.virtuals, ts, self.stored_virtuals))
         tags = list(self.doc.get("_tags") or [])
+        new = self._final_tags(tags)
+        if self.scripts is not None:
+            self._store_script_virtuals(ts)
+        if new != tags:
+            out.sets["_tags"] = new
+        out.samples.extend(self._samples())
+        self._settle_faults()
+        return out
+
+    def _final_tags(self, tags: list[str]) -> list[str]:
+        """The device's tags after the presets' delete/add and what scripts declared under ``Tags``."""
         new = [t for t in tags if not any(t in p.delete_tags for p in self.presets)]
         for p in self.presets:
             new += [t for t in p.add_tags if t not in new]
         if self.scripts is not None:
             new = [t for t in new if self.scripts.tags.get(t, True)]
             new += [t for t, on in self.scripts.tags.items() if on and t not in new]
-            self._store_script_virtuals(ts)
-        if new != tags:
-            out.sets["_tags"] = new
+        return new
+
+    def _samples(self) -> list[dict[str, Any]]:
+        """The values refresh-only declarations had read in this session (secrets never)."""
+        samples = []
         for leaf in sorted(self._sampled & self._read):
             node = paths.node_at(self.doc, leaf)
             if isinstance(node, dict) and "_value" in node and leaf not in self._secret and not is_secret(leaf):
-                out.samples.append({"name": leaf, "value": jsonable(node["_value"]), "type": node.get("_type"),
-                                    "previous": None})
+                samples.append({"name": leaf, "value": jsonable(node["_value"]), "type": node.get("_type"),
+                                "previous": None})
+        return samples
+
+    def _settle_faults(self) -> None:
+        """The channels faulted now replace those recorded; the ones that recovered are cleared."""
+        out = self.outcome
         old = set((self.doc.get("_acs") or {}).get("provisioningFaults") or [])
         now_faulty = {f["channel"] for f in out.faults}
         out.cleared_faults = sorted(old - now_faulty)
         if old != now_faulty:
             out.sets[FAULTS_FIELD] = sorted(now_faulty)
-        return out
 
     def _store_script_virtuals(self, ts: datetime) -> None:
         """The values script virtual parameters gave, written where they changed."""

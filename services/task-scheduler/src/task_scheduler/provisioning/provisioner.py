@@ -171,27 +171,12 @@ class Provisioner:
                 credential_plan: Any = None) -> ProvisionRun | None:
         """``credential_plan``: new CPE credentials to set in this run (task_scheduler.cpe_credentials)."""
         codes = [str(c) for c in event_codes]
-        acs = doc.get("_acs") or {}
-        if EventCode.BOOTSTRAP in codes and EventCode.BOOTSTRAP not in (acs.get("lastEvents") or []) \
-                and not acs.get("bootstrapPending"):
-            # this session's Inform is not stored yet: what the document holds predates BOOTSTRAP
-            # (a bootstrap a session cut short is finished later: its Inform cleared the tree)
-            for root in ("InternetGatewayDevice", "Device"):
-                if isinstance(doc.get(root), dict):
-                    doc[root] = {}
+        _clear_tree_before_bootstrap(doc, codes)
         ts = self.now()
         stored_virtuals = dict(doc.get(VROOT) or {})
         refresh_values(doc, self.virtuals, ts)  # preconditions may test virtual parameters
         matched = [p for p in self.presets if p.triggered_by(codes) and _safe_match(p, doc)]
-        extra: list[Declaration] = []
-        credentials: dict[str, Any] | None = None
-        cp = credential_plan
-        if self.s.bootstrap_defaults and EventCode.BOOTSTRAP in codes:
-            extra, credentials = bootstrap_declarations(device_id, doc, self.s.periodic_inform_interval_s,
-                                                        cpe=bool(cp is not None and cp.cpe))
-        elif cp is not None and (cp.cpe or cp.connection_request):
-            extra, credentials = credential_declarations(device_id, doc, cpe=cp.cpe,
-                                                         connection_request=cp.connection_request)
+        extra, credentials = self._extra_declarations(device_id, doc, codes, credential_plan)
         if not matched and not extra and not (doc.get("_acs") or {}).get("provisioningFaults"):
             return None
         return ProvisionRun(device_id, doc, codes, matched, extra=extra, functions=self.functions,
@@ -199,6 +184,28 @@ class Provisioner:
                             max_iterations=self.s.max_iterations, now=self.now, stored_virtuals=stored_virtuals,
                             scripts=self.scripts)
 
+    def _extra_declarations(self, device_id: str, doc: dict, codes: list[str],
+                            cp: Any) -> tuple[list[Declaration], dict[str, Any] | None]:
+        """The declarations no preset holds: bootstrap defaults, or the credential plan's new
+        credentials, with the credentials the run stores once the CPE took them."""
+        if self.s.bootstrap_defaults and EventCode.BOOTSTRAP in codes:
+            return bootstrap_declarations(device_id, doc, self.s.periodic_inform_interval_s,
+                                          cpe=bool(cp is not None and cp.cpe))
+        if cp is not None and (cp.cpe or cp.connection_request):
+            return credential_declarations(device_id, doc, cpe=cp.cpe, connection_request=cp.connection_request)
+        return [], None
+
+
+def _clear_tree_before_bootstrap(doc: dict, codes: list[str]) -> None:
+    """This session's Inform is not stored yet: on a new BOOTSTRAP what the document holds
+    predates it (a bootstrap a session cut short is finished later: its Inform cleared the tree)."""
+    acs = doc.get("_acs") or {}
+    if EventCode.BOOTSTRAP not in codes or EventCode.BOOTSTRAP in (acs.get("lastEvents") or []) \
+            or acs.get("bootstrapPending"):
+        return
+    for root in ("InternetGatewayDevice", "Device"):
+        if isinstance(doc.get(root), dict):
+            doc[root] = {}
 
 def _safe_match(p: Preset, doc: dict) -> bool:
     try:

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from device_query import paths
 from device_query.errors import PresetError
@@ -158,57 +158,32 @@ class ScriptSession:
         return templates
 
     def _convert_one(self, d: ScriptDeclaration) -> list[Declaration]:
+        special = self._SPECIAL_ROOTS.get(d.path.split(".", 1)[0])
+        if special is not None:  # a side effect or a read-only root: no engine declaration
+            special(self, d)
+            return []
+        return self._parameter_declarations(d)
+
+    def _tag(self, d: ScriptDeclaration) -> None:
+        """``Tags.<name>`` declared with a value: added (truthy) or removed at the session's end."""
+        if "value" not in d.values:
+            return
+        tag = d.path.split(".", 1)[1] if "." in d.path else ""
+        if not tag or tag == "*":
+            raise PresetError("a tag is set by its name: Tags.<name>")
+        v = d.values["value"][0]
+        self.tags[tag] = v is True or (isinstance(v, str) and v.lower() == "true") or (isinstance(v, (int, float)) and v != 0)
+
+    def _read_only(self, d: ScriptDeclaration) -> None:
+        """``DeviceID.*`` and ``Events.*``: read, never declared."""
+
+    def _action(self, d: ScriptDeclaration) -> None:
+        """``Reboot`` / ``FactoryReset`` declared with a time (sent when newer than the last)."""
         root = d.path.split(".", 1)[0]
-        if root == "Tags":
-            if "value" in d.values:
-                tag = d.path.split(".", 1)[1] if "." in d.path else ""
-                if not tag or tag == "*":
-                    raise PresetError("a tag is set by its name: Tags.<name>")
-                v = d.values["value"][0]
-                self.tags[tag] = v is True or (isinstance(v, str) and v.lower() == "true") or (isinstance(v, (int, float)) and v != 0)
-            return []
-        if root in READ_ONLY_ROOTS:
-            return []
-        if root == downloads.ROOT:
-            self._download(d)
-            return []
-        if root in ACTION_ROOTS:
-            if d.path != root:
-                raise PresetError(f"{root} has no children")
-            if "value" in d.values:
-                self.actions[root] = (d.values["value"][0], self._channel)
-            return []
-        spec: dict[str, Any] = {"path": d.path.rstrip(".")}
-        since = datetime.fromtimestamp(max(d.timestamps.values()) / 1000, UTC) if d.timestamps else None
-        if since is not None:
-            spec["refresh"] = 0.0  # replaced by since
-        out: list[Declaration] = []
-
-        def mk(spec: dict[str, Any]) -> Declaration:
-            made = declaration(spec, channel=self._channel, weight=self._weight)
-            return _since(made, since) if made.refresh is not None and since is not None else made
-
-        if "path" in d.values:
-            lo, hi = d.values["path"]
-            out.append(mk({**spec, "instances": {"min": lo, "max": hi}}))
-        if "notification" in d.values or "accessList" in d.values:
-            attrs: dict[str, Any] = {k: d.values[k] for k in ("notification", "accessList") if k in d.values}
-            out.append(mk({"path": spec["path"], **attrs}))
+        if d.path != root:
+            raise PresetError(f"{root} has no children")
         if "value" in d.values:
-            value, xsd = d.values["value"]
-            s = {"path": spec["path"], "value": value}
-            if "value" in d.timestamps:
-                s["refresh"] = spec["refresh"]
-            if xsd:
-                s["type"] = xsd
-            out.append(mk(s))
-        elif "path" not in d.values and "refresh" in spec:
-            last = paths.parse(spec["path"])[-1]
-            if last == paths.WILD or isinstance(last, paths.Alias):  # the instances themselves: list the table
-                out.append(mk({**spec, "instances": {"min": 0, "max": MAX_INSTANCES}}))
-            else:
-                out.append(mk(spec))
-        return out
+            self.actions[root] = (d.values["value"][0], self._channel)
 
     def _download(self, d: ScriptDeclaration) -> None:
         selector, keys, attr = downloads.parse(d.path)
@@ -217,6 +192,34 @@ class ScriptSession:
         intent = self.downloads.setdefault(selector, downloads.DownloadIntent(selector, self._channel, keys))
         if attr in downloads.ATTRIBUTES and "value" in d.values:
             intent.values[attr] = d.values["value"][0]
+
+    _SPECIAL_ROOTS: ClassVar[dict[str, Callable[[ScriptSession, ScriptDeclaration], None]]] = {
+        "Tags": _tag, downloads.ROOT: _download, **dict.fromkeys(READ_ONLY_ROOTS, _read_only),
+        **dict.fromkeys(ACTION_ROOTS, _action)}
+
+    def _parameter_declarations(self, d: ScriptDeclaration) -> list[Declaration]:
+        """A parameter's declarations: its instances (``path``), attributes, value, or a refresh."""
+        spec: dict[str, Any] = {"path": d.path.rstrip(".")}
+        since = datetime.fromtimestamp(max(d.timestamps.values()) / 1000, UTC) if d.timestamps else None
+        if since is not None:
+            spec["refresh"] = 0.0  # replaced by since
+        out: list[Declaration] = []
+        if "path" in d.values:
+            lo, hi = d.values["path"]
+            out.append(self._made({**spec, "instances": {"min": lo, "max": hi}}, since))
+        if "notification" in d.values or "accessList" in d.values:
+            attrs: dict[str, Any] = {k: d.values[k] for k in ("notification", "accessList") if k in d.values}
+            out.append(self._made({"path": spec["path"], **attrs}, since))
+        if "value" in d.values:
+            out.append(self._made(_value_spec(d, spec), since))
+        elif "path" not in d.values and "refresh" in spec:
+            out.append(self._made(_refresh_spec(spec), since))
+        return out
+
+    def _made(self, spec: dict[str, Any], since: datetime | None) -> Declaration:
+        """The engine's declaration; a timestamp becomes the time our copy must be newer than."""
+        made = declaration(spec, channel=self._channel, weight=self._weight)
+        return _since(made, since) if made.refresh is not None and since is not None else made
 
     def virtual(self, d: Declaration) -> list[Declaration]:
         """A native declaration on a script virtual parameter (a preset's ``value`` or ``age``
@@ -271,20 +274,29 @@ class ScriptSession:
         self.run.forget(c.path.rstrip("."), c.timestamp)
 
     def get(self, path: str) -> list[dict[str, Any]]:
-        doc = self.run.doc
         root, _, rest = path.partition(".")
-        if root == "DeviceID":
-            ids = doc.get("_deviceId") or {}
-            fields = {"ID": self.run.device_id, **{k: ids.get(f) for k, f in DEVICE_ID_FIELDS.items()}}
-            return [{"path": f"DeviceID.{k}", "value": [v, "xsd:string"], "writable": [False], "object": [False]}
-                    for k, v in fields.items() if v is not None and (rest in (k, "*"))]
-        if root == "Tags":
-            tags = [t for t in (doc.get("_tags") or []) if self.tags.get(t, True)]
-            tags += [t for t, on in self.tags.items() if on and t not in tags]
-            return [{"path": f"Tags.{t}", "value": [True, "xsd:boolean"], "writable": [True], "object": [False]}
-                    for t in tags if rest in (t, "*")]
-        if root == "Events":
-            return self._event(rest)
+        special = self._GETTERS.get(root)
+        if special is not None:
+            return special(self, rest)
+        return self._parameters(path)
+
+    def _device_id(self, field: str) -> list[dict[str, Any]]:
+        """``DeviceID.<field>``: the device's identity, read-only strings."""
+        ids = self.run.doc.get("_deviceId") or {}
+        fields = {"ID": self.run.device_id, **{k: ids.get(f) for k, f in DEVICE_ID_FIELDS.items()}}
+        return [{"path": f"DeviceID.{k}", "value": [v, "xsd:string"], "writable": [False], "object": [False]}
+                for k, v in fields.items() if v is not None and (field in (k, "*"))]
+
+    def _tags(self, name: str) -> list[dict[str, Any]]:
+        """``Tags.<name>``: the stored tags with what scripts set or removed in this session."""
+        tags = [t for t in (self.run.doc.get("_tags") or []) if self.tags.get(t, True)]
+        tags += [t for t, on in self.tags.items() if on and t not in tags]
+        return [{"path": f"Tags.{t}", "value": [True, "xsd:boolean"], "writable": [True], "object": [False]}
+                for t in tags if name in (t, "*")]
+
+    def _parameters(self, path: str) -> list[dict[str, Any]]:
+        """The data model's parameters and objects under ``path`` (wildcards and aliases resolved)."""
+        doc = self.run.doc
         try:
             segs = paths.parse(path)
         except paths.PathError as e:
@@ -292,14 +304,8 @@ class ScriptSession:
         items: list[dict[str, Any]] = []
         for p in paths.resolve(doc, segs, lambda _p: True).paths:
             node = paths.node_at(doc, p)
-            if not isinstance(node, dict):
-                continue
-            item: dict[str, Any] = {"path": p, "object": [bool(node.get("_object"))]}
-            if "_value" in node:
-                item["value"] = [js_value(node["_value"]), node.get("_type") or "xsd:string"]
-            if "_writable" in node:
-                item["writable"] = [bool(node["_writable"])]
-            items.append(item)
+            if isinstance(node, dict):
+                items.append(_item(p, node))
         return items
 
     def _event(self, code: str) -> list[dict[str, Any]]:
@@ -315,6 +321,9 @@ class ScriptSession:
                 out.append({"path": f"Events.{name}", "value": [ms, "xsd:dateTime"], "writable": [False], "object": [False]})
         return out
 
+    _GETTERS: ClassVar[dict[str, Callable[[ScriptSession, str], list[dict[str, Any]]]]] = {
+        "DeviceID": _device_id, "Tags": _tags, "Events": _event}
+
     def virtual_source(self, name: str) -> str | None:
         return self.library.virtuals.get(name)
 
@@ -327,5 +336,34 @@ class ScriptSession:
             return {**self._preloaded, "Tags.*": self.get("Tags.*")}
         return self._preloaded
 
+
+
+def _item(path: str, node: dict) -> dict[str, Any]:
+    """One stored node as scripts' ``declare()`` results show it."""
+    item: dict[str, Any] = {"path": path, "object": [bool(node.get("_object"))]}
+    if "_value" in node:
+        item["value"] = [js_value(node["_value"]), node.get("_type") or "xsd:string"]
+    if "_writable" in node:
+        item["writable"] = [bool(node["_writable"])]
+    return item
+
+
+def _value_spec(d: ScriptDeclaration, spec: dict[str, Any]) -> dict[str, Any]:
+    """A declared value (with its xsd type when the script gave one), refreshed when timestamped."""
+    value, xsd = d.values["value"]
+    s = {"path": spec["path"], "value": value}
+    if "value" in d.timestamps:
+        s["refresh"] = spec["refresh"]
+    if xsd:
+        s["type"] = xsd
+    return s
+
+
+def _refresh_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A refresh alone: of the value, or of the instances when the path ends at a table's wildcard or alias."""
+    last = paths.parse(spec["path"])[-1]
+    if last == paths.WILD or isinstance(last, paths.Alias):  # the instances themselves: list the table
+        return {**spec, "instances": {"min": 0, "max": MAX_INSTANCES}}
+    return spec
 
 __all__ = ["ScriptLibrary", "ScriptSession", "js_value"]
