@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -14,6 +12,7 @@ from pymongo import MongoClient
 
 from acs_contracts.device_id import make_device_id
 from acs_devstack import shared
+from acs_devstack.polling import eventually  # noqa: F401 - the e2e tests' poll (store writes are batched)
 from acs_devstack.servers import mongo_uri
 from acs_devstack.stack import Stack
 from cpe_simulator import DataModel
@@ -105,14 +104,3 @@ async def http() -> httpx.AsyncClient:
         yield c
 
 
-async def eventually(check, timeout: float = 10.0, interval: float = 0.05):
-    """Poll ``check()`` until it returns something truthy (store writes are batched, so a
-    document appears a few milliseconds after the session that caused it)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {check}")
-        await asyncio.sleep(interval)
