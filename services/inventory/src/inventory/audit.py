@@ -35,6 +35,7 @@ from pymongo.errors import PyMongoError
 
 from acs_contracts.kafka_topics import AUDIT, AuditRecord
 from acs_contracts.mongo_collections import AUDIT_LOG
+from acs_contracts.retrying import until_back
 from acs_contracts.settings import KafkaSettings
 
 from . import auth
@@ -146,21 +147,14 @@ class AuditTrail:
         if self.kafka is None:
             log.info("ACS_KAFKA_BOOTSTRAP is not set: the audit log is kept in MongoDB only")
             return
-        delay = 1.0
         while True:
-            try:
-                await self._publish_pending()
-                delay = 1.0
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 5.0)
-                self._wake.clear()
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # broker or database away: the records wait in the outbox
-                log.warning("audit publisher: %s; retrying in %.0f s", e, delay)
-                await self._close_producer()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+            # broker or database away: the records wait in the outbox; the producer is built afresh
+            async for attempt in until_back("audit publisher", log, first_s=1.0, max_s=30.0, before_sleep=self._close_producer):
+                with attempt:
+                    await self._publish_pending()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 5.0)
+            self._wake.clear()
 
     async def _publish_pending(self) -> None:
         while True:

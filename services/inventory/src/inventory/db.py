@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from gridfs import AsyncGridFSBucket
 from pymongo import AsyncMongoClient
 
 from acs_contracts import mongo_collections as mc
+from acs_contracts.retrying import until_back
 
 from .accounts import Accounts
 from .config import Settings
@@ -34,18 +34,12 @@ class Database:
 
     async def ensure_indexes(self) -> None:
         """Create the shared indexes, retrying while MongoDB is not reachable yet."""
-        delay = 0.5
-        while True:
-            try:
+        async for attempt in until_back("creating indexes", log, first_s=0.5, max_s=10.0):  # /readyz says not ready
+            with attempt:
                 await mc.ensure_indexes(self.db)
                 await self.fs_files.create_index([("filename", 1), ("uploadDate", 1)])
                 await Accounts(self.db).ensure_indexes()
-                self.indexes_ready = True
-                return
-            except Exception as e:  # noqa: BLE001 - keep retrying; /readyz reports the state
-                log.warning("creating indexes failed (%s); retrying in %.1fs", e, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+        self.indexes_ready = True
 
     async def ping(self) -> bool:
         try:

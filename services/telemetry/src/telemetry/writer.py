@@ -35,6 +35,7 @@ from acs_contracts.kafka_topics import (
     ParameterChanges,
     SchemaError,
 )
+from acs_contracts.retrying import until_back
 
 from . import metrics
 from .alarms import Evaluator, Transition
@@ -186,17 +187,10 @@ class HistoryWriter:
         metrics.ALARMS_ACTIVE.set(len(self.evaluator.active))
 
     async def _retry(self, what: str, write) -> None:
-        delay = 0.2
-        while True:
-            try:
+        """The database is away: hold the offsets and retry until it takes the write."""
+        async for attempt in until_back(f"writing {what}", log, first_s=0.2, max_s=10.0):
+            with attempt:
                 await write()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:  # noqa: BLE001 - the database is away: hold the offsets and retry
-                log.warning("writing %s failed (%s); retrying in %.1fs", what, e, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
 
     # ---- periodic work
     async def _maintain(self) -> None:
