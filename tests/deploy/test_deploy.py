@@ -26,7 +26,7 @@ import yaml
 from cryptography.fernet import Fernet
 from pymongo import MongoClient
 
-from acs_contracts.kafka_topics import ALL_TOPICS, SESSION_EVENTS
+from acs_contracts.kafka_topics import ALL_TOPICS, SESSION_EVENTS, SESSION_MESSAGES
 from acs_contracts.mongo_collections import METRICS_HISTORY
 from acs_devstack.stack import Service, Stack
 from task_scheduler.provisioning.functions import DeviceView, ProvisionFunctions
@@ -409,7 +409,7 @@ def test_topic_job_creates_every_contract_topic() -> None:
         cm = named(report, "ConfigMap", "-kafka-topics")
         topics = topic_specs(cm["data"]["ACS_KAFKA_TOPICS"])
         assert set(topics) == set(ALL_TOPICS)
-        assert topics[SESSION_EVENTS] == partitions
+        assert topics[SESSION_EVENTS] == topics[SESSION_MESSAGES] == partitions  # co-partitioned
         assert cm["data"]["create-topics.sh"] == (REPO / "deploy/kafka/create-topics.sh").read_text()
         job = named(report, "Job", "-kafka-topics")
         assert "pre-install" in job["metadata"]["annotations"]["helm.sh/hook"]
@@ -567,7 +567,7 @@ def test_compose_wiring() -> None:
     for name in ("session-gateway", "task-scheduler", "inventory", "telemetry"):
         assert services[name]["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
     topics = topic_specs(services["kafka-init"]["environment"]["ACS_KAFKA_TOPICS"].replace("${ACS_SESSION_EVENTS_PARTITIONS:-12}", "12"))
-    assert set(topics) == set(ALL_TOPICS) and topics[SESSION_EVENTS] == 12
+    assert set(topics) == set(ALL_TOPICS) and topics[SESSION_EVENTS] == topics[SESSION_MESSAGES] == 12
 
 
 def host_ports(service: dict[str, Any]) -> dict[int, int]:

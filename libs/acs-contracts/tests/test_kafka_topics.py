@@ -31,6 +31,9 @@ SAMPLES: list[kt.TopicMessage] = [
                    actor={"token": "3f2a9c01b7de", "role": "admin", "client": "acs-cli/1"}, source_ip="10.0.0.9",
                    method="PUT", path="/presets/wifi", action="PUT /presets/{name}", status=200,
                    before={"weight": 1}, after={"weight": 2}, result=None),
+    kt.SessionMessage(device_id="00D09E-IGD-SN1", session_id="s1", kind="empty", request_id="r2",
+                      reply_to="10.0.0.1:7548", received_at=1700000000.5, cwmp_ns="urn:dslforum-org:cwmp-1-2",
+                      cwmp_version="1.2", headers={kt.REPLY_WAIT: 20.0}, inform_partition=3, inform_offset=41),
 ]
 
 
@@ -96,3 +99,18 @@ def test_an_event_is_stale_only_once_the_gateway_stopped_waiting():
     inform = kt.SessionEvent.decode(event.encode())
     inform.reply_to = None  # an Inform: the gateway waits for nobody's reply
     assert not inform.is_stale(inform.received_at + 1000)
+
+
+def test_a_session_message_says_where_its_inform_lies_and_defaults_to_unknown():
+    """An in-session message carries its Inform's partition and offset; one without them (from a
+    gateway of the previous release) decodes with -1, "unknown": handled as soon as read."""
+    message = SAMPLES[-1]
+    assert isinstance(message, kt.SessionMessage)
+    assert (message.inform_partition, message.inform_offset) == (3, 41)
+    doc = orjson.loads(message.encode())
+    del doc["inform_partition"], doc["inform_offset"]
+    old = kt.SessionMessage.decode(orjson.dumps(doc))
+    assert (old.inform_partition, old.inform_offset) == (-1, -1) and old.kind == "empty"
+    doc["inform_offset"] = "41"
+    with pytest.raises(kt.SchemaError, match="inform_offset"):
+        kt.SessionMessage.decode(orjson.dumps(doc))

@@ -41,8 +41,9 @@ def producer_kwargs(kafka: KafkaSettings | None = None) -> dict[str, Any]:
 
 
 async def ensure_topics(partitions: int, kafka: KafkaSettings | None = None) -> None:
-    """Create the ACS topics if missing (session events with ``partitions``, the service's
-    ``ACS_SESSION_EVENTS_PARTITIONS``; others with 3).
+    """Create the ACS topics if missing (session events and session messages with
+    ``partitions``, the service's ``ACS_SESSION_EVENTS_PARTITIONS``: the two must have the same
+    count, a device's Inform and later messages then share a partition number; others with 3).
 
     Replicas: ``ACS_KAFKA_REPLICATION_FACTOR``, or when unset as many as there are brokers, up
     to 3. ``ACS_KAFKA_MIN_INSYNC_REPLICAS`` sets the topics' ``min.insync.replicas`` (else the
@@ -50,7 +51,7 @@ async def ensure_topics(partitions: int, kafka: KafkaSettings | None = None) -> 
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import TopicAlreadyExistsError
 
-    from .kafka_topics import ALL_TOPICS, SESSION_EVENTS
+    from .kafka_topics import ALL_TOPICS, SESSION_EVENTS, SESSION_MESSAGES
 
     k = KafkaSettings.from_env() if kafka is None else kafka
     admin = AIOKafkaAdminClient(**kafka_common_kwargs(k))
@@ -63,7 +64,7 @@ async def ensure_topics(partitions: int, kafka: KafkaSettings | None = None) -> 
         configs = {}
         if k.min_insync_replicas:
             configs["min.insync.replicas"] = str(k.min_insync_replicas)
-        new = [NewTopic(t, partitions if t == SESSION_EVENTS else 3, rf, topic_configs=configs)
+        new = [NewTopic(t, partitions if t in (SESSION_EVENTS, SESSION_MESSAGES) else 3, rf, topic_configs=configs)
                for t in ALL_TOPICS if t not in existing]
         if new:
             try:

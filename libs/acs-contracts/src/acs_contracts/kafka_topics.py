@@ -6,8 +6,13 @@ Topic names carry the major version too (``.v1``), so a breaking change is a new
 old and new services can run side by side during an upgrade.
 
 Inbound (the session pipeline):
-  SESSION_EVENTS  gateway -> scheduler. Key: device id. Every CPE message of a session
-                  (Inform, RPC responses, faults, CPE requests, empty POSTs) in order.
+  SESSION_EVENTS    gateway -> scheduler. Key: device id. The Inform that opens a session:
+                    new work, which a scheduler at its session cap leaves in Kafka (paused).
+  SESSION_MESSAGES  gateway -> scheduler. Key: device id. Every later CPE message of the
+                    session (RPC responses, faults, CPE requests, empty POSTs), in order. Its
+                    own topic so that a session's next answer never lies behind a backlog of
+                    new sessions; same partition count as SESSION_EVENTS, and a scheduler owns
+                    partition N of both (task_scheduler.assignor).
 
 Outbound (for other systems: OSS/BSS, analytics, the NBI's waiters):
   DEVICE_INFORMS     a device informed (event codes, DeviceId, source IP, CWMP version)
@@ -30,6 +35,7 @@ import msgspec
 import orjson
 
 SESSION_EVENTS = "acs.session-events.v1"
+SESSION_MESSAGES = "acs.session-messages.v1"
 DEVICE_INFORMS = "acs.device-informs.v1"
 PARAMETER_CHANGES = "acs.parameter-changes.v1"
 TASK_RESULTS = "acs.task-results.v1"
@@ -39,7 +45,7 @@ ALARMS = "acs.alarms.v1"
 AUDIT = "acs.audit.v1"
 REPLY_WAIT = "reply_wait_s"  # SessionEvent.headers: seconds the gateway waits for the reply
 
-ALL_TOPICS = (SESSION_EVENTS, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS, METRICS, ALARMS, AUDIT)
+ALL_TOPICS = (SESSION_EVENTS, SESSION_MESSAGES, DEVICE_INFORMS, PARAMETER_CHANGES, TASK_RESULTS, SESSION_ENDS, METRICS, ALARMS, AUDIT)
 
 
 class SchemaError(ValueError):
@@ -116,6 +122,22 @@ class SessionEvent(TopicMessage):
         the session it belongs to is over: true only for events that say how long it waited."""
         wait = self.headers.get(REPLY_WAIT) if self.reply_to else None
         return isinstance(wait, (int, float)) and now - self.received_at > wait
+
+
+@dataclass(slots=True)
+class SessionMessage(SessionEvent):
+    """A CPE message after the Inform, on SESSION_MESSAGES: the fields of ``SessionEvent``
+    (``kind`` "message" or "empty") plus where the session's Inform lies in SESSION_EVENTS.
+
+    inform_partition, inform_offset: the Inform's record (the gateway's produce acknowledgement),
+      so a scheduler that reads this before that Inform holds it back until it has taken the
+      Inform (the two topics are read side by side, in no order between them). -1: unknown
+      (a session opened before this field existed); handled as soon as read.
+    """
+
+    TOPIC: ClassVar[str] = SESSION_MESSAGES
+    inform_partition: int = -1
+    inform_offset: int = -1
 
 
 @dataclass(slots=True)
