@@ -23,8 +23,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Self, get_args, get_origin
 
 from pydantic import BeforeValidator, Field
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
-from pydantic_settings.sources.utils import parse_env_vars
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
@@ -69,17 +68,6 @@ def env(name: str, default: Any = ..., **kw: Any) -> Any:
     return Field(default, validation_alias=name, **kw)
 
 
-class _MappingEnvSource(EnvSettingsSource):  # _load_env_vars: pydantic-settings 2.14 (pinned)
-    """pydantic-settings' environment source over a given mapping instead of ``os.environ``."""
-
-    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
-        self._environ = environ
-        super().__init__(settings_cls)
-
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return parse_env_vars(self._environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
-
-
 class EnvSettings(BaseSettings):
     """Base of every settings class: frozen, names exact (case-sensitive), by variable or field name."""
 
@@ -96,7 +84,12 @@ class EnvSettings(BaseSettings):
     @classmethod
     def env_values(cls, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         """The variables of this class found in ``environ`` (default ``os.environ``), by variable name."""
-        return _MappingEnvSource(cls, os.environ if environ is None else environ)()
+        e = os.environ if environ is None else environ
+        # Every field names its variable (``env``); the values go to validation as the text they
+        # are (enable_decoding=False: no JSON guessing), exactly as pydantic-settings' own source
+        # would pass them, without reaching into its private loader.
+        aliases = (f.validation_alias for f in cls.model_fields.values())
+        return {a: e[a] for a in aliases if isinstance(a, str) and a in e}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
