@@ -44,6 +44,20 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     UNSIGNED_LONG: (0, 2**64 - 1),
 }
 
+# Every xsd type a northbound caller may name for a value to set (GenieACS's list), and the
+# range of each integer among them: what the ACS checks before it agrees to send a value. The
+# codec itself decodes only CWMP's own types (XSD_TYPES, INT_RANGES); the others travel as text.
+SCHEMA_TYPES: tuple[str, ...] = (
+    *XSD_TYPES, "xsd:byte", "xsd:unsignedByte", "xsd:short", "xsd:unsignedShort",
+    "xsd:decimal", "xsd:double", "xsd:float", "xsd:integer",
+)
+SCHEMA_INT_RANGES: dict[str, tuple[int, int]] = {
+    **INT_RANGES,
+    "xsd:byte": (-128, 127), "xsd:unsignedByte": (0, 255),
+    "xsd:short": (-(2**15), 2**15 - 1), "xsd:unsignedShort": (0, 2**16 - 1),
+    "xsd:integer": (-(2**63), 2**64 - 1),
+}
+
 # Lower-cased local names CPEs use, to the canonical type name.
 _CANONICAL: dict[str, str] = {t.split(":")[1].lower(): t for t in XSD_TYPES}
 _CANONICAL["base64binary"] = BASE64
