@@ -81,28 +81,53 @@ async def check_path(request: Request, p: Principal) -> None:
     template = str(getattr(route, "path", path))
     if "device_id" in params and not await device_in_scope(rt, p, params["device_id"]):
         raise not_found(f"no device {params['device_id']!r}")
-    if "task_id" in params and ObjectId.is_valid(params["task_id"]):
-        task = await rt.db.tasks.find_one({"_id": ObjectId(params["task_id"])}, {"device": 1})
-        if task is not None and not await device_in_scope(rt, p, task.get("device", "")):
-            raise not_found(f"no task {params['task_id']!r}")
-    if "fault_id" in params:
-        fault = await rt.db.faults.find_one({"_id": params["fault_id"]}, {"device": 1})
-        if fault is not None and not await device_in_scope(rt, p, fault.get("device", "")):
-            raise not_found(f"no fault {params['fault_id']!r}")
-    if "alarm_id" in params:
-        alarm = await rt.db.db[mc.ALARMS].find_one({"_id": params["alarm_id"]}, {"device": 1})
-        if alarm is not None and not await device_in_scope(rt, p, alarm.get("device", "")):
-            raise not_found(f"no alarm {params['alarm_id']!r}")
+    for param, (kind, device_of) in DEVICE_OWNED.items():
+        if param in params:
+            device = await device_of(rt, params[param])
+            if device is not None and not await device_in_scope(rt, p, device):
+                raise not_found(f"no {kind} {params[param]!r}")
     if template.startswith(GLOBAL_CONFIG) and request.method not in ("GET", "HEAD"):
         raise ApiError(403, "forbidden", "fleet-wide settings are changed by an unscoped admin")
     name = params.get("name", params.get("cid"))
     if name is None:
         return
     if template.startswith("/files/"):
-        doc = await rt.db.fs_files.find_one({"filename": name}, {"metadata": 1})
-        if doc is not None and (doc.get("metadata") or {}).get("_tenant") != p.tenant:
-            raise not_found(f"no file {name!r}")
-        return
+        await _check_file(rt, p, name)
+    else:
+        await _check_owned(rt, p, template, name)
+
+
+async def _task_device(rt: Any, task_id: str) -> str | None:
+    if not ObjectId.is_valid(task_id):
+        return None
+    task = await rt.db.tasks.find_one({"_id": ObjectId(task_id)}, {"device": 1})
+    return task.get("device", "") if task is not None else None
+
+
+async def _fault_device(rt: Any, fault_id: str) -> str | None:
+    fault = await rt.db.faults.find_one({"_id": fault_id}, {"device": 1})
+    return fault.get("device", "") if fault is not None else None
+
+
+async def _alarm_device(rt: Any, alarm_id: str) -> str | None:
+    alarm = await rt.db.db[mc.ALARMS].find_one({"_id": alarm_id}, {"device": 1})
+    return alarm.get("device", "") if alarm is not None else None
+
+
+# Path parameters naming a document about one device -> (what it is called, the device it names;
+# None when there is no such document: the route answers its own 404)
+DEVICE_OWNED: dict[str, tuple[str, Callable[[Any, str], Awaitable[str | None]]]] = {
+    "task_id": ("task", _task_device), "fault_id": ("fault", _fault_device), "alarm_id": ("alarm", _alarm_device)}
+
+
+async def _check_file(rt: Any, p: Principal, name: str) -> None:
+    doc = await rt.db.fs_files.find_one({"filename": name}, {"metadata": 1})
+    if doc is not None and (doc.get("metadata") or {}).get("_tenant") != p.tenant:
+        raise not_found(f"no file {name!r}")
+
+
+async def _check_owned(rt: Any, p: Principal, template: str, name: str) -> None:
+    """A tenant-owned document (``OWNED``) of another tenant answers 404."""
     for prefix, collection in OWNED.items():
         if template.startswith(prefix):
             doc = await rt.db.db[collection].find_one({"_id": name}, {"_tenant": 1, "tenant": 1})

@@ -9,8 +9,7 @@ the NBI's 400 with the first problem spelt out, and ``OPENAPI_SCHEMA`` describes
 
 from __future__ import annotations
 
-import base64
-import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union, get_args
 
 from device_query.paths import valid_path
@@ -31,6 +30,9 @@ from pydantic import (
     model_validator,
 )
 
+from cwmp import values
+from cwmp.errors import EncodeError
+
 from . import bodies
 from .errors import ApiError, bad_request
 
@@ -41,62 +43,67 @@ Xsd = Literal[
     "xsd:dateTime", "xsd:base64", "xsd:hexBinary", "xsd:byte", "xsd:unsignedByte", "xsd:short",
     "xsd:unsignedShort", "xsd:decimal", "xsd:double", "xsd:float", "xsd:integer",
 ]
-XSD_TYPES = set(get_args(Xsd))
-_INT_RANGES = {
-    "xsd:int": (-(2**31), 2**31 - 1), "xsd:unsignedInt": (0, 2**32 - 1),
-    "xsd:long": (-(2**63), 2**63 - 1), "xsd:unsignedLong": (0, 2**64 - 1),
-    "xsd:byte": (-128, 127), "xsd:unsignedByte": (0, 255),
-    "xsd:short": (-(2**15), 2**15 - 1), "xsd:unsignedShort": (0, 2**16 - 1),
-    "xsd:integer": (-(2**63), 2**64 - 1),
-}
-_HEX = re.compile(r"^(?:[0-9A-Fa-f]{2})*$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?$")
+XSD_TYPES = set(get_args(Xsd))  # cwmp.values.SCHEMA_TYPES, spelt out for the schema
 WINDOW_MODES = ("1 At Any Time", "2 Immediately", "3 When Idle", "4 Confirmation Needed")
 UINT32 = 2**32 - 1
 
 
 def value_fits(value: Any, xsd: str) -> bool:
-    """Whether a setParameterValues value can be sent as ``xsd`` (strings may spell numbers)."""
+    """Whether a setParameterValues value can be sent as ``xsd`` (strings may spell numbers).
+
+    The lexical rules are cwmp.values' (what the scheduler's codec will write): integers and
+    their ranges, booleans, dateTime, base64 and hexBinary; JSON numbers are taken where a
+    number fits, and any scalar for xsd:string and types the codec sends as text."""
     if isinstance(value, (dict, list)) or value is None:
         return False
-    if xsd in _INT_RANGES:
-        lo, hi = _INT_RANGES[xsd]
-        if isinstance(value, bool):
-            return False
-        if isinstance(value, str):
-            if not re.fullmatch(r"[+-]?\d+", value.strip()):
-                return False
-            value = int(value)
-        if isinstance(value, float):
-            if not value.is_integer():
-                return False
-            value = int(value)
-        return lo <= value <= hi
-    if xsd == "xsd:boolean":
-        return isinstance(value, bool) or value in ("true", "false", "0", "1", 0, 1)
-    if xsd == "xsd:dateTime":
-        return isinstance(value, str) and bool(_DATETIME.match(value))
-    if xsd in ("xsd:decimal", "xsd:double", "xsd:float"):
-        if isinstance(value, bool):
-            return False
-        if isinstance(value, (int, float)):
-            return True
-        try:
-            float(value)
-            return True
-        except ValueError:
-            return False
-    if xsd == "xsd:base64":
-        if not isinstance(value, str):
-            return False
-        try:
-            base64.b64decode(value, validate=True)
-            return True
-        except ValueError:
-            return False
-    if xsd == "xsd:hexBinary":
-        return isinstance(value, str) and bool(_HEX.match(value))
-    return isinstance(value, (str, int, float, bool))  # xsd:string and anything else
+    fits = _FITS.get(xsd)
+    return fits(value, xsd) if fits is not None else isinstance(value, (str, int, float, bool))
+
+
+def _fits_integer(value: Any, xsd: str) -> bool:
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return False
+    n = values.parse_int(value) if isinstance(value, str) else int(value)
+    lo, hi = values.SCHEMA_INT_RANGES[xsd]
+    return n is not None and lo <= n <= hi
+
+
+def _fits_boolean(value: Any, xsd: str) -> bool:
+    if isinstance(value, float):  # a JSON 1.0 or 0.0
+        return value in (0, 1)
+    return _encodes(value, xsd)
+
+
+def _fits_number(value: Any, xsd: str) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(value)
+        return True
+    except ValueError:
+        return False
+
+
+def _fits_text(value: Any, xsd: str) -> bool:
+    """dateTime, base64 and hexBinary: a string in the type's lexical form."""
+    return isinstance(value, str) and _encodes(value, xsd)
+
+
+def _encodes(value: Any, xsd: str) -> bool:
+    try:
+        values.encode_value(value, xsd)
+    except EncodeError:
+        return False
+    return True
+
+
+_FITS: dict[str, Callable[[Any, str], bool]] = {
+    **dict.fromkeys(values.SCHEMA_INT_RANGES, _fits_integer), values.BOOLEAN: _fits_boolean,
+    **dict.fromkeys(("xsd:decimal", "xsd:double", "xsd:float"), _fits_number),
+    **dict.fromkeys((values.DATETIME, values.BASE64, values.HEX_BINARY), _fits_text),
+}
 
 
 # --- argument types -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ row; a locked or unknown user gets the same answer as a wrong password.
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -168,16 +168,9 @@ async def login_methods(request: Request) -> Response:
 async def login(request: Request) -> Response:
     guard = auth.guard_of(request)
     sec = guard.settings.security
-    client = auth.client_of(request)
     metrics = request.app.state.rt.metrics
-    if wait := guard.logins.blocked(client):
-        metrics.auth_refusals.labels("login_rate_limited").inc()
-        raise auth.TooManyRequests("too many sign-in attempts from this address", wait)
-    guard.logins.add(client)
-    body = await _body(request)
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
-        raise bad_request("send {\"username\": ..., \"password\": ...}")
+    _admit_attempt(guard, auth.client_of(request), metrics)
+    username, password = _credentials(await _body(request))
     from .accounts import verify_password
     user = await guard.accounts.users.find_one({"_id": username})
     t = now()
@@ -185,11 +178,7 @@ async def login(request: Request) -> Response:
     ok = await verify_password(user.get("passwordHash") if user else None, password)
     if not ok or locked or user is None or user.get("disabled") or user.get("role") not in RANK:
         if user is not None and not ok and not locked:
-            failures = int(user.get("failures") or 0) + 1
-            update: dict[str, Any] = {"failures": failures}
-            if sec.login_max_failures > 0 and failures >= sec.login_max_failures:
-                update.update(failures=0, lockedUntil=t + timedelta(seconds=sec.login_lockout_s))
-            await guard.accounts.users.update_one({"_id": username}, {"$set": update})
+            await _count_failure(guard, username, user, t)
         metrics.auth_refusals.labels("login_locked" if locked else "login_failed").inc()
         raise auth.Unauthenticated("invalid user name or password")
     await guard.accounts.users.update_one({"_id": username}, {"$set": {"failures": 0, "lockedUntil": None,
@@ -199,6 +188,33 @@ async def login(request: Request) -> Response:
                                             scope=None, lifetime=timedelta(seconds=sec.session_ttl_s))
     return _json({"token": value, "id": doc["id"], "expiresAt": doc["expiresAt"], "user": username,
                   "role": user["role"], "tenant": user.get("tenant"), "scope": user.get("scope")})
+
+
+def _admit_attempt(guard: auth.Guard, client: str, metrics: Any) -> None:
+    """Sign-in attempts are rate limited per client address: refused (429) while blocked, counted otherwise."""
+    if wait := guard.logins.blocked(client):
+        metrics.auth_refusals.labels("login_rate_limited").inc()
+        raise auth.TooManyRequests("too many sign-in attempts from this address", wait)
+    guard.logins.add(client)
+
+
+def _credentials(body: dict) -> tuple[str, str]:
+    """The user name and password of a sign-in body, both non-empty strings."""
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        raise bad_request("send {\"username\": ..., \"password\": ...}")
+    return username, password
+
+
+async def _count_failure(guard: auth.Guard, username: str, user: dict, t: datetime) -> None:
+    """A wrong password counts against the user; ``login_max_failures`` in a row lock it for
+    ``login_lockout_s`` (and start the count again)."""
+    sec = guard.settings.security
+    failures = int(user.get("failures") or 0) + 1
+    update: dict[str, Any] = {"failures": failures}
+    if sec.login_max_failures > 0 and failures >= sec.login_max_failures:
+        update.update(failures=0, lockedUntil=t + timedelta(seconds=sec.login_lockout_s))
+    await guard.accounts.users.update_one({"_id": username}, {"$set": update})
 
 
 @router.post("/logout", tags=["auth"], dependencies=[auth.readonly], summary="Revoke the presented session token")
