@@ -4,10 +4,10 @@ codec writes values by), widened only where the NBI takes JSON numbers or types 
 from __future__ import annotations
 
 import pytest
-from inventory.task_bodies import XSD_TYPES, value_fits
 
 from cwmp import values
 from cwmp.errors import EncodeError
+from inventory.task_bodies import XSD_TYPES, value_fits
 
 
 def test_the_nbi_names_the_types_cwmp_values_knows():
