@@ -47,6 +47,19 @@ async def test_wave_sizes():
 
 
 async def test_waves_threshold_pause_resume_abort(nbi, runtime, fleet):
+    await _create_fw2(nbi)
+    ctl = CampaignController(runtime)
+    try:
+        await _canary_wave(ctl, runtime, fleet)
+        await _wave_trips_the_failure_threshold(nbi, ctl, runtime)
+        await _paused_until_resumed(nbi, ctl, runtime)
+        await _abort_cancels_what_has_not_started(nbi, runtime)
+    finally:
+        await ctl.stop()
+
+
+async def _create_fw2(nbi) -> None:
+    """Campaign fw2 over the 40 devices: operators create it (once), readers may not."""
     body = {"name": "fw2", "fileName": "fw-2.0.bin", "query": json.dumps({"_tags": "campaign"}), "canaryPercent": 10,
             "waveGrowth": 2, "maxConcurrent": 5, "failureThreshold": 0.2, "connectionRequestRate": 500}
     assert (await nbi.post("/campaigns", json=body, headers=READONLY)).status_code == 403
@@ -54,41 +67,52 @@ async def test_waves_threshold_pause_resume_abort(nbi, runtime, fleet):
     assert r.status_code == 201, r.text
     assert r.json()["total"] == 40 and r.json()["counts"]["pending"] == 40
     assert (await nbi.post("/campaigns", json=body, headers=OPERATOR)).status_code == 409
-    ctl = CampaignController(runtime)
-    try:
-        await ctl.tick()  # canary: 10% of 40
-        canary = await devices_in(runtime, "fw2", "downloading")
-        assert canary == fleet[:4]
-        tasks = await runtime.db.tasks.find({"campaign": "fw2"}).to_list(None)
-        assert {t["device"] for t in tasks} == set(canary) and all(t["fileName"] == "fw-2.0.bin" for t in tasks)
-        await finish(runtime, dict.fromkeys(canary, "done"))
-        await ctl.tick()  # wave 1: 8 devices, at most 5 downloading
-        assert len(await devices_in(runtime, "fw2", "downloading")) == 5
-        assert len(await devices_in(runtime, "fw2", "queued")) == 3
-        batch = await devices_in(runtime, "fw2", "downloading")
-        await finish(runtime, {batch[0]: "fault", batch[1]: "fault", batch[2]: "done"})
-        await ctl.tick()  # 2 of 8 failed: 25% > 20%
-        c = (await nbi.get("/campaigns/fw2", headers=READONLY)).json()
-        assert c["status"] == "paused"
-        assert c["reason"] == {"code": "failure_threshold", "wave": 1, "failed": 2, "size": 8, "ratio": 0.25, "threshold": 0.2}
-        assert c["counts"]["done"] == 5 and c["counts"]["failed"] == 2 and c["counts"]["downloading"] == 2
-        assert c["waveCounts"]["1"]["failed"] == 2
-        await ctl.tick()
-        assert len(await devices_in(runtime, "fw2", "queued")) == 3  # nothing new while paused
-        metrics = (await nbi.get("/metrics")).text
-        assert 'acs_campaign_devices{campaign="fw2",state="failed"} 2.0' in metrics
-        assert (await nbi.post("/campaigns/fw2/resume", headers=OPERATOR)).json()["status"] == "running"
-        await ctl.tick()  # the tripped wave is accepted; its last 3 start
-        assert len(await devices_in(runtime, "fw2", "downloading")) == 5
-        assert (await nbi.post("/campaigns/fw2/resume", headers=OPERATOR)).status_code == 409
-        r = await nbi.post("/campaigns/fw2/abort", headers=OPERATOR)
-        c = r.json()
-        assert c["status"] == "aborted" and c["counts"]["pending"] == 0 and c["counts"]["queued"] == 0
-        # 5 done, 2 failed; the 5 whose tasks no CPE had started yet and the 28 never reached are cancelled
-        assert (c["counts"]["done"], c["counts"]["failed"], c["counts"]["cancelled"]) == (5, 2, 33)
-        assert await runtime.db.tasks.count_documents({"campaign": "fw2", "status": "pending"}) == 0
-    finally:
-        await ctl.stop()
+
+
+async def _canary_wave(ctl, runtime, fleet) -> None:
+    """The canary is 10% of 40, each with its download task; all four succeed."""
+    await ctl.tick()  # canary: 10% of 40
+    canary = await devices_in(runtime, "fw2", "downloading")
+    assert canary == fleet[:4]
+    tasks = await runtime.db.tasks.find({"campaign": "fw2"}).to_list(None)
+    assert {t["device"] for t in tasks} == set(canary) and all(t["fileName"] == "fw-2.0.bin" for t in tasks)
+    await finish(runtime, dict.fromkeys(canary, "done"))
+
+
+async def _wave_trips_the_failure_threshold(nbi, ctl, runtime) -> None:
+    """Wave 1 (8 devices, at most 5 at once): 2 failures of 8 pause the campaign."""
+    await ctl.tick()  # wave 1: 8 devices, at most 5 downloading
+    assert len(await devices_in(runtime, "fw2", "downloading")) == 5
+    assert len(await devices_in(runtime, "fw2", "queued")) == 3
+    batch = await devices_in(runtime, "fw2", "downloading")
+    await finish(runtime, {batch[0]: "fault", batch[1]: "fault", batch[2]: "done"})
+    await ctl.tick()  # 2 of 8 failed: 25% > 20%
+    c = (await nbi.get("/campaigns/fw2", headers=READONLY)).json()
+    assert c["status"] == "paused"
+    assert c["reason"] == {"code": "failure_threshold", "wave": 1, "failed": 2, "size": 8, "ratio": 0.25, "threshold": 0.2}
+    assert c["counts"]["done"] == 5 and c["counts"]["failed"] == 2 and c["counts"]["downloading"] == 2
+    assert c["waveCounts"]["1"]["failed"] == 2
+
+
+async def _paused_until_resumed(nbi, ctl, runtime) -> None:
+    """Nothing starts while paused (Prometheus shows the failures); resuming starts the wave's last 3."""
+    await ctl.tick()
+    assert len(await devices_in(runtime, "fw2", "queued")) == 3  # nothing new while paused
+    metrics = (await nbi.get("/metrics")).text
+    assert 'acs_campaign_devices{campaign="fw2",state="failed"} 2.0' in metrics
+    assert (await nbi.post("/campaigns/fw2/resume", headers=OPERATOR)).json()["status"] == "running"
+    await ctl.tick()  # the tripped wave is accepted; its last 3 start
+    assert len(await devices_in(runtime, "fw2", "downloading")) == 5
+    assert (await nbi.post("/campaigns/fw2/resume", headers=OPERATOR)).status_code == 409
+
+
+async def _abort_cancels_what_has_not_started(nbi, runtime) -> None:
+    r = await nbi.post("/campaigns/fw2/abort", headers=OPERATOR)
+    c = r.json()
+    assert c["status"] == "aborted" and c["counts"]["pending"] == 0 and c["counts"]["queued"] == 0
+    # 5 done, 2 failed; the 5 whose tasks no CPE had started yet and the 28 never reached are cancelled
+    assert (c["counts"]["done"], c["counts"]["failed"], c["counts"]["cancelled"]) == (5, 2, 33)
+    assert await runtime.db.tasks.count_documents({"campaign": "fw2", "status": "pending"}) == 0
 
 
 async def test_abort_keeps_transfers_in_progress(nbi, runtime, fleet):
