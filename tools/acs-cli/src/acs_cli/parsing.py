@@ -6,32 +6,24 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cwmp import values
+from cwmp.errors import EncodeError
 
 
 class UsageError(ValueError):
     """Bad input on the command line (exit code 2)."""
 
 
-XSD_TYPES = (
-    "xsd:string", "xsd:int", "xsd:unsignedInt", "xsd:long", "xsd:unsignedLong", "xsd:boolean",
-    "xsd:dateTime", "xsd:base64", "xsd:hexBinary", "xsd:byte", "xsd:unsignedByte", "xsd:short",
-    "xsd:unsignedShort", "xsd:decimal", "xsd:double", "xsd:float", "xsd:integer",
-)
+XSD_TYPES = values.SCHEMA_TYPES  # what a value may be typed as (cwmp.values: the NBI checks the same)
 _XSD_BY_LOWER = {t.lower(): t for t in XSD_TYPES}
-INT_RANGES = {
-    "xsd:int": (-(2**31), 2**31 - 1), "xsd:unsignedInt": (0, 2**32 - 1),
-    "xsd:long": (-(2**63), 2**63 - 1), "xsd:unsignedLong": (0, 2**64 - 1),
-    "xsd:byte": (-128, 127), "xsd:unsignedByte": (0, 255),
-    "xsd:short": (-(2**15), 2**15 - 1), "xsd:unsignedShort": (0, 2**16 - 1),
-    "xsd:integer": (-(2**63), 2**64 - 1),
-}
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 _SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_\-]*|[0-9]+)$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?$")
 
 
 # --- parameter paths and values -----------------------------------------------------------------
@@ -56,31 +48,54 @@ class ParameterValue:
 
 
 def _typed(raw: str, xsd: str, name: str) -> Any:
-    if xsd in INT_RANGES:
-        text = raw.strip()
-        if not re.fullmatch(r"[+-]?\d+", text):
-            raise UsageError(f"{name}: {raw!r} is not an integer ({xsd})")
-        value = int(text)
-        lo, hi = INT_RANGES[xsd]
-        if not lo <= value <= hi:
-            raise UsageError(f"{name}: {value} is outside {xsd} ({lo}..{hi})")
-        return value
-    if xsd == "xsd:boolean":
-        if raw.strip().lower() in _TRUE:
-            return True
-        if raw.strip().lower() in _FALSE:
-            return False
-        raise UsageError(f"{name}: {raw!r} is not a boolean (true/false, 1/0)")
-    if xsd in ("xsd:decimal", "xsd:double", "xsd:float"):
-        try:
-            return float(raw)
-        except ValueError:
-            raise UsageError(f"{name}: {raw!r} is not a number ({xsd})") from None
-    if xsd == "xsd:dateTime" and not _DATETIME.match(raw):
-        raise UsageError(f"{name}: {raw!r} is not a dateTime (2025-01-31T12:00:00Z)")
-    if xsd == "xsd:hexBinary" and not re.fullmatch(r"(?:[0-9A-Fa-f]{2})*", raw):
-        raise UsageError(f"{name}: {raw!r} is not hexBinary")
+    """The value as sent for ``xsd``, checked by cwmp.values' rules (the scheduler's codec's)."""
+    convert = _TYPED.get(xsd)
+    return convert(raw, xsd, name) if convert is not None else raw
+
+
+def _integer(raw: str, xsd: str, name: str) -> int:
+    value = values.parse_int(raw)
+    if value is None:
+        raise UsageError(f"{name}: {raw!r} is not an integer ({xsd})")
+    lo, hi = values.SCHEMA_INT_RANGES[xsd]
+    if not lo <= value <= hi:
+        raise UsageError(f"{name}: {value} is outside {xsd} ({lo}..{hi})")
+    return value
+
+
+def _boolean(raw: str, xsd: str, name: str) -> bool:
+    """true/false, 1/0, and the command line's yes/no, on/off: sent as a JSON boolean."""
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise UsageError(f"{name}: {raw!r} is not a boolean (true/false, 1/0)")
+
+
+def _number(raw: str, xsd: str, name: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise UsageError(f"{name}: {raw!r} is not a number ({xsd})") from None
+
+
+_LEXICAL = {values.DATETIME: "a dateTime (2025-01-31T12:00:00Z)", values.HEX_BINARY: "hexBinary"}
+
+
+def _lexical(raw: str, xsd: str, name: str) -> str:
+    """Text in the type's lexical form, sent as typed."""
+    try:
+        values.encode_value(raw, xsd)
+    except EncodeError:
+        raise UsageError(f"{name}: {raw!r} is not {_LEXICAL[xsd]}") from None
     return raw
+
+
+_TYPED: dict[str, Callable[[str, str, str], Any]] = {
+    **dict.fromkeys(values.SCHEMA_INT_RANGES, _integer), values.BOOLEAN: _boolean,
+    **dict.fromkeys(("xsd:decimal", "xsd:double", "xsd:float"), _number), **dict.fromkeys(_LEXICAL, _lexical),
+}
 
 
 def parse_assignment(text: str) -> ParameterValue:
