@@ -18,6 +18,7 @@ import pytest
 from starlette.responses import Response
 
 from acs_contracts.affinity import Reply
+from acs_devstack.polling import eventually
 from session_gateway.app import Gateway
 from session_gateway.config import Settings
 from session_gateway.cwmp_http import CwmpRequest, CwmpServer
@@ -131,7 +132,7 @@ async def test_pipelined_requests_are_answered_in_order_one_at_a_time(served, st
     reader, writer = await _connect(port)
     writer.write(_post(b"wait") + _post(b"second") + _post(b"third"))
     await asyncio.wait_for(stub.waiting.wait(), 5)
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # a window in which the pipelined requests must NOT start
     assert [b for _, b in stub.seen] == [b"wait"]  # the others wait their turn
     stub.release()
     answers = [(await _response(reader))[2] for _ in range(3)]
@@ -144,7 +145,7 @@ async def test_chunked_body_arriving_in_pieces(served, stub):
     reader, writer = await _connect(port)
     writer.write(b"POST / HTTP/1.1\r\nHost: acs\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
     await writer.drain()
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0.05)  # the behaviour under test: the rest of the body comes in a later segment
     writer.write(b"6\r\n world\r\n0\r\n\r\n")
     status, _, body = await _response(reader)
     assert status == 200 and body == b"echo:hello world"
@@ -315,14 +316,10 @@ async def test_client_leaving_mid_wait_drops_the_answer_and_the_connection(serve
     writer.write(_post(b"wait"))
     await asyncio.wait_for(stub.waiting.wait(), 5)
     writer.close()
-    for _ in range(100):
-        if not server.connections:
-            break
-        await asyncio.sleep(0.01)
-    assert not server.connections
+    await eventually(lambda: not server.connections, what="the connection dropped")
     stub.release()
-    await asyncio.sleep(0.05)
-    assert stub.finished == 1 and stub.running == 0
+    await eventually(lambda: stub.running == 0, what="the handler ended")
+    assert stub.finished == 1
 
 
 async def test_idle_connections_close_after_keep_alive_but_waiting_ones_stay(stub):
@@ -333,7 +330,7 @@ async def test_idle_connections_close_after_keep_alive_but_waiting_ones_stay(stu
         busy_writer.write(_post(b"wait"))
         await asyncio.wait_for(stub.waiting.wait(), 5)
         assert await _closed(idle_reader)
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.4)  # twice the keep-alive: the busy connection must NOT be closed meanwhile
         stub.release()
         assert (await _response(busy_reader))[2] == b"echo:wait"
         idle_writer.close()
@@ -369,8 +366,8 @@ async def test_graceful_close_drops_what_outlives_the_grace(stub):
     t0 = time.perf_counter()
     await server.close(0.1)
     assert time.perf_counter() - t0 < 2 and not server.connections and await _closed(reader)
-    await asyncio.sleep(0.01)
-    assert stub.running == 0  # the handler was cancelled
+    await eventually(lambda: stub.running == 0, what="the handler cancelled")
+    assert stub.finished == 1 and stub.gate.cancelled()  # cancelled while waiting, never released
     writer.close()
 
 
@@ -405,8 +402,7 @@ async def test_gateway_answers_an_empty_post_with_the_schedulers_reply():
     try:
         reader, writer = await _connect(port)
         writer.write(_post(b"", f"Cookie: {COOKIE_NAME}={_cookie()}"))
-        while not pub.events:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: pub.events, what="the event published")
         event = orjson.loads(pub.events[0])
         assert event["kind"] == "empty" and event["source_ip"] == "127.0.0.1"
         assert gw.listener.deliver(Reply(request_id=event["request_id"], status=200, body=b"<rpc/>"))
@@ -425,12 +421,11 @@ async def test_gateway_request_whose_client_left_ends_cleanly():
     try:
         _, writer = await _connect(port)
         writer.write(_post(b"", f"Cookie: {COOKIE_NAME}={_cookie()}"))
-        while not pub.events:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: pub.events, what="the event published")
         assert gw.inflight == 1
         writer.close()
-        await asyncio.sleep(0.4)  # past the reply timeout
-        assert gw.inflight == 0 and not gw.listener._waiting and not server.connections
+        await eventually(lambda: gw.inflight == 0 and not gw.listener._waiting and not server.connections,
+                         what="the request ended (at the latest at the 0.2 s reply timeout)")
     finally:
         await server.close(1.0)
 
