@@ -12,6 +12,7 @@ import orjson
 from starlette.requests import Request
 
 from acs_contracts.affinity import Reply
+from acs_devstack.polling import eventually
 from cwmp import messages as m
 from cwmp import soap
 from session_gateway.app import Gateway
@@ -55,7 +56,7 @@ def _request(body: bytes, cookie: str = "") -> Request:
     async def receive() -> dict:
         nonlocal sent
         if sent:
-            await asyncio.sleep(3600)
+            await asyncio.sleep(3600)  # the client sends nothing more (a disconnect would end the request)
         sent = True
         return {"type": "http.request", "body": body, "more_body": False}
 
@@ -81,8 +82,7 @@ async def test_waiting_request_holds_no_parsed_message_and_answers_with_the_repl
     gw = _gateway(pub)
     baseline = _alive(m.GetParameterValuesResponse)  # other tests' objects may still be around
     task = asyncio.create_task(gw.handle(_request(_gpv_response(200), _cookie())))
-    while not pub.events:
-        await asyncio.sleep(0)
+    await eventually(lambda: pub.events, interval=0, what="the event published")
     # only the encoded event, awaiting the broker: no message object, none of its values
     assert _alive(m.GetParameterValuesResponse) == baseline
     assert not any(type(o) is m.ParameterValueStruct and o.name.startswith("InternetGatewayDevice.X.")
@@ -91,7 +91,7 @@ async def test_waiting_request_holds_no_parsed_message_and_answers_with_the_repl
     event = orjson.loads(raw)
     assert device_id == "OUI-PC-SN1" and event["kind"] == "message" and len(event["body"]["parameter_list"]) == 200
     pub.ack.set()
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0.01)  # a window in which the broker's ack alone must NOT end the request
     assert not task.done() and gw.inflight == 1
     assert gw.listener.deliver(Reply(request_id=event["request_id"], status=200, body=b"<next/>"))
     resp = await task
