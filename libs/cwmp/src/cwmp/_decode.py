@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from lxml import etree
@@ -316,15 +316,10 @@ def read_value_list(text: str) -> tuple[list[m.ParameterValueStruct], set[str]] 
     if "<" in "".join(parts[::4]):  # markup outside the usual items
         return None
     names, heads, texts = parts[1::4], parts[2::4], parts[3::4]
-    types: dict[str, str | None] = {}
-    attribute_names: set[str] = set()
-    for head in set(heads):
-        known = _value_head(head)
-        if known is None:
-            return None
-        types[head] = known[0]
-        if known[1] is not None:
-            attribute_names.add(known[1])
+    heads_read = _value_heads_read(set(heads))
+    if heads_read is None:
+        return None
+    types, attribute_names = heads_read
     if "&" in text:
         if not _references_are_valid(text):
             return None
@@ -332,11 +327,31 @@ def read_value_list(text: str) -> tuple[list[m.ParameterValueStruct], set[str]] 
         texts = [_REFERENCE.sub(_referenced, t) if t is not None and "&" in t else t for t in texts]
     if None in texts:  # <Value .../> reads as "", like the tree's None
         texts = ["" if t is None else t for t in texts]
+    return _value_structs(names, map(types.__getitem__, heads), texts), attribute_names
+
+
+def _value_heads_read(heads: set[str]) -> tuple[dict[str, str | None], set[str]] | None:
+    """The xsi:type of each distinct <Value> start tag, and the attribute names they use; None
+    when one cannot be told from the text."""
+    types: dict[str, str | None] = {}
+    attribute_names: set[str] = set()
+    for head in heads:
+        known = _value_head(head)
+        if known is None:
+            return None
+        types[head] = known[0]
+        if known[1] is not None:
+            attribute_names.add(known[1])
+    return types, attribute_names
+
+
+def _value_structs(names: list[str], xsi_types: Iterable[str | None], texts: list[str]) -> list[m.ParameterValueStruct]:
+    """The items, the usual types (string, small unsignedInt, boolean) decoded inline."""
     out: list[m.ParameterValueStruct] = []
     append = out.append
     pvs = m.ParameterValueStruct
     string, uint, boolean, booleans = STRING, UNSIGNED_INT, BOOLEAN, _BOOLEAN_TEXT
-    for name, xsi_type, value in zip(names, map(types.__getitem__, heads), texts, strict=True):
+    for name, xsi_type, value in zip(names, xsi_types, texts, strict=True):
         if xsi_type == string:
             append(pvs(name, value, string))
         elif xsi_type == uint and len(value) < 10 and value.isdigit() and value.isascii():
@@ -345,7 +360,7 @@ def read_value_list(text: str) -> tuple[list[m.ParameterValueStruct], set[str]] 
             append(pvs(name, booleans[value], boolean))
         else:
             append(_value_struct(name, value, xsi_type))
-    return out, attribute_names
+    return out
 
 
 def _dec_repeat(elements: list[etree._Element], f: Field, path: str, warnings: Warnings) -> object:

@@ -153,44 +153,13 @@ def _read_envelope(root: etree._Element) -> Envelope:
         if local_name(root.tag) != "Envelope":
             raise SoapParseError(f"not a SOAP envelope: the root element is <{local_name(root.tag)}>")
         raise SoapParseError("the Envelope is not in the SOAP 1.1 namespace")
-    header = body = None
-    if len(root) == 2 and root[0].tag == _HEADER and root[1].tag == _BODY:
-        header, body = root[0], root[1]  # the usual shape, without an iterator
-    else:
-        for child in root:
-            name = local_name(child.tag)
-            if name == "Body" and body is None:
-                body = child
-            elif name == "Header" and header is None:
-                header = child
+    header, body = _header_and_body(root)
     warnings: list[str] = []
     env = Envelope(body=None)
     header_ns = _read_header(header, env, warnings) if header is not None else None
     if body is None:
         raise SoapParseError("the Envelope has no Body")
-
-    body_ns: str | None = None
-    element = body[0] if len(body) else None
-    if len(body) > 1:
-        for extra in body[1:]:
-            warnings.append(f"Body: extra element <{local_name(extra.tag)}> ignored")
-    try:
-        if element is not None:
-            tag = element.tag
-            ns = tag[1 : tag.index("}")] if tag[0] == "{" else ""
-            name = tag[len(ns) + 2 :] if ns else tag
-            if name == "Fault":  # soapenv:Fault, or (tolerated) a bare cwmp:Fault
-                env.body, body_ns = decode_fault(element, warnings)
-            else:
-                cls = m.MESSAGE_TYPES.get(name)
-                if cls is None:
-                    raise UnknownMethod(name, ns or None)
-                body_ns = ns
-                env.body = decode_struct(element, cls, name, warnings)
-    except CwmpError as err:
-        err.envelope_id = env.id
-        err.cwmp_ns = _pick_ns(ns if element is not None else None, header_ns)
-        raise
+    body_ns = _read_body(body, env, header_ns, warnings)
     env.cwmp_ns = _pick_ns(body_ns, header_ns)
     env.cwmp_version = detect_version(
         env.cwmp_ns,
@@ -201,6 +170,46 @@ def _read_envelope(root: etree._Element) -> Envelope:
     if warnings:
         env.extra["warnings"] = warnings
     return env
+
+
+def _header_and_body(root: etree._Element) -> tuple[etree._Element | None, etree._Element | None]:
+    """The Envelope's (first) Header and Body, in whatever order and namespace prefix."""
+    if len(root) == 2 and root[0].tag == _HEADER and root[1].tag == _BODY:
+        return root[0], root[1]  # the usual shape, without an iterator
+    header = body = None
+    for child in root:
+        name = local_name(child.tag)
+        if name == "Body" and body is None:
+            body = child
+        elif name == "Header" and header is None:
+            header = child
+    return header, body
+
+
+def _read_body(body: etree._Element, env: Envelope, header_ns: str | None, warnings: list[str]) -> str | None:
+    """The Body's first element into ``env.body`` (an RPC, or a Fault); the cwmp namespace it is
+    in, None for an empty Body. A CwmpError carries the envelope's ID and namespace."""
+    for extra in body[1:]:
+        warnings.append(f"Body: extra element <{local_name(extra.tag)}> ignored")
+    if not len(body):
+        return None
+    element = body[0]
+    tag = element.tag
+    ns = tag[1 : tag.index("}")] if tag[0] == "{" else ""
+    name = tag[len(ns) + 2 :] if ns else tag
+    try:
+        if name == "Fault":  # soapenv:Fault, or (tolerated) a bare cwmp:Fault
+            env.body, body_ns = decode_fault(element, warnings)
+            return body_ns
+        cls = m.MESSAGE_TYPES.get(name)
+        if cls is None:
+            raise UnknownMethod(name, ns or None)
+        env.body = decode_struct(element, cls, name, warnings)
+        return ns
+    except CwmpError as err:
+        err.envelope_id = env.id
+        err.cwmp_ns = _pick_ns(ns, header_ns)
+        raise
 
 
 def _pick_ns(body_ns: str | None, header_ns: str | None) -> str:
