@@ -14,6 +14,8 @@ import pytest
 import pytest_asyncio
 from inv_support import OPERATOR, free_port, igd_device
 
+from acs_devstack.polling import eventually
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
@@ -121,13 +123,6 @@ async def _device(runtime, device_id: str, **kw) -> str:
     return device_id
 
 
-async def _until(check, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 def _count(nbi_metrics: str, transport: str, outcome: str) -> float:
     for line in nbi_metrics.splitlines():
         if line.startswith("acs_connection_requests_total{") and f'transport="{transport}"' in line and f'outcome="{outcome}"' in line:
@@ -141,7 +136,7 @@ async def test_digest_connection_request_then_completion(nbi, runtime, cpe):
 
     def cpe_connects() -> None:  # the CPE opens a session; the scheduler completes the task
         async def finish():
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # the session comes after the connection request was answered
             await runtime.db.tasks.update_one({"device": dev, "status": "pending"}, {"$set": {"status": "done", "result": {}}})
         asyncio.get_running_loop().create_task(finish())
 
@@ -259,7 +254,7 @@ async def test_udp_when_http_unreachable(nbi, runtime, udp):
     cr = r.json()["connectionRequest"]
     assert [(a["transport"], a["status"]) for a in cr["attempts"]] == [("http", "unreachable"), ("udp", "ok")]
     assert cr["transport"] == "udp" and cr["status"] == "ok"
-    await _until(lambda: len(udp.packets) >= 3)  # the repeats follow in the background
+    await eventually(lambda: len(udp.packets) >= 3)  # the repeats follow in the background
     assert len(udp.packets) == 3 and len(set(udp.packets)) == 1  # repeated, same message id
     _check_udp(udp.packets[0], udp.address, "u1", "p1")
 
@@ -268,7 +263,7 @@ async def test_udp_only_device(nbi, runtime, udp):
     dev = await _device(runtime, "A1B2C3-Cr-0006", udp=udp.address, cr_user="nat", cr_pass="pw")
     r = await nbi.post(f"/devices/{dev}/tasks", params={"connection_request": "", "timeout": "50"}, json={"name": "reboot"}, headers=OPERATOR)
     assert r.json()["connectionRequest"]["transport"] == "udp"
-    await _until(lambda: udp.packets)
+    await eventually(lambda: udp.packets)
     _check_udp(udp.packets[-1], udp.address, "nat", "pw")
     assert _count((await nbi.get("/metrics")).text, "udp", "ok") >= 2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 from aiohttp import web
 from inv_support import igd_device
 
+from acs_devstack.polling import eventually
 from inventory.cr_pacing import CHUNK_MAX, QUEUE, Pacer, chunk_size, chunks, due_times
 
 
@@ -29,10 +31,6 @@ def test_a_submission_is_queued_in_chunks_of_about_a_second_in_order():
     assert [d["due"] for d in docs] == [start, start + timedelta(seconds=1), start + timedelta(seconds=2)]
     assert [i for d in docs for i in d["devices"]] == ids
     assert chunk_size(0.1) == 1 and chunk_size(1e6) == CHUNK_MAX
-
-
-async def _result(value):
-    return await value if asyncio.iscoroutine(value) else value
 
 
 @contextlib.asynccontextmanager
@@ -54,11 +52,7 @@ async def _cpes(runtime, ids: list[str], handle) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
-async def _until(check, timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await _result(check()):
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
+_until = functools.partial(eventually, timeout=60.0)  # a loaded machine paces slowly
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -10,6 +10,8 @@ from typing import ClassVar
 import pytest
 from inv_support import ADMIN, OPERATOR, READONLY, free_port, igd_device
 
+from acs_devstack.polling import eventually
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 DECLARATIVE = {
@@ -113,10 +115,7 @@ async def test_reapply_now_wakes_matching_devices_at_a_bounded_rate(nbi, runtime
         _CrCounter.hits = []
         r = await nbi.post("/presets/apply/apply?rate=10", headers=OPERATOR)
         assert r.status_code == 202 and r.json() == {"preset": "apply", "devices": 6}
-        for _ in range(100):
-            if len(_CrCounter.hits) >= 6:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: len(_CrCounter.hits) >= 6, what="six connection requests")
         assert len(_CrCounter.hits) == 6
         assert _CrCounter.hits[-1] - _CrCounter.hits[0] >= 0.45  # 6 at 10/s: at least 0.5 s apart end to end
     finally:

@@ -8,6 +8,7 @@ import time
 import pytest
 from bson import ObjectId
 
+from acs_devstack.polling import eventually
 from inventory.tasks import TaskWaiters
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -39,18 +40,14 @@ async def test_waiter_sees_a_change_made_before_the_stream_opened_and_the_stream
         doc = await waiters.wait(tid, ev, 5.0)
         assert doc is not None and doc["status"] == "done" and time.monotonic() - t0 < 3.0
         waiters.unregister(tid, ev)
-        for _ in range(100):
-            if not waiters.watching.is_set():
-                break
-            await asyncio.sleep(0.05)
-        assert not waiters.watching.is_set()  # closed after the linger
+        await eventually(lambda: not waiters.watching.is_set(), what="the stream closed after the linger")
         tid2 = ObjectId()
         await tasks.insert_one({"_id": tid2, "device": "X", "name": "reboot", "status": "pending"})
         ev2 = waiters.register(tid2)
         await waiters.watching.wait()
 
         async def finish() -> None:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # the change comes while the waiter is waiting on the stream
             await tasks.update_one({"_id": tid2}, {"$set": {"status": "fault"}})
 
         finisher = asyncio.create_task(finish())

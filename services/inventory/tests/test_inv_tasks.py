@@ -192,7 +192,7 @@ async def _complete_soon(runtime, delay: float, **fields):
                                                    sort=[("timestamp", -1)])) is None:
         assert asyncio.get_running_loop().time() < deadline, "the NBI queued no task"
         await asyncio.sleep(0.02)
-    await asyncio.sleep(delay)
+    await asyncio.sleep(delay)  # the behaviour under test: the task completes this long after it was queued
     await runtime.db.tasks.update_one({"_id": task["_id"]}, {"$set": {"completedAt": datetime.now(UTC), **fields}})
 
 

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from acs_devstack.polling import eventually
 from inventory.xmpp_client import XmppConnector, XmppSettings, _host_port
 
 
@@ -42,11 +43,8 @@ async def test_session_errors_and_reconnect(prosody):
         status, error = await acs.connection_request("cpe@unit.acs.test/cwmp", "u", "p")
         assert (status, error) == ("unreachable", "XMPP error service-unavailable")
         await asyncio.to_thread(prosody.stop)
-        for _ in range(400):
-            if not acs.online.is_set():
-                break
-            await asyncio.sleep(0.05)
-        assert not acs.online.is_set() and states[-1] == 0
+        await eventually(lambda: not acs.online.is_set(), what="offline once the server stopped")
+        assert states[-1] == 0
         status, _ = await acs.connection_request("cpe@unit.acs.test/cwmp", "u", "p")
         assert status == "unreachable"  # fails fast while disconnected
         await asyncio.to_thread(prosody.start)
