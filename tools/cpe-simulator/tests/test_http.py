@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 from cpesim_acs import MiniAcs
 
+from acs_devstack.polling import eventually
 from cpe_simulator import Fleet, SimulatedCpe
 from cwmp import messages as m
 
@@ -154,8 +155,8 @@ async def test_digest_connection_request(igd_model):
             # while a session runs, a connection request is refused with 503
             acs.hold_inform = asyncio.Event()
             acs.inform_arrived.clear()
-            while cpe.in_session:  # noqa: ASYNC110 - the ACS answered 204; the device is closing its connection
-                await asyncio.sleep(0.01)
+            # the ACS answered 204; the device is closing its connection
+            await eventually(lambda: not cpe.in_session, interval=0.01, what="the session ended")
             assert cpe.connection_request()  # as a valid request would: a session starts
             await asyncio.wait_for(acs.inform_arrived.wait(), 5)
             async with aiohttp.ClientSession(middlewares=(aiohttp.DigestAuthMiddleware("cr-user", "cr-pass"),)) as http:
@@ -315,8 +316,7 @@ async def test_every_rpc_answer_goes_over_the_wire(tr181_model):
                 done.update((r.RPC, r) for r in rec.cpe_requests)
 
             acs.plans.append([m.FactoryReset()])
-            while cpe.in_session:  # noqa: ASYNC110 - no event for it: poll the flag
-                await asyncio.sleep(0.01)
+            await eventually(lambda: not cpe.in_session, interval=0.01, what="the session ended")  # no event for it
             assert cpe.connection_request()
             assert (await acs.next_session()).answers[0][1] == m.FactoryResetResponse()
             rec = await acs.next_session()

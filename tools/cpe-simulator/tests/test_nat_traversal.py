@@ -3,7 +3,6 @@ request check on the same socket, and the XMPP objects added to a model."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import shutil
@@ -12,8 +11,10 @@ import time
 
 import pytest
 
+from acs_devstack.polling import eventually
 from cpe_simulator import DataModel, SimulatedCpe
 from cpe_simulator.stun import (
+    UdpRequest,
     binding_request,
     is_stun,
     parse_binding_response,
@@ -34,7 +35,7 @@ def test_binding_request_is_rfc5389_with_the_tr111_attribute():
 
 
 def test_udp_request_parsing_refuses_malformed_lines():
-    assert parse_udp_request(b"GET http://h:1?ts=1&id=a&un=u&cn=c&sig=00 HTTP/1.1\r\n\r\n") is not None
+    assert parse_udp_request(b"GET http://h:1?ts=1&id=a&un=u&cn=c&sig=00 HTTP/1.1\r\n\r\n") == UdpRequest(1, "a", "u", "c", "00")
     for bad in (b"POST http://h:1?ts=1&id=a&un=u&cn=c&sig=00 HTTP/1.1\r\n", b"GET http://h:1?ts=x&id=a HTTP/1.1\r\n",
                 b"\xff\xfe", b"GET http://h:1?ts=1&id=a&un=u&cn=c HTTP/1.1\r\n"):
         assert parse_udp_request(bad) is None
@@ -67,13 +68,6 @@ def coturn():
     server.stop()
 
 
-async def _until(check, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_stun_binding_and_udp_connection_requests(coturn):
     cpe = SimulatedCpe(DataModel.default(), acs_url="http://127.0.0.1:9/", serial="STUN01", connection_request_http=False,
                        parameters={"ManagementServer.STUNEnable": "true", "ManagementServer.STUNServerAddress": "127.0.0.1",
@@ -97,7 +91,7 @@ async def test_stun_binding_and_udp_connection_requests(coturn):
             s.sendto(_message(agent.port, ts, "m2", user, password, sig="0" * 40), target)
             s.sendto(_message(agent.port, ts - 10, "m3", user, password), target)  # older than the last accepted
             s.sendto(b"hello", target)
-            await _until(lambda: sum(agent.outcomes.values()) >= 5)
+            await eventually(lambda: sum(agent.outcomes.values()) >= 5)
         assert agent.outcomes == {"accepted": 1, "replayed": 2, "bad_signature": 1, "malformed": 1}
         assert "6 CONNECTION REQUEST" in [str(code) for code, _ in cpe.device.events]
     finally:
