@@ -378,8 +378,9 @@ class AckingPublisher:
     def __init__(self) -> None:
         self.events: list[bytes] = []
 
-    async def publish(self, device_id: str, event: bytes) -> None:
+    async def publish(self, device_id: str, event: bytes, topic: str = "") -> tuple[int, int]:
         self.events.append(event)
+        return 0, len(self.events) - 1  # partition, offset
 
 
 SECRET = b"k" * 32

@@ -5,20 +5,25 @@ scheduler, so a waiting request must not keep its body or its parsed envelope al
 """
 
 import asyncio
+import base64
+import dataclasses
 import gc
+import hashlib
+import hmac
 import time
 
 import orjson
 from starlette.requests import Request
 
 from acs_contracts.affinity import Reply
+from acs_contracts.kafka_topics import SESSION_EVENTS, SESSION_MESSAGES, SessionMessage
 from acs_devstack.polling import eventually
 from cwmp import messages as m
 from cwmp import soap
 from session_gateway.app import Gateway
 from session_gateway.config import Settings
 from session_gateway.publisher import BrokerUnavailable
-from session_gateway.session_cookie import COOKIE_NAME, SessionToken, encode_token
+from session_gateway.session_cookie import COOKIE_NAME, SessionToken, decode_token, encode_token
 
 SECRET = b"k" * 32
 NS = "urn:dslforum-org:cwmp-1-0"
@@ -29,14 +34,17 @@ class FakePublisher:
 
     def __init__(self, fail: bool = False) -> None:
         self.events: list[tuple[str, bytes]] = []
+        self.topics: list[str] = []
         self.ack = asyncio.Event()
         self.fail = fail
 
-    async def publish(self, device_id: str, event: bytes) -> None:
+    async def publish(self, device_id: str, event: bytes, topic: str = SESSION_EVENTS) -> tuple[int, int]:
         self.events.append((device_id, event))
+        self.topics.append(topic)
         await self.ack.wait()
         if self.fail:
             raise BrokerUnavailable("down")
+        return 2, 40 + len(self.events)  # the broker's acknowledgement: partition, offset
 
 
 def _gateway(publisher: FakePublisher) -> Gateway:
@@ -114,3 +122,34 @@ async def test_reply_timeout_ends_the_session_with_204():
     gw.s = Settings(secret=SECRET, reply_timeout_s=0.05, instance_id="gw-test")
     resp = await gw.handle(_request(b"", _cookie()))
     assert resp.status_code == 204 and not gw.listener._waiting  # noqa: SLF001
+
+
+async def test_the_inform_goes_to_session_events_and_later_messages_to_session_messages_with_its_position():
+    """The scheduler reads the two topics side by side: each later message says where its
+    session's Inform lies (the broker's acknowledgement of it, kept in the signed cookie), so a
+    scheduler that reads the message first holds it until it has taken the Inform."""
+    pub = FakePublisher()
+    pub.ack.set()
+    gw = _gateway(pub)
+    inform = m.Inform(device_id=m.DeviceIdStruct("Acme", "112233", "X", "SN9"), events=[m.EventStruct("1 BOOT", "")])
+    resp = await gw.handle(_request(soap.build_message(inform, id="1")))
+    assert resp.status_code == 200 and pub.topics == [SESSION_EVENTS]
+    cookie = resp.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+    token = decode_token(cookie, SECRET, 60)
+    assert token is not None and (token.inform_partition, token.inform_offset) == (2, 41)
+
+    gw.s = Settings(secret=SECRET, reply_timeout_s=0.05, instance_id="gw-test")  # the empty POST: no reply comes
+    assert (await gw.handle(_request(b"", cookie))).status_code == 204
+    assert pub.topics == [SESSION_EVENTS, SESSION_MESSAGES]
+    message = SessionMessage.decode(pub.events[1][1])
+    assert message.kind == "empty" and message.session_id == token.session_id
+    assert (message.inform_partition, message.inform_offset) == (2, 41)
+
+
+async def test_a_cookie_of_the_previous_release_still_continues_its_session():
+    """Five fields, no Inform position: the message goes out with -1 (handled as soon as read)."""
+    old = SessionToken("OUI-PC-SN1", "s1", time.time(), NS, "1.0")
+    payload = base64.urlsafe_b64encode(orjson.dumps(list(dataclasses.astuple(old))[:5])).rstrip(b"=").decode()
+    signature = base64.urlsafe_b64encode(hmac.new(SECRET, payload.encode(), hashlib.sha256).digest()[:16]).rstrip(b"=")
+    assert decode_token(f"{payload}.{signature.decode()}", SECRET, 60) == old
+    assert (old.inform_partition, old.inform_offset) == (-1, -1)

@@ -1,6 +1,7 @@
-"""The consumer bounds the sessions in progress: beyond SCHEDULER_MAX_ACTIVE_SESSIONS, events of
-devices with no session wait as raw records, in order, and start as sessions end; events of
-devices in session never wait (their CPE's answer lies behind the backlog)."""
+"""The consumer bounds the sessions in progress: at SCHEDULER_MAX_ACTIVE_SESSIONS the session-events
+partitions are paused and new sessions wait in Kafka, starting in order as sessions end; session
+messages (a session's CPE answers) never wait for the cap; a message read before its Inform waits
+for it; nothing is committed past a record not yet handled."""
 
 from __future__ import annotations
 
@@ -8,17 +9,14 @@ import asyncio
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.structs import ConsumerRecord
 
-from acs_contracts.kafka_topics import SessionEvent
+from acs_contracts.kafka_topics import SESSION_EVENTS, SESSION_MESSAGES, SessionEvent, SessionMessage
 from task_scheduler.config import Settings
 from task_scheduler.consumer import SessionConsumer
 
-TP = TopicPartition("acs.session-events.v1", 0)
-
-
-def _event(device: str, kind: str) -> bytes:
-    return SessionEvent(device_id=device, session_id=f"s-{device}", kind=kind, request_id="r", reply_to=None,
-                        received_at=0.0, cwmp_ns="urn:dslforum-org:cwmp-1-0", cwmp_version="1.0").encode()
+EVENTS = TopicPartition(SESSION_EVENTS, 0)
+MESSAGES = TopicPartition(SESSION_MESSAGES, 0)
 
 
 class FakeDriver:
@@ -43,125 +41,197 @@ class FakeWriter:
     pending_fields = 0
 
 
-def _consumer(cap: int, parked_mb: int = 64, writer=None) -> tuple[SessionConsumer, FakeDriver]:
+class Partitions:
+    """The consumer's side of Kafka for one partition of each topic: the logs, the read positions,
+    pause/resume/seek, and a poll that returns what a getmany would."""
+
+    def __init__(self) -> None:
+        self.logs: dict[TopicPartition, list[ConsumerRecord]] = {EVENTS: [], MESSAGES: []}
+        self.position = dict.fromkeys(self.logs, 0)
+        self.paused: set[TopicPartition] = set()
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.logs)
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.paused.update(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.paused.difference_update(tps)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+        self.position[tp] = offset
+
+    def inform(self, device: str) -> int:
+        return self._append(EVENTS, SessionEvent(device_id=device, session_id=f"s-{device}", kind="inform", request_id="r",
+                                                 reply_to=None, received_at=0.0, cwmp_ns="urn:dslforum-org:cwmp-1-0",
+                                                 cwmp_version="1.0"))
+
+    def message(self, device: str, kind: str, inform_offset: int) -> int:
+        return self._append(MESSAGES, SessionMessage(device_id=device, session_id=f"s-{device}", kind=kind, request_id="r",
+                                                     reply_to="gw:1", received_at=0.0, cwmp_ns="urn:dslforum-org:cwmp-1-0",
+                                                     cwmp_version="1.0", inform_partition=0, inform_offset=inform_offset))
+
+    def _append(self, tp: TopicPartition, msg: SessionEvent) -> int:
+        log = self.logs[tp]
+        log.append(ConsumerRecord(tp.topic, tp.partition, len(log), 0, 0, msg.device_id.encode(), msg.encode(), None, 0, 0, ()))
+        return len(log) - 1
+
+    def poll(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+        out = {}
+        for tp, log in self.logs.items():
+            if tp not in self.paused and self.position[tp] < len(log):
+                out[tp] = log[self.position[tp]:]
+                self.position[tp] = len(log)
+        return out
+
+
+def _consumer(cap: int, writer=None, committed: int = 0) -> tuple[SessionConsumer, FakeDriver, Partitions]:
     driver = FakeDriver()
-    c = SessionConsumer(Settings().model_copy(update={"max_active_sessions": cap, "max_parked_bytes": parked_mb << 20}), driver, writer)
-    return c, driver
+    c = SessionConsumer(Settings().model_copy(update={"max_active_sessions": cap}), driver, writer)
+    c.consumer = kafka = Partitions()  # type: ignore[assignment]
+    c.gate.start(EVENTS, committed)  # as _learn_positions does once the partition is assigned
+    return c, driver, kafka
 
 
-def _feed(c: SessionConsumer, records: list[tuple[str, str]], start: int = 0) -> None:
-    for i, (device, kind) in enumerate(records, start):
-        c._take(TP, i, device.encode(), _event(device, kind), 0.0)
-
-
-async def _settle() -> None:
+async def _poll(c: SessionConsumer, kafka: Partitions) -> None:
+    """One pass of the consumer's loop (admission, then what getmany brings), then let the workers run."""
+    c.admit()
+    c.take(kafka.poll(), 0.0)
     for _ in range(20):
         await asyncio.sleep(0)
 
 
 @pytest.mark.asyncio
-async def test_new_sessions_wait_beyond_the_cap_and_start_in_order():
-    c, driver = _consumer(cap=2)
-    _feed(c, [("a", "inform"), ("b", "inform"), ("c", "inform"), ("d", "inform"), ("c", "empty")])
-    await _settle()
+async def test_new_sessions_wait_in_kafka_beyond_the_cap_and_start_in_order():
+    c, driver, kafka = _consumer(cap=2)
+    for d in "abcd":
+        kafka.inform(d)
+    kafka.message("c", "empty", inform_offset=2)  # c's CPE answered before its Inform was taken
+    await _poll(c, kafka)
     assert set(driver.sessions) == {"a", "b"}
-    assert list(c._parked) == ["c", "d"] and c._parked_events == 3
-    assert c.tracker.commit_points() == {TP: 2}  # parked events are not done: never committed early
+    assert kafka.seeks == [(EVENTS, 2)] and EVENTS in kafka.paused and c.paused == {EVENTS}  # c, d: in Kafka
+    assert len(c.gate) == 1 and ("c", "empty") not in driver.handled  # waits for c's Inform
+    assert c.tracker.commit_points() == {EVENTS: 2, MESSAGES: 0}  # nothing past what was handled (c's message pending)
 
-    # a's CPE answers (its event lies behind the backlog): handled at once, the session ends,
-    # and c starts with its own later events right behind its Inform
-    _feed(c, [("a", "empty")], start=5)
-    await _settle()
-    assert ("c", "inform") in driver.handled and ("c", "empty") in driver.handled
+    # a's CPE answers: on the messages topic, never paused; the session ends, and c starts with
+    # its own message right behind its Inform
+    kafka.message("a", "empty", inform_offset=0)
+    await _poll(c, kafka)
+    await _poll(c, kafka)
     assert driver.handled.index(("c", "inform")) < driver.handled.index(("c", "empty"))
-    assert not c._parked and set(driver.sessions) == {"b", "d"}  # c's session ended at once: d got its slot
-    _feed(c, [("b", "empty"), ("d", "empty")], start=6)
-    await _settle()
-    assert not c._parked and c._parked_events == 0 and c._parked_bytes == 0
-    assert driver.sessions == {}
-    assert [d for d, k in driver.handled if k == "inform"] == ["a", "b", "c", "d"]
-    assert c.tracker.commit_points() == {TP: 8}
+    assert kafka.seeks[-1] == (EVENTS, 3)  # no room for d beside b and c, yet
+    await _poll(c, kafka)
+    assert set(driver.sessions) == {"b", "d"} and not c.gate  # c's session ended at once: d got its slot
+    kafka.message("b", "empty", inform_offset=1)
+    kafka.message("d", "empty", inform_offset=3)
+    await _poll(c, kafka)
+    assert driver.sessions == {} and not c.paused and not kafka.paused
+    assert [d for d, k in driver.handled if k == "inform"] == ["a", "b", "c", "d"]  # each once, in order
+    assert len(driver.handled) == 8
+    assert c.tracker.commit_points() == {EVENTS: 4, MESSAGES: 4}
 
 
 @pytest.mark.asyncio
-async def test_events_of_devices_in_session_never_wait():
-    c, driver = _consumer(cap=1)
-    _feed(c, [("a", "inform"), ("b", "inform")])
-    await _settle()
-    assert set(driver.sessions) == {"a"} and list(c._parked) == ["b"]
-    _feed(c, [("a", "message"), ("a", "message")], start=2)
-    await _settle()
-    assert driver.handled[-2:] == [("a", "message"), ("a", "message")]
-    assert list(c._parked) == ["b"]
-
-
-class FakeKafka:
-    def __init__(self) -> None:
-        self.seeks: list[tuple[TopicPartition, int]] = []
-
-    def seek(self, tp: TopicPartition, offset: int) -> None:
-        self.seeks.append((tp, offset))
+async def test_messages_of_sessions_in_progress_never_wait_for_the_cap():
+    c, driver, kafka = _consumer(cap=1)
+    kafka.inform("a")
+    kafka.inform("b")
+    await _poll(c, kafka)
+    assert set(driver.sessions) == {"a"} and c.paused == {EVENTS}
+    kafka.message("a", "message", inform_offset=0)
+    kafka.message("a", "message", inform_offset=0)
+    await _poll(c, kafka)
+    assert driver.handled == [("a", "inform"), ("a", "message"), ("a", "message")]
+    assert c.paused == {EVENTS} and "b" not in driver.sessions  # b still waits in Kafka
 
 
 @pytest.mark.asyncio
-async def test_beyond_the_parked_bytes_events_are_read_again_later_and_sessions_go_on():
-    """At the parked-bytes cap the consumer keeps consuming (sessions in progress need their CPEs'
-    answers, which lie behind the backlog) but leaves other devices' events in Kafka, then reads
-    the partition again from the first one left, skipping what it handled meanwhile."""
-    driver = FakeDriver()
-    room = len(_event("b", "inform")) + 200  # one parked Inform fits
-    c = SessionConsumer(Settings().model_copy(update={"max_active_sessions": 1, "max_parked_bytes": room}), driver)
-    c.consumer = kafka = FakeKafka()  # type: ignore[assignment]
-    # a: in session; b: parked; c: spilled, and so is its next event (even were there room
-    # again, it stays behind its first); a's answer is handled at once
-    _feed(c, [("a", "inform"), ("b", "inform"), ("c", "inform"), ("a", "message"), ("c", "empty")])
-    await _settle()
-    assert driver.handled == [("a", "inform"), ("a", "message")]
-    assert list(c._parked) == ["b"] and c._spill_from == {TP: 2} and set(c._spilled_devices) == {"c"}
-    assert not c._must_wait()  # consuming goes on
-    assert kafka.seeks == [] and c.tracker.commit_points() == {TP: 1}  # never past b nor the spilled c
-
-    _feed(c, [("a", "empty")], start=5)  # a's session ends: b starts, the parked bytes are gone
-    await _settle()
-    assert ("b", "inform") in driver.handled and not c._parked
-    assert not c._must_wait() and kafka.seeks == [(TP, 2)] and not c._spill_from
-    # read again from offset 2: a's events at 3 and 5 are not handled twice; b's end (new, at 6)
-    # makes room for c, parked meanwhile
-    _feed(c, [("c", "inform"), ("a", "message"), ("c", "empty"), ("a", "empty"), ("b", "empty")], start=2)
-    await _settle()
-    assert driver.handled.count(("a", "message")) == 1 and driver.handled.count(("a", "empty")) == 1
-    assert driver.handled.index(("c", "inform")) < driver.handled.index(("c", "empty"))
-    assert not c._taken and c.tracker.commit_points() == {TP: 7}
+async def test_a_message_read_before_its_inform_waits_and_is_handled_after_it():
+    c, driver, kafka = _consumer(cap=5)
+    at = kafka.inform("a")
+    kafka.position[EVENTS] = 1  # the Inform is not in this poll (the topics are read side by side)
+    kafka.message("a", "empty", inform_offset=at)
+    c.take({MESSAGES: kafka.poll()[MESSAGES]}, 0.0)
+    await _poll(c, kafka)
+    assert driver.handled == [] and len(c.gate) == 1
+    assert c.tracker.commit_points() == {MESSAGES: 0}  # the waiting message holds its partition's commit point
+    kafka.position[EVENTS] = 0
+    await _poll(c, kafka)
+    assert driver.handled == [("a", "inform"), ("a", "empty")] and not c.gate
+    assert c.tracker.commit_points() == {EVENTS: 1, MESSAGES: 1}
 
 
 @pytest.mark.asyncio
-async def test_pending_writes_hold_back_parked_sessions():
+async def test_messages_of_informs_taken_by_the_previous_owner_go_straight_on():
+    c, driver, kafka = _consumer(cap=5, committed=3)  # offsets 0-2 were handled before the rebalance
+    for d in "xyz":
+        kafka.inform(d)
+    kafka.position[EVENTS] = 3
+    kafka.message("y", "message", inform_offset=1)
+    await _poll(c, kafka)
+    assert driver.handled == [("y", "message")] and not c.gate  # the driver recovers y's session
+
+
+@pytest.mark.asyncio
+async def test_one_batch_beyond_the_room_is_read_again_from_the_first_inform_not_taken():
+    c, driver, kafka = _consumer(cap=1)
+    for d in "abc":
+        kafka.inform(d)
+    await _poll(c, kafka)
+    assert driver.handled == [("a", "inform")] and kafka.seeks == [(EVENTS, 1)]
+    await _poll(c, kafka)  # paused: nothing more comes
+    assert driver.handled == [("a", "inform")] and c.tracker.commit_points() == {EVENTS: 1}
+    kafka.message("a", "empty", inform_offset=0)
+    await _poll(c, kafka)
+    await _poll(c, kafka)
+    assert driver.handled[-1] == ("b", "inform") and kafka.seeks[-1] == (EVENTS, 2)
+    kafka.message("b", "empty", inform_offset=1)
+    await _poll(c, kafka)
+    await _poll(c, kafka)
+    assert [d for d, k in driver.handled if k == "inform"] == ["a", "b", "c"]  # none twice, none lost
+    assert c.tracker.commit_points() == {EVENTS: 3, MESSAGES: 2}
+
+
+@pytest.mark.asyncio
+async def test_pending_writes_hold_back_new_sessions():
     writer = FakeWriter()
-    c, driver = _consumer(cap=5, writer=writer)
+    c, driver, kafka = _consumer(cap=5, writer=writer)
+    kafka.inform("a")
     writer.pending = c.s.max_pending_writes + 1
-    _feed(c, [("a", "inform")])
-    await _settle()
-    assert driver.handled == [] and list(c._parked) == ["a"]
+    await _poll(c, kafka)
+    assert driver.handled == [] and c.paused == {EVENTS} and kafka.position[EVENTS] == 0  # left in Kafka
     writer.pending = 0
-    c._unpark()
-    await _settle()
-    assert driver.handled == [("a", "inform")]
+    await _poll(c, kafka)
+    assert driver.handled == [("a", "inform")] and not c.paused
+    kafka.inform("b")
+    kafka.inform("c")
+    batch = kafka.poll()  # fetched before the writes fell behind, taken after: put back
+    writer.pending_fields = c.s.max_pending_fields + 1
+    c.take(batch, 0.0)
+    await _poll(c, kafka)
+    assert driver.handled == [("a", "inform")] and kafka.seeks == [(EVENTS, 1)] and c.paused == {EVENTS}
+    writer.pending_fields = 0
+    await _poll(c, kafka)
+    assert driver.handled == [("a", "inform"), ("b", "inform"), ("c", "inform")] and not c.paused
+    assert c.tracker.commit_points() == {EVENTS: 3}
 
 
 @pytest.mark.asyncio
-async def test_revoked_partitions_forget_their_parked_events():
-    c, _ = _consumer(cap=1)
-    other = TopicPartition(TP.topic, 1)
-    _feed(c, [("a", "inform"), ("b", "inform")])
-    c._take(other, 0, b"c", _event("c", "inform"), 0.0)
-    await _settle()
-    assert list(c._parked) == ["b", "c"]
-    c._spill(TP, 2, "d")
-    c.drop_parked([TP])
-    assert list(c._parked) == ["c"] and c._parked_events == 1
-    assert not c._spill_from and not c._spilled_devices
+async def test_revoked_partitions_forget_their_waiting_messages_and_pauses():
+    c, driver, kafka = _consumer(cap=1)
+    kafka.inform("a")
+    kafka.inform("b")
+    kafka.message("b", "empty", inform_offset=1)
+    await _poll(c, kafka)
+    assert len(c.gate) == 1 and c.paused == {EVENTS}
+    c.forget({EVENTS, MESSAGES})
+    assert not c.gate and not c.paused and not c.gate.knows(EVENTS)
+    assert c.tracker.commit_points() == {}  # the new owner reads b's Inform and message again
+    assert ("b", "empty") not in driver.handled
 
 
 def test_settings_from_env():
-    s = Settings.from_env({"SCHEDULER_MAX_ACTIVE_SESSIONS": "300", "SCHEDULER_MAX_PARKED_MB": "16"})
-    assert (s.max_active_sessions, s.max_parked_bytes) == (300, 16 << 20)
+    assert Settings.from_env({"SCHEDULER_MAX_ACTIVE_SESSIONS": "300"}).max_active_sessions == 300

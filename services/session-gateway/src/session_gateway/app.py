@@ -4,13 +4,15 @@ served by the lean server of ``cwmp_http`` (``GATEWAY_HTTP_SERVER=native``, the 
 the same uvicorn server on a second socket (``uvicorn``).
 
 The gateway keeps no session state: a signed cookie says which device a POST belongs to, the
-Inform is durably published before InformResponse goes out, and every later POST is published
+Inform is durably published (to acs.session-events.v1) before InformResponse goes out, and every
+later POST is published (to acs.session-messages.v1, with the Inform's position from the cookie)
 and answered with whatever the owning scheduler replies over the session-affinity channel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 import uuid
@@ -29,7 +31,7 @@ from starlette.routing import Route
 from acs_contracts import cpe_secrets, gc_tuning
 from acs_contracts.affinity import NO_MORE
 from acs_contracts.device_id import make_device_id
-from acs_contracts.kafka_topics import REPLY_WAIT, SessionEvent
+from acs_contracts.kafka_topics import REPLY_WAIT, SESSION_MESSAGES, SessionEvent, SessionMessage
 from cwmp import soap
 from cwmp.errors import HostileXmlError, SoapParseError
 from cwmp.messages import Envelope, Inform
@@ -194,7 +196,7 @@ class Gateway:
         if hints:  # the scheduler's "nothing to do" or "continue", for the session's empty POST
             self._expect_hint(token.session_id)
         try:
-            await self.publisher.publish(device_id, event)
+            partition, offset = await self.publisher.publish(device_id, event)
         except BrokerUnavailable as e:
             self.listener.drop_hint(token.session_id)
             log.warning("Inform from %s not published: %s", device_id, e)
@@ -204,6 +206,7 @@ class Gateway:
             metrics.INFORMS.labels(code).inc()
         metrics.HTTP_REQUESTS.labels("inform", "200").inc()
         resp = Response(answer, media_type=XML)
+        token = dataclasses.replace(token, inform_partition=partition, inform_offset=offset)
         resp.set_cookie(COOKIE_NAME, encode_token(token, self.s.secret), httponly=True, path="/")
         return resp
 
@@ -256,20 +259,20 @@ class Gateway:
         else:  # a CPE request or an RPC response: the Inform's answer no longer applies
             self.listener.drop_hint(token.session_id)
         rid = uuid.uuid4().hex
-        event = SessionEvent(
+        event = SessionMessage(
             device_id=token.device_id, session_id=token.session_id, kind=kind, request_id=rid,
             reply_to=self.s.reply_advertise, received_at=time.time(), cwmp_ns=token.cwmp_ns,
             cwmp_version=token.cwmp_version, source_ip=request.client.host if request.client else "",
             body=message_to_dict(env.body) if env is not None and env.body is not None else None,
             headers={**(_headers_of(env) if env is not None else {}), REPLY_WAIT: self.s.reply_timeout_s},
-            gateway_id=self.s.instance_id,
+            gateway_id=self.s.instance_id, inform_partition=token.inform_partition, inform_offset=token.inform_offset,
         ).encode()
         del env  # until the broker acknowledges, hold bytes only
         waiter = self.listener.expect(rid)
         self._time_hop(waiter)
         try:  # whatever ends this wait (answer, error, timeout, cancellation), nothing stays parked
             try:
-                await self.publisher.publish(token.device_id, event)
+                await self.publisher.publish(token.device_id, event, SESSION_MESSAGES)
             except BrokerUnavailable as e:
                 log.warning("session event from %s not published: %s", token.device_id, e)
                 return self._unavailable("broker_unavailable", kind)

@@ -1,5 +1,6 @@
 """Publishing session events to Kafka with acks=all, so nothing is acknowledged to a CPE
-before the broker has it."""
+before the broker has it: the Inform to SESSION_EVENTS, every later message of the session to
+SESSION_MESSAGES (acs_contracts.kafka_topics)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from acs_contracts.kafka_client import producer_kwargs
-from acs_contracts.kafka_topics import SESSION_EVENTS
+from acs_contracts.kafka_topics import SESSION_EVENTS, SESSION_MESSAGES
 from acs_contracts.settings import KafkaSettings
 
 from . import metrics
@@ -58,19 +59,22 @@ class SessionEventPublisher:
             await self._producer.stop()
             self._producer = None
 
-    async def publish(self, device_id: str, event: bytes) -> None:
-        """Publish an encoded ``SessionEvent`` keyed by its device id (so a device's events stay
-        in order on one partition). Returns once the broker acknowledged it (acks=all); raises
-        BrokerUnavailable. Callers pass bytes so that a request waiting for the acknowledgement
-        holds no decoded message."""
+    async def publish(self, device_id: str, event: bytes, topic: str = SESSION_EVENTS) -> tuple[int, int]:
+        """Publish an encoded ``SessionEvent`` (an Inform, to SESSION_EVENTS) or ``SessionMessage``
+        (``topic`` SESSION_MESSAGES) keyed by its device id (so a device's events stay in order on
+        one partition, the same number in both topics). Returns the record's (partition, offset)
+        once the broker acknowledged it (acks=all); raises BrokerUnavailable. Callers pass bytes
+        so that a request waiting for the acknowledgement holds no decoded message."""
+        assert topic in (SESSION_EVENTS, SESSION_MESSAGES), topic
         producer = await self._ensure()
         t0 = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):  # no task per publish, unlike wait_for
-                await producer.send_and_wait(SESSION_EVENTS, event, key=device_id.encode())
+                meta = await producer.send_and_wait(topic, event, key=device_id.encode())
         except (KafkaError, OSError, TimeoutError) as e:
             raise BrokerUnavailable(str(e) or type(e).__name__) from e
         metrics.KAFKA_PUBLISH.observe(time.perf_counter() - t0)
+        return meta.partition, meta.offset
 
     async def ready(self) -> bool:
         try:

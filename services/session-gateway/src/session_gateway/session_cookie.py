@@ -1,7 +1,7 @@
 """Signed session cookies, so any gateway instance can continue a CWMP session.
 
 The cookie carries what the gateway needs after the Inform (device id, session id, start time,
-CWMP namespace and version) under an HMAC-SHA256 with the shared ``GATEWAY_SECRET``: no
+CWMP namespace and version, where the Inform lies in Kafka) under an HMAC-SHA256 with the shared ``GATEWAY_SECRET``: no
 session table, no sticky load balancer.
 """
 
@@ -25,6 +25,9 @@ class SessionToken:
     started_at: float
     cwmp_ns: str
     cwmp_version: str
+    # the Inform's record in acs.session-events.v1, copied onto each later message (SessionMessage)
+    inform_partition: int = -1
+    inform_offset: int = -1
 
 
 def _b64(b: bytes) -> str:
@@ -36,7 +39,8 @@ def _unb64(s: str) -> bytes:
 
 
 def encode_token(tok: SessionToken, secret: bytes) -> str:
-    payload = _b64(orjson.dumps([tok.device_id, tok.session_id, tok.started_at, tok.cwmp_ns, tok.cwmp_version]))
+    payload = _b64(orjson.dumps([tok.device_id, tok.session_id, tok.started_at, tok.cwmp_ns, tok.cwmp_version,
+                                 tok.inform_partition, tok.inform_offset]))
     sig = _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest()[:16])
     return f"{payload}.{sig}"
 
@@ -48,9 +52,11 @@ def decode_token(value: str, secret: bytes, max_age_s: float) -> SessionToken | 
         want = _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest()[:16])
         if not hmac.compare_digest(sig, want):
             return None
-        device_id, session_id, started_at, ns, version = orjson.loads(_unb64(payload))
+        # five fields: a cookie of the previous release (no Inform position: -1, unknown)
+        device_id, session_id, started_at, ns, version, *where = orjson.loads(_unb64(payload))
+        partition, offset = (int(where[0]), int(where[1])) if len(where) == 2 else (-1, -1)
     except (ValueError, TypeError, orjson.JSONDecodeError):
         return None
     if time.time() - float(started_at) > max_age_s:
         return None
-    return SessionToken(str(device_id), str(session_id), float(started_at), str(ns), str(version))
+    return SessionToken(str(device_id), str(session_id), float(started_at), str(ns), str(version), partition, offset)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, model_validator
+from pydantic import BeforeValidator
 
 from acs_contracts.settings import CommonSettings, Lower, Switch, Utf8Bytes, env
 
 from .tenants import Rule, parse_rules
-
-_MB = 1 << 20
 
 
 def _rules(v: Any) -> Any:
@@ -31,8 +29,6 @@ class Settings(CommonSettings):
     max_pending_fields: int = env("SCHEDULER_MAX_PENDING_FIELDS", 500_000)
     max_active_sessions: Annotated[int, BeforeValidator(lambda v: max(1, int(v)))] = env(
         "SCHEDULER_MAX_ACTIVE_SESSIONS", 500)
-    max_parked_bytes: int = 256 * _MB
-    max_parked_mb: int | None = env("SCHEDULER_MAX_PARKED_MB", None, exclude=True)  # sets max_parked_bytes
     inform_digest_cache: int = env("SCHEDULER_INFORM_DIGEST_CACHE", 200_000)
     tasks_poll_s: float = env("SCHEDULER_TASKS_POLL_S", 0.25)
     tasks_refresh_s: float = env("SCHEDULER_TASKS_REFRESH_S", 60.0)
@@ -64,10 +60,3 @@ class Settings(CommonSettings):
     cpe_credentials: Annotated[Literal["auto", "per-device", "shared"], Lower] = env("SCHEDULER_CPE_CREDENTIALS", "auto")
     cpe_credential_rotation_days: float = env("SCHEDULER_CPE_CREDENTIAL_ROTATION_DAYS", 0.0)  # 0: never
     cpe_credential_grace_s: float = env("SCHEDULER_CPE_CREDENTIAL_GRACE_S", 7 * 86400.0)
-
-    @model_validator(mode="after")
-    def _megabytes(self) -> "Settings":
-        """SCHEDULER_MAX_PARKED_MB is in MiB, the field the consumer reads in bytes."""
-        if self.max_parked_mb is not None:
-            object.__setattr__(self, "max_parked_bytes", self.max_parked_mb * _MB)
-        return self

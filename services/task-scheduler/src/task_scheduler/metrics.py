@@ -18,7 +18,7 @@ WRITE_BATCH = Histogram("acs_scheduler_write_batch_size", "Device updates per bu
                         buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000))
 OUTBOUND_DROPPED = Counter("acs_scheduler_outbound_dropped_total", "Outbound topic messages dropped (queue full or broker error)")
 PENDING_WRITES = Gauge("acs_scheduler_pending_writes", "Store writes queued or in flight, not yet acknowledged")
-SPILLED_EVENTS = Counter("acs_scheduler_spilled_events_total",
-                         "Session events left in Kafka, to be read again, because parked events reached SCHEDULER_MAX_PARKED_MB")
-PARKED_EVENTS = Gauge("acs_scheduler_parked_events", "Session events waiting for a session slot (SCHEDULER_MAX_ACTIVE_SESSIONS)")
+PAUSED_PARTITIONS = Gauge("acs_scheduler_paused_partitions",
+                          "Session-events partitions paused: new sessions wait in Kafka (SCHEDULER_MAX_ACTIVE_SESSIONS)")
+AWAITING_INFORM = Gauge("acs_scheduler_messages_awaiting_inform", "Session messages read before their Inform was taken")
 SCRIPT_FAULTS = Counter("acs_scheduler_script_faults_total", "GenieACS provision script runs that faulted a device", ["code"])

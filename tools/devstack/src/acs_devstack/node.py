@@ -88,7 +88,7 @@ SETTINGS: list[Setting] = [
     Setting("gateway_admin_port", "ACS_GATEWAY_ADMIN_PORT", "--gateway-admin-port", 7549, "the gateway's /metrics /healthz /readyz (HTTPS when the CWMP port is)", "gateway admin"),
     Setting("scheduler_admin_port", "ACS_SCHEDULER_ADMIN_PORT", "--scheduler-admin-port", 7550, "the scheduler's /metrics /healthz /readyz on 127.0.0.1 (more schedulers: free ports)", "scheduler admin"),
     Setting("schedulers", "ACS_SCHEDULERS", "--schedulers", 1, "scheduler processes"),
-    Setting("partitions", "ACS_SESSION_EVENTS_PARTITIONS", "--partitions", 4, "partitions of the session events topic when it is created"),
+    Setting("partitions", "ACS_SESSION_EVENTS_PARTITIONS", "--partitions", 4, "partitions of the session events and session messages topics when they are created"),
     Setting("health_interval_s", "ACS_HEALTH_INTERVAL_S", "--health-interval", 300.0, "print every service's health line this often (seconds; 0: at start and on changes only)"),
 ]
 BY_ATTR = {s.attr: s for s in SETTINGS}
