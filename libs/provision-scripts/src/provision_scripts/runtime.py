@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -120,44 +121,75 @@ def parse_declaration(path: Any, timestamps: Any, values: Any) -> ScriptDeclarat
     """Validate ``declare()``'s arguments (HostError, thrown into the script, when invalid)."""
     if not isinstance(path, str) or not path:
         raise HostError("declare: path must be a non-empty string")
+    return ScriptDeclaration(path, _timestamps(timestamps), _values(values))
+
+
+def _timestamps(timestamps: Any) -> dict[str, int]:
+    """``declare()``'s timestamps: how recent each attribute must be (epoch ms)."""
     ts: dict[str, int] = {}
     for k, v in (timestamps or {}).items():
         if k not in ATTRIBUTES:
             raise HostError(f"declare: unknown timestamp attribute {k!r}")
         if v is not None and k not in UNPLANNED:
             ts[k] = _ms(v, f"declare: timestamps.{k}")
+    return ts
+
+
+def _values(values: Any) -> dict[str, Any]:
+    """``declare()``'s values, each attribute read by its own rule (null: not declared)."""
     vals: dict[str, Any] = {}
     for k, v in (values or {}).items():
         if v is None:
             continue
-        if k == "value":
-            if isinstance(v, list):
-                if not 1 <= len(v) <= 2 or (len(v) == 2 and not isinstance(v[1], str)):
-                    raise HostError("declare: values.value is a value or [value, type]")
-                vals["value"] = (v[0], v[1] if len(v) == 2 else None)
-            else:
-                vals["value"] = (v, None)
-            if isinstance(vals["value"][0], (dict, list)) or vals["value"][0] is None:
-                raise HostError("declare: a value is a string, number or boolean")
-        elif k == "path":
-            lo, hi = (v, v) if not isinstance(v, list) else (v + v)[:2] if len(v) == 1 else v[:2]
-            if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (lo, hi)):
-                raise HostError("declare: values.path is an instance count or [min, max]")
-            vals["path"] = (int(lo), int(hi))
-        elif k == "notification":
-            n = v[0] if isinstance(v, list) and v else v
-            if isinstance(n, bool) or not isinstance(n, (int, float)) or not 0 <= n <= 6 or int(n) != n:
-                raise HostError("declare: values.notification is 0 (off), 1 (passive), 2 (active) or 3-6")
-            vals[k] = int(n)
-        elif k == "accessList":
-            if not isinstance(v, list) or not all(isinstance(a, str) for a in v):
-                raise HostError('declare: values.accessList is a list of names, e.g. ["Subscriber"]')
-            vals[k] = list(v)
-        elif k in ("writable", "object"):
-            vals[k] = bool(v[0] if isinstance(v, list) and v else v)
-        else:
+        read = _VALUE_ATTRIBUTES.get(k)
+        if read is None:
             raise HostError(f"declare: unknown value attribute {k!r}")
-    return ScriptDeclaration(path, ts, vals)
+        vals[k] = read(v)
+    return vals
+
+
+def _value(v: Any) -> tuple[Any, str | None]:
+    """A value, or [value, type]."""
+    if isinstance(v, list):
+        if not 1 <= len(v) <= 2 or (len(v) == 2 and not isinstance(v[1], str)):
+            raise HostError("declare: values.value is a value or [value, type]")
+        value = (v[0], v[1] if len(v) == 2 else None)
+    else:
+        value = (v, None)
+    if isinstance(value[0], (dict, list)) or value[0] is None:
+        raise HostError("declare: a value is a string, number or boolean")
+    return value
+
+
+def _instances(v: Any) -> tuple[int, int]:
+    """An instance count, or [min, max] ([n]: exactly n)."""
+    lo, hi = (v, v) if not isinstance(v, list) else (v + v)[:2] if len(v) == 1 else v[:2]
+    if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in (lo, hi)):
+        raise HostError("declare: values.path is an instance count or [min, max]")
+    return int(lo), int(hi)
+
+
+def _notification(v: Any) -> int:
+    n = v[0] if isinstance(v, list) and v else v
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or not 0 <= n <= 6 or int(n) != n:
+        raise HostError("declare: values.notification is 0 (off), 1 (passive), 2 (active) or 3-6")
+    return int(n)
+
+
+def _access_list(v: Any) -> list[str]:
+    if not isinstance(v, list) or not all(isinstance(a, str) for a in v):
+        raise HostError('declare: values.accessList is a list of names, e.g. ["Subscriber"]')
+    return list(v)
+
+
+def _flag(v: Any) -> bool:
+    return bool(v[0] if isinstance(v, list) and v else v)
+
+
+_VALUE_ATTRIBUTES: dict[str, Callable[[Any], Any]] = {
+    "value": _value, "path": _instances, "notification": _notification, "accessList": _access_list,
+    "writable": _flag, "object": _flag,
+}
 
 
 def _digest(text: str, salt: str) -> int:

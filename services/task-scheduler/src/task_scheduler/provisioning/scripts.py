@@ -304,8 +304,14 @@ class ScriptSession:
         items: list[dict[str, Any]] = []
         for p in paths.resolve(doc, segs, lambda _p: True).paths:
             node = paths.node_at(doc, p)
-            if isinstance(node, dict):
-                items.append(_item(p, node))
+            if not isinstance(node, dict):
+                continue
+            item: dict[str, Any] = {"path": p, "object": [bool(node.get("_object"))]}
+            if "_value" in node:
+                item["value"] = [js_value(node["_value"]), node.get("_type") or "xsd:string"]
+            if "_writable" in node:
+                item["writable"] = [bool(node["_writable"])]
+            items.append(item)
         return items
 
     def _event(self, code: str) -> list[dict[str, Any]]:
@@ -336,16 +342,6 @@ class ScriptSession:
             return {**self._preloaded, "Tags.*": self.get("Tags.*")}
         return self._preloaded
 
-
-
-def _item(path: str, node: dict) -> dict[str, Any]:
-    """One stored node as scripts' ``declare()`` results show it."""
-    item: dict[str, Any] = {"path": path, "object": [bool(node.get("_object"))]}
-    if "_value" in node:
-        item["value"] = [js_value(node["_value"]), node.get("_type") or "xsd:string"]
-    if "_writable" in node:
-        item["writable"] = [bool(node["_writable"])]
-    return item
 
 
 def _value_spec(d: ScriptDeclaration, spec: dict[str, Any]) -> dict[str, Any]:
