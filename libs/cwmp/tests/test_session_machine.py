@@ -263,23 +263,44 @@ class AcsSessionMachine(RuleBasedStateMachine):
             event = self.acs.receive(envelope)
         except ProtocolViolation as exc:
             assert outcome == "violation", f"{kind} in {self.model.phase}: unexpected {exc}"
-            assert exc.fault_code == code and 8000 <= exc.fault_code <= 8006
-            if between == "move" and not exc.ends_session:
-                self.move()
-            reply = self.acs.reject(exc)
-            if exc.ends_session:
-                assert self.acs.ended and not self.acs.ended_cleanly
-                self.model.phase = "ended"
-                if exc.answerable:
-                    assert reply.body.fault_code == code and reply.id == envelope.id
-                else:
-                    assert reply is None and (envelope is None or kind not in ("inform", "cpe_request", "unsupported"))
-            else:
-                assert code == 8000 and reply.body.fault_code == 8000 and reply.id == envelope.id
-                self.check_hold_header(reply)
-                self.model.phase = "cpe_turn"
+            self.rejected(exc, code, kind, envelope, between)
             return
         assert outcome == type(event).__name__, f"{kind} in {self.model.phase}: got {event}"
+        self.model_follows(event, envelope, rpc)
+        self.agrees_with_the_model()
+        if between == "move":
+            self.move()
+        elif between == "mistake":
+            self.caller_mistake()
+        if self.model.phase in ("inform_pending", "cpe_pending"):
+            self.acs_answers(fault)
+        else:
+            self.acs_sends_or_ends(next_rpc, hold)
+
+    def rejected(self, exc: ProtocolViolation, code: int, kind: str, envelope: Envelope | None, between: str) -> None:
+        """The ACS refused the POST with the expected fault: the session ends, or the CPE keeps its turn."""
+        assert exc.fault_code == code and 8000 <= exc.fault_code <= 8006
+        if between == "move" and not exc.ends_session:
+            self.move()
+        reply = self.acs.reject(exc)
+        if exc.ends_session:
+            self.ended_by(exc, reply, code, kind, envelope)
+        else:
+            assert code == 8000 and reply.body.fault_code == 8000 and reply.id == envelope.id
+            self.check_hold_header(reply)
+            self.model.phase = "cpe_turn"
+
+    def ended_by(self, exc: ProtocolViolation, reply: Envelope | None, code: int, kind: str, envelope: Envelope | None) -> None:
+        """A violation that ends the session: answered with its fault when it can be."""
+        assert self.acs.ended and not self.acs.ended_cleanly
+        self.model.phase = "ended"
+        if exc.answerable:
+            assert reply.body.fault_code == code and reply.id == envelope.id
+        else:
+            assert reply is None and (envelope is None or kind not in ("inform", "cpe_request", "unsupported"))
+
+    def model_follows(self, event: object, envelope: Envelope | None, rpc: str) -> None:
+        """The model's phase after an accepted POST."""
         if isinstance(event, InformReceived):
             self.model.phase, self.model.pending_id, self.model.pending_rpc = "inform_pending", envelope.id, "Inform"
         elif isinstance(event, CpeRequestReceived):
@@ -290,15 +311,6 @@ class AcsSessionMachine(RuleBasedStateMachine):
             assert isinstance(event, (ResponseReceived, FaultReceived))
             assert event.request == ACS_CALLS[self.model.out_rpc][0]
             self.model.phase, self.model.out_rpc, self.model.out_id = "acs_turn", None, None
-        self.agrees_with_the_model()
-        if between == "move":
-            self.move()
-        elif between == "mistake":
-            self.caller_mistake()
-        if self.model.phase in ("inform_pending", "cpe_pending"):
-            self.acs_answers(fault)
-        else:
-            self.acs_sends_or_ends(next_rpc, hold)
 
     @rule(hold=st.booleans())
     def acs_sets_hold(self, hold: bool) -> None:
@@ -355,7 +367,28 @@ class CpeSessionMachine(RuleBasedStateMachine):
     @rule(kind=st.sampled_from(ACS_REPLY_KINDS), echo=st.booleans(), hold=st.sampled_from([None, True, False]))
     def acs_replies(self, kind: str, echo: bool, hold: bool | None) -> None:
         request_id = self.last_post.id if (echo and self.last_post is not None) else "acs-other"
-        body: m.Message | None = {
+        body = self.acs_body(kind)
+        envelope = None if body is None else Envelope(body, id=request_id, cwmp_ns=NS12, cwmp_version="1.2", hold_requests=hold)
+        legal = self.is_legal(kind, echo, body)
+        try:
+            event = self.cpe.receive(envelope)
+        except ProtocolViolation as exc:
+            self.cpe_rejects(exc, kind, legal, request_id)
+            return
+        assert legal and kind != "unknown_request", f"{kind} accepted while waiting for {self.waiting_for}"
+        if envelope is not None:
+            assert self.cpe.hold_requests is bool(hold)
+        if isinstance(event, (InformAcknowledged, AcsResponseReceived, AcsFaultReceived)):
+            self.answered(event)
+        elif isinstance(event, AcsRequestReceived):
+            self.cpe.respond(m.GetParameterValuesResponse([]))
+            self.last_post = self.cpe.next_post()
+            assert self.last_post.id == request_id
+        else:
+            assert isinstance(event, SessionEnded) and self.cpe.ended
+
+    def acs_body(self, kind: str) -> m.Message | None:
+        return {
             "inform_response": m.InformResponse(),
             "right_response": CPE_CALLS[self.waiting_for][1] if self.waiting_for in CPE_CALLS else m.InformResponse(),
             "acs_request": m.GetParameterValues(["Device."]),
@@ -364,49 +397,42 @@ class CpeSessionMachine(RuleBasedStateMachine):
             "fault": acs_fault(8005),
             "wrong_response": m.GetParameterValuesResponse([]),
         }[kind]
-        envelope = None if body is None else Envelope(body, id=request_id, cwmp_ns=NS12, cwmp_version="1.2", hold_requests=hold)
-        awaiting = self.waiting_for is not None
-        if awaiting:
+
+    def is_legal(self, kind: str, echo: bool, body: m.Message | None) -> bool:
+        """While the CPE waits for an answer: the right one (or a fault) with its ID; otherwise
+        a request of the ACS or the end of the session."""
+        if self.waiting_for is not None:
             right = kind in ("right_response", "fault") or (kind == "inform_response" and self.waiting_for == "Inform")
-            legal = right and (echo or body is None)
+            return right and (echo or body is None)
+        return kind in ("acs_request", "empty", "unknown_request")
+
+    def cpe_rejects(self, exc: ProtocolViolation, kind: str, legal: bool, request_id: str) -> None:
+        """9000 answers an unknown request and goes on; 9003 ends the session."""
+        assert not legal or kind == "unknown_request"
+        assert exc.fault_code in (9000, 9003)
+        self.cpe.reject(exc)
+        if exc.fault_code == 9000:
+            assert kind == "unknown_request" and not self.cpe.ended
+            reply = self.cpe.next_post()
+            assert reply.body.fault_code == 9000 and reply.id == request_id
+            self.last_post = reply
         else:
-            legal = kind in ("acs_request", "empty", "unknown_request")
-        try:
-            event = self.cpe.receive(envelope)
-        except ProtocolViolation as exc:
-            assert not legal or kind == "unknown_request"
-            assert exc.fault_code in (9000, 9003)
-            self.cpe.reject(exc)
-            if exc.fault_code == 9000:
-                assert kind == "unknown_request" and not self.cpe.ended
-                reply = self.cpe.next_post()
-                assert reply.body.fault_code == 9000 and reply.id == request_id
-                self.last_post = reply
-            else:
-                assert self.cpe.ended
+            assert self.cpe.ended
+
+    def answered(self, event: object) -> None:
+        """The ACS answered the CPE's request: its next one goes out, unless a faulted Inform ended the session."""
+        faulted_inform = isinstance(event, AcsFaultReceived) and self.waiting_for == "Inform"
+        if not isinstance(event, InformAcknowledged):
+            assert event.request.RPC == self.waiting_for
+        self.waiting_for = None
+        assert self.cpe.ended == faulted_inform  # a faulted Inform fails the session, nothing else
+        if faulted_inform:
+            assert not self.cpe.inform_acknowledged
             return
-        assert legal and kind != "unknown_request", f"{kind} accepted while waiting for {self.waiting_for}"
-        if envelope is not None:
-            assert self.cpe.hold_requests is bool(hold)
-        if isinstance(event, (InformAcknowledged, AcsResponseReceived, AcsFaultReceived)):
-            faulted_inform = isinstance(event, AcsFaultReceived) and self.waiting_for == "Inform"
-            if not isinstance(event, InformAcknowledged):
-                assert event.request.RPC == self.waiting_for
-            self.waiting_for = None
-            assert self.cpe.ended == faulted_inform  # a faulted Inform fails the session, nothing else
-            if faulted_inform:
-                assert not self.cpe.inform_acknowledged
-                return
-            self.last_post = self.cpe.next_post()
-            if self.last_post is not None:
-                assert not self.cpe.hold_requests
-                self.waiting_for = self.last_post.body.RPC
-        elif isinstance(event, AcsRequestReceived):
-            self.cpe.respond(m.GetParameterValuesResponse([]))
-            self.last_post = self.cpe.next_post()
-            assert self.last_post.id == request_id
-        else:
-            assert isinstance(event, SessionEnded) and self.cpe.ended
+        self.last_post = self.cpe.next_post()
+        if self.last_post is not None:
+            assert not self.cpe.hold_requests
+            self.waiting_for = self.last_post.body.RPC
 
     @precondition(lambda self: self.cpe.ended)
     @rule()
