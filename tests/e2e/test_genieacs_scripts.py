@@ -66,9 +66,34 @@ def crossed_hour(device_id: str, since: float) -> bool:
     return boundary(time.time()) != boundary(since)
 
 
-async def generation(st: Stack) -> int:
+async def presets_health(st: Stack) -> dict:
     async with httpx.AsyncClient() as c:
-        return (await c.get(f"http://127.0.0.1:{st.schedulers[0].admin_port}/healthz")).json()["presets"]["generation"]
+        return (await c.get(f"http://127.0.0.1:{st.schedulers[0].admin_port}/healthz")).json()["presets"]
+
+
+async def generation(st: Stack) -> int:
+    return (await presets_health(st))["generation"]
+
+
+async def reloaded_since(st: Stack, before: int) -> None:
+    """Until the scheduler reloaded its presets or scripts (SCHEDULER_PRESETS_POLL_S) after ``before``."""
+
+    async def newer() -> bool:
+        return await generation(st) > before
+
+    await eventually(newer, what="the scheduler reloading its presets and scripts")
+
+
+async def read_all_stored(st: Stack, nbi) -> None:
+    """Until the scheduler holds every stored preset (loaded or rejected). Each reload reads the
+    presets and then the scripts, so the scripts stored before the last preset are read too."""
+    stored = len((await nbi.get("/presets/")).json())
+
+    async def all_read() -> bool:
+        health = await presets_health(st)
+        return health["loaded"] + len(health["rejected"]) == stored
+
+    await eventually(all_read, what=f"the scheduler holding the {stored} stored presets and the scripts before them")
 
 
 async def test_provisions_and_presets_put_unchanged_configure_a_cpe(st, nbi):
@@ -79,14 +104,9 @@ async def test_provisions_and_presets_put_unchanged_configure_a_cpe(st, nbi):
     assert (await nbi.put("/provisions/spin", content="let n = 0;\nfor (;;) n++;\n")).status_code == 200
     r = await nbi.put("/provisions/typo", content="declare(\"A\", {value: 1}\n")
     assert r.status_code == 400 and r.json()["detail"]["line"] == 1
-    before = await generation(st)
     for name, preset in PRESETS.items():
         assert (await nbi.put(f"/presets/{name}", json=preset)).status_code == 200
-    for _ in range(400):  # the scheduler reloads presets and scripts (SCHEDULER_PRESETS_POLL_S)
-        if await generation(st) > before:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)  # one more poll: the presets and the scripts read after them
+    await read_all_stored(st, nbi)  # the scripts were stored before the presets
 
     started = time.time()
     good = SimulatedCpe(IGD_MODEL, acs_url=st.cwmp_url(0), serial="GOODSCRIPT1")
@@ -119,12 +139,9 @@ async def test_provisions_and_presets_put_unchanged_configure_a_cpe(st, nbi):
     assert report.rpcs == [] or (crossed_hour(good_id, started) and report.rpcs == ["GetParameterValues"]), report.rpcs
 
     # fixing the script clears the fault at the device's next session
-    assert (await nbi.put("/provisions/spin", content="log('fixed');")).status_code == 200
     before = await generation(st)
-    for _ in range(400):
-        if await generation(st) > before:
-            break
-        await asyncio.sleep(0.05)
+    assert (await nbi.put("/provisions/spin", content="log('fixed');")).status_code == 200
+    await reloaded_since(st, before)
     assert (await bad.run_session(events=["1 BOOT"])).ok
     with inventory_db(st) as db:
         await eventually(lambda: db.faults.find_one({"_id": f"{bad_id}:broken"}) is None, timeout=20)
@@ -151,16 +168,11 @@ async def test_a_genieacs_export_imports_and_its_device_is_configured_on_its_nex
     script = {"_id": "migrated-wifi", "script": f'declare("{SSID1}", null, {{value: "kept-" + declare("DeviceID.SerialNumber", {{value: 1}}).value[0]}});'}
     for name, docs in (("devices", [device]), ("presets", [preset]), ("provisions", [script])):
         (tmp_path / f"{name}.json").write_text("".join(json.dumps(d) + "\n" for d in docs))
-    before = await generation(st)
     result = await asyncio.to_thread(CliRunner().invoke, app, ["import-genieacs", str(tmp_path), "--mongodb-uri",
                                                                mongo_uri(st.mongo.port), "--database", "acs", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["devices"]["imported"] == 1
-    for _ in range(400):
-        if await generation(st) > before:
-            break
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.5)
+    await read_all_stored(st, nbi)  # the import writes the scripts before the presets
 
     r = await nbi.get("/devices/", params={"query": json.dumps({"_id": device_id})})
     [doc] = r.json()

@@ -117,10 +117,10 @@ async def test_xmpp_only_cpe_is_reached_through_prosody(xmpp_server):
                     {"_id": device_id, f"{MS}.ConnReqJabberID._value": {"$regex": "^cpe-xmpp1@xmpp.acs.test/"}}),
                     timeout=60)
             assert not doc[IGD]["ManagementServer"]["ConnectionRequestURL"].get("_value")  # no HTTP way in
-            for _ in range(400):
-                if await _metric(nbi, "acs_xmpp_connected") == 1:
-                    break
-                await asyncio.sleep(0.05)
+            async def xmpp_connected() -> bool:
+                return await _metric(nbi, "acs_xmpp_connected") == 1
+
+            await eventually(xmpp_connected, what="the NBI's XMPP connection up")
             await cpe.wait_idle()
             await eventually(lambda: not cpe.in_session and not cpe.device.events, timeout=30)
             task, elapsed = await _spv_with_connection_request(nbi, device_id, "via-xmpp")

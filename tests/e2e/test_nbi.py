@@ -3,7 +3,6 @@ the CPE as the right RPC, with a connection request, and its result lands in the
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
@@ -181,4 +180,3 @@ async def test_factory_reset_brings_bootstrap(nbi, cpe, nbi_db):
     r = await run_task(nbi, {"name": "factoryReset"})
     assert r.status_code == 200, r.text
     await eventually(lambda: nbi_db.devices.find_one({"_id": DEVICE, "_lastBootstrap": {"$exists": True}, "_acs.lastEvents": "0 BOOTSTRAP"}), timeout=20)
-    await asyncio.sleep(0)

@@ -150,7 +150,10 @@ async def test_ping_diagnostics_returns_results(prov_stack, prov_db, nbi):
         task = r.json()
         assert task["status"] == "done" and task["result"]["diagnosticsState"] == "Complete"
         res = task["result"]["results"]
-        assert res["SuccessCount"] + res["FailureCount"] == 3 and res["AverageResponseTime"] >= 0
+        assert res["SuccessCount"] + res["FailureCount"] == 3
+        counts = ("SuccessCount", "FailureCount", "MinimumResponseTime", "AverageResponseTime", "MaximumResponseTime")
+        assert {k: res[k] for k in counts} == {k: cpe.get(f"InternetGatewayDevice.IPPingDiagnostics.{k}") for k in counts}
+        assert res["MinimumResponseTime"] <= res["AverageResponseTime"] <= res["MaximumResponseTime"]
         assert cpe.get("InternetGatewayDevice.IPPingDiagnostics.Host") == "192.0.2.10"
     finally:
         await cpe.stop()
