@@ -202,61 +202,73 @@ def open_archive(path: Path) -> Archive:
 
 def restore(nbi: Nbi, archive: Archive, sections: set[str],
             step: Callable[[str], None] | None = None) -> dict[str, SectionReport]:
-    say = step or (lambda _msg: None)
+    """Each chosen section of ``archive`` sent to the NBI, in SECTIONS' order; what each did."""
     report = {s: SectionReport() for s in SECTIONS if s in sections}
-    known: set[str] | None = None
+    restorer = _Restorer(nbi, archive, step or (lambda _msg: None))
+    for section, r in report.items():
+        getattr(restorer, section)(r)
+    return report
 
-    def device_known(device: str) -> bool:
-        nonlocal known
-        if known is None:
-            known = set(nbi.device_ids(None))
-        return device in known
 
-    if "presets" in report:
-        say("presets")
-        r = report["presets"]
-        for preset in archive.lines("presets.jsonl"):
+class _Restorer:
+    """One method per archive section (named as in SECTIONS); tags and tasks go only to devices
+    the NBI knows (listed once, when first needed)."""
+
+    def __init__(self, nbi: Nbi, archive: Archive, say: Callable[[str], None]) -> None:
+        self.nbi, self.archive, self.say = nbi, archive, say
+        self._known: set[str] | None = None
+
+    def device_known(self, device: str) -> bool:
+        if self._known is None:
+            self._known = set(self.nbi.device_ids(None))
+        return device in self._known
+
+    def presets(self, r: SectionReport) -> None:
+        self.say("presets")
+        for preset in self.archive.lines("presets.jsonl"):
             name = str(preset.get("_id"))
-            r.send(nbi, name, "PUT", f"/presets/{q(name)}", json=preset)
-    if "provisions" in report:
-        r = report["provisions"]
-        for prov in archive.lines("provisions.jsonl"):
-            say("provisions")
-            r.send(nbi, prov["_id"], "PUT", f"/provisions/{q(prov['_id'])}", content=str(prov.get("script", "")).encode())
-    if "files" in report:
-        r = report["files"]
-        for entry in archive.lines("files.jsonl"):
-            say(f"file {entry['name']}")
+            r.send(self.nbi, name, "PUT", f"/presets/{q(name)}", json=preset)
+
+    def provisions(self, r: SectionReport) -> None:
+        for prov in self.archive.lines("provisions.jsonl"):
+            self.say("provisions")
+            r.send(self.nbi, prov["_id"], "PUT", f"/provisions/{q(prov['_id'])}",
+                   content=str(prov.get("script", "")).encode())
+
+    def files(self, r: SectionReport) -> None:
+        for entry in self.archive.lines("files.jsonl"):
+            self.say(f"file {entry['name']}")
             meta = entry.get("metadata") or {}
             headers = {h: str(meta[h]) for h in FILE_HEADERS if meta.get(h)}
-            r.send(nbi, entry["name"], "PUT", f"/files/{q(entry['name'])}", content=archive.content(entry["member"]).read(),
+            r.send(self.nbi, entry["name"], "PUT", f"/files/{q(entry['name'])}",
+                   content=self.archive.content(entry["member"]).read(),
                    headers={**headers, "Content-Type": "application/octet-stream"})
-    if "tags" in report:
-        say("tags")
-        r = report["tags"]
-        for dev in archive.lines("devices.jsonl"):
+
+    def tags(self, r: SectionReport) -> None:
+        self.say("tags")
+        for dev in self.archive.lines("devices.jsonl"):
             tags = dev.get("_tags") or []
             if not tags:
                 continue
-            if not device_known(dev["_id"]):
+            if not self.device_known(dev["_id"]):
                 r.missing.append(dev["_id"])
                 continue
             for tag in tags:
-                r.send(nbi, f"{dev['_id']} tag {tag}", "POST", f"/devices/{q(dev['_id'])}/tags/{q(tag)}")
-    if "tasks" in report:
-        say("tasks")
-        r = report["tasks"]
-        pending = {_task_key(task_arguments(t)) for t in nbi.find("tasks", {"status": "pending"})}
-        for task in archive.lines("tasks.jsonl"):
+                r.send(self.nbi, f"{dev['_id']} tag {tag}", "POST", f"/devices/{q(dev['_id'])}/tags/{q(tag)}")
+
+    def tasks(self, r: SectionReport) -> None:
+        """Pending tasks, but those already pending here (the same task and arguments)."""
+        self.say("tasks")
+        pending = {_task_key(task_arguments(t)) for t in self.nbi.find("tasks", {"status": "pending"})}
+        for task in self.archive.lines("tasks.jsonl"):
             device = task["device"]
             if _task_key(task) in pending:
                 r.unchanged += 1
                 continue
-            if not device_known(device):
+            if not self.device_known(device):
                 r.missing.append(device)
                 continue
             body = {k: v for k, v in task.items() if k != "expiresIn"}
             if task.get("expiresIn"):
                 body["expiry"] = task["expiresIn"]
-            r.send(nbi, f"{device} {task.get('name')}", "POST", f"/devices/{q(device)}/tasks", json=body)
-    return report
+            r.send(self.nbi, f"{device} {task.get('name')}", "POST", f"/devices/{q(device)}/tasks", json=body)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from bson import json_util
 from provision_scripts import ScriptError, check_syntax
@@ -222,69 +222,85 @@ def run_import(source: FolderSource | MongoSource, target_db: Any, sections: Ite
     """Import ``sections`` of ``source`` into ``target_db`` (a pymongo Database); a report per section."""
     report: dict[str, Section] = {}
     wanted = set(sections)
+    importer = _Importer(source, target_db, dry_run, progress)
+    for coll, step in _Importer.STEPS:
+        if coll in wanted:
+            sec = report[coll] = Section()
+            step(importer, coll, sec)
+    return report
 
-    def write(coll: str, doc: dict[str, Any]) -> None:
-        if not dry_run:
-            target_db[coll].replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
-    if "devices" in wanted:
-        sec = report["devices"] = Section()
-        for raw in source.documents("devices"):
+class _Importer:
+    """One step per GenieACS collection (``STEPS``, in import order), each filling its Section."""
+
+    def __init__(self, source: FolderSource | MongoSource, target_db: Any, dry_run: bool,
+                 progress: Callable[[str, int], None] | None) -> None:
+        self.source, self.db, self.dry_run, self.progress = source, target_db, dry_run, progress
+
+    def write(self, coll: str, doc: dict[str, Any]) -> None:
+        if not self.dry_run:
+            self.db[coll].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    def devices(self, coll: str, sec: Section) -> None:
+        """Each device with its last Inform and its credentials (sealed), in the ACS's collections."""
+        for raw in self.source.documents(coll):
             if "_id" not in raw:
                 sec.skipped.append(f"{raw!r:.80}: no _id")
                 continue
             device, creds, last = convert_device(raw)
-            write("devices", device)
-            write("last_informs", last)
+            self.write("devices", device)
+            self.write("last_informs", last)
             if creds is not None:
-                write("credentials", _sealed(creds))
+                self.write("credentials", _sealed(creds))
             sec.imported += 1
-            if progress and sec.imported % 1000 == 0:
-                progress("devices", sec.imported)
-    for coll in ("provisions", "virtualParameters"):
-        if coll not in wanted:
-            continue
-        sec = report[coll] = Section()
-        for doc in source.documents(coll):
+            if self.progress and sec.imported % 1000 == 0:
+                self.progress("devices", sec.imported)
+
+    def scripts(self, coll: str, sec: Section) -> None:
+        """Provisions and virtual parameters: the scripts that compile."""
+        for doc in self.source.documents(coll):
             name, script = str(doc.get("_id")), doc.get("script")
             try:
                 check_syntax(script if isinstance(script, str) else None)  # type: ignore[arg-type]
             except ScriptError as e:
                 sec.skipped.append(f"{name}: {e}")
                 continue
-            write(coll, {"_id": name, "script": script})
+            self.write(coll, {"_id": name, "script": script})
             sec.imported += 1
-    if "presets" in wanted:
-        sec = report["presets"] = Section()
-        for doc in source.documents("presets"):
+
+    def presets(self, coll: str, sec: Section) -> None:
+        """Every preset; one the scheduler would skip is imported with a warning."""
+        for doc in self.source.documents(coll):
             doc = {**doc, "_id": str(doc.get("_id"))}
             problem = _preset_problem(doc)
             if problem:
                 sec.warnings.append(f"{doc['_id']}: imported, but the scheduler skips it: {problem}")
-            write("presets", doc)
+            self.write(coll, doc)
             sec.imported += 1
-    if "files" in wanted:
-        sec = report["files"] = Section()
-        for doc in source.documents("fs.files"):
+
+    def files(self, coll: str, sec: Section) -> None:
+        for doc in self.source.documents("fs.files"):
             name = str(doc.get("filename") or doc.get("_id"))
-            content = source.file_content(doc)
+            content = self.source.file_content(doc)
             if content is None:
                 sec.skipped.append(f"{name}: no content (export fs.chunks too)")
                 continue
-            if not dry_run:
-                _put_file(target_db, name, content, doc)
+            if not self.dry_run:
+                _put_file(self.db, name, content, doc)
             sec.imported += 1
-    for coll in ("faults", "tasks"):
-        if coll not in wanted:
-            continue
-        sec = report[coll] = Section()
-        for doc in source.documents(coll):
+
+    def device_documents(self, coll: str, sec: Section) -> None:
+        """Faults and tasks: those naming a device (tasks completed with the fields the ACS reads)."""
+        for doc in self.source.documents(coll):
             if "_id" not in doc or "device" not in doc:
                 sec.skipped.append(f"{doc.get('_id')!r}: no device")
                 continue
-            write(coll, _task(doc) if coll == "tasks" else doc)
+            self.write(coll, _task(doc) if coll == "tasks" else doc)
             sec.imported += 1
-    return report
+
+    STEPS: ClassVar[tuple[tuple[str, Callable[[_Importer, str, Section], None]], ...]] = (
+        ("devices", devices), ("provisions", scripts), ("virtualParameters", scripts), ("presets", presets),
+        ("files", files), ("faults", device_documents), ("tasks", device_documents))
 
 
 def _put_file(db: Any, name: str, content: bytes, doc: dict[str, Any]) -> None:

@@ -365,25 +365,46 @@ def get(
             err.print("no device matches")
             return
         results: list[Outcome] = []
-        code = 0
         if not cached:
-            if len(params) == 1 and params[0].endswith("."):
-                body: dict[str, Any] = {"name": "refreshObject", "objectName": params[0]}
-            else:
-                body = {"name": "getParameterValues", "parameterNames": params}
             b = BulkArgs(rate, concurrency, timeout, no_cr, cancel, progress, True, show)
-            results = run_bulk(nbi.endpoint, targets, body, b.options(), None)
-            if any(r.outcome != OK for r in results):
-                code = EXIT_PARTIAL
-        projection = ",".join(dict.fromkeys(p.rstrip(".") for p in params))
-        docs: dict[str, dict[str, Any]] = {}
-        for i in range(0, len(targets), 200):
-            chunk = targets[i:i + 200]
-            for d in nbi.find("devices", {"_id": {"$in": chunk}}, projection=projection):
-                docs[d["_id"]] = d
-    outcome = {r.device: r for r in results}
+            results = run_bulk(nbi.endpoint, targets, _read_task(params), b.options(), None)
+        docs = _stored_devices(nbi, targets, params)
+    values, rows = _value_rows(targets, params, docs, {r.device: r for r in results})
+    if as_json:
+        print_json({"values": values, "results": [r.as_json() for r in results]})
+    else:
+        out.print(table(None, ("device", "parameter", "value", "type", "note"), rows))
+        if results:
+            counts = tally(results)
+            err.print(", ".join(f"{k} {counts[k]}" for k in OUTCOMES if counts.get(k)))
+    if any(r.outcome != OK for r in results):
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def _read_task(params: list[str]) -> dict[str, Any]:
+    """refreshObject for one subtree (a path ending with '.'), getParameterValues otherwise."""
+    if len(params) == 1 and params[0].endswith("."):
+        return {"name": "refreshObject", "objectName": params[0]}
+    return {"name": "getParameterValues", "parameterNames": params}
+
+
+def _stored_devices(nbi: Nbi, targets: list[str], params: list[str]) -> dict[str, dict[str, Any]]:
+    """The device documents of ``targets``, projected on ``params``, 200 a query."""
+    projection = ",".join(dict.fromkeys(p.rstrip(".") for p in params))
+    docs: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(targets), 200):
+        chunk = targets[i:i + 200]
+        for d in nbi.find("devices", {"_id": {"$in": chunk}}, projection=projection):
+            docs[d["_id"]] = d
+    return docs
+
+
+def _value_rows(targets: list[str], params: list[str], docs: dict[str, dict[str, Any]],
+                outcome: dict[str, Outcome]) -> tuple[dict[str, dict[str, Any]], list[tuple]]:
+    """Each device's values by path, and the table's rows: a value per row with the device's
+    task outcome as a note when it was not OK (a row of its own when no value is stored)."""
     values: dict[str, dict[str, Any]] = {}
-    rows = []
+    rows: list[tuple] = []
     for dev in targets:
         o = outcome.get(dev)
         values[dev] = {}
@@ -393,15 +414,7 @@ def get(
                 rows.append((dev, path, v, t, "" if o is None or o.outcome == OK else f"{o.outcome}: {o.detail}"))
         if not any(r[0] == dev for r in rows) and o is not None and o.outcome != OK:
             rows.append((dev, "", "", "", f"{o.outcome}: {o.detail}"))
-    if as_json:
-        print_json({"values": values, "results": [r.as_json() for r in results]})
-    else:
-        out.print(table(None, ("device", "parameter", "value", "type", "note"), rows))
-        if results:
-            counts = tally(results)
-            err.print(", ".join(f"{k} {counts[k]}" for k in OUTCOMES if counts.get(k)))
-    if code:
-        raise typer.Exit(code)
+    return values, rows
 
 
 @app.command("set")
@@ -871,12 +884,7 @@ def restore(
 
     Tags and tasks go to the devices this ACS knows: connect the devices first (the others are
     reported as missing)."""
-    sections = set(backup_mod.SECTIONS)
-    if only:
-        sections = {s.strip() for s in only.split(",") if s.strip()}
-        unknown = sections - set(backup_mod.SECTIONS)
-        if unknown:
-            raise UsageError(f"--only: unknown {', '.join(sorted(unknown))} (one of {', '.join(backup_mod.SECTIONS)})")
+    sections = _restore_sections(only)
     try:
         archive = backup_mod.open_archive(source)
     except ValueError as e:
@@ -890,17 +898,33 @@ def restore(
         print_json({k: {"restored": r.restored, "unchanged": r.unchanged, "missing_devices": sorted(set(r.missing)),
                         "failed": r.failed} for k, r in report.items()})
     else:
-        rows = [(k, r.restored, r.unchanged, len(set(r.missing)), len(r.failed)) for k, r in report.items()]
-        out.print(table(f"restore {source}", ("section", "restored", "already there", "devices missing", "failed"), rows))
-        for k, r in report.items():
-            for f in r.failed[:20]:
-                err.print(f"[red]{k}:[/] {f}")
-            if r.missing:
-                miss = sorted(set(r.missing))
-                err.print(f"{k}: {len(miss)} devices not known here yet: {', '.join(miss[:10])}"
-                          f"{' ...' if len(miss) > 10 else ''}")
+        _print_restore(source, report)
     if any(r.failed for r in report.values()) or (not ignore_missing and any(r.missing for r in report.values())):
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def _restore_sections(only: str | None) -> set[str]:
+    """``--only``'s sections (all of them without it); an unknown one is a usage error."""
+    if not only:
+        return set(backup_mod.SECTIONS)
+    sections = {s.strip() for s in only.split(",") if s.strip()}
+    unknown = sections - set(backup_mod.SECTIONS)
+    if unknown:
+        raise UsageError(f"--only: unknown {', '.join(sorted(unknown))} (one of {', '.join(backup_mod.SECTIONS)})")
+    return sections
+
+
+def _print_restore(source: Path, report: dict[str, backup_mod.SectionReport]) -> None:
+    """The restore's table, then each section's failures (20 at most) and devices not known here."""
+    rows = [(k, r.restored, r.unchanged, len(set(r.missing)), len(r.failed)) for k, r in report.items()]
+    out.print(table(f"restore {source}", ("section", "restored", "already there", "devices missing", "failed"), rows))
+    for k, r in report.items():
+        for f in r.failed[:20]:
+            err.print(f"[red]{k}:[/] {f}")
+        if r.missing:
+            miss = sorted(set(r.missing))
+            err.print(f"{k}: {len(miss)} devices not known here yet: {', '.join(miss[:10])}"
+                      f"{' ...' if len(miss) > 10 else ''}")
 
 
 # --- GenieACS migration --------------------------------------------------------------------------------------
