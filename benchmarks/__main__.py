@@ -82,6 +82,10 @@ async def run(short: bool) -> dict:
     else:
         results["nbi_auth"] = await asyncio.to_thread(nbi_auth.figures, short)  # it runs its own event loop
     print("nbi_auth", results["nbi_auth"], flush=True)
+    from . import storage  # the scheduler's storage tricks against plain MongoDB updates (its own SecantusDB)
+
+    results["storage"] = await asyncio.to_thread(storage.figures, short)
+    print("storage", results["storage"], flush=True)
     # Stack 1: devices registered with their summary only (SCHEDULER_BOOTSTRAP_DISCOVERY=off), so
     # device documents stay small: periodic sessions, the reply hop, an operator's
     # setParameterValues with a connection request, memory under a boot storm.
