@@ -71,7 +71,10 @@ def test_assignment_as_nbi_takes_genieacs_shape():
     ("A.B=300:xsd:unsignedByte", "outside xsd:unsignedByte"),
     ("A.B=maybe:xsd:boolean", "not a boolean"),
     ("A.B=yesterday:xsd:dateTime", "not a dateTime"),
+    ("A.B=2025-13-01T12:00:00Z:xsd:dateTime", "not a dateTime"),  # no month 13: cwmp.values' rule
     ("A.B=zz:xsd:hexBinary", "not hexBinary"),
+    ("A.B=abc:xsd:hexBinary", "not hexBinary"),
+    ("A.B=١٢:xsd:int", "not an integer"),  # ASCII digits only, as the codec writes them
 ])
 def test_bad_assignments(text, message):
     with pytest.raises(UsageError, match=message):
