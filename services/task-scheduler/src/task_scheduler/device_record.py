@@ -184,11 +184,14 @@ def last_inform_doc(ts: datetime, event_codes: list[str]) -> dict[str, Any]:
 
 
 def apply_update(doc: dict[str, Any] | None, update: dict[str, Any], doc_id: Any, upsert: bool) -> dict[str, Any] | None:
-    """Apply a ``$set``/``$unset``/``$setOnInsert``/``$inc`` update to a document in Python.
+    """Apply a ``$set``/``$unset``/``$setOnInsert``/``$inc`` update to a document in Python, as
+    the server would (tests/test_storage_mongo.py checks it against SecantusDB).
 
-    Used for updates with thousands of fields (a whole data model learnt at once): the database
-    replaces the document in one go instead of walking every dotted path. None when there is no
-    document and no upsert.
+    Two uses: a session reads the device document with its held updates laid over it
+    (``DeviceWrites.overlay``: its writes stay all or nothing until it ends), and updates with
+    thousands of fields (a whole data model learnt at once) are written as a read and a replace,
+    which benchmarks/storage.py shows costs SecantusDB 9.5 ms against 5.2 s for the same
+    ``$set`` of dotted paths (see batch_writer). None when there is no document and no upsert.
     """
     if doc is None:
         if not upsert:
