@@ -1,7 +1,8 @@
 """The storage layer (batch writer, device repository) against a real SecantusDB: what it stores is
 what MongoDB's own update semantics store, an unchanged periodic Inform leaves the device document
-alone, a session's held writes are all or nothing and read back before they are written, and a
-server that stops answering for a while is waited out."""
+alone, a session's held writes are all or nothing and read back before they are written, a
+server that stops answering for a while is waited out, and the pending-task index follows the
+tasks collection."""
 
 from __future__ import annotations
 
@@ -11,17 +12,19 @@ import itertools
 import shutil
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from pymongo import AsyncMongoClient, UpdateOne
 
-from acs_contracts.mongo_collections import DEVICES, INFORM_HASH, LAST_INFORMS, ensure_indexes
+from acs_contracts.mongo_collections import DEVICES, INFORM_HASH, LAST_INFORMS, TASKS, ensure_indexes
 from acs_devstack.servers import Server, mongo_server, mongo_uri, new_workdir
 from task_scheduler.batch_writer import BatchWriter
 from task_scheduler.device_record import apply_update, last_inform_doc
 from task_scheduler.device_repository import DeviceWrites
+from task_scheduler.pending_tasks import PendingTaskIndex
 from task_scheduler.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=importlib
@@ -167,3 +170,30 @@ async def test_a_server_that_stops_answering_is_waited_out(server: Server, db, w
         server.resume()
     assert await asyncio.wait_for(asyncio.gather(*futs), 120) == [True, True, True]
     assert await db.devices.count_documents({"_id": {"$in": ["P0", "P1", "P2"]}}) == 3
+
+
+async def _until(cond, timeout: float = 60.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        assert asyncio.get_running_loop().time() < deadline, "not within the deadline"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_pending_task_index_follows_the_tasks_collection(db):
+    now = datetime.now(UTC)
+    await db[TASKS].insert_one({"device": "A", "status": "pending", "timestamp": now - timedelta(days=1)})
+    await db[DEVICES].insert_one({"_id": "BS", "_acs": {"bootstrapPending": now}})
+    index = PendingTaskIndex(db, tasks_poll_s=0.02, tasks_refresh_s=0.5)
+    await index.start()
+    try:
+        assert index.may_have_tasks("A") and not index.may_have_tasks("B")  # loaded at start
+        assert index.may_have_bootstrap("BS") and not index.may_have_bootstrap("A")
+        await db[TASKS].insert_one({"device": "B", "status": "pending", "timestamp": datetime.now(UTC)})
+        await _until(lambda: index.may_have_tasks("B"))  # queued now: found by the poll
+        assert index.tasks_poll_ok
+        # set pending again long after it was queued: the refresh finds it
+        await db[TASKS].insert_one({"device": "C", "status": "done", "timestamp": now - timedelta(hours=1)})
+        await db[TASKS].update_one({"device": "C"}, {"$set": {"status": "pending"}})
+        await _until(lambda: index.may_have_tasks("C"))
+    finally:
+        await index.stop()
