@@ -5,9 +5,9 @@ A periodic session with nothing to do costs two small writes, folded with other 
 into bulk writes, and no read of the device document: a replace of the device's tiny
 ``last_informs`` document, and a device update that applies only when the Inform says something
 new, filtered on ``_acs.informHash $ne <digest>``. ``benchmarks/storage.py`` on SecantusDB, a
-device holding a 1,000-parameter data model, in bulks of 20: the plain update costs 5.5 ms of
-database CPU per device (82 ops/s), the filtered one 1.3 ms (410 ops/s); ``InformDigests`` spares
-even that for the devices this scheduler last wrote.
+device holding a 1,002-node data model, in bulks of 20: the plain update costs 5.6 ms of database
+CPU per device (88 ops/s), the filtered one 1.35 ms (306 ops/s); ``InformDigests`` spares even
+that for the devices this scheduler last wrote.
 
 A session's updates after its Inform are held (``DeviceWrites``) and written together when it
 ends: its writes are all or nothing, and what it reads of the device document is the stored one
