@@ -59,7 +59,7 @@ class InformLoad:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _device(self, client: httpx.AsyncClient, serial: str, delay: float) -> None:
-        await asyncio.sleep(delay)
+        await asyncio.sleep(delay)  # the load's shape: the devices' sessions spread over one period
         cpe = ScriptedCpe(serial, self.urls)
         seq = 1
         while not self.stop.is_set():
@@ -67,7 +67,7 @@ class InformLoad:
                 a = await cpe.inform(client, ["2 PERIODIC"], params={UPTIME: (seq, "xsd:unsignedInt")})
             except httpx.HTTPError as e:
                 self.other[type(e).__name__] += 1
-                await asyncio.sleep(0.3)
+                await asyncio.sleep(0.3)  # a CPE's retry pause
                 continue
             if a.status == 200:
                 self.acked[serial] = seq
@@ -81,17 +81,22 @@ class InformLoad:
             elif a.status == 503:
                 assert int(a.headers["retry-after"]) > 0
                 self.refused_at.append(time.monotonic())
-                await asyncio.sleep(0.3)
+                await asyncio.sleep(0.3)  # a CPE's retry pause (shorter than Retry-After: the test wants the gap's edges)
                 continue
             else:
                 self.other[a.status] += 1
-            await asyncio.sleep(self.pause_s)
+            await asyncio.sleep(self.pause_s)  # the periodic inform interval
 
     async def run(self) -> None:
         limits = httpx.Limits(max_connections=len(self.serials) * 2, max_keepalive_connections=len(self.serials))
         async with httpx.AsyncClient(timeout=30, limits=limits) as client:
             n = len(self.serials)
             await asyncio.gather(*(self._device(client, s, self.pause_s * i / n) for i, s in enumerate(self.serials)))
+
+    async def all_informed(self, timeout: float = 120.0) -> None:
+        """Until every device has had an Inform acknowledged: the load is running in full."""
+        await eventually(lambda: len(self.acked) == len(self.serials), timeout=timeout, interval=0.2,
+                         what=f"every device informed once (other answers: {self.other})")
 
     def per_second(self, since: float) -> list[int]:
         """Informs acknowledged in each second from ``since`` (for failure messages)."""
@@ -170,13 +175,13 @@ async def test_one_of_three_brokers_killed_under_load_loses_nothing():
         st.add_gateway()
         load = InformLoad([st.cwmp_url(0), st.cwmp_url(1)], [f"KB{i:04d}" for i in range(200)], pause_s=1.0)
         runner = asyncio.create_task(load.run())
-        await asyncio.sleep(8)
+        await load.all_informed()
         assert load.acked_at, f"no Inform acknowledged before the kill: {load.other}"
         leaders = await session_event_leaders(st.kafka.bootstrap)
         victim = leaders.most_common(1)[0][0]
         killed_at = time.monotonic()
         st.kafka.nodes[victim - 1].kill()
-        await asyncio.sleep(20)
+        await asyncio.sleep(20)  # the load runs through the failover gap (15 s) and past it: a 503 after the gap would show
         # every device informs again once the leaders have moved (however slow a loaded machine is)
         await load.finish(runner, all_informed_after=killed_at + 15)
 
@@ -201,14 +206,13 @@ async def test_single_broker_killed_and_restarted_loses_nothing():
         st.add_gateway()
         load = InformLoad([st.cwmp_url(0)], [f"K1B{i:04d}" for i in range(100)], pause_s=0.5)
         runner = asyncio.create_task(load.run())
-        await asyncio.sleep(6)
+        await load.all_informed()
         st.kafka.nodes[0].kill()
         down_at = time.monotonic()
-        await asyncio.sleep(4)
+        await asyncio.sleep(4)  # the behaviour under test: the broker is down for 4 s under load
         st.kafka.restart(0)
         up_at = time.monotonic()
-        await asyncio.sleep(10)
-        await load.finish(runner, all_informed_after=up_at + 2)
+        await load.finish(runner, all_informed_after=up_at + 2)  # polls until sessions resumed
 
         assert load.refused_at, "no 503 while the broker was down"
         assert load.acked_between(down_at + 1, up_at) == 0, "an Inform was acknowledged with no broker"
@@ -321,10 +325,10 @@ async def test_scheduler_added_mid_load_rebalances_without_lost_or_repeated_task
             async def waves() -> None:
                 for wave in range(0, len(serials), 5):
                     await asyncio.gather(*(cpes[s].session(http) for s in serials[wave:wave + 5]))
-                    await asyncio.sleep(0.3)
+                    await asyncio.sleep(0.3)  # the load's shape: waves of sessions
 
             load = asyncio.create_task(waves())
-            await asyncio.sleep(1.0)
+            await eventually(lambda: any(c.executed for c in cpes.values()), what="the first wave's tasks running")
             await asyncio.to_thread(st.add_scheduler)
             await load
             await _finish_all(http, cpes, db, ids)
@@ -348,17 +352,18 @@ async def test_database_stopped_for_10s_under_load_back_pressure_then_nothing_lo
         st.add_gateway()
         load = InformLoad([st.cwmp_url(0)], [f"KD{i:04d}" for i in range(100)], pause_s=0.5)
         runner = asyncio.create_task(load.run())
-        await asyncio.sleep(5)
+        await load.all_informed()
         st.mongo.pause()
         paused_at = time.monotonic()
         try:
-            await asyncio.sleep(10)
+            await asyncio.sleep(10)  # the behaviour under test: the database frozen for 10 s under load
         finally:
             st.mongo.resume()
-        await asyncio.sleep(10)
-        await load.finish(runner)
+        resumed_at = time.monotonic()
+        await load.finish(runner, all_informed_after=resumed_at)  # polls until every device informed again
 
         assert load.acked_between(paused_at, paused_at + 10) > 0, "Informs need only the broker to be acknowledged"
+        assert not load.silent_since(resumed_at), f"sessions did not go on: {load.per_second(paused_at - 5)}"
         assert not {k: v for k, v in load.other.items() if k != 204}, load.other
         await assert_nothing_acknowledged_lost(st, load)
     finally:
