@@ -19,8 +19,13 @@ from .task_base import TaskArgumentError, TaskContext, TaskGen, TaskOutcome, exp
 
 
 def _coerce(value: Any, xsd_type: str) -> Any:
+    """A JSON value of a setParameterValues task as the typed value the codec sends. The NBI takes
+    a whole JSON number (``5.0``, as some clients write every number) for an integer or boolean
+    type: it is that integer, not the text "5.0" the codec cannot send."""
     if isinstance(value, bool):
         text = "true" if value else "false"
+    elif isinstance(value, float) and value.is_integer() and xsd_type != "xsd:string":
+        text = str(int(value))
     else:
         text = str(value)
     return decode_value(text, xsd_type)[0]
