@@ -176,6 +176,30 @@ async def test_messages_of_informs_taken_by_the_previous_owner_go_straight_on():
 
 
 @pytest.mark.asyncio
+async def test_a_message_of_a_session_superseded_by_a_later_inform_already_taken_is_dropped():
+    """A backlog read again (after a rebalance) may bring a device's later Informs ahead of its
+    earlier sessions' messages: those sessions are over, and their messages must not displace the
+    session of the latest Inform."""
+    c, driver, kafka = _consumer(cap=5)
+    first = kafka.inform("a")
+    second = kafka.inform("a")
+    kafka.message("a", "empty", inform_offset=first)  # read after the second Inform: late
+    kafka.message("a", "message", inform_offset=second)
+    batch = kafka.poll()
+    c.take({EVENTS: batch[EVENTS]}, 0.0)  # the Informs first, the messages in a later fetch
+    c.take({MESSAGES: batch[MESSAGES]}, 0.0)
+    await _poll(c, kafka)
+    assert driver.handled == [("a", "inform"), ("a", "inform"), ("a", "message")]
+    assert c.tracker.commit_points() == {EVENTS: 2, MESSAGES: 2}  # the late message counts as handled
+    kafka.message("a", "empty", inform_offset=second)  # the session goes on, and ends
+    await _poll(c, kafka)
+    assert driver.handled[-1] == ("a", "empty") and driver.sessions == {}
+    await asyncio.sleep(0)
+    c._forget_informs()  # noqa: SLF001 - housekeeping: no queue, no session, nothing kept
+    assert c.informs == {}
+
+
+@pytest.mark.asyncio
 async def test_one_batch_beyond_the_room_is_read_again_from_the_first_inform_not_taken():
     c, driver, kafka = _consumer(cap=1)
     for d in "abc":

@@ -92,6 +92,11 @@ class SessionConsumer:
         """Session messages read before their Inform was taken, until it is."""
         self.paused: set[TopicPartition] = set()
         """Session-events partitions paused: no room for a new session (or the database behind)."""
+        self.informs: dict[str, int] = {}
+        """Device id -> offset of its latest Inform taken, while it has a queue or a session. A
+        message of an earlier session read after it is *late* (a backlog read again after a
+        rebalance reads the Informs ahead of the messages): that session was superseded, so the
+        message is dropped, as the driver would have ended its session at the later Inform."""
         self._starting = 0  # workers begun for a device with no session yet (its first record in hand)
         self._tasks: set[asyncio.Task] = set()
         self._running = False
@@ -181,8 +186,12 @@ class SessionConsumer:
 
     # ------------------------------------------------------------------ taking records
     def take(self, batches: dict[TopicPartition, list[ConsumerRecord]], consumed_at: float) -> None:
-        """One getmany's records: Informs first (a message in the same batch may wait for one)."""
+        """One getmany's records: Informs first (a message in the same batch may wait for one).
+        Records of partitions given up meanwhile are left to their new owner."""
+        assigned = self.consumer.assignment()
         for tp in sorted(batches, key=lambda tp: tp.topic != SESSION_EVENTS):
+            if tp not in assigned:
+                continue
             if tp.topic == SESSION_EVENTS:
                 self._take_informs(tp, batches[tp], consumed_at)
             else:
@@ -199,6 +208,8 @@ class SessionConsumer:
             self.tracker.add(tp, r.offset)
             ev = self._decode(SessionEvent, tp, r.offset, r.value)
             if ev is not None:
+                if ev.kind == "inform":
+                    self.informs[ev.device_id] = r.offset
                 self._dispatch(Taken(tp, r.offset, ev, consumed_at))
             for early in self.gate.took(tp, r.offset):
                 self._dispatch(early)
@@ -209,6 +220,11 @@ class SessionConsumer:
             self.tracker.add(tp, r.offset)
             msg = self._decode(SessionMessage, tp, r.offset, r.value)
             if msg is None:
+                continue
+            if 0 <= msg.inform_offset < self.informs.get(msg.device_id, -1):
+                log.debug("late message of %s (session %s) at %s:%d dropped", msg.device_id, msg.session_id, tp, r.offset)
+                metrics.LATE_MESSAGES.inc()
+                self.tracker.done(tp, r.offset)
                 continue
             taken = Taken(tp, r.offset, msg, consumed_at)
             if not self.gate.hold(TopicPartition(SESSION_EVENTS, msg.inform_partition), msg.inform_offset,
@@ -244,6 +260,7 @@ class SessionConsumer:
         owner (nothing of it was committed)."""
         self.gate.forget(revoked, lambda taken: taken.tp)
         self.tracker.forget(revoked)
+        self._forget_informs()
         self.paused.difference_update(revoked)
         for tp in revoked:
             label = str(tp.partition)
@@ -252,6 +269,10 @@ class SessionConsumer:
                 self._lag_labels.discard(label)
         metrics.AWAITING_INFORM.set(len(self.gate))
         metrics.PAUSED_PARTITIONS.set(len(self.paused))
+
+    def _forget_informs(self) -> None:
+        """Keep the latest Informs of devices with a queue or a session only."""
+        self.informs = {d: o for d, o in self.informs.items() if d in self.queues or d in self.driver.sessions}
 
     # ------------------------------------------------------------------ device workers
     def _dispatch(self, taken: Taken) -> None:
@@ -333,6 +354,7 @@ class SessionConsumer:
             await self.commit()
             if tick % 20 == 0:
                 self.driver.expire_idle()
+                self._forget_informs()
                 await self._update_lag()
 
     async def _update_lag(self) -> None:

@@ -20,5 +20,7 @@ OUTBOUND_DROPPED = Counter("acs_scheduler_outbound_dropped_total", "Outbound top
 PENDING_WRITES = Gauge("acs_scheduler_pending_writes", "Store writes queued or in flight, not yet acknowledged")
 PAUSED_PARTITIONS = Gauge("acs_scheduler_paused_partitions",
                           "Session-events partitions paused: new sessions wait in Kafka (SCHEDULER_MAX_ACTIVE_SESSIONS)")
+LATE_MESSAGES = Counter("acs_scheduler_late_messages_total",
+                        "Session messages dropped because a later Inform of their device was taken first")
 AWAITING_INFORM = Gauge("acs_scheduler_messages_awaiting_inform", "Session messages read before their Inform was taken")
 SCRIPT_FAULTS = Counter("acs_scheduler_script_faults_total", "GenieACS provision script runs that faulted a device", ["code"])
