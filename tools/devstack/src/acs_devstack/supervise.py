@@ -101,20 +101,28 @@ class Supervisor:
         now = time.monotonic()
         for u in self.units:
             self._supervise(u, now)
-        probed = [u for u in self.units if not u.held and u.state in ("starting", "ready", "not ready")
-                  and u.thread is None and u.next_start is None]
-        if probed:  # at once: a probe waiting on a hung service does not delay the others
-            for u, (ok, detail) in zip(probed, self._pool.map(lambda u: u.probe(), probed), strict=True):
-                if u.thread is None and u.next_start is None and u.target.running and not u.held:
-                    u.state, u.detail = ("ready" if ok else "not ready"), ("" if ok else _short(detail))
+        self._probe([u for u in self.units if _probe_wanted(u)])
+        self._print_changes()
+        if self.summary_every_s and time.monotonic() - self._last_summary >= self.summary_every_s:
+            self.summary()
+
+    def _probe(self, probed: list[Unit]) -> None:
+        """Probes ``probed`` at once (a probe waiting on a hung service does not delay the others)
+        and records each answer unless the unit went down or into a restart meanwhile."""
+        if not probed:
+            return
+        for u, (ok, detail) in zip(probed, self._pool.map(lambda u: u.probe(), probed), strict=True):
+            if _probe_still_applies(u):
+                u.state, u.detail = ("ready" if ok else "not ready"), ("" if ok else _short(detail))
+
+    def _print_changes(self) -> None:
+        """One line per unit whose state or pid changed since it was last printed."""
         changed = [u for u in self.units if (u.state, u.pid) != u.shown]
         for u in changed:
             u.shown = (u.state, u.pid)
             self.out(self.line(u))
         if changed and self.on_change:
             self.on_change()
-        if self.summary_every_s and time.monotonic() - self._last_summary >= self.summary_every_s:
-            self.summary()
 
     def _supervise(self, u: Unit, now: float) -> None:
         if self.stopping or u.held:
@@ -160,6 +168,23 @@ class Supervisor:
         for u in self.units:
             if u.thread is not None:
                 u.thread.join(max(0.1, deadline - time.monotonic()))
+
+
+_PROBED_STATES = ("starting", "ready", "not ready")
+
+
+def _settled(u: Unit) -> bool:
+    """Neither restarting, waiting to restart, nor held by another unit's restart."""
+    return u.thread is None and u.next_start is None and not u.held
+
+
+def _probe_wanted(u: Unit) -> bool:
+    return _settled(u) and u.state in _PROBED_STATES
+
+
+def _probe_still_applies(u: Unit) -> bool:
+    """A probe's answer counts only for a unit still settled and whose process still runs."""
+    return u.thread is None and u.next_start is None and u.target.running and not u.held
 
 
 def _short(text: str, n: int = 160) -> str:
