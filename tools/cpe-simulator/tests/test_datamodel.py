@@ -39,37 +39,53 @@ def test_the_shared_dumps_are_there():
     assert ("Parameter", "Object", "Object timestamp") in headers  # 12-column format
 
 
+def _assert_identity_from_device_id_rows(model, rows):
+    ident = {r["Parameter"].split(".", 1)[1]: r["Value"] for r in rows if r["Parameter"].startswith("DeviceID.")}
+    assert model.identity.oui == ident["OUI"]
+    assert model.identity.product_class == ident["ProductClass"]
+    assert model.identity.serial_number == ident["SerialNumber"]
+
+
+def _assert_parameter_value(node, r):
+    name = r["Parameter"]
+    assert node.type == _CANONICAL[r["Value type"].lower()], name
+    if node.value != r["Value"]:  # only values that do not fit their type are replaced
+        assert decode_value(r["Value"], node.type)[0] == r["Value"].strip(), name
+        assert not isinstance(decode_value(node.value, node.type)[0], str), name
+
+
+def _assert_row_is_a_node(model, r):
+    name = r["Parameter"]
+    is_object = r["Object"] == "true"
+    node = model.node(name + "." if is_object else name)
+    assert node is not None, name
+    assert node.is_object is is_object
+    assert node.writable is (r["Writable"] == "true"), name
+    if not is_object:
+        _assert_parameter_value(node, r)
+
+
+def _assert_parents_list_their_children(model):
+    for p in model.nodes:
+        parent = p[: p.rstrip(".").rfind(".") + 1]
+        if parent:
+            assert p in model.children[parent]
+
+
 @pytest.mark.parametrize("path", ALL_CSVS, ids=lambda p: f"{p.parent.name}/{p.name[:40]}")
 def test_every_row_becomes_a_node(path):
     model = DataModel.load(path)
     assert model.root in ("InternetGatewayDevice.", "Device.")
     rows = _rows(path)
-    ident = {r["Parameter"].split(".", 1)[1]: r["Value"] for r in rows if r["Parameter"].startswith("DeviceID.")}
-    assert model.identity.oui == ident["OUI"]
-    assert model.identity.product_class == ident["ProductClass"]
-    assert model.identity.serial_number == ident["SerialNumber"]
+    _assert_identity_from_device_id_rows(model, rows)
     checked = 0
     for r in rows:
-        name = r["Parameter"]
-        if name.split(".", 1)[0] in ("DeviceID", "Events"):
+        if r["Parameter"].split(".", 1)[0] in ("DeviceID", "Events"):
             continue
-        is_object = r["Object"] == "true"
-        node = model.node(name + "." if is_object else name)
-        assert node is not None, name
-        assert node.is_object is is_object
-        assert node.writable is (r["Writable"] == "true"), name
-        if not is_object:
-            assert node.type == _CANONICAL[r["Value type"].lower()], name
-            if node.value != r["Value"]:  # only values that do not fit their type are replaced
-                assert decode_value(r["Value"], node.type)[0] == r["Value"].strip(), name
-                assert not isinstance(decode_value(node.value, node.type)[0], str), name
+        _assert_row_is_a_node(model, r)
         checked += 1
     assert checked > 500
-    # parents always exist and list their children
-    for p in model.nodes:
-        parent = p[: p.rstrip(".").rfind(".") + 1]
-        if parent:
-            assert p in model.children[parent]
+    _assert_parents_list_their_children(model)  # parents always exist and list their children
 
 
 @pytest.mark.parametrize("path", [IGD_CSV, TR181_CSV], ids=["tr098-5col", "tr181-12col"])

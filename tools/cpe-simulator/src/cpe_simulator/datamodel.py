@@ -107,37 +107,13 @@ class DataModel:
 
     @classmethod
     def from_rows(cls, rows, *, source: str = "<rows>") -> "DataModel":
-        nodes: dict[str, Node] = {}
-        ident: dict[str, str] = {}
-        for row in rows:
-            name = (row.get("Parameter") or "").strip()
-            if not name:
-                continue
-            first = name.split(".", 1)[0]
-            if first == "DeviceID":
-                ident[name[len("DeviceID.") :]] = row.get("Value") or ""
-                continue
-            if first in _PSEUDO_ROOTS:
-                continue
-            is_object = (row.get("Object") or "").strip().lower() == "true"
-            writable = (row.get("Writable") or "").strip().lower() == "true"
-            if is_object:
-                nodes[name.rstrip(".") + "."] = Node(True, writable)
-            else:
-                xsd = normalise_type(row.get("Value type") or "")
-                nodes[name] = Node(False, writable, typed_text(row.get("Value") or "", xsd), xsd)
+        nodes, ident = _read_rows(rows)
         if not nodes:
             raise ValueError(f"{source}: no parameters")
         _add_missing_objects(nodes)
-        children: dict[str, list[str]] = {p: [] for p, n in nodes.items() if n.is_object}
-        for p in nodes:
-            parent = parent_path(p)
-            if parent is not None:
-                children[parent].append(p)
-        roots = [p for p in nodes if parent_path(p) is None]
-        root = "Device." if "Device." in roots else "InternetGatewayDevice." if "InternetGatewayDevice." in roots else roots[0]
+        root = _pick_root([p for p in nodes if parent_path(p) is None])
         identity = _identity(ident, nodes, root)
-        return cls(source, root, nodes, {k: tuple(v) for k, v in children.items()}, identity)
+        return cls(source, root, nodes, _children(nodes), identity)
 
     # ------------------------------------------------------------------ queries
     def node(self, path: str) -> Node | None:
@@ -166,6 +142,54 @@ def parent_path(path: str) -> str | None:
     trimmed = path[:-1] if path.endswith(".") else path
     cut = trimmed.rfind(".")
     return None if cut < 0 else trimmed[: cut + 1]
+
+
+def _read_rows(rows) -> tuple[dict[str, Node], dict[str, str]]:
+    """The dump's nodes by path, and its ``DeviceID.*`` values by field; other pseudo-roots dropped."""
+    nodes: dict[str, Node] = {}
+    ident: dict[str, str] = {}
+    for row in rows:
+        name = (row.get("Parameter") or "").strip()
+        if not name:
+            continue
+        first = name.split(".", 1)[0]
+        if first == "DeviceID":
+            ident[name[len("DeviceID.") :]] = row.get("Value") or ""
+        elif first not in _PSEUDO_ROOTS:
+            path, node = _row_node(name, row)
+            nodes[path] = node
+    return nodes, ident
+
+
+def _is_true(cell: str | None) -> bool:
+    return (cell or "").strip().lower() == "true"
+
+
+def _row_node(name: str, row) -> tuple[str, Node]:
+    """One row as (path, node): objects get their trailing dot, parameters a value of their type."""
+    writable = _is_true(row.get("Writable"))
+    if _is_true(row.get("Object")):
+        return name.rstrip(".") + ".", Node(True, writable)
+    xsd = normalise_type(row.get("Value type") or "")
+    return name, Node(False, writable, typed_text(row.get("Value") or "", xsd), xsd)
+
+
+def _children(nodes: dict[str, Node]) -> dict[str, tuple[str, ...]]:
+    """Each object's child paths in dump order."""
+    children: dict[str, list[str]] = {p: [] for p, n in nodes.items() if n.is_object}
+    for p in nodes:
+        parent = parent_path(p)
+        if parent is not None:
+            children[parent].append(p)
+    return {k: tuple(v) for k, v in children.items()}
+
+
+def _pick_root(roots: list[str]) -> str:
+    """TR-181's ``Device.`` first, then TR-098's ``InternetGatewayDevice.``, else the dump's first root."""
+    for preferred in ("Device.", "InternetGatewayDevice."):
+        if preferred in roots:
+            return preferred
+    return roots[0]
 
 
 def _add_missing_objects(nodes: dict[str, Node]) -> None:
