@@ -242,39 +242,56 @@ def _nest(target: dict[str, Any], name: str, value: Any) -> None:
 def encode(profile: Profile, collections: list[Collection]) -> tuple[bytes, str]:
     """(body, Content-Type) of a report holding ``collections`` (oldest first)."""
     if profile.encoding == "JSON":
-        reports = []
-        for t, rows in collections:
-            entry: dict[str, Any] = {}
-            stamp = _stamp(profile.timestamp, t)
-            if stamp is not None:
-                entry["CollectionTime"] = stamp
-            for name, value, _ in rows:
-                if profile.report_format == "ObjectHierarchy":
-                    _nest(entry, name, value)
-                else:
-                    entry[name] = value
-            reports.append(entry)
-        return orjson.dumps({"Report": reports}), "application/json; charset=UTF-8"
+        return _encode_json(profile, collections), "application/json; charset=UTF-8"
+    return _encode_csv(profile, collections), "text/csv; charset=UTF-8"
+
+
+def _put_flat(target: dict[str, Any], name: str, value: Any) -> None:
+    target[name] = value
+
+
+def _encode_json(profile: Profile, collections: list[Collection]) -> bytes:
+    """``{"Report": [...]}``, one entry per collection: names flat, or nested for ObjectHierarchy."""
+    put = _nest if profile.report_format == "ObjectHierarchy" else _put_flat
+    reports = []
+    for t, rows in collections:
+        entry: dict[str, Any] = {}
+        stamp = _stamp(profile.timestamp, t)
+        if stamp is not None:
+            entry["CollectionTime"] = stamp
+        for name, value, _ in rows:
+            put(entry, name, value)
+        reports.append(entry)
+    return orjson.dumps({"Report": reports})
+
+
+def _csv_text(v: Any) -> str:
+    return ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+
+def _encode_csv(profile: Profile, collections: list[Collection]) -> bytes:
+    """CSV with the profile's separators: a column per parameter, or a row per parameter."""
     buf = io.StringIO()
     w = csv.writer(buf, delimiter=profile.csv["FieldSeparator"] or ",", quotechar=profile.csv["EscapeCharacter"] or '"',
                    lineterminator=profile.csv["RowSeparator"] or "\r\n")
     stamped = profile.timestamp != "None"
 
-    def text(v: Any) -> str:
-        return ("true" if v else "false") if isinstance(v, bool) else str(v)
+    def stamp_cell(t: float) -> list[str]:
+        return [str(_stamp(profile.timestamp, t))] if stamped else []
 
+    header = ["ReportTimestamp"] if stamped else []
     if profile.report_format == "ParameterPerColumn":
         names = list(dict.fromkeys(n for _, rows in collections for n, _, _ in rows))
-        w.writerow((["ReportTimestamp"] if stamped else []) + names)
+        w.writerow(header + names)
         for t, rows in collections:
-            values = {n: text(v) for n, v, _ in rows}
-            w.writerow(([str(_stamp(profile.timestamp, t))] if stamped else []) + [values.get(n, "") for n in names])
+            values = {n: _csv_text(v) for n, v, _ in rows}
+            w.writerow(stamp_cell(t) + [values.get(n, "") for n in names])
     else:
-        w.writerow((["ReportTimestamp"] if stamped else []) + ["ParameterName", "ParameterValue", "ParameterType"])
+        w.writerow(header + ["ParameterName", "ParameterValue", "ParameterType"])
         for t, rows in collections:
             for n, v, xsd in rows:
-                w.writerow(([str(_stamp(profile.timestamp, t))] if stamped else []) + [n, text(v), xsd.removeprefix("xsd:")])
-    return buf.getvalue().encode(), "text/csv; charset=UTF-8"
+                w.writerow(stamp_cell(t) + [n, _csv_text(v), xsd.removeprefix("xsd:")])
+    return buf.getvalue().encode()
 
 
 class BulkDataReporter:
