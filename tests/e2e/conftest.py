@@ -67,6 +67,24 @@ def nbi_client(st: Stack, timeout: float = 60) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=st.nbi_url, timeout=timeout, headers={"Authorization": f"Bearer {st.nbi_token}"})
 
 
+async def put_preset(st: Stack, nbi: httpx.AsyncClient, name: str, preset: dict | None) -> None:
+    """Store (or, with None, delete) a preset and wait (bounded) until the scheduler has reloaded
+    its presets (SCHEDULER_PRESETS_POLL_S), so the next session sees them."""
+    health = f"{st.schedulers[0].admin_url}/healthz"
+    async with httpx.AsyncClient(timeout=30) as c:
+        async def generation() -> int:
+            return (await c.get(health)).json()["presets"]["generation"]
+
+        before = await generation()
+        r = await (nbi.put(f"/presets/{name}", json=preset) if preset is not None else nbi.delete(f"/presets/{name}"))
+        assert r.status_code == 200, r.text
+
+        async def reloaded() -> bool:
+            return await generation() > before
+
+        await eventually(reloaded, what=f"the scheduler reloading its presets after {name!r}")
+
+
 @contextmanager
 def inventory_db(st: Stack):
     client = MongoClient(mongo_uri(st.mongo.port))

@@ -6,8 +6,7 @@ crosses it and clears it when the value comes back, in the NBI and on acs.alarms
 
 from __future__ import annotations
 
-import asyncio
-import time
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from acs_contracts.kafka_topics import ALARMS, AlarmEvent
 from acs_devstack.stack import Stack
 from cpe_simulator import SimulatedCpe
 
-from .conftest import cpe_device_id, igd_model, nbi_client
+from .conftest import cpe_device_id, eventually, igd_model, nbi_client, put_preset
 
 PROVISIONS = Path(__file__).resolve().parents[2] / "services" / "telemetry" / "provisions"
 MODEL = igd_model()
@@ -47,35 +46,13 @@ async def nbi(mon_stack):
         yield c
 
 
-async def put_preset(st: Stack, nbi: httpx.AsyncClient, name: str, preset: dict) -> None:
-    """Store a preset and wait until the scheduler has reloaded its presets."""
-    health = f"http://127.0.0.1:{st.schedulers[0].admin_port}/healthz"
-    async with httpx.AsyncClient() as c:
-        before = (await c.get(health)).json()["presets"]["generation"]
-        r = await nbi.put(f"/presets/{name}", json=preset)
-        assert r.status_code == 200, r.text
-        deadline = time.monotonic() + 30
-        while (await c.get(health)).json()["presets"]["generation"] <= before:
-            assert time.monotonic() < deadline, "the scheduler did not reload its presets"
-            await asyncio.sleep(0.1)
-
-
 def profile_preset(serial: str, spec: dict) -> dict:
     return {"weight": 0, "channel": "bulkdata", "events": ["0 BOOTSTRAP", "1 BOOT", "2 PERIODIC"],
             "precondition": {"_deviceId._SerialNumber": serial},
             "configurations": [{"type": "provision", "name": "bulkdata_profile", "args": [spec]}]}
 
 
-async def poll(check, timeout: float = 90.0, interval: float = 0.3):
-    """Await ``check()`` until it returns something truthy (reports come every interval)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = await check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {check}")
-        await asyncio.sleep(interval)
+poll = functools.partial(eventually, timeout=90.0, interval=0.3)  # the CPEs report every second
 
 
 async def test_bulk_data_reports_become_history_and_a_threshold_alarm_raises_and_clears(mon_stack, nbi):

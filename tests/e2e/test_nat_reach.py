@@ -25,7 +25,7 @@ from acs_devstack.stack import Stack
 from cpe_simulator import SimulatedCpe
 from cpe_simulator.xmpp import with_xmpp
 
-from .conftest import cpe_device_id, eventually, igd_model, inventory_db, nbi_client
+from .conftest import cpe_device_id, eventually, igd_model, inventory_db, nbi_client, put_preset
 
 IGD = "InternetGatewayDevice"
 MS = f"{IGD}.ManagementServer"
@@ -49,18 +49,6 @@ async def _metric(nbi, name: str) -> float | None:
         if line.startswith((name + " ", name + "{")):
             return float(line.rsplit(" ", 1)[1])
     return None
-
-
-async def _put_preset(st: Stack, nbi, name: str, preset: dict) -> None:
-    """Store a preset and wait (bounded) until the scheduler has reloaded its presets."""
-    health = f"{st.schedulers[0].admin_url}/healthz"
-    before = (await nbi.get(health)).json()["presets"]["generation"]
-    r = await nbi.put(f"/presets/{name}", json=preset)
-    assert r.status_code == 200, r.text
-    deadline = time.monotonic() + 30
-    while (await nbi.get(health)).json()["presets"]["generation"] <= before:
-        assert time.monotonic() < deadline, "the scheduler did not reload its presets"
-        await asyncio.sleep(0.05)
 
 
 async def _spv_with_connection_request(nbi, device_id: str, value: str) -> tuple[dict, float]:
@@ -110,7 +98,7 @@ async def test_xmpp_only_cpe_is_reached_through_prosody(xmpp_server):
                 {"path": f"{MS}.ConnReqAllowedJabberIDs", "value": "acs@xmpp.acs.test"},
                 {"path": f"{xmpp}.Enable", "value": True, "type": "xsd:boolean"},
             ]}
-            await _put_preset(st, nbi, "xmpp-bootstrap", preset)
+            await put_preset(st, nbi, "xmpp-bootstrap", preset)
             await cpe.start()
             with inventory_db(st) as db:
                 doc = await eventually(lambda: db.devices.find_one(

@@ -8,14 +8,22 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
 import pytest
 
 from acs_contracts.cpe_secrets import Secrets
-from acs_devstack.stack import Stack
 from cpe_simulator import Fleet, SimulatedCpe
 
-from .conftest import cpe_device_id, eventually, full_stack, igd_model, inventory_db, nbi_client, requires_shared, tr181_model
+from .conftest import (
+    cpe_device_id,
+    eventually,
+    full_stack,
+    igd_model,
+    inventory_db,
+    nbi_client,
+    put_preset,
+    requires_shared,
+    tr181_model,
+)
 
 IGD_MODEL = igd_model()  # the real BM632w dump where ../shared has it, else the simulator's built-in gateway
 SSID = "InternetGatewayDevice.LANDevice.*.WLANConfiguration.*.SSID"
@@ -42,20 +50,6 @@ def prov_db(prov_stack):
 async def nbi(prov_stack):
     async with nbi_client(prov_stack) as c:
         yield c
-
-
-async def put_preset(stack: Stack, nbi: httpx.AsyncClient, name: str, preset: dict | None) -> None:
-    """Store (or delete) a preset and wait until the scheduler has reloaded its presets."""
-    health = f"http://127.0.0.1:{stack.schedulers[0].admin_port}/healthz"
-    async with httpx.AsyncClient() as c:
-        before = (await c.get(health)).json()["presets"]["generation"]
-        r = await (nbi.put(f"/presets/{name}", json=preset) if preset is not None else nbi.delete(f"/presets/{name}"))
-        assert r.status_code == 200, r.text
-        for _ in range(200):
-            if (await c.get(health)).json()["presets"]["generation"] > before:
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError("the scheduler did not reload its presets")
 
 
 async def test_bootstrap_is_configured_by_presets_in_one_session(prov_stack, prov_db, nbi):
