@@ -11,9 +11,7 @@ a Zhone 6718 does.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,11 +136,7 @@ async def nbi_device(nbi: httpx.AsyncClient, device_id: str) -> dict | None:
 
 async def promptly(check):
     """``check()`` holds within PROMPT_S (so before the session's idle timeout could have written anything)."""
-    deadline = time.monotonic() + PROMPT_S
-    while not (result := await check()):
-        assert time.monotonic() < deadline, "not stored within the batching delay"
-        await asyncio.sleep(0.05)
-    return result
+    return await eventually(check, timeout=PROMPT_S, what="stored within the batching delay")
 
 
 def informed(cpe: Cpe, events: list[str]):

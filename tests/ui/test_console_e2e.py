@@ -30,6 +30,7 @@ import pytest
 from pymongo import MongoClient
 
 from acs_contracts.device_id import make_device_id
+from acs_devstack.polling import eventually
 from acs_devstack.servers import mongo_uri
 from acs_devstack.stack import Stack
 from cpe_simulator import DataModel, SimulatedCpe
@@ -94,15 +95,6 @@ def _device_id(serial: str) -> str:
     return make_device_id(MODEL.identity.oui, MODEL.identity.product_class, serial)
 
 
-async def _until(check, timeout: float, what: str):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not (found := check()):
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not within {timeout}s")
-        await asyncio.sleep(0.2)
-    return found
-
-
 async def _start_cpes(st: Stack) -> list[SimulatedCpe]:
     """The CPEs, each with the connection-request credentials the bootstrap would store, all
     informed and idle."""
@@ -120,9 +112,9 @@ async def _start_cpes(st: Stack) -> list[SimulatedCpe]:
             cpes.append(cpe)
         for serial in SERIALS:
             device = _device_id(serial)
-            await _until(lambda d=device: db.devices.find_one(
+            await eventually(lambda d=device: db.devices.find_one(
                 {"_id": d, "InternetGatewayDevice.ManagementServer.ConnectionRequestURL._value": {"$exists": True}}),
-                60, f"{device}'s first inform")
+                timeout=60, interval=0.2, what=f"{device}'s first inform")
     for cpe in cpes:
         await cpe.wait_idle()
     return cpes
