@@ -8,11 +8,11 @@ import asyncio
 from datetime import UTC, datetime
 
 import httpx
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from pymongo import MongoClient
 
-from acs_contracts.kafka_client import kafka_common_kwargs
+from acs_contracts.kafka_client import ensure_topics, kafka_common_kwargs
 from acs_contracts.kafka_topics import SESSION_EVENTS, SESSION_MESSAGES
 from acs_contracts.settings import KafkaSettings
 from acs_devstack.servers import mongo_uri
@@ -95,5 +95,24 @@ async def test_two_schedulers_own_both_topics_co_partitioned_and_a_session_survi
         check = _settled(1)
         [alone] = await eventually(lambda: check(st), timeout=60, what="one scheduler owning every partition")
         assert alone[SESSION_EVENTS] == alone[SESSION_MESSAGES] == set(range(PARTITIONS))
+    finally:
+        st.stop()
+
+
+async def test_session_messages_created_beside_an_existing_session_events_topic_take_its_partition_count():
+    """An upgrade: acs.session-events.v1 exists (grown or created apart from the setting), the new
+    topic is created with its count, so a device's Inform and messages keep one partition number."""
+    st = Stack(partitions=PARTITIONS).start_servers()
+    try:
+        kafka = KafkaSettings.from_env(st.common_env())
+        admin = AIOKafkaAdminClient(**kafka_common_kwargs(kafka))
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(SESSION_EVENTS, 3, 1)])
+            await ensure_topics(8, kafka)  # ACS_SESSION_EVENTS_PARTITIONS says 8; the topic has 3
+            counts = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics([SESSION_EVENTS, SESSION_MESSAGES])}
+        finally:
+            await admin.close()
+        assert counts == {SESSION_EVENTS: 3, SESSION_MESSAGES: 3}
     finally:
         st.stop()

@@ -11,7 +11,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from acs_contracts.kafka_topics import SESSION_EVENTS, SESSION_MESSAGES, SessionEvent, SessionMessage
+from acs_contracts.kafka_topics import REPLY_WAIT, SESSION_EVENTS, SESSION_MESSAGES, SessionEvent, SessionMessage
 from task_scheduler.config import Settings
 from task_scheduler.consumer import SessionConsumer
 
@@ -69,10 +69,11 @@ class Partitions:
                                                  reply_to=None, received_at=0.0, cwmp_ns="urn:dslforum-org:cwmp-1-0",
                                                  cwmp_version="1.0"))
 
-    def message(self, device: str, kind: str, inform_offset: int) -> int:
+    def message(self, device: str, kind: str, inform_offset: int, received_at: float = 0.0) -> int:
         return self._append(MESSAGES, SessionMessage(device_id=device, session_id=f"s-{device}", kind=kind, request_id="r",
-                                                     reply_to="gw:1", received_at=0.0, cwmp_ns="urn:dslforum-org:cwmp-1-0",
-                                                     cwmp_version="1.0", inform_partition=0, inform_offset=inform_offset))
+                                                     reply_to="gw:1", received_at=received_at, cwmp_ns="urn:dslforum-org:cwmp-1-0",
+                                                     cwmp_version="1.0", headers={REPLY_WAIT: 20.0}, inform_partition=0,
+                                                     inform_offset=inform_offset))
 
     def _append(self, tp: TopicPartition, msg: SessionEvent) -> int:
         log = self.logs[tp]
@@ -197,6 +198,18 @@ async def test_a_message_of_a_session_superseded_by_a_later_inform_already_taken
     await asyncio.sleep(0)
     c._forget_informs()  # noqa: SLF001 - housekeeping: no queue, no session, nothing kept
     assert c.informs == {}
+
+
+@pytest.mark.asyncio
+async def test_a_message_whose_inform_never_comes_is_dropped_once_its_gateway_stopped_waiting():
+    c, driver, kafka = _consumer(cap=5)
+    kafka.message("a", "empty", inform_offset=7, received_at=1000.0)  # e.g. the topic was recreated
+    await _poll(c, kafka)
+    assert len(c.gate) == 1 and c.tracker.commit_points() == {MESSAGES: 0}
+    c.drop_stale_waiting(1000.0 + 19)  # the gateway still waits (REPLY_WAIT 20 s)
+    assert len(c.gate) == 1
+    c.drop_stale_waiting(1000.0 + 21)
+    assert not c.gate and driver.handled == [] and c.tracker.commit_points() == {MESSAGES: 1}
 
 
 @pytest.mark.asyncio

@@ -43,7 +43,8 @@ def producer_kwargs(kafka: KafkaSettings | None = None) -> dict[str, Any]:
 async def ensure_topics(partitions: int, kafka: KafkaSettings | None = None) -> None:
     """Create the ACS topics if missing (session events and session messages with
     ``partitions``, the service's ``ACS_SESSION_EVENTS_PARTITIONS``: the two must have the same
-    count, a device's Inform and later messages then share a partition number; others with 3).
+    count, a device's Inform and later messages then share a partition number: session messages
+    created beside an existing session-events topic take its count; others with 3).
 
     Replicas: ``ACS_KAFKA_REPLICATION_FACTOR``, or when unset as many as there are brokers, up
     to 3. ``ACS_KAFKA_MIN_INSYNC_REPLICAS`` sets the topics' ``min.insync.replicas`` (else the
@@ -64,6 +65,9 @@ async def ensure_topics(partitions: int, kafka: KafkaSettings | None = None) -> 
         configs = {}
         if k.min_insync_replicas:
             configs["min.insync.replicas"] = str(k.min_insync_replicas)
+        if SESSION_EVENTS in existing and SESSION_MESSAGES not in existing:  # an upgrade: pair the new topic
+            [described] = await admin.describe_topics([SESSION_EVENTS])
+            partitions = len(described["partitions"]) or partitions
         new = [NewTopic(t, partitions if t in (SESSION_EVENTS, SESSION_MESSAGES) else 3, rf, topic_configs=configs)
                for t in ALL_TOPICS if t not in existing]
         if new:

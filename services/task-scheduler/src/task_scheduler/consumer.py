@@ -270,6 +270,14 @@ class SessionConsumer:
         metrics.AWAITING_INFORM.set(len(self.gate))
         metrics.PAUSED_PARTITIONS.set(len(self.paused))
 
+    def drop_stale_waiting(self, now: float) -> None:
+        """Messages that waited for their Inform longer than their gateway waits for the reply: the
+        CPE's session is over (an Inform that never comes must not hold a commit point forever)."""
+        for taken in self.gate.drop(lambda taken: taken.event.is_stale(now)):
+            log.warning("%s:%d of %s waited for its Inform in vain; dropped", taken.tp, taken.offset, taken.event.device_id)
+            self.tracker.done(taken.tp, taken.offset)
+        metrics.AWAITING_INFORM.set(len(self.gate))
+
     def _forget_informs(self) -> None:
         """Keep the latest Informs of devices with a queue or a session only."""
         self.informs = {d: o for d, o in self.informs.items() if d in self.queues or d in self.driver.sessions}
@@ -355,6 +363,7 @@ class SessionConsumer:
             if tick % 20 == 0:
                 self.driver.expire_idle()
                 self._forget_informs()
+                self.drop_stale_waiting(time.time())
                 await self._update_lag()
 
     async def _update_lag(self) -> None:

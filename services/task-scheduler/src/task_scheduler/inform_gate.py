@@ -64,13 +64,19 @@ class InformGate(Generic[T]):
         waiting = self.waiting.get(events_tp)
         if not waiting:
             return []
-        ready = [w.item for w in waiting if w.inform_offset <= offset]
-        if ready:
-            kept = [w for w in waiting if w.inform_offset > offset]
-            if kept:
-                self.waiting[events_tp] = kept
+        ready: list[T] = []
+        kept: list[_Waiting[T]] = []
+        blocked: set[str] = set()  # devices with an earlier message still waiting: theirs stay behind it
+        for w in waiting:
+            if w.inform_offset <= offset and w.device_id not in blocked:
+                ready.append(w.item)
             else:
-                del self.waiting[events_tp]
+                kept.append(w)
+                blocked.add(w.device_id)
+        if kept:
+            self.waiting[events_tp] = kept
+        else:
+            del self.waiting[events_tp]
         return ready
 
     def forget(self, tps: Iterable[TopicPartition], read_from: Callable[[T], TopicPartition]) -> list[T]:
@@ -85,6 +91,21 @@ class InformGate(Generic[T]):
         for events_tp, waiting in list(self.waiting.items()):
             kept = [w for w in waiting if read_from(w.item) not in gone]
             dropped.extend(w.item for w in waiting if read_from(w.item) in gone)
+            if kept:
+                self.waiting[events_tp] = kept
+            else:
+                del self.waiting[events_tp]
+        return dropped
+
+    def drop(self, unwanted: Callable[[T], bool]) -> list[T]:
+        """Drop the waiting messages ``unwanted`` says no one needs any more (their CPE stopped
+        waiting: an Inform that never comes, e.g. a topic recreated, must not hold them forever)."""
+        dropped: list[T] = []
+        for events_tp, waiting in list(self.waiting.items()):
+            kept = [w for w in waiting if not unwanted(w.item)]
+            if len(kept) == len(waiting):
+                continue
+            dropped.extend(w.item for w in waiting if unwanted(w.item))
             if kept:
                 self.waiting[events_tp] = kept
             else:
