@@ -96,7 +96,9 @@ async def read_all_stored(st: Stack, nbi) -> None:
     await eventually(all_read, what=f"the scheduler holding the {stored} stored presets and the scripts before them")
 
 
-async def test_provisions_and_presets_put_unchanged_configure_a_cpe(st, nbi):
+async def store_scripts_and_presets(st: Stack, nbi) -> None:
+    """GenieACS's stock scripts, ours (one spinning forever), one that does not compile (refused),
+    then PRESETS, through the NBI as GenieACS's UI would; until the scheduler has read them all."""
     for name in ("bootstrap", "default", "inform"):
         r = await nbi.put(f"/provisions/{name}", content=(STOCK / f"{name}.js").read_text())
         assert r.status_code == 200, r.text
@@ -108,6 +110,9 @@ async def test_provisions_and_presets_put_unchanged_configure_a_cpe(st, nbi):
         assert (await nbi.put(f"/presets/{name}", json=preset)).status_code == 200
     await read_all_stored(st, nbi)  # the scripts were stored before the presets
 
+
+async def test_provisions_and_presets_put_unchanged_configure_a_cpe(st, nbi):
+    await store_scripts_and_presets(st, nbi)
     started = time.time()
     good = SimulatedCpe(IGD_MODEL, acs_url=st.cwmp_url(0), serial="GOODSCRIPT1")
     bad = SimulatedCpe(IGD_MODEL, acs_url=st.cwmp_url(0), serial="BADSCRIPT1")

@@ -55,6 +55,19 @@ def profile_preset(serial: str, spec: dict) -> dict:
 poll = functools.partial(eventually, timeout=90.0, interval=0.3)  # the CPEs report every second
 
 
+async def bootstrap_with_profiles(st: Stack, cpes: list[SimulatedCpe]) -> None:
+    """The CPEs' first sessions (JSON one, CSV the other): the presets configure their Bulk Data
+    profiles, so each reports on its own, authenticated."""
+    for cpe in cpes:
+        cpe.set_local_value(ASSOC, 3)
+        report = await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
+        assert report.ok, report.error
+    json_cpe, csv_cpe = cpes
+    assert json_cpe.get("InternetGatewayDevice.BulkData.Profile.1.Enable") is True
+    assert json_cpe.get("InternetGatewayDevice.BulkData.Profile.1.HTTP.URL") == st.bulkdata_url
+    assert csv_cpe.get("InternetGatewayDevice.BulkData.Profile.1.EncodingType") == "CSV"
+
+
 async def test_bulk_data_reports_become_history_and_a_threshold_alarm_raises_and_clears(mon_stack, nbi):
     st = mon_stack
     json_spec = {"url": st.bulkdata_url, "interval": 1, "encoding": "JSON", "format": "NameValuePair",
@@ -70,15 +83,9 @@ async def test_bulk_data_reports_become_history_and_a_threshold_alarm_raises_and
     await alarms_topic.start()
     cpes = [SimulatedCpe(MODEL, acs_url=st.cwmp_url(0), serial=s) for s in ("MON0001", "MON0002")]
     try:
-        for cpe in cpes:
-            cpe.set_local_value(ASSOC, 3)
-            report = await cpe.run_session(events=["0 BOOTSTRAP", "1 BOOT"])
-            assert report.ok, report.error
+        await bootstrap_with_profiles(st, cpes)
         json_cpe, csv_cpe = cpes
-        # the preset configured the profile: the CPE reports on its own, authenticated
-        assert json_cpe.get("InternetGatewayDevice.BulkData.Profile.1.Enable") is True
-        assert json_cpe.get("InternetGatewayDevice.BulkData.Profile.1.HTTP.URL") == st.bulkdata_url
-        assert csv_cpe.get("InternetGatewayDevice.BulkData.Profile.1.EncodingType") == "CSV"
+
         async def reported() -> bool:
             return json_cpe.bulkdata.sent >= 2 and csv_cpe.bulkdata.sent >= 2
 

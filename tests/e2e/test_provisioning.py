@@ -153,6 +153,21 @@ async def test_ping_diagnostics_returns_results(prov_stack, prov_db, nbi):
         await cpe.stop()
 
 
+def threshold_wave(fleet: Fleet, threshold: float) -> tuple[int, int, int]:
+    """(index, first device, size) of the wave in which the fleet's failing devices first pass the
+    threshold (waves of 10, 20, 40, 80, 50 in id order)."""
+    failing = {cpe_device_id(IGD_MODEL, c.serial) for c in fleet if c.fail_downloads}
+    ids = sorted(cpe_device_id(IGD_MODEL, c.serial) for c in fleet)
+    assert len(failing) == 10
+    start, size, index = 0, 10, 0
+    while start < len(ids):
+        wave = ids[start : start + size]
+        if sum(d in failing for d in wave) / len(wave) > threshold:
+            return index, start, len(wave)
+        start, size, index = start + len(wave), size * 2, index + 1
+    raise AssertionError("no wave passes the threshold")  # 5% fail overall, so some wave has more than 3%
+
+
 async def test_campaign_of_200_devices_pauses_at_its_threshold(prov_stack, prov_db, nbi):
     fleet = Fleet(IGD_MODEL, count=200, acs_url=prov_stack.cwmp_url(0), serial_format="CAMP{index:05d}",
                   fail_downloads=0.05, seed=7, boot_delay_s=0.1)
@@ -169,18 +184,7 @@ async def test_campaign_of_200_devices_pauses_at_its_threshold(prov_stack, prov_
             "canaryPercent": 5, "waveGrowth": 2, "maxConcurrent": 40, "failureThreshold": threshold,
             "connectionRequestRate": 200})
         assert r.status_code == 201, r.text
-        # the wave in which the failing devices first pass the threshold (waves of 10, 20, 40, 80, 50 in id order)
-        failing = {cpe_device_id(IGD_MODEL, c.serial) for c in fleet if c.fail_downloads}
-        ids = sorted(cpe_device_id(IGD_MODEL, c.serial) for c in fleet)
-        assert len(failing) == 10
-        start, size, index, expected = 0, 10, 0, None
-        while start < 200:
-            wave = ids[start : start + size]
-            if sum(d in failing for d in wave) / len(wave) > threshold:
-                expected = (index, start, len(wave))
-                break
-            start, size, index = start + len(wave), size * 2, index + 1
-        assert expected is not None  # 5% fail overall, so some wave has more than 3%
+        expected = threshold_wave(fleet, threshold)
 
         async def paused():
             c = (await nbi.get("/campaigns/fw-200")).json()
