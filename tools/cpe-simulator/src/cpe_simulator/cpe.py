@@ -79,6 +79,17 @@ def _unknown_request(name: str) -> m.Message:
 _UNKNOWN: dict[str, type] = {}
 
 
+def _parse_answer(body: bytes, cwmp_ns: str) -> m.Envelope | None:
+    """The ACS's answer; None for an empty one (the ACS has nothing more). A request the codec
+    does not know becomes a body the session answers with Fault 9000."""
+    if not body.strip():
+        return None
+    try:
+        return soap.parse(body)
+    except UnknownMethod as exc:
+        return m.Envelope(body=_unknown_request(exc.method), id=exc.envelope_id, cwmp_ns=exc.cwmp_ns or cwmp_ns)
+
+
 class SessionDropped(Exception):
     """Fault injection: the device vanishes mid-session."""
 
@@ -325,59 +336,81 @@ class SimulatedCpe:
         return report
 
     async def _exchange(self, http: aiohttp.ClientSession, session: CpeSession, inform: m.Inform, report: SessionReport) -> None:
-        url = self.acs_url
+        """The session's POSTs, each answer handed to ``session``, until it ends or breaks."""
+        url = self.acs_url  # the URL at the session's start holds for all of it
         post: m.Envelope | None = session.start()
         while True:
-            data = soap.build(post) if post is not None else b""
-            headers = SOAP_HEADERS if post is not None else {}
-            async with http.post(url, data=data, headers=headers) as resp:
-                body = await resp.read()
-                report.http_status = resp.status
-                if resp.status not in (200, 204):
-                    if resp.status == 503:
-                        report.retry_after = _retry_after(resp.headers.get(hdrs.RETRY_AFTER))
-                    report.error = f"http: status {resp.status}"
-                    session.abort()
-                    return
-            try:
-                answer = soap.parse(body) if resp.status == 200 and body.strip() else None
-            except UnknownMethod as exc:
-                answer = m.Envelope(
-                    body=_unknown_request(exc.method), id=exc.envelope_id, cwmp_ns=exc.cwmp_ns or session.cwmp_ns
-                )
-            try:
-                event = session.receive(answer)
-            except ProtocolViolation as exc:
-                session.reject(exc)
-                if session.ended:
-                    report.error = f"protocol: {exc}"
-                    return
-                report.faults.append(exc.fault_code)
-                post = session.next_post()
-                continue
-            if isinstance(event, InformAcknowledged):
-                self.device.inform_delivered(inform.events)
-            elif isinstance(event, AcsResponseReceived):
-                self.device.request_acknowledged(event.request)
-            elif isinstance(event, AcsFaultReceived):
-                report.acs_faults.append(event.fault.fault_code)
-                if session.ended:
-                    report.error = f"acs fault: {event.fault.fault_code}"
-                    return
-                if event.request is not None and event.fault.fault_code != FaultCode.ACS_RETRY_REQUEST:
-                    self.device.request_acknowledged(event.request)  # refused for good: do not resend
-            elif isinstance(event, AcsRequestReceived):
-                report.rpcs.append(event.message.RPC)
-                if self.drop_session_rate and self.rng.random() < self.drop_session_rate:
-                    raise SessionDropped()
-                answer_msg = self.device.handle(event.message)
-                if isinstance(answer_msg, m.Fault):
-                    report.faults.append(answer_msg.fault_code)
-                session.respond(answer_msg)
-            elif isinstance(event, SessionEnded):
-                report.ok = True
+            body = await self._post(http, url, post, report)
+            if body is None:
+                session.abort()
+                return
+            if self._take_answer(session, _parse_answer(body, session.cwmp_ns), inform, report):
                 return
             post = session.next_post()
+
+    @staticmethod
+    async def _post(http: aiohttp.ClientSession, url: str, post: m.Envelope | None, report: SessionReport) -> bytes | None:
+        """POSTs ``post`` (None: an empty POST). The answer's body (empty for a 204), or None for
+        any other HTTP status, recorded in ``report`` with a 503's Retry-After."""
+        data = soap.build(post) if post is not None else b""
+        headers = SOAP_HEADERS if post is not None else {}
+        async with http.post(url, data=data, headers=headers) as resp:
+            body = await resp.read()
+            report.http_status = resp.status
+            if resp.status == 200:
+                return body
+            if resp.status == 204:
+                return b""
+            if resp.status == 503:
+                report.retry_after = _retry_after(resp.headers.get(hdrs.RETRY_AFTER))
+            report.error = f"http: status {resp.status}"
+            return None
+
+    def _take_answer(self, session: CpeSession, answer: m.Envelope | None, inform: m.Inform, report: SessionReport) -> bool:
+        """Hands the ACS's answer to ``session`` and acts on what it means; True once the session is over.
+        A protocol violation the session survives (an unknown method) is answered with its Fault."""
+        try:
+            event = session.receive(answer)
+        except ProtocolViolation as exc:
+            session.reject(exc)
+            if session.ended:
+                report.error = f"protocol: {exc}"
+                return True
+            report.faults.append(exc.fault_code)
+            return False
+        if isinstance(event, InformAcknowledged):
+            self.device.inform_delivered(inform.events)
+        elif isinstance(event, AcsResponseReceived):
+            self.device.request_acknowledged(event.request)
+        elif isinstance(event, AcsFaultReceived):
+            return self._acs_fault(event, session, report)
+        elif isinstance(event, AcsRequestReceived):
+            self._answer_acs_request(event, session, report)
+        elif isinstance(event, SessionEnded):
+            report.ok = True
+            return True
+        return False
+
+    def _acs_fault(self, event: AcsFaultReceived, session: CpeSession, report: SessionReport) -> bool:
+        """The ACS faulted a CPE request: a faulted Inform ends the session; a request refused for
+        good (any fault but 8005 Retry Request) is not sent again."""
+        report.acs_faults.append(event.fault.fault_code)
+        if session.ended:
+            report.error = f"acs fault: {event.fault.fault_code}"
+            return True
+        if event.request is not None and event.fault.fault_code != FaultCode.ACS_RETRY_REQUEST:
+            self.device.request_acknowledged(event.request)  # refused for good: do not resend
+        return False
+
+    def _answer_acs_request(self, event: AcsRequestReceived, session: CpeSession, report: SessionReport) -> None:
+        """The device's answer (a response or a Fault) to an ACS request; fault injection may drop the session here."""
+        report.rpcs.append(event.message.RPC)
+        if self.drop_session_rate and self.rng.random() < self.drop_session_rate:
+            raise SessionDropped()
+        answer_msg = self.device.handle(event.message)
+        if isinstance(answer_msg, m.Fault):
+            report.faults.append(answer_msg.fault_code)
+        session.respond(answer_msg)
 
     # ------------------------------------------------------------------ after the session
     async def _apply(self, actions: list[Action]) -> None:
