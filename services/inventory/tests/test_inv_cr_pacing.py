@@ -128,14 +128,12 @@ async def test_requests_in_flight_when_a_replica_stops_are_sent_by_another(runti
     """A replica stopped with requests unanswered leaves their chunk queued; another replica sends
     it once the lease lapses, so nothing is lost."""
     answered: Counter[str] = Counter()
-    hold = asyncio.Event()  # set: answer nothing (the first replica's requests hang)
-    hold.set()
+    answering = asyncio.Event()  # not set: answer nothing (the first replica's requests hang)
     reached: list[str] = []
 
     async def handle(request: web.Request) -> web.Response:
         reached.append(request.match_info["key"])
-        while hold.is_set():
-            await asyncio.sleep(0.05)
+        await answering.wait()
         answered[request.match_info["key"]] += 1
         return web.Response(status=200)
 
@@ -151,11 +149,11 @@ async def test_requests_in_flight_when_a_replica_stops_are_sent_by_another(runti
             await _until(lambda: len(reached) >= len(ids))  # all in flight, none answered
             await first.stop()
             assert not answered and not await _queue_empty(runtime, ids)
-            hold.clear()
+            answering.set()
             second.start()
             await _until(lambda: all(answered[d] >= 1 for d in ids))
             await _until(lambda: _queue_empty(runtime, ids))
         finally:
-            hold.clear()
+            answering.set()
             await second.stop()
             shared.start()
