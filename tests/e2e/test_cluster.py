@@ -133,7 +133,7 @@ async def test_nothing_to_do_ends_at_the_inform(stack, db, http):
     assert (await other.inform(http, ["2 PERIODIC"])).status == 200
     assert (await other.empty(http)).status == 204  # on the second gateway
     assert _counter((await http.get(sched)).text, "acs_scheduler_events_total", kind="empty") == before + 1
-    assert await eventually(lambda: db.last_informs.find_one({"_id": "202BC1-BM632w-IDLE1"}))
+    await eventually(lambda: db.last_informs.find_one({"_id": "202BC1-BM632w-IDLE1", "_acs.lastEvents": ["2 PERIODIC"]}))
 
 
 async def test_the_first_request_answers_the_empty_post_unpublished(stack, db, http):
