@@ -8,20 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import itertools
-import shutil
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from pymongo import AsyncMongoClient, UpdateOne
+from pymongo import UpdateOne
 
-from acs_contracts.mongo_collections import DEVICES, INFORM_HASH, LAST_INFORMS, TASKS, ensure_indexes
-from acs_devstack.servers import Server, mongo_server, mongo_uri, new_workdir
-from task_scheduler.batch_writer import BatchWriter
+from acs_contracts.mongo_collections import DEVICES, INFORM_HASH, LAST_INFORMS, TASKS
+from acs_devstack.servers import Server
 from task_scheduler.device_record import apply_update, last_inform_doc
 from task_scheduler.device_repository import DeviceWrites
 from task_scheduler.pending_tasks import PendingTaskIndex
@@ -31,39 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=
 from test_inform_writes import DEV, TS, _inform  # noqa: E402
 
 ROOT = "InternetGatewayDevice"
-_DATABASES = itertools.count()
-
-
-@pytest_asyncio.fixture(loop_scope="session", scope="module")
-async def server() -> AsyncIterator[Server]:
-    if shutil.which("secantusd-py") is None and not Path(sys.executable).with_name("secantusd-py").exists():
-        pytest.skip("secantusd-py (SecantusDB) is not installed")
-    srv = mongo_server(new_workdir("acs-sched-storage-")).start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def db(server: Server) -> AsyncIterator:
-    client: AsyncMongoClient = AsyncMongoClient(mongo_uri(server.port), serverSelectionTimeoutMS=20000, tz_aware=True)
-    database = client[f"t{next(_DATABASES)}"]  # a database of its own per test
-    await ensure_indexes(database)  # collections and indexes before any write (SecantusDB)
-    try:
-        yield database
-    finally:
-        await client.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def writer(db) -> AsyncIterator[BatchWriter]:
-    w = BatchWriter(db, 500, 0.002)
-    w.start()
-    try:
-        yield w
-    finally:
-        await w.stop()
 
 
 UPDATES = [
@@ -160,14 +122,14 @@ async def test_a_rejected_write_fails_alone_and_the_others_are_stored(db, writer
     assert {d["_id"] for d in await db.devices.find({"_id": {"$in": ["R1", "R2", "R3"]}}).to_list(None)} == {"R1", "R3"}
 
 
-async def test_a_server_that_stops_answering_is_waited_out(server: Server, db, writer):
-    server.pause()  # hung: holds its state, answers nothing
+async def test_a_server_that_stops_answering_is_waited_out(storage_server: Server, db, writer):
+    storage_server.pause()  # hung: holds its state, answers nothing
     try:
         futs = [writer.submit(DEVICES, UpdateOne({"_id": f"P{i}"}, {"$set": {"i": i}}, upsert=True)) for i in range(3)]
         await asyncio.sleep(0.5)  # the writer's first tries time out meanwhile: nothing may be lost or settled early
         assert not any(f.done() for f in futs)
     finally:
-        server.resume()
+        storage_server.resume()
     assert await asyncio.wait_for(asyncio.gather(*futs), 120) == [True, True, True]
     assert await db.devices.count_documents({"_id": {"$in": ["P0", "P1", "P2"]}}) == 3
 
