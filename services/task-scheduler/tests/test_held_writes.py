@@ -1,4 +1,5 @@
-"""A session's device updates held until it ends (task_scheduler.store.DeviceWrites, Store.release)."""
+"""A session's device updates held until it ends (task_scheduler.store.DeviceWrites, Store.release),
+and how the batch writer stores them (the read-and-replace against a real SecantusDB)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from acs_contracts.mongo_collections import DEVICES, INFORM_HASH
 from task_scheduler.device_record import last_inform_doc
-from task_scheduler.store import DeviceWrites, DocUpdate, Store
+from task_scheduler.store import BatchWriter, DeviceWrites, DocUpdate, Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=importlib
 from test_inform_writes import DEV, TS, RecordingWriter, _inform  # noqa: E402
@@ -169,69 +170,36 @@ async def test_many_fields_in_small_updates_stay_in_the_bulk_writes():
     assert len(ops) == 3 and not any(op.then for op in ops)
 
 
-class _Coll:
-    """Just enough of a collection for BatchWriter._replace: calls recorded, one document store."""
-
-    def __init__(self, stored: dict | None = None) -> None:
-        self.stored = stored
-        self.calls: list[str] = []
-
-    async def find_one(self, flt: dict) -> dict | None:
-        self.calls.append("find_one")
-        return self.stored
-
-    async def insert_one(self, doc: dict) -> None:
-        self.calls.append("insert_one")
-        if self.stored is not None:
-            from pymongo.errors import DuplicateKeyError
-
-            raise DuplicateKeyError("E11000 duplicate key")
-        self.stored = doc
-
-    async def replace_one(self, flt: dict, doc: dict, upsert: bool = False) -> None:
-        self.calls.append("replace_one")
-        self.stored = doc
-
-    async def update_one(self, flt: dict, update: dict):
-        from types import SimpleNamespace
-
-        from task_scheduler.device_record import apply_update
-
-        self.calls.append("update_one")
-        if self.stored is None:
-            return SimpleNamespace(matched_count=0)
-        self.stored = apply_update(self.stored, update, DEV, False)
-        return SimpleNamespace(matched_count=1)
-
-
 def _built_op() -> DocUpdate:
     steps = ({"$set": {"a._value": 1}}, True), ({"$set": {"b._value": 2}}, False)
     op = DocUpdate({"_id": DEV}, steps[0][0], steps[0][1], None, steps[1:])
     return DocUpdate(op.filter, op.update, op.upsert, None, op.then, op.apply(None))
 
 
-@pytest.mark.asyncio
-async def test_a_built_document_is_inserted_without_a_read():
-    from task_scheduler.store import BatchWriter
+def _sent(commands) -> list[str]:
+    """The commands a write cost, by name (find, insert, update)."""
+    return [name for name in commands.names if name in ("find", "insert", "update")]
 
-    coll = _Coll()
-    writer = BatchWriter({DEVICES: coll}, 500, 0.001)
+
+async def _replace(db, op: DocUpdate) -> asyncio.Future:
+    fut = asyncio.get_running_loop().create_future()
+    await BatchWriter(db, 500, 0.001)._replace(DEVICES, op, fut)
+    return fut
+
+
+async def test_a_built_document_is_inserted_without_a_read(db, commands):
     op = _built_op()
-    fut = asyncio.get_running_loop().create_future()
-    await writer._replace(DEVICES, op, fut)
-    assert coll.calls == ["insert_one"] and coll.stored == op.insert_doc and fut.done()
+    fut = await _replace(db, op)
+    assert _sent(commands) == ["insert"] and fut.done()
+    assert await db.devices.find_one({"_id": DEV}) == op.insert_doc
 
 
-@pytest.mark.asyncio
-async def test_a_built_document_that_exists_after_all_gets_the_updates_applied():
-    from task_scheduler.store import BatchWriter
-
-    coll = _Coll({"_id": DEV, "kept": True})
-    writer = BatchWriter({DEVICES: coll}, 500, 0.001)
-    fut = asyncio.get_running_loop().create_future()
-    await writer._replace(DEVICES, _built_op(), fut)
-    assert coll.calls == ["insert_one", "find_one", "replace_one"]
-    assert coll.stored == {"_id": DEV, "kept": True, "a": {"_value": 1}, "b": {"_value": 2}}
+async def test_a_built_document_that_exists_after_all_gets_the_updates_applied(db, commands):
+    await db.devices.insert_one({"_id": DEV, "kept": True})
+    commands.clear()
+    await _replace(db, _built_op())
+    assert _sent(commands) == ["insert", "find", "update"]  # the insert refused (duplicate key): read and replace
+    assert await db.devices.find_one({"_id": DEV}) == {"_id": DEV, "kept": True, "a": {"_value": 1}, "b": {"_value": 2}}
 
 
 def _built_over(stored: dict) -> DocUpdate:
@@ -240,27 +208,18 @@ def _built_over(stored: dict) -> DocUpdate:
     return DocUpdate(op.filter, op.update, op.upsert, None, op.then, built_doc=op.apply(copy.deepcopy(stored)))
 
 
-@pytest.mark.asyncio
-async def test_a_document_built_over_the_stored_one_is_written_without_a_read_and_spares_other_fields():
-    from task_scheduler.store import BatchWriter
-
+async def test_a_document_built_over_the_stored_one_is_written_without_a_read_and_spares_other_fields(db, commands):
     stored = {"_id": DEV, "_acs": {"informHash": "h", "lastEvents": ["0 BOOTSTRAP"]}, "gone": 1, "_tags": []}
     op = _built_over(stored)
-    coll = _Coll({**copy.deepcopy(stored), "_tags": ["tagged meanwhile"]})  # through the NBI, after the presets read
-    writer = BatchWriter({DEVICES: coll}, 500, 0.001)
-    fut = asyncio.get_running_loop().create_future()
-    await writer._replace(DEVICES, op, fut)
-    assert coll.calls == ["update_one"] and fut.done()
-    assert coll.stored == {"_id": DEV, "_acs": {"informHash": "", "lastEvents": ["0 BOOTSTRAP"]}, "a": {"_value": 1},
-                           "_tags": ["tagged meanwhile"]}
+    await db.devices.insert_one({**copy.deepcopy(stored), "_tags": ["tagged meanwhile"]})  # through the NBI, after the presets read
+    commands.clear()
+    fut = await _replace(db, op)
+    assert _sent(commands) == ["update"] and fut.done()
+    assert await db.devices.find_one({"_id": DEV}) == {"_id": DEV, "_acs": {"informHash": "", "lastEvents": ["0 BOOTSTRAP"]},
+                                                       "a": {"_value": 1}, "_tags": ["tagged meanwhile"]}
 
 
-@pytest.mark.asyncio
-async def test_a_document_built_over_one_deleted_since_is_not_brought_back():
-    from task_scheduler.store import BatchWriter
-
-    coll = _Coll(None)  # deleted through the NBI during the session
-    writer = BatchWriter({DEVICES: coll}, 500, 0.001)
-    fut = asyncio.get_running_loop().create_future()
-    await writer._replace(DEVICES, _built_over({"_id": DEV}), fut)
-    assert coll.calls == ["update_one", "find_one"] and coll.stored is None and fut.done()
+async def test_a_document_built_over_one_deleted_since_is_not_brought_back(db, commands):
+    fut = await _replace(db, _built_over({"_id": DEV}))  # deleted through the NBI during the session
+    assert _sent(commands) == ["update", "find"] and fut.done()
+    assert await db.devices.find_one({"_id": DEV}) is None
