@@ -1,5 +1,5 @@
-"""A real SecantusDB for the storage tests (one per test module, a database of its own per test),
-and a recorder of the commands a test's client sends (what a write cost in round trips)."""
+"""A real SecantusDB for the scheduler's tests (one per test module, a database of its own per
+test), and a recorder of the commands a test's client sends (what a write cost in round trips)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import itertools
 import shutil
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from bson import CodecOptions
 from pymongo import AsyncMongoClient, monitoring
 
 from acs_contracts.mongo_collections import ensure_indexes
@@ -83,3 +86,50 @@ async def writer(db) -> AsyncIterator[BatchWriter]:
         yield w
     finally:
         await w.stop()
+
+
+_COMMANDS = {"find": "find", "insert": "insert", "update": "update", "delete": "delete", "distinct": "distinct"}
+
+
+class Database:
+    """The test's own database on a real SecantusDB, with the reads the tests make and the round
+    trips the scheduler made (``trips``: (collection, command), from a pymongo command listener)."""
+
+    def __init__(self, db, commands: Any) -> None:
+        self.db, self.commands = db, commands
+        self._read = db.with_options(codec_options=CodecOptions(tz_aware=True, tzinfo=UTC))  # dates as written
+
+    def __getitem__(self, name: str):
+        return self.db[name]
+
+    async def doc(self, coll: str, _id: Any) -> dict | None:
+        return await self._read[coll].find_one({"_id": _id})
+
+    async def doc_where(self, coll: str, _id: Any, check) -> dict | None:
+        """The document once ``check`` holds for it, else None."""
+        doc = await self.doc(coll, _id)
+        return doc if doc is not None and check(doc) else None
+
+    @property
+    def trips(self) -> list[tuple[str, str]]:
+        return [(c[name], "find_one" if name == "find" and c.get("limit") == 1 else _COMMANDS[name])
+                for name, c in self.commands.sent if name in _COMMANDS and c.get(name) != "fs.files"]
+
+    def clear_trips(self) -> None:
+        self.commands.clear()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def database(storage_server, commands) -> AsyncIterator[Database]:
+    """A database of the test's own (the scheduler's client reads dates as the app's does)."""
+    client: AsyncMongoClient = AsyncMongoClient(mongo_uri(storage_server.port), event_listeners=[commands])
+    db = client[f"abandoned{next(_databases)}"]
+    await ensure_indexes(db)  # collections and indexes before any write (SecantusDB)
+    commands.database = db.name
+    try:
+        yield Database(db, commands)
+    finally:
+        await client.close()
+
+
+_databases = itertools.count()

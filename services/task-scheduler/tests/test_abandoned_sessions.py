@@ -2,27 +2,24 @@
 firmware gives up): what the CPE was acknowledged is stored at once, and what the session did not
 finish (discovery, tasks, the BOOTSTRAP's defaults and presets) is finished at its next session.
 
-Driven without Kafka or a database server: the real session driver, store, batch writer and
-provisioner over an in-memory database that answers the few commands they send (and counts them:
-a session's round trips), a simulated CPE (cpe_simulator's Device, no I/O) answering the RPCs.
+Driven without Kafka: the real session driver, store, batch writer and provisioner over a real
+SecantusDB (the commands they send counted by a pymongo command listener: a session's round
+trips), a simulated CPE (cpe_simulator's Device, no I/O) answering the RPCs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import copy
+import inspect
 import itertools
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from bson import ObjectId
-from pymongo import DeleteOne, ReplaceOne, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from acs_contracts.affinity import CONTINUE
 from acs_contracts.device_id import make_device_id
@@ -33,7 +30,7 @@ from cwmp import soap
 from cwmp.events import EventCode
 from cwmp.serialize import message_to_dict
 from task_scheduler.config import Settings
-from task_scheduler.device_record import BOOTSTRAP_DISCOVERED, BOOTSTRAP_PENDING, apply_update, lookup
+from task_scheduler.device_record import BOOTSTRAP_DISCOVERED, BOOTSTRAP_PENDING, lookup
 from task_scheduler.device_session import SessionDriver
 from task_scheduler.provisioning import Provisioner, ProvisioningSettings
 from task_scheduler.provisioning.consistent_store import ReadYourWritesStore
@@ -46,153 +43,6 @@ NS = "urn:dslforum-org:cwmp-1-0"
 ROOT = "InternetGatewayDevice"
 # A Zhone 6718 sends its OUI in lower case; it is kept as sent (device id, _deviceId._OUI).
 OUI, PRODUCT_CLASS = "00a0c5", "ZNID6718"
-
-
-# ---------------------------------------------------------------------------------- the database
-def _holds(op: str, value, arg) -> bool:
-    if op == "$exists":
-        return (value is not None) == bool(arg)
-    if op == "$ne":
-        return value != arg
-    if op == "$gte":
-        return value is not None and value >= arg
-    if op == "$in":
-        return value in arg
-    raise KeyError(op)
-
-
-def _match(doc: dict, flt: dict) -> bool:
-    for path, cond in flt.items():
-        value = doc.get(path) if path == "_id" else lookup(doc, path)
-        if isinstance(cond, dict) and any(k.startswith("$") for k in cond):
-            for op, arg in cond.items():
-                if not _holds(op, value, arg):
-                    return False
-        elif value != cond:
-            return False
-    return True
-
-
-class Cursor:
-    def __init__(self, docs: list[dict]) -> None:
-        self.docs = docs
-
-    def sort(self, key: str, direction: int = 1) -> "Cursor":
-        self.docs.sort(key=lambda d: d.get(key), reverse=direction < 0)
-        return self
-
-    async def to_list(self, _n=None) -> list[dict]:
-        return self.docs
-
-
-class Collection:
-    """A collection in memory, for the commands the scheduler sends; each one is a round trip."""
-
-    def __init__(self, db: "MemoryDb", name: str) -> None:
-        self.db, self.name = db, name
-        self.docs: dict[Any, dict] = {}
-
-    def _trip(self, what: str) -> None:
-        self.db.trips.append((self.name, what))
-
-    def _find(self, flt: dict) -> list[dict]:
-        return [d for d in self.docs.values() if _match(d, flt)]
-
-    async def find_one(self, flt: dict, projection=None, sort=None) -> dict | None:
-        self._trip("find_one")
-        found = self._find(flt)
-        return copy.deepcopy(found[0]) if found else None
-
-    def find(self, flt: dict, projection=None) -> Cursor:
-        self._trip("find")
-        return Cursor([copy.deepcopy(d) for d in self._find(flt)])
-
-    async def distinct(self, field: str, flt: dict) -> list:
-        self._trip("distinct")
-        return sorted({d[field] for d in self._find(flt) if field in d})
-
-    async def create_index(self, keys, **kw) -> str:
-        return "index"
-
-    async def insert_one(self, doc: dict):
-        self._trip("insert_one")
-        if doc["_id"] in self.docs:
-            raise DuplicateKeyError("E11000 duplicate key")
-        self.docs[doc["_id"]] = copy.deepcopy(doc)
-
-    async def replace_one(self, flt: dict, doc: dict, upsert: bool = False):
-        self._trip("replace_one")
-        self._replace(flt, doc, upsert)
-
-    async def update_one(self, flt: dict, update: dict, upsert: bool = False):
-        self._trip("update_one")
-        matched, _ = self._update(flt, update, upsert)
-        return SimpleNamespace(matched_count=matched)
-
-    async def update_many(self, flt: dict, update: dict):
-        self._trip("update_many")
-        found = self._find(flt)
-        for d in found:
-            apply_update(d, update, d["_id"], False)
-        return SimpleNamespace(modified_count=len(found))
-
-    def _replace(self, flt: dict, doc: dict, upsert: bool) -> bool:
-        found = self._find(flt)
-        if found:
-            self.docs[found[0]["_id"]] = {**copy.deepcopy(doc), "_id": found[0]["_id"]}
-            return False
-        if upsert:
-            self.docs[flt["_id"]] = {**copy.deepcopy(doc), "_id": flt["_id"]}
-        return upsert
-
-    def _update(self, flt: dict, update: dict, upsert: bool) -> tuple[int, bool]:
-        found = self._find(flt)
-        if found:
-            apply_update(found[0], copy.deepcopy(update), found[0]["_id"], False)
-            return 1, False
-        if not upsert:
-            return 0, False
-        if flt["_id"] in self.docs:  # the filter's other conditions failed: the insert collides
-            raise DuplicateKeyError("E11000 duplicate key")
-        self.docs[flt["_id"]] = apply_update(None, copy.deepcopy(update), flt["_id"], True)
-        return 0, True
-
-    async def bulk_write(self, ops: list, ordered: bool = True):
-        self._trip("bulk_write")
-        upserted, errors = [], []
-        for i, op in enumerate(ops):
-            try:
-                if isinstance(op, ReplaceOne):
-                    inserted = self._replace(op._filter, op._doc, op._upsert)
-                elif isinstance(op, UpdateOne):
-                    inserted = self._update(op._filter, op._doc, op._upsert)[1]
-                elif isinstance(op, DeleteOne):
-                    inserted = bool(self.docs.pop(op._filter["_id"], None)) and False
-                else:
-                    raise TypeError(op)
-                if inserted:
-                    upserted.append({"index": i, "_id": op._filter["_id"]})
-            except DuplicateKeyError:
-                errors.append({"index": i, "code": 11000, "errmsg": "E11000 duplicate key"})
-                if ordered:
-                    break
-        if errors:
-            raise BulkWriteError({"writeErrors": errors, "upserted": upserted})
-        return SimpleNamespace(upserted_ids={u["index"]: u["_id"] for u in upserted})
-
-
-class MemoryDb:
-    def __init__(self) -> None:
-        self.trips: list[tuple[str, str]] = []
-        self._colls: dict[str, Collection] = {}
-
-    def __getitem__(self, name: str) -> Collection:
-        if name not in self._colls:
-            self._colls[name] = Collection(self, name)
-        return self._colls[name]
-
-    def doc(self, coll: str, _id: Any) -> dict | None:
-        return self[coll].docs.get(_id)
 
 
 # ---------------------------------------------------------------------------------- the scheduler
@@ -219,7 +69,7 @@ class Outbound:
 class Scheduler:
     """One scheduler instance over ``db``, wired as task_scheduler.app wires it."""
 
-    def __init__(self, db: MemoryDb, **settings: Any) -> None:
+    def __init__(self, db: Any, **settings: Any) -> None:
         self.s = Settings(**{"session_idle_timeout_s": 30.0, **settings})
         self.db = db
         self.writer = BatchWriter(db, 500, 0.001)
@@ -239,7 +89,7 @@ class Scheduler:
 
     async def drained(self) -> None:
         """Every write submitted so far is acknowledged."""
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60
         while self.writer.pending:
             assert time.monotonic() < deadline, "writes not acknowledged"
             await asyncio.sleep(0.002)
@@ -318,9 +168,15 @@ def request_of(reply) -> m.Message:
     return soap.parse(reply.body).body
 
 
-async def until(check, timeout: float = 5.0):
+async def until(check, timeout: float = 60.0):
+    """``check()``'s result (awaited when it is awaitable) once it is true."""
     deadline = time.monotonic() + timeout
-    while not (result := check()):
+
+    async def result_of() -> Any:
+        result = check()
+        return await result if inspect.isawaitable(result) else result
+
+    while not (result := await result_of()):
         assert time.monotonic() < deadline, f"not met within {timeout}s: {check}"
         await asyncio.sleep(0.002)
     return result
@@ -330,17 +186,17 @@ def param(doc: dict, path: str) -> Any:
     return lookup(doc, f"{path}._value")
 
 
-def new_task(db: MemoryDb, device_id: str, name: str, **args: Any) -> ObjectId:
+async def new_task(db: Any, device_id: str, name: str, **args: Any) -> ObjectId:
     tid = ObjectId()
-    db[TASKS].docs[tid] = {"_id": tid, "device": device_id, "name": name, "status": "pending",
-                           "timestamp": datetime.now(UTC), **args}
+    await db[TASKS].insert_one({"_id": tid, "device": device_id, "name": name, "status": "pending",
+                                "timestamp": datetime.now(UTC), **args})
     return tid
 
 
 # ---------------------------------------------------------------------------------- the tests
 @pytest.mark.asyncio
-async def test_a_new_device_gone_after_the_first_request_is_stored_at_once_and_bootstrapped_next_time():
-    db = MemoryDb()
+async def test_a_new_device_gone_after_the_first_request_is_stored_at_once_and_bootstrapped_next_time(database):
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00001")
         offer = await cpe.inform("0 BOOTSTRAP", "1 BOOT")
@@ -353,7 +209,7 @@ async def test_a_new_device_gone_after_the_first_request_is_stored_at_once_and_b
         assert doc["_acs"]["lastEvents"] == ["0 BOOTSTRAP", "1 BOOT"] and doc["_lastInform"] and doc["_lastBoot"]
         assert isinstance(lookup(doc, BOOTSTRAP_PENDING), datetime)
         assert param(doc, f"{ROOT}.DeviceInfo.SoftwareVersion")
-        assert db.doc(LAST_INFORMS, cpe.id)["_acs"]["lastEvents"] == ["0 BOOTSTRAP", "1 BOOT"]
+        assert (await db.doc(LAST_INFORMS, cpe.id))["_acs"]["lastEvents"] == ["0 BOOTSTRAP", "1 BOOT"]
         [informed] = sched.outbound.of(DeviceInformed, cpe.id)
         assert informed.oui == "00a0c5" and informed.event_codes == ["0 BOOTSTRAP", "1 BOOT"]
 
@@ -367,11 +223,11 @@ async def test_a_new_device_gone_after_the_first_request_is_stored_at_once_and_b
         end = await cpe.serve(await cpe.inform("2 PERIODIC"))
         assert end.status == 204 and cpe.rpcs == ["GetParameterValues", "SetParameterValues"]  # discovery, defaults
         await sched.drained()
-        doc = db.doc(DEVICES, cpe.id)
+        doc = await db.doc(DEVICES, cpe.id)
         assert lookup(doc, BOOTSTRAP_PENDING) is None and lookup(doc, BOOTSTRAP_DISCOVERED) is None
         assert doc[ROOT]["LANDevice"]["1"]["_object"] is True  # the data model, learnt
         assert param(doc, f"{ROOT}.ManagementServer.PeriodicInformInterval") == 300  # the bootstrap defaults, set
-        assert db.doc(CREDENTIALS, cpe.id)["connectionRequest"]["username"] == cpe.id
+        assert (await db.doc(CREDENTIALS, cpe.id))["connectionRequest"]["username"] == cpe.id
         assert cpe.dev.value(f"{ROOT}.ManagementServer.PeriodicInformEnable").value is True
         assert cpe.id not in sched.store.bootstraps
 
@@ -382,34 +238,34 @@ async def test_a_new_device_gone_after_the_first_request_is_stored_at_once_and_b
 
 
 @pytest.mark.asyncio
-async def test_a_bootstrap_cut_short_after_its_discovery_is_finished_with_the_presets_only():
-    db = MemoryDb()
+async def test_a_bootstrap_cut_short_after_its_discovery_is_finished_with_the_presets_only(database):
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00002")
         spv = await cpe.answer(await cpe.inform("0 BOOTSTRAP", "1 BOOT"))  # the data model, answered
         assert isinstance(request_of(spv), m.SetParameterValues)  # the bootstrap defaults: the CPE goes away
         await sched.expire_all()
         await sched.drained()
-        doc = db.doc(DEVICES, cpe.id)  # what the session learnt is kept, and says so
+        doc = await db.doc(DEVICES, cpe.id)  # what the session learnt is kept, and says so
         assert lookup(doc, BOOTSTRAP_DISCOVERED) is True and lookup(doc, BOOTSTRAP_PENDING)
         assert doc[ROOT]["LANDevice"]["1"]["_object"] is True
         assert param(doc, f"{ROOT}.ManagementServer.ConnectionRequestUsername") != cpe.id  # not set yet
-        assert db.doc(CREDENTIALS, cpe.id) is None
+        assert await db.doc(CREDENTIALS, cpe.id) is None
 
         cpe.rpcs.clear()
         assert (await cpe.serve(await cpe.inform("2 PERIODIC"))).status == 204
         assert cpe.rpcs == ["SetParameterValues"]  # no second discovery
         await sched.drained()
-        doc = db.doc(DEVICES, cpe.id)
+        doc = await db.doc(DEVICES, cpe.id)
         assert lookup(doc, BOOTSTRAP_PENDING) is None and lookup(doc, BOOTSTRAP_DISCOVERED) is None
         assert param(doc, f"{ROOT}.ManagementServer.ConnectionRequestUsername") == cpe.id
-        assert db.doc(CREDENTIALS, cpe.id)["connectionRequest"]["username"] == cpe.id
+        assert (await db.doc(CREDENTIALS, cpe.id))["connectionRequest"]["username"] == cpe.id
         assert doc[ROOT]["LANDevice"]["1"]["_object"] is True
 
 
 @pytest.mark.asyncio
-async def test_a_bootstrap_left_by_a_scheduler_that_died_is_finished_by_the_next_one():
-    db = MemoryDb()
+async def test_a_bootstrap_left_by_a_scheduler_that_died_is_finished_by_the_next_one(database):
+    db = database
     async with Scheduler(db) as first:
         cpe = Cpe(first, "ZHN00003")
         await cpe.inform("0 BOOTSTRAP", "1 BOOT")
@@ -421,12 +277,12 @@ async def test_a_bootstrap_left_by_a_scheduler_that_died_is_finished_by_the_next
         assert (await cpe.serve(await cpe.inform("2 PERIODIC"))).status == 204
         assert cpe.rpcs == ["GetParameterValues", "SetParameterValues"]
         await second.drained()
-        assert lookup(db.doc(DEVICES, cpe.id), BOOTSTRAP_PENDING) is None
+        assert lookup(await db.doc(DEVICES, cpe.id), BOOTSTRAP_PENDING) is None
 
 
 @pytest.mark.asyncio
-async def test_an_entry_left_behind_costs_one_read_and_no_second_bootstrap():
-    db = MemoryDb()
+async def test_an_entry_left_behind_costs_one_read_and_no_second_bootstrap(database):
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00004")
         assert (await cpe.serve(await cpe.inform("0 BOOTSTRAP", "1 BOOT"))).status == 204
@@ -438,69 +294,70 @@ async def test_an_entry_left_behind_costs_one_read_and_no_second_bootstrap():
 
 
 @pytest.mark.asyncio
-async def test_a_known_device_gone_right_after_its_inform_response_keeps_its_events_and_its_task():
-    db = MemoryDb()
+async def test_a_known_device_gone_right_after_its_inform_response_keeps_its_events_and_its_task(database):
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00005", oui="00A0C5")
         await cpe.serve(await cpe.inform("0 BOOTSTRAP", "1 BOOT"))
         await sched.drained()
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[f"{ROOT}.DeviceInfo.UpTime"])
+        tid = await new_task(db, cpe.id, "getParameterValues", parameterNames=[f"{ROOT}.DeviceInfo.UpTime"])
         sched.store.pending_devices.add(cpe.id)  # (found by the tasks poll)
 
         # rebooted into a new firmware: the Inform is answered, the CPE takes the offered task
         # request and goes away before answering it
         offer = await cpe.inform("1 BOOT", "M Reboot", **{"DeviceInfo.SoftwareVersion": "V2"})
         assert isinstance(request_of(offer), m.GetParameterValues)
-        doc = await until(lambda: param(db.doc(DEVICES, cpe.id), f"{ROOT}.DeviceInfo.SoftwareVersion") == "V2"
-                          and db.doc(DEVICES, cpe.id))
+        doc = await until(lambda: db.doc_where(DEVICES, cpe.id,
+                                               lambda d: param(d, f"{ROOT}.DeviceInfo.SoftwareVersion") == "V2"))
         assert doc["_acs"]["lastEvents"] == ["1 BOOT", "M Reboot"] and doc["_lastBoot"] > doc["_lastBootstrap"]
         assert sched.outbound.of(DeviceInformed, cpe.id)[-1].event_codes == ["1 BOOT", "M Reboot"]
         await sched.expire_all()
         await sched.drained()
-        task = db.doc(TASKS, tid)
+        task = await db.doc(TASKS, tid)
         assert task["status"] == "pending" and task["attempts"] == 1  # in flight: never marked done
 
         # its next session runs the task again, and completes it
         end = await cpe.serve(await cpe.inform("2 PERIODIC"))
         assert end.status == 204 and cpe.rpcs[-1] == "GetParameterValues"
         await sched.drained()
-        task = db.doc(TASKS, tid)
+        task = await db.doc(TASKS, tid)
         assert task["status"] == "done" and task["attempts"] == 2
         assert [r.status for r in sched.outbound.of(TaskResult, cpe.id)] == ["done"]
 
 
 @pytest.mark.asyncio
-async def test_a_transfer_complete_sent_again_completes_its_task_once():
-    db = MemoryDb()
+async def test_a_transfer_complete_sent_again_completes_its_task_once(database):
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00006")
         await cpe.serve(await cpe.inform("0 BOOTSTRAP", "1 BOOT"))
         await sched.drained()
-        tid = new_task(db, cpe.id, "download", fileName="fw.bin", fileType="1 Firmware Upgrade Image")
+        tid = await new_task(db, cpe.id, "download", fileName="fw.bin", fileType="1 Firmware Upgrade Image")
         sched.store.pending_devices.add(cpe.id)
         cpe.rpcs.clear()
         download = await cpe.inform("6 CONNECTION REQUEST")
         assert isinstance(request_of(download), m.Download)
         # the CPE goes away before its DownloadResponse: the task is sent again next time
         await sched.expire_all()
-        assert db.doc(TASKS, tid)["status"] == "pending"
+        assert (await db.doc(TASKS, tid))["status"] == "pending"
         download = await cpe.inform("6 CONNECTION REQUEST")
         done = await cpe._send(cpe._event("message", m.DownloadResponse(status=1), soap.parse(download.body).id))
         assert done.status == 204
         await sched.drained()
-        assert db.doc(TASKS, tid)["transfer"] == "in_progress" and db.doc(TASKS, tid)["attempts"] == 2
+        task = await db.doc(TASKS, tid)
+        assert task["transfer"] == "in_progress" and task["attempts"] == 2
 
         # the CPE applies it, reboots, and reports it; it goes away before the TransferCompleteResponse
         key = str(tid)[:32]
         transfer = m.TransferComplete(command_key=key, fault=m.FaultStruct(), start_time=datetime.now(UTC),
                                       complete_time=datetime.now(UTC))
         assert (await cpe.inform("7 TRANSFER COMPLETE", "M Download", "1 BOOT")).status == CONTINUE
-        doc = await until(lambda: db.doc(DEVICES, cpe.id)["_acs"]["lastEvents"] == ["7 TRANSFER COMPLETE", "M Download", "1 BOOT"]
-                          and db.doc(DEVICES, cpe.id))
+        doc = await until(lambda: db.doc_where(DEVICES, cpe.id, lambda d: d["_acs"]["lastEvents"] == [
+            "7 TRANSFER COMPLETE", "M Download", "1 BOOT"]))
         assert doc["_lastBoot"]
         assert isinstance(request_of(await cpe.request(transfer)), m.TransferCompleteResponse)
         await sched.drained()
-        assert db.doc(TASKS, tid)["status"] == "done"
+        assert (await db.doc(TASKS, tid))["status"] == "done"
         await sched.expire_all()
 
         # so it sends it again in its next session: acknowledged, the task is not completed twice
@@ -512,10 +369,10 @@ async def test_a_transfer_complete_sent_again_completes_its_task_once():
 
 
 @pytest.mark.asyncio
-async def test_sessions_ended_otherwise_than_normally_leave_the_bootstrap_to_the_next():
+async def test_sessions_ended_otherwise_than_normally_leave_the_bootstrap_to_the_next(database):
     """A stale event (the gateway gave up on its reply) ends the session at once: the BOOTSTRAP is
     still owed, and so is it after a session superseded by a new Inform."""
-    db = MemoryDb()
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00007")
         await cpe.inform("0 BOOTSTRAP", "1 BOOT", reply_to=None)  # an Inform whose empty POST is published
@@ -528,43 +385,43 @@ async def test_sessions_ended_otherwise_than_normally_leave_the_bootstrap_to_the
         assert isinstance(request_of(offer), m.GetParameterValues)
         assert (await cpe.serve(offer)).status == 204
         await sched.drained()
-        assert lookup(db.doc(DEVICES, cpe.id), BOOTSTRAP_PENDING) is None
+        assert lookup(await db.doc(DEVICES, cpe.id), BOOTSTRAP_PENDING) is None
         await asyncio.wait_for(asyncio.gather(*cpe.futs), 5)
 
 
 @pytest.mark.asyncio
-async def test_round_trips_per_session():
+async def test_round_trips_per_session(database):
     """A first contact: its Inform at once (two operations in the bulk writes shared with other
     sessions), its tasks looked up, one read for the presets, one write of the whole document
     (built for the presets: no read of its own), the credentials. A periodic session with nothing
     to do: one small last_informs replace (the device document is not touched)."""
-    db = MemoryDb()
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00008")
         await sched.drained()
-        db.trips.clear()
+        db.clear_trips()
         assert (await cpe.serve(await cpe.inform("0 BOOTSTRAP", "1 BOOT"))).status == 204
         await sched.drained()
-        assert sorted(db.trips) == sorted([(LAST_INFORMS, "bulk_write"), (DEVICES, "bulk_write"),  # the Inform
+        assert sorted(db.trips) == sorted([(LAST_INFORMS, "update"), (DEVICES, "update"),  # the Inform (bulk writes)
                                            (TASKS, "find"),  # a BOOTSTRAP looks its tasks up
                                            (DEVICES, "find_one"),  # the presets' read
-                                           (DEVICES, "update_one"),  # the data model and the presets' values
-                                           (CREDENTIALS, "bulk_write")])
+                                           (DEVICES, "update"),  # the data model and the presets' values
+                                           (CREDENTIALS, "update")])
 
-        db.trips.clear()
+        db.clear_trips()
         assert (await cpe.inform("2 PERIODIC")).status == 204
         await sched.drained()
         # after a first contact the document's digest was blanked: this Inform writes it once
-        assert sorted(db.trips) == [(DEVICES, "bulk_write"), (LAST_INFORMS, "bulk_write")]
-        db.trips.clear()
+        assert sorted(db.trips) == [(DEVICES, "update"), (LAST_INFORMS, "update")]
+        db.clear_trips()
         assert (await cpe.inform("2 PERIODIC")).status == 204
         await sched.drained()
-        assert db.trips == [(LAST_INFORMS, "bulk_write")]
+        assert db.trips == [(LAST_INFORMS, "update")]
 
 
 @pytest.mark.asyncio
-async def test_a_cpe_that_faults_the_discovery_and_goes_away_gets_it_again_next_time():
-    db = MemoryDb()
+async def test_a_cpe_that_faults_the_discovery_and_goes_away_gets_it_again_next_time(database):
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00009")
         offer = await cpe.inform("0 BOOTSTRAP", "1 BOOT")
@@ -573,7 +430,7 @@ async def test_a_cpe_that_faults_the_discovery_and_goes_away_gets_it_again_next_
         assert nxt.status == 200  # the session goes on (the presets read what they need)...
         await sched.expire_all()  # ...but the CPE is gone
         await sched.drained()
-        doc = db.doc(DEVICES, cpe.id)
+        doc = await db.doc(DEVICES, cpe.id)
         assert lookup(doc, BOOTSTRAP_PENDING) and lookup(doc, BOOTSTRAP_DISCOVERED) is None
         [ended] = sched.outbound.of(SessionEnded, cpe.id)
         assert ended.outcome == "timeout"
@@ -581,16 +438,16 @@ async def test_a_cpe_that_faults_the_discovery_and_goes_away_gets_it_again_next_
         assert (await cpe.serve(await cpe.inform("2 PERIODIC"))).status == 204
         assert cpe.rpcs == ["GetParameterValues", "SetParameterValues"]  # the discovery again, then the defaults
         await sched.drained()
-        doc = db.doc(DEVICES, cpe.id)
+        doc = await db.doc(DEVICES, cpe.id)
         assert lookup(doc, BOOTSTRAP_PENDING) is None and doc[ROOT]["LANDevice"]["1"]["_object"] is True
 
 
 @pytest.mark.asyncio
-async def test_releasing_sessions_settles_what_their_events_offsets_wait_for():
+async def test_releasing_sessions_settles_what_their_events_offsets_wait_for(database):
     """Before partitions are given up, the sessions in progress write what they hold; what the
     consumer waits for includes the futures its offset tracking waits on, so the commit that
     follows counts those events (else the next owner replays the sessions from their Informs)."""
-    db = MemoryDb()
+    db = database
     async with Scheduler(db) as sched:
         cpe = Cpe(sched, "ZHN00077")
         offer = await cpe.inform("0 BOOTSTRAP", "1 BOOT")

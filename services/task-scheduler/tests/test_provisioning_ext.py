@@ -93,14 +93,13 @@ async def test_a_failing_or_stuck_extension_faults_the_preset_channel(tmp_path, 
     assert fault["code"].startswith("script.") and message in fault["message"]
 
 
-async def test_the_session_driver_awaits_the_answer_and_sends_what_the_script_declares(tmp_path):
-    """Through the real session driver (its store over an in-memory database): the Inform's answer
+async def test_the_session_driver_awaits_the_answer_and_sends_what_the_script_declares(tmp_path, database):
+    """Through the real session driver (its store over a real SecantusDB): the Inform's answer
     is the SetParameterValues the script declares once its extension answered, and the event loop
     went on meanwhile."""
-    from test_abandoned_sessions import Cpe, MemoryDb, Scheduler, request_of
+    from test_abandoned_sessions import Cpe, Scheduler, request_of
 
-    db = MemoryDb()
-    async with Scheduler(db) as sched:
+    async with Scheduler(database) as sched:
         sched.driver.provisioner = _provisioner(tmp_path)
         cpe = Cpe(sched, "EXTDRV1")
         ticks = 0

@@ -6,7 +6,7 @@ session begin. The request's cwmp:ID names the task and the step (the CPE echoes
 owner takes the answer up for the task's first request: the task completes (or faults) once and
 is not sent to the CPE again. Anything else recovers as before, in the ACS's turn.
 
-Two schedulers over one in-memory database, as in test_abandoned_sessions (the real driver,
+Two schedulers over one database on a real SecantusDB, as in test_abandoned_sessions (the real driver,
 store, batch writer and provisioner; a simulated CPE answering the RPCs).
 """
 
@@ -26,7 +26,7 @@ from cwmp.session import request_tag
 from task_scheduler.session_state import tagged_task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=importlib
-from test_abandoned_sessions import ROOT, Cpe, MemoryDb, Scheduler, new_task, request_of  # noqa: E402
+from test_abandoned_sessions import ROOT, Cpe, Scheduler, new_task, request_of  # noqa: E402
 
 UPTIME = f"{ROOT}.DeviceInfo.UpTime"
 
@@ -48,11 +48,11 @@ async def known(sched: Scheduler, serial: str, cls: type = Cpe) -> Cpe:
     return cpe
 
 
-async def uptime_offer(db: MemoryDb, sched: Scheduler, serial: str, cls: type = Cpe) -> tuple[Cpe, Any, Any]:
+async def uptime_offer(db: Any, sched: Scheduler, serial: str, cls: type = Cpe) -> tuple[Cpe, Any, Any]:
     """A known device, a task reading its uptime, and the request ``sched`` offers for the task at
     a connection request's Inform (the answer to the CPE's empty POST)."""
     cpe = await known(sched, serial, cls)
-    tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+    tid = await new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
     return cpe, tid, await cpe.inform("6 CONNECTION REQUEST")
 
 
@@ -78,21 +78,21 @@ class ReplayableCpe(Cpe):
 
 
 @pytest.mark.asyncio
-async def test_an_answer_to_a_task_request_sent_by_another_scheduler_completes_the_task_once():
-    db = MemoryDb()
+async def test_an_answer_to_a_task_request_sent_by_another_scheduler_completes_the_task_once(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe, tid, offer = await uptime_offer(db, a, "REC00001")  # A offers the task's request with the empty POST's answer
         assert isinstance(request_of(offer), m.GetParameterValues)
         assert tagged_task(request_id(offer)) == (str(tid), 0)
         await a.drained()
-        assert db.doc(TASKS, tid)["attempts"] == 1
+        assert (await db.doc(TASKS, tid))["attempts"] == 1
 
         cpe.sched = b  # the partition moves: the CPE's answer reaches B
         end = await cpe.answer(offer)
         assert end.status == 204, "the task's request is not sent again"
         assert cpe.rpcs == ["GetParameterValues"]
         await b.drained()
-        task = db.doc(TASKS, tid)
+        task = (await db.doc(TASKS, tid))
         assert task["status"] == "done" and task["attempts"] == 1
         assert task["result"]["parameterValues"][0][0] == UPTIME
         assert results(b, cpe.id) == [(str(tid), "done")] and results(a, cpe.id) == []
@@ -101,12 +101,12 @@ async def test_an_answer_to_a_task_request_sent_by_another_scheduler_completes_t
 
 
 @pytest.mark.asyncio
-async def test_the_session_goes_on_with_the_next_task_on_the_new_scheduler():
-    db = MemoryDb()
+async def test_the_session_goes_on_with_the_next_task_on_the_new_scheduler(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe = await known(a, "REC00002")
-        first = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
-        second = new_task(db, cpe.id, "setParameterValues",
+        first = await new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+        second = await new_task(db, cpe.id, "setParameterValues",
                           parameterValues=[[f"{ROOT}.ManagementServer.PeriodicInformInterval", 600, "xsd:unsignedInt"]])
         # the CPE's empty POST was published: A sends the first task's request in the usual way
         await cpe.inform("6 CONNECTION REQUEST", reply_to=None)
@@ -120,37 +120,37 @@ async def test_the_session_goes_on_with_the_next_task_on_the_new_scheduler():
         assert (await cpe.serve(spv)).status == 204
         assert cpe.rpcs == ["GetParameterValues", "SetParameterValues"]
         await b.drained()
-        assert [db.doc(TASKS, t)["status"] for t in (first, second)] == ["done", "done"]
+        assert [(await db.doc(TASKS, t))["status"] for t in (first, second)] == ["done", "done"]
         assert results(b, cpe.id) == [(str(first), "done"), (str(second), "done")]
         assert cpe.dev.value(f"{ROOT}.ManagementServer.PeriodicInformInterval").value == 600
 
 
 @pytest.mark.asyncio
-async def test_a_fault_to_a_task_request_sent_by_another_scheduler_faults_the_task_as_usual():
-    db = MemoryDb()
+async def test_a_fault_to_a_task_request_sent_by_another_scheduler_faults_the_task_as_usual(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe = await known(a, "REC00003")
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[f"{ROOT}.No.Such.Parameter"])
+        tid = await new_task(db, cpe.id, "getParameterValues", parameterNames=[f"{ROOT}.No.Such.Parameter"])
         offer = await cpe.inform("6 CONNECTION REQUEST")
         await a.drained()
         cpe.sched = b
         end = await cpe.answer(offer)  # the simulated CPE answers 9005
         assert end.status == 204 and cpe.rpcs == ["GetParameterValues"]
         await b.drained()
-        task = db.doc(TASKS, tid)
+        task = (await db.doc(TASKS, tid))
         assert task["status"] == "fault" and task["fault"]["code"] == "cwmp.9005"
-        fault = db.doc(FAULTS, f"{cpe.id}:task_{tid}")
+        fault = (await db.doc(FAULTS, f"{cpe.id}:task_{tid}"))
         assert fault["code"] == "cwmp.9005" and fault["retries"] == 0  # as when A sees the fault itself
         assert task["attempts"] == 1
         assert results(b, cpe.id) == [(str(tid), "fault")]
 
 
 @pytest.mark.asyncio
-async def test_an_answer_to_a_later_step_recovers_in_the_acs_turn_as_before():
-    db = MemoryDb()
+async def test_an_answer_to_a_later_step_recovers_in_the_acs_turn_as_before(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe = await known(a, "REC00004")
-        tid = new_task(db, cpe.id, "refreshObject", objectName=f"{ROOT}.DeviceInfo")  # GetParameterNames, then values
+        tid = await new_task(db, cpe.id, "refreshObject", objectName=f"{ROOT}.DeviceInfo")  # GetParameterNames, then values
         gpn = await cpe.inform("6 CONNECTION REQUEST")
         assert isinstance(request_of(gpn), m.GetParameterNames) and tagged_task(request_id(gpn)) == (str(tid), 0)
         gpv = await cpe.answer(gpn)
@@ -160,34 +160,34 @@ async def test_an_answer_to_a_later_step_recovers_in_the_acs_turn_as_before():
         again = await cpe.answer(gpv)
         assert isinstance(request_of(again), m.GetParameterNames)
         assert tagged_task(request_id(again)) == (str(tid), 0)
-        assert db.doc(TASKS, tid)["status"] == "pending"
+        assert (await db.doc(TASKS, tid))["status"] == "pending"
         assert (await cpe.serve(again)).status == 204
         await b.drained()
-        assert db.doc(TASKS, tid)["status"] == "done"
+        assert (await db.doc(TASKS, tid))["status"] == "done"
         assert results(b, cpe.id) == [(str(tid), "done")] and results(a, cpe.id) == []
 
 
 @pytest.mark.asyncio
-async def test_a_replayed_answer_to_a_task_done_already_does_not_complete_it_twice():
-    db = MemoryDb()
+async def test_a_replayed_answer_to_a_task_done_already_does_not_complete_it_twice(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe, tid, offer = await uptime_offer(db, a, "REC00005")
         answer = cpe._event("message", cpe.dev.handle(request_of(offer)), request_id(offer))
         assert (await cpe._send(answer)).status == 204  # A completes the task...
         await a.drained()
-        done = db.doc(TASKS, tid)
+        done = (await db.doc(TASKS, tid))
         assert done["status"] == "done"
 
         cpe.sched = b  # ... and dies before the event's offset was committed: B reads it again
         assert (await cpe._send(answer)).status == 204
         await b.drained()
-        assert db.doc(TASKS, tid) == done
+        assert (await db.doc(TASKS, tid)) == done
         assert results(a, cpe.id) == [(str(tid), "done")] and results(b, cpe.id) == []
 
 
 @pytest.mark.asyncio
-async def test_a_response_that_does_not_answer_the_tasks_request_never_completes_it():
-    db = MemoryDb()
+async def test_a_response_that_does_not_answer_the_tasks_request_never_completes_it(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe, tid, offer = await uptime_offer(db, a, "REC00006")
         cpe.sched = b
@@ -195,39 +195,39 @@ async def test_a_response_that_does_not_answer_the_tasks_request_never_completes
         wrong = cpe._event("message", m.SetParameterValuesResponse(status=0), request_id(offer))
         reply = await cpe._send(wrong)
         assert isinstance(request_of(reply), m.GetParameterValues)  # recovered as before: the task is sent
-        assert db.doc(TASKS, tid)["status"] == "pending" and results(b, cpe.id) == []
+        assert (await db.doc(TASKS, tid))["status"] == "pending" and results(b, cpe.id) == []
         assert (await cpe.serve(reply)).status == 204
         await b.drained()
-        assert db.doc(TASKS, tid)["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]
+        assert (await db.doc(TASKS, tid))["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]
 
 
 @pytest.mark.asyncio
-async def test_an_answer_naming_a_task_of_another_device_or_none_recovers_as_before():
-    db = MemoryDb()
+async def test_an_answer_naming_a_task_of_another_device_or_none_recovers_as_before(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe = await known(a, "REC00007")
-        other = new_task(db, "someone-else", "getParameterValues", parameterNames=[UPTIME])
-        mine = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+        other = await new_task(db, "someone-else", "getParameterValues", parameterNames=[UPTIME])
+        mine = await new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
         offer = await cpe.inform("6 CONNECTION REQUEST")
         cpe.sched = b
         response = cpe.dev.handle(request_of(offer))
         forged = f"{request_id(offer).split('.')[0]}.{other}.0"
         reply = await cpe._send(cpe._event("message", response, forged))
         assert isinstance(request_of(reply), m.GetParameterValues)
-        assert db.doc(TASKS, other)["status"] == "pending" and db.doc(TASKS, mine)["status"] == "pending"
+        assert (await db.doc(TASKS, other))["status"] == "pending" and (await db.doc(TASKS, mine))["status"] == "pending"
 
         await cpe.inform("6 CONNECTION REQUEST", reply_to=None)
         cpe.sched = a
         untagged = await cpe._send(cpe._event("message", response, "a1b2c3d4-1"))
         assert isinstance(request_of(untagged), m.GetParameterValues)
-        assert db.doc(TASKS, mine)["status"] == "pending"
+        assert (await db.doc(TASKS, mine))["status"] == "pending"
 
 
 @pytest.mark.asyncio
-async def test_request_ids_name_tasks_only_and_stay_short():
+async def test_request_ids_name_tasks_only_and_stay_short(database):
     """A task's requests carry "<task id>.<step>"; the ACS's own (discovery, bootstrap defaults,
     presets) carry no tag. Every ID is well under the 64 characters a CPE must echo."""
-    db = MemoryDb()
+    db = database
     async with Scheduler(db, gpv_batch_size=1) as sched:  # one GetParameterValues per name in tasks
         cpe = Cpe(sched, "REC00008")
         ids = []
@@ -238,7 +238,7 @@ async def test_request_ids_name_tasks_only_and_stay_short():
         assert [rpc for rpc, _ in ids] == ["GetParameterValues", "SetParameterValues"]
         assert all(request_tag(i) is None for _, i in ids)
 
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME, f"{ROOT}.DeviceInfo.SoftwareVersion"])
+        tid = await new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME, f"{ROOT}.DeviceInfo.SoftwareVersion"])
         reply = await cpe.inform("6 CONNECTION REQUEST")
         tagged = []
         while reply.status == 200 and reply.body:
@@ -246,18 +246,18 @@ async def test_request_ids_name_tasks_only_and_stay_short():
             reply = await cpe.answer(reply)
         assert [tagged_task(i) for i in tagged] == [(str(tid), 0), (str(tid), 1)]
         await sched.drained()
-        assert db.doc(TASKS, tid)["status"] == "done"
+        assert (await db.doc(TASKS, tid))["status"] == "done"
         assert all(len(i) < 64 for _, i in ids) and all(len(i) < 64 for i in tagged)
         assert max(len(i) for i in tagged) <= 8 + 1 + 3 + 1 + 24 + 1 + 3
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("replayed", [False, True], ids=["recovered", "replayed-inform"])
-async def test_an_answer_reached_after_the_gateway_gave_up_leaves_the_task_to_the_next_session(replayed):
+async def test_an_answer_reached_after_the_gateway_gave_up_leaves_the_task_to_the_next_session(replayed, database):
     """The partitions moved only after the gateway's reply timeout (a scheduler died): the CPE
     got 204 and its session is over. Its answer is not taken up: the task stays pending and runs
     at the device's next session, as for any session cut short."""
-    db = MemoryDb()
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe, tid, offer = await uptime_offer(db, a, "REC00009", ReplayableCpe)
         cpe.sched = b
@@ -267,19 +267,19 @@ async def test_an_answer_reached_after_the_gateway_gave_up_leaves_the_task_to_th
         late.received_at -= 60
         assert (await cpe._send(late)).outcome in ("stale", "fault")
         await b.drained()
-        assert db.doc(TASKS, tid)["status"] == "pending" and results(b, cpe.id) == []
+        assert (await db.doc(TASKS, tid))["status"] == "pending" and results(b, cpe.id) == []
         again = await cpe.inform("6 CONNECTION REQUEST")
         assert isinstance(request_of(again), m.GetParameterValues)
         assert (await cpe.serve(again)).status == 204
         await b.drained()
-        assert db.doc(TASKS, tid)["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]
+        assert (await db.doc(TASKS, tid))["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]
 
 
 # ------------------------------------------------------------- a session rebuilt from its replayed Inform
 @pytest.mark.asyncio
 @pytest.mark.parametrize("same_scheduler", [False, True], ids=["moved", "reassigned-to-itself"])
-async def test_an_answer_to_the_offer_of_a_session_replayed_from_its_inform_completes_the_task_once(same_scheduler):
-    db = MemoryDb()
+async def test_an_answer_to_the_offer_of_a_session_replayed_from_its_inform_completes_the_task_once(same_scheduler, database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe, tid, offer = await uptime_offer(db, a, "REC00010", ReplayableCpe)  # the CPE's empty POST gets this one
         inform = cpe.sent[-1]
@@ -292,20 +292,20 @@ async def test_an_answer_to_the_offer_of_a_session_replayed_from_its_inform_comp
         end = await cpe.answer(offer)  # the CPE answers the request it got
         assert end.status == 204 and cpe.rpcs == ["GetParameterValues"]
         await cpe.sched.drained()
-        task = db.doc(TASKS, tid)
+        task = (await db.doc(TASKS, tid))
         assert task["status"] == "done" and task["attempts"] == 1
         assert results(a, cpe.id) + results(b, cpe.id) == [(str(tid), "done")]
 
 
 @pytest.mark.asyncio
-async def test_an_answer_to_a_request_sent_again_by_a_replayed_session_completes_the_task_once():
+async def test_an_answer_to_a_request_sent_again_by_a_replayed_session_completes_the_task_once(database):
     """The Inform and the empty POST are replayed: the rebuilt session sent the task's request
     again (to a gateway that stopped waiting long ago); the CPE answers the first one."""
-    db = MemoryDb()
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe = await known(a, "REC00011", ReplayableCpe)
-        first = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
-        second = new_task(db, cpe.id, "reboot")
+        first = await new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+        second = await new_task(db, cpe.id, "reboot")
         await cpe.inform("6 CONNECTION REQUEST", reply_to=None)
         gpv = await cpe.empty()
         inform, empty = cpe.sent[-2:]
@@ -317,31 +317,31 @@ async def test_an_answer_to_a_request_sent_again_by_a_replayed_session_completes
         assert (await cpe.serve(reboot)).status == 204
         assert cpe.rpcs == ["GetParameterValues", "Reboot"]
         await b.drained()
-        assert [(db.doc(TASKS, t)["status"], db.doc(TASKS, t)["attempts"]) for t in (first, second)] == [("done", 1), ("done", 1)]
+        assert [((await db.doc(TASKS, t))["status"], (await db.doc(TASKS, t))["attempts"]) for t in (first, second)] == [("done", 1), ("done", 1)]
         assert results(b, cpe.id) == [(str(first), "done"), (str(second), "done")]
 
 
 @pytest.mark.asyncio
-async def test_a_fault_to_the_first_copy_faults_the_task_as_usual():
-    db = MemoryDb()
+async def test_a_fault_to_the_first_copy_faults_the_task_as_usual(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe = await known(a, "REC00012", ReplayableCpe)
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[f"{ROOT}.No.Such.Parameter"])
+        tid = await new_task(db, cpe.id, "getParameterValues", parameterNames=[f"{ROOT}.No.Such.Parameter"])
         offer = await cpe.inform("6 CONNECTION REQUEST")
         await a.drained()
         cpe.sched = b
         await cpe.replay(cpe.sent[-1])
         assert (await cpe.answer(offer)).status == 204
         await b.drained()
-        task = db.doc(TASKS, tid)
+        task = (await db.doc(TASKS, tid))
         assert task["status"] == "fault" and task["attempts"] == 1
-        assert db.doc(FAULTS, f"{cpe.id}:task_{tid}")["retries"] == 0
+        assert (await db.doc(FAULTS, f"{cpe.id}:task_{tid}"))["retries"] == 0
         assert results(b, cpe.id) == [(str(tid), "fault")]
 
 
 @pytest.mark.asyncio
-async def test_an_answer_to_another_step_or_rpc_than_the_replayed_sessions_is_refused_as_before():
-    db = MemoryDb()
+async def test_an_answer_to_another_step_or_rpc_than_the_replayed_sessions_is_refused_as_before(database):
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe, tid, offer = await uptime_offer(db, a, "REC00013", ReplayableCpe)
         inform = cpe.sent[-1]
@@ -351,41 +351,41 @@ async def test_an_answer_to_another_step_or_rpc_than_the_replayed_sessions_is_re
         assert (await cpe._send(wrong)).status == 204  # 8003 as before: the session ends
         assert [e.outcome for e in b.outbound.of(SessionEnded, cpe.id)] == ["fault"]
         await b.drained()
-        assert db.doc(TASKS, tid)["status"] == "pending" and results(b, cpe.id) == []
+        assert (await db.doc(TASKS, tid))["status"] == "pending" and results(b, cpe.id) == []
 
 
 @pytest.mark.asyncio
-async def test_a_session_right_after_the_one_that_completed_a_task_does_not_find_it_pending():
+async def test_a_session_right_after_the_one_that_completed_a_task_does_not_find_it_pending(database):
     """Events read in a backlog (after a move, the gateway long gone): the answer that completes
     the task, then the CPE's next Inform at once, before the batch writer stored the task's
     status. The next session's look at the device's tasks waits for that write."""
-    db = MemoryDb()
+    db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe = await known(a, "REC00014", ReplayableCpe)
         b.writer._max_delay = 0.05  # a database a little slow to answer
-        tid = new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
+        tid = await new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
         offer = await cpe.inform("6 CONNECTION REQUEST")
         cpe.sched = b
         assert (await cpe.answer(offer)).status == 204
-        assert db.doc(TASKS, tid)["status"] == "pending"  # not stored yet
+        assert (await db.doc(TASKS, tid))["status"] == "pending"  # not stored yet
         assert (await cpe.inform("6 CONNECTION REQUEST")).status == 204  # nothing left to do
         await b.drained()
-        assert db.doc(TASKS, tid)["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]
+        assert (await db.doc(TASKS, tid))["status"] == "done" and results(b, cpe.id) == [(str(tid), "done")]
 
 
 @pytest.mark.asyncio
-async def test_a_task_finished_twice_keeps_its_first_outcome_and_a_deleted_one_stays_deleted():
-    db = MemoryDb()
+async def test_a_task_finished_twice_keeps_its_first_outcome_and_a_deleted_one_stays_deleted(database):
+    db = database
     async with Scheduler(db) as first, Scheduler(db) as second:
-        tid = new_task(db, "DEV-TWICE", "reboot")
+        tid = await new_task(db, "DEV-TWICE", "reboot")
         first.store.finish_task(tid, {"$set": {"status": "done"}}, "DEV-TWICE")
         await first.drained()
         second.store.finish_task(tid, {"$set": {"status": "fault"}}, "DEV-TWICE")  # the other owner, late
         await second.drained()
-        assert db.doc(TASKS, tid)["status"] == "done"
+        assert (await db.doc(TASKS, tid))["status"] == "done"
 
-        gone = new_task(db, "DEV-TWICE", "reboot")
-        del db[TASKS].docs[gone]  # an operator deleted it while it ran
+        gone = await new_task(db, "DEV-TWICE", "reboot")
+        await db[TASKS].delete_one({"_id": gone})  # an operator deleted it while it ran
         first.store.finish_task(gone, {"$set": {"status": "done"}}, "DEV-TWICE")
         await first.drained()
-        assert db.doc(TASKS, gone) is None
+        assert (await db.doc(TASKS, gone)) is None

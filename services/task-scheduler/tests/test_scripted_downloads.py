@@ -17,7 +17,7 @@ from cwmp import messages as m
 from task_scheduler.provisioning import Provisioner, ProvisioningSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # under --import-mode=importlib
-from test_abandoned_sessions import Cpe, MemoryDb, Scheduler, request_of  # noqa: E402
+from test_abandoned_sessions import Cpe, Scheduler, request_of  # noqa: E402
 
 SCRIPT = """
     const fw = "Downloads.[FileType:1 Firmware Upgrade Image]";
@@ -46,8 +46,8 @@ async def _pushed(sched: Scheduler, cpe: Cpe) -> str:
 
 
 @pytest.mark.parametrize("fault", [m.FaultStruct(), m.FaultStruct(9010, "Download failure: checksum")])
-async def test_transfer_complete_of_a_scripted_download_is_recorded(fault):
-    db = MemoryDb()
+async def test_transfer_complete_of_a_scripted_download_is_recorded(fault, database):
+    db = database
     async with Scheduler(db) as sched:
         sched.driver.provisioner = _provisioner()
         cpe = Cpe(sched, f"SCRDL{fault.fault_code}")
@@ -59,10 +59,10 @@ async def test_transfer_complete_of_a_scripted_download_is_recorded(fault):
         await cpe.serve(await cpe.empty())
         await sched.drained()
 
-        inst = db.doc(DEVICES, cpe.id)["Downloads"]["1"]
+        inst = (await db.doc(DEVICES, cpe.id))["Downloads"]["1"]
         assert inst["FileName"]["_value"] == "fw-2.bin" and inst["_commandKey"] == key
         assert inst["StartTime"]["_value"] == start and inst["CompleteTime"]["_value"] == end
-        recorded = db.doc(FAULTS, f"{cpe.id}:firmware")
+        recorded = (await db.doc(FAULTS, f"{cpe.id}:firmware"))
         if fault.fault_code:
             assert recorded["code"] == "cwmp.9010" and "checksum" in recorded["message"]
         else:
