@@ -362,7 +362,7 @@ async def test_a_session_right_after_the_one_that_completed_a_task_does_not_find
     db = database
     async with Scheduler(db) as a, Scheduler(db) as b:
         cpe = await known(a, "REC00014", ReplayableCpe)
-        b.writer._max_delay = 0.05  # a database a little slow to answer
+        b.writer._max_delay = 0.5  # a database slow to answer (the read below comes first, even on a busy machine)
         tid = await new_task(db, cpe.id, "getParameterValues", parameterNames=[UPTIME])
         offer = await cpe.inform("6 CONNECTION REQUEST")
         cpe.sched = b
