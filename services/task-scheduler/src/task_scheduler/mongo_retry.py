@@ -1,4 +1,4 @@
-"""One retry policy for the scheduler's MongoDB writes (tenacity), instead of a loop per caller.
+"""Which of the scheduler's MongoDB write failures are retried, on the services' one retry policy.
 
 A write the server could not take (unreachable, restarting, a primary stepping down) is kept and
 sent again, with a growing pause up to two seconds, for as long as it takes: the writes stand for
@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from pymongo.errors import BulkWriteError, PyMongoError, WriteError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
+
+from acs_contracts.retrying import call_until_back
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,19 +27,7 @@ def transient(e: BaseException) -> bool:
     return isinstance(e, PyMongoError) and not isinstance(e, (WriteError, BulkWriteError))
 
 
-def _log_retry(what: str) -> Callable[[RetryCallState], None]:
-    def log_it(state: RetryCallState) -> None:
-        if state.attempt_number % 10 == 1:
-            log.warning("%s failed (attempt %d), retrying: %s", what, state.attempt_number,
-                        state.outcome.exception() if state.outcome else None)
-
-    return log_it
-
-
 async def until_written(what: str, call: Callable[[], Awaitable[T]]) -> T:
-    """``await call()``, again after each transient failure (see module docstring)."""
-    async for attempt in AsyncRetrying(retry=retry_if_exception(transient), wait=wait_exponential(multiplier=0.05, max=2.0),
-                                       before_sleep=_log_retry(what), reraise=True):
-        with attempt:
-            return await call()
-    raise AssertionError("unreachable: AsyncRetrying retries until it returns or re-raises")
+    """``await call()``, again after each transient failure (see module docstring), on the
+    services' one retry policy (``acs_contracts.retrying``)."""
+    return await call_until_back(what, log, call, first_s=0.05, max_s=2.0, retry_if=transient, log_every=10)
