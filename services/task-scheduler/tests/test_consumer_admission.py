@@ -272,3 +272,24 @@ async def test_revoked_partitions_forget_their_waiting_messages_and_pauses():
 
 def test_settings_from_env():
     assert Settings.from_env({"SCHEDULER_MAX_ACTIVE_SESSIONS": "300"}).max_active_sessions == 300
+
+
+@pytest.mark.asyncio
+async def test_a_paused_partition_waits_for_room_for_a_batch_not_each_session_end():
+    """Resuming at every session's end would read the backlog again for one Inform each time (and
+    put the rest back): a paused partition is read again once a quarter of the cap is free."""
+    c, driver, kafka = _consumer(cap=8)
+    informs = {f"d{i}": kafka.inform(f"d{i}") for i in range(12)}
+    await _poll(c, kafka)
+    assert len(driver.sessions) == 8 and kafka.seeks == [(EVENTS, 8)] and c.paused == {EVENTS}
+
+    kafka.message("d0", "empty", inform_offset=informs["d0"])  # one session ends: room for one
+    await _poll(c, kafka)
+    assert "d0" not in driver.sessions and len(driver.sessions) == 7
+    assert c.paused == {EVENTS} and kafka.seeks == [(EVENTS, 8)]  # not read again for a single Inform
+
+    kafka.message("d1", "empty", inform_offset=informs["d1"])  # a second: a quarter of the cap is free
+    await _poll(c, kafka)  # this pass ends d1's session; the next resumes and takes two Informs
+    await _poll(c, kafka)
+    assert {"d8", "d9"} <= set(driver.sessions) and len(driver.sessions) == 8
+    assert kafka.seeks == [(EVENTS, 8), (EVENTS, 10)] and c.paused == {EVENTS}  # d10, d11 still in Kafka
