@@ -28,6 +28,7 @@ from pymongo import MongoClient
 
 from acs_contracts.kafka_topics import ALL_TOPICS, SESSION_EVENTS, SESSION_MESSAGES
 from acs_contracts.mongo_collections import METRICS_HISTORY
+from acs_devstack.polling import wait_until
 from acs_devstack.stack import Service, Stack
 from task_scheduler.provisioning.functions import DeviceView, ProvisionFunctions
 
@@ -450,17 +451,6 @@ def chart_env(report: dict[str, Any], container: str) -> dict[str, str]:
     return {k: v for k, v in env.items() if not k.startswith("ACS_KAFKA_") and k != "ACS_MONGODB_URI"}
 
 
-def wait_for(check: Any, timeout: float = 90.0, interval: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
-
-
 @pytest.mark.e2e
 def test_chart_settings_run_collectors_writers_and_the_schedulers_provision_function(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -518,7 +508,7 @@ def test_chart_settings_run_collectors_writers_and_the_schedulers_provision_func
         uri = st.common_env()["ACS_MONGODB_URI"]
         with MongoClient[dict[str, Any]](uri, serverSelectionTimeoutMS=10_000) as client:
             history = client[writer_env["ACS_MONGODB_DATABASE"]][METRICS_HISTORY]
-            bucket = wait_for(lambda: history.find_one({"device": DEVICE}))
+            bucket = wait_until(lambda: history.find_one({"device": DEVICE}), timeout=90, interval=0.3, what="a KPI history bucket")
         assert [(s["p"], s["v"]) for s in bucket["s"]] == [(KPI, 42)]
     finally:
         for svc in started:
