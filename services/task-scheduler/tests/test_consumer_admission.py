@@ -6,6 +6,7 @@ for it; nothing is committed past a record not yet handled."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 from aiokafka import TopicPartition
@@ -30,7 +31,7 @@ class FakeDriver:
         await asyncio.sleep(0)
         self.handled.append((ev.device_id, ev.kind))
         if ev.kind == "inform":
-            self.sessions[ev.device_id] = object()
+            self.sessions[ev.device_id] = SimpleNamespace(session_id=ev.session_id)
         elif ev.kind == "empty":
             self.sessions.pop(ev.device_id, None)
         return []
@@ -293,3 +294,26 @@ async def test_a_paused_partition_waits_for_room_for_a_batch_not_each_session_en
     await _poll(c, kafka)
     assert {"d8", "d9"} <= set(driver.sessions) and len(driver.sessions) == 8
     assert kafka.seeks == [(EVENTS, 8), (EVENTS, 10)] and c.paused == {EVENTS}  # d10, d11 still in Kafka
+
+
+@pytest.mark.asyncio
+async def test_after_rejoining_its_group_the_messages_of_its_own_sessions_go_on_at_the_cap():
+    """Expired from its group (stopped past the session timeout) and back with the same partitions,
+    the consumer starts again from the committed offset, before the Informs of the sessions it
+    still holds. Their messages must not wait for those Informs to be read again: the partition
+    stays paused at the cap those sessions fill, and they would wait for ever."""
+    c, driver, kafka = _consumer(cap=2)
+    a, b = kafka.inform("a"), kafka.inform("b")
+    kafka.inform("c")
+    await _poll(c, kafka)
+    assert set(driver.sessions) == {"a", "b"} and c.paused == {EVENTS}
+
+    c.forget({EVENTS, MESSAGES})  # revoked, then assigned again: nothing was committed
+    kafka.paused.clear()
+    kafka.position = dict.fromkeys(kafka.position, 0)
+    c.gate.start(EVENTS, 0)
+    kafka.message("a", "empty", inform_offset=a)
+    kafka.message("b", "message", inform_offset=b)
+    await _poll(c, kafka)
+    assert ("a", "empty") in driver.handled and ("b", "message") in driver.handled
+    assert "a" not in driver.sessions and len(c.gate) == 0

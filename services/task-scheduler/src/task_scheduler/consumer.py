@@ -238,10 +238,19 @@ class SessionConsumer:
                 self.tracker.done(tp, r.offset)
                 continue
             taken = Taken(tp, r.offset, msg, consumed_at)
-            if not self.gate.hold(TopicPartition(SESSION_EVENTS, msg.inform_partition), msg.inform_offset,
-                                  msg.device_id, taken):
+            if self._in_session_here(msg) or not self.gate.hold(
+                    TopicPartition(SESSION_EVENTS, msg.inform_partition), msg.inform_offset, msg.device_id, taken):
                 self._dispatch(taken)
         metrics.AWAITING_INFORM.set(len(self.gate))
+
+    def _in_session_here(self, msg: SessionMessage) -> bool:
+        """The message's session lives here: its Inform was taken by this member, whatever the
+        gate's position says. After this member rejoins its group (expired while stopped, say),
+        the gate starts again at the committed offset, before the Informs of the sessions still
+        in progress; holding their messages until those Informs are read again would wait for
+        ever with the partitions paused at the cap, which those very sessions fill."""
+        live = self.driver.sessions.get(msg.device_id)
+        return live is not None and getattr(live, "session_id", None) == msg.session_id
 
     def _decode(self, schema: type[E], tp: TopicPartition, offset: int, value: bytes) -> E | None:
         try:
