@@ -109,8 +109,20 @@ async def test_session_messages_created_beside_an_existing_session_events_topic_
         await admin.start()
         try:
             await admin.create_topics([NewTopic(SESSION_EVENTS, 3, 1)])
+
+            async def events_described() -> bool:  # as an existing topic is: its partitions known
+                [topic] = await admin.describe_topics([SESSION_EVENTS])
+                return len(topic["partitions"]) == 3
+
+            await eventually(events_described, timeout=30, what="the existing session-events topic described")
             await ensure_topics(8, kafka)  # ACS_SESSION_EVENTS_PARTITIONS says 8; the topic has 3
-            counts = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics([SESSION_EVENTS, SESSION_MESSAGES])}
+
+
+            async def counts_known() -> dict[str, int] | None:  # a topic just created may describe no partitions yet
+                described = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics([SESSION_EVENTS, SESSION_MESSAGES])}
+                return described if all(described.get(t) for t in (SESSION_EVENTS, SESSION_MESSAGES)) else None
+
+            counts = await eventually(counts_known, timeout=30, what="both topics described with their partitions")
         finally:
             await admin.close()
         assert counts == {SESSION_EVENTS: 3, SESSION_MESSAGES: 3}
